@@ -1,0 +1,1 @@
+"""caseflow: service cases for CT/MR maintenance, each one a durable Temporal workflow."""

@@ -1,0 +1,1 @@
+"""Every side effect of a case: database records, the notifications outbox, directory look-ups."""

@@ -1,0 +1,148 @@
+"""Recording activities: timeline events, the case projection, escalations and their notices.
+
+Each write is keyed by (case id, workflow sequence number), so a retried activity finds its
+earlier write and stops: recorded once, notified once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio import activity
+
+from caseflow.domain.records import (
+    RECORD_CASE_EVENT,
+    RECORD_ESCALATION,
+    CaseEvent,
+    CaseProjection,
+    EscalationRecord,
+    NoticeRequest,
+)
+from caseflow.store import directory
+from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
+
+log = structlog.get_logger(__name__)
+
+
+class CaseRecords:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    @activity.defn(name=RECORD_CASE_EVENT)
+    def record_case_event(self, event: CaseEvent) -> bool:
+        """Write one timeline event, the projection and its notices; False if already written."""
+        bound = log.bind(case_id=event.case_id, workflow_id=event.workflow_id,
+                         run_id=event.run_id, seq=event.seq)
+        try:
+            with self.sessions.begin() as session:
+                if self._seen(session, event.case_id, event.seq):
+                    return False
+                session.add(self._event_row(event))
+                self._project(session, event.projection, event.seq)
+                for index, notice in enumerate(event.notices):
+                    self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
+                                  notice, event.projection.hospital_id)
+        except IntegrityError:
+            return False  # a concurrent attempt of this same activity won the race
+        bound.info("case event recorded", event=event.event, summary=event.summary)
+        return True
+
+    @activity.defn(name=RECORD_ESCALATION)
+    def record_escalation(self, record: EscalationRecord) -> bool:
+        """Record a fired rung once, put it on the timeline and notify whoever it goes to."""
+        bound = log.bind(case_id=record.case_id, workflow_id=record.workflow_id,
+                         run_id=record.run_id, commitment=record.commitment, level=record.level)
+        now = datetime.now(timezone.utc)
+        try:
+            with self.sessions.begin() as session:
+                if self._seen(session, record.case_id, record.seq):
+                    return False
+                session.add(Escalation(
+                    case_id=record.case_id, commitment=record.commitment, label=record.label,
+                    round=record.round, level=record.level, notify=record.notify,
+                    scheduled_at=record.scheduled_at, fired_at=record.fired_at,
+                    due_at=record.due_at, recorded_at=now))
+                session.add(CaseEventRow(
+                    case_id=record.case_id, seq=record.seq,
+                    event="warning" if record.level == 0 else "escalation", at=record.fired_at,
+                    actor_id="system", actor_name="caseflow", actor_role=None,
+                    summary=record.summary, workflow_id=record.workflow_id, run_id=record.run_id,
+                    data={"commitment": record.commitment, "round": record.round,
+                          "level": record.level, "notify": record.notify,
+                          "scheduled_at": record.scheduled_at.isoformat(),
+                          "due_at": record.due_at.isoformat() if record.due_at else None}))
+                self._project(session, record.projection, record.seq)
+                notice = NoticeRequest(subject=f"[{record.case_id}] {record.summary}",
+                                       body=record.summary, urgent=record.urgent)
+                key = f"{record.case_id}/esc/{record.commitment}/{record.round}/{record.level}"
+                for person_id in self._recipients(session, record):
+                    self._enqueue(session, record.case_id, key,
+                                  notice.model_copy(update={"to_person_id": person_id}),
+                                  record.hospital_id)
+        except IntegrityError:
+            return False
+        bound.warning("escalation recorded", summary=record.summary,
+                      lateness_ms=round((record.fired_at - record.scheduled_at)
+                                        .total_seconds() * 1000))
+        return True
+
+    # ----- internals ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _seen(session: Session, case_id: str, seq: int) -> bool:
+        return session.scalar(select(CaseEventRow.id).where(
+            CaseEventRow.case_id == case_id, CaseEventRow.seq == seq)) is not None
+
+    @staticmethod
+    def _event_row(event: CaseEvent) -> CaseEventRow:
+        return CaseEventRow(
+            case_id=event.case_id, seq=event.seq, event=event.event, at=event.at,
+            actor_id=event.actor.id, actor_name=event.actor.name,
+            actor_role=event.actor.role.value if event.actor.role else None,
+            summary=event.summary, data=event.data, workflow_id=event.workflow_id,
+            run_id=event.run_id)
+
+    @staticmethod
+    def _project(session: Session, projection: CaseProjection, seq: int) -> None:
+        """Bring the case row up to this event, unless a later event already did."""
+        row = session.scalar(select(Case).where(Case.case_id == projection.case_id))
+        if row is None:
+            row = Case(case_id=projection.case_id, kind=projection.kind,
+                       opened_at=projection.opened_at, projection_seq=0)
+            session.add(row)
+        if row.projection_seq >= seq:
+            return
+        for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
+                      "assignee_id", "breached", "title", "opened_at", "closed_at",
+                      "policy_version"):
+            setattr(row, field, getattr(projection, field))
+        row.projection_seq = seq
+        row.updated_at = datetime.now(timezone.utc)
+
+    @staticmethod
+    def _recipients(session: Session, record: EscalationRecord) -> list[str]:
+        if record.notify == "assignee" and record.assignee_id:
+            return [record.assignee_id]
+        role = "supervisor" if record.notify == "assignee" else record.notify
+        return [p.id for p in directory.people_with_role(session, role, record.hospital_id)]
+
+    @staticmethod
+    def _enqueue(session: Session, case_id: str, key: str, notice: NoticeRequest,
+                 hospital_id: str) -> None:
+        if notice.to_person_id:
+            recipients = [notice.to_person_id]
+        elif notice.to_role:
+            recipients = [p.id for p in directory.people_with_role(
+                session, notice.to_role.value, hospital_id)]
+        else:
+            recipients = []
+        now = datetime.now(timezone.utc)
+        for person_id in recipients:
+            session.add(Notification(
+                dedupe_key=f"{key}/{person_id}", case_id=case_id, person_id=person_id,
+                subject=notice.subject[:300], body=notice.body, urgent=notice.urgent,
+                status="pending", created_at=now))

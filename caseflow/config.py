@@ -1,0 +1,42 @@
+"""Settings from `CASEFLOW_*` environment variables (and `DATABASE_URL`)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from caseflow.store.db import normalise_url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CASEFLOW_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "caseflow"
+    database_url: str = Field(
+        default="sqlite:///.data/caseflow.db",
+        validation_alias=AliasChoices("CASEFLOW_DATABASE_URL", "DATABASE_URL"))
+    policy_file: Path | None = Field(default=None, description="SLA policy YAML; packaged default")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: str = "INFO"
+    data_dir: Path = Path(".data")
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_ui_port: int = 8233
+    outbox_poll_seconds: float = 1.0
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg(cls, url: str) -> str:
+        return normalise_url(url)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,155 @@
+"""The SLA policy: commitments per case kind, calendars and the escalation ladder.
+
+`SlaPolicy` is what a policy file says (defaults, then each contract's overrides merged in).
+`CasePolicy` is the policy pinned to one case at intake: calendars resolved to explicit days off,
+so a workflow can compute every deadline without I/O for as long as the case lives.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from caseflow.domain.calendar import Duration, WorkingCalendar
+from caseflow.domain.enums import FaultCategory, Role, Severity
+
+Owner = Literal["assignee", "hotline", "supervisor"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+QUOTATION_PAUSE = "awaiting_quotation_approval"
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CommitmentSpec(_Strict):
+    """One promise: done `within` a duration of its calendar, or `by` the end of the local day."""
+
+    within: Duration | None = None
+    by: Literal["end_of_day"] | None = None
+    calendar: str = "7x24"
+    pausable: bool = True
+    owner: Owner = "assignee"
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> CommitmentSpec:
+        if (self.within is None) == (self.by is None):
+            raise ValueError("give exactly one of 'within' (a duration) or 'by: end_of_day'")
+        return self
+
+
+class LadderStep(_Strict):
+    level: int = Field(ge=1, le=9)
+    at: float = Field(ge=1.0, description="fraction of the commitment's duration, 1.0 = due")
+    notify: Role
+
+
+class Ladder(_Strict):
+    """Warning to the owner at `warning_at`, then each level once at its fraction of the duration."""
+
+    warning_at: float = Field(default=0.75, gt=0.0, lt=1.0)
+    levels: tuple[LadderStep, ...]
+
+    @field_validator("levels")
+    @classmethod
+    def _ordered(cls, levels: tuple[LadderStep, ...]) -> tuple[LadderStep, ...]:
+        if not levels:
+            raise ValueError("the ladder needs at least one level")
+        for before, after in itertools.pairwise(levels):
+            if after.level != before.level + 1 or after.at <= before.at:
+                raise ValueError("levels must be numbered 1, 2, 3... with increasing 'at'")
+        if levels[0].level != 1:
+            raise ValueError("the first level must be level 1")
+        return levels
+
+
+class CalendarSpec(_Strict):
+    always_open: bool = False
+    timezone: str | None = None
+    workdays: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri")
+    opens: time = time(8, 0)
+    closes: time = time(17, 30)
+    holidays_country: str | None = "CN"
+    extra_holidays: tuple[date, ...] = ()
+    extra_workdays: tuple[date, ...] = ()
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> CalendarSpec:
+        if not self.always_open and self.closes <= self.opens:
+            raise ValueError("closes must be later than opens")
+        return self
+
+
+class RepairPolicy(_Strict):
+    handover: CommitmentSpec
+    arrival: dict[Severity, CommitmentSpec]
+    restore: dict[Severity, CommitmentSpec]
+    restore_severe_by_fault: dict[FaultCategory, CommitmentSpec] = {}
+    progress: CommitmentSpec
+    customer_confirmation: CommitmentSpec
+    callback: CommitmentSpec
+
+    @field_validator("arrival", "restore")
+    @classmethod
+    def _every_severity(cls, table: dict[Severity, CommitmentSpec]) -> dict:
+        missing = [s.value for s in Severity if s not in table]
+        if missing:
+            raise ValueError(f"missing severities: {', '.join(missing)}")
+        return table
+
+
+class SlaPolicy(_Strict):
+    """A complete policy: the file's defaults, or the defaults with one contract's overrides."""
+
+    timezone: str = "Asia/Shanghai"
+    calendars: dict[str, CalendarSpec]
+    ladder: Ladder
+    pause_reasons: tuple[str, ...]
+    repair: RepairPolicy
+
+    @model_validator(mode="after")
+    def _calendars_exist(self) -> SlaPolicy:
+        if QUOTATION_PAUSE not in self.pause_reasons:
+            raise ValueError(f"pause_reasons must include {QUOTATION_PAUSE!r} (quotation wait)")
+        if self.ladder.levels[0].at != 1.0:
+            raise ValueError("ladder: level 1 is the breach, so its 'at' must be 1.0")
+        for where, spec in self.commitment_specs():
+            if spec.calendar not in self.calendars:
+                raise ValueError(f"{where}: unknown calendar {spec.calendar!r}")
+        return self
+
+    def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:
+        found: list[tuple[str, CommitmentSpec]] = []
+        for name, value in self.repair:
+            if isinstance(value, CommitmentSpec):
+                found.append((f"repair.{name}", value))
+            else:
+                found.extend((f"repair.{name}.{key}", spec) for key, spec in value.items())
+        return found
+
+
+class CasePolicy(BaseModel):
+    """The policy pinned to one case at intake (recorded in the workflow's start event)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    policy_version: str
+    contract_code: str | None = None
+    timezone: str
+    calendars: dict[str, WorkingCalendar]
+    ladder: Ladder
+    pause_reasons: tuple[str, ...]
+    repair: RepairPolicy
+
+    def calendar(self, name: str) -> WorkingCalendar:
+        return self.calendars[name]
+
+    @property
+    def local_calendar(self) -> WorkingCalendar:
+        """A 7x24 calendar in the policy's time zone, for "same day" arithmetic."""
+        return WorkingCalendar(name="local", timezone=self.timezone, always_open=True)

@@ -1,0 +1,96 @@
+"""Arguments of the recording activities: timeline events, projections, escalations, notices.
+
+Every record carries the workflow id and a sequence number the workflow assigns, so a retried
+activity writes nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from caseflow.domain.enums import Role
+
+
+class Actor(BaseModel):
+    """The person behind an action (from their token), or the system itself."""
+
+    id: str
+    name: str
+    role: Role | None = None
+
+
+SYSTEM = Actor(id="system", name="caseflow")
+
+
+class NoticeRequest(BaseModel):
+    """A message for the outbox: to one person, or to everyone with a role for the hospital."""
+
+    to_person_id: str | None = None
+    to_role: Role | None = None
+    subject: str
+    body: str
+    urgent: bool = False
+
+
+class CaseProjection(BaseModel):
+    """The case row managers list and filter (the workflow stays the source of truth)."""
+
+    case_id: str
+    kind: str
+    status: str
+    severity: str | None
+    hospital_id: str
+    equipment_serial: str | None
+    assignee_id: str | None
+    breached: bool
+    title: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    policy_version: str
+
+
+class CaseEvent(BaseModel):
+    """One line of a case's timeline."""
+
+    case_id: str
+    workflow_id: str
+    run_id: str
+    seq: int
+    event: str
+    at: datetime
+    actor: Actor
+    summary: str
+    data: dict[str, Any] = {}
+    projection: CaseProjection
+    notices: list[NoticeRequest] = []
+
+
+class EscalationRecord(BaseModel):
+    """A fired ladder rung with where it must go; recorded once per case, commitment, round, level."""
+
+    case_id: str
+    workflow_id: str
+    run_id: str
+    seq: int
+    commitment: str
+    label: str
+    round: int
+    level: int
+    notify: str
+    owner: str
+    assignee_id: str | None
+    hospital_id: str
+    scheduled_at: datetime
+    fired_at: datetime
+    due_at: datetime | None
+    urgent: bool
+    summary: str
+    projection: CaseProjection
+
+
+# Activity names: workflows call activities by name, never importing their implementations.
+RECORD_CASE_EVENT = "record_case_event"
+RECORD_ESCALATION = "record_escalation"

@@ -1,0 +1,350 @@
+"""Contracts of a repair case: intake, the actions people report, the rules of each, the view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from caseflow.domain.enums import (
+    ArrivalMode,
+    Channel,
+    FaultCategory,
+    Modality,
+    RepairOutcome,
+    RepairStatus,
+    Role,
+    Severity,
+)
+from caseflow.domain.policy import CasePolicy
+from caseflow.domain.records import Actor
+from caseflow.domain.sla import CasePause, CommitmentView
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttachmentRef(_Payload):
+    name: Name
+    ref: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class RepairCreate(_Payload):
+    """What the hotline sends to open a repair case (POST /v1/repairs)."""
+
+    reporter_name: Name
+    reporter_phone: Phone
+    hospital_id: Name
+    department: Name
+    location: Note = Field(default="", description="floor / room")
+    equipment_serial: Name
+    symptom: Text
+    observed_at: datetime = Field(description="when the fault was observed (ISO 8601 with zone)")
+    channel: Channel
+    alarm_codes: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default=[], max_length=50)
+    attachments: list[AttachmentRef] = Field(default=[], max_length=50)
+    severity: Severity | None = Field(
+        default=None, description="if the hotline already knows it; else a supervisor classifies")
+
+    @model_validator(mode="after")
+    def _observed_has_zone(self) -> RepairCreate:
+        if self.observed_at.tzinfo is None:
+            raise ValueError("observed_at must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
+        return self
+
+
+class EquipmentSnapshot(BaseModel):
+    """The unit as recorded at intake (from the equipment register)."""
+
+    serial: str
+    hospital_id: str
+    hospital_name: str
+    modality: Modality
+    brand: str
+    model: str
+    install_date: date | None = None
+    warranty_start: date | None = None
+    warranty_end: date | None = None
+    contract_code: str | None = None
+
+
+class RepairStart(BaseModel):
+    """The workflow's input: intake, the unit, the pinned policy, who opened it."""
+
+    case_id: str
+    intake: RepairCreate
+    equipment: EquipmentSnapshot
+    in_warranty: bool
+    policy: CasePolicy
+    opened_by: Actor
+
+
+# ----- action payloads --------------------------------------------------------------------------
+
+class Classify(_Payload):
+    severity: Severity
+    reason: Note = ""
+
+
+class Reclassify(_Payload):
+    severity: Severity
+    reason: Text
+
+
+class Assign(_Payload):
+    engineer_id: Name
+    engineer_name: Name | None = Field(default=None, description="filled in by the API")
+    note: Note = ""
+
+
+class Remark(_Payload):
+    note: Note = ""
+
+
+class Arrive(_Payload):
+    mode: ArrivalMode
+    note: Note = ""
+
+
+class ReportSite(_Payload):
+    condition: Text
+    hazards: list[Name] = Field(default=[], max_length=50)
+
+
+class Part(_Payload):
+    part_no: Name
+    name: Name
+    quantity: int = Field(default=1, ge=1, le=1000)
+
+
+class Diagnose(_Payload):
+    findings: Text
+    fault_category: FaultCategory
+    parts_needed: list[Part] = Field(default=[], max_length=100)
+
+
+class QuoteItem(_Payload):
+    description: Name
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+
+
+class Quote(_Payload):
+    amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    items: list[QuoteItem] = Field(default=[], max_length=100)
+    valid_until: date | None = None
+
+
+class ApproveQuote(_Payload):
+    approved_by: Name
+    note: Note = ""
+
+
+class Reason(_Payload):
+    reason: Text
+
+
+class OrderParts(_Payload):
+    parts: list[Part] = Field(min_length=1, max_length=100)
+    note: Note = ""
+
+
+class Progress(_Payload):
+    note: Text
+
+
+class Check(_Payload):
+    passed: bool
+    note: Note = ""
+
+
+class Measurement(_Payload):
+    parameter: Name
+    measured: float
+    reference: float
+    tolerance: float = Field(ge=0)
+    unit: Annotated[str, StringConstraints(max_length=20)] = ""
+
+    @property
+    def within_tolerance(self) -> bool:
+        return abs(self.measured - self.reference) <= self.tolerance
+
+
+class Verification(_Payload):
+    """The checks before a repair counts as restored (DOMAIN.md section 1)."""
+
+    function_test: Check
+    image_quality: Check
+    accuracy: list[Measurement] = Field(min_length=1, max_length=200)
+    stability_run: Check
+    electrical_safety: Check
+
+
+class Resolve(_Payload):
+    summary: Text
+    verification: Verification
+
+
+class Confirm(_Payload):
+    confirmed_by: Name
+    signature_ref: Annotated[str, StringConstraints(max_length=1000)] = ""
+    note: Note = ""
+
+
+class Callback(_Payload):
+    satisfaction: int = Field(ge=1, le=5)
+    comment: Note = ""
+    complaint: bool = False
+
+
+class Pause(_Payload):
+    reason: Name
+    note: Note = ""
+    resume_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _resume_has_zone(self) -> Pause:
+        if self.resume_at is not None and self.resume_at.tzinfo is None:
+            raise ValueError("resume_at must include a time zone")
+        return self
+
+
+# ----- the rules of each action -----------------------------------------------------------------
+
+S = RepairStatus
+STAFF = frozenset({Role.supervisor, Role.manager, Role.director})
+OPEN_BEFORE_RESOLVE = frozenset({
+    S.awaiting_classification, S.awaiting_assignment, S.assigned, S.acknowledged, S.on_site,
+    S.site_reported, S.work_approved, S.awaiting_quotation, S.awaiting_quote_decision,
+    S.repairing})
+WORKING = frozenset({S.assigned, S.acknowledged, S.on_site, S.site_reported, S.work_approved,
+                     S.awaiting_quotation, S.awaiting_quote_decision, S.repairing})
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """Who may take an action, in which states, with which payload."""
+
+    payload: type[BaseModel]
+    roles: frozenset[Role]
+    statuses: frozenset[RepairStatus]
+    summary: str
+    assignee_only: bool = True  # an engineer may take it only on a case assigned to them
+
+
+def _rule(payload: type[BaseModel], roles: set[Role], statuses: set[RepairStatus] | frozenset,
+          summary: str) -> ActionRule:
+    return ActionRule(payload, frozenset(roles), frozenset(statuses), summary)
+
+
+REPAIR_ACTIONS: dict[str, ActionRule] = {
+    "classify": _rule(Classify, STAFF, {S.awaiting_classification},
+                      "classify the severity"),
+    "reclassify": _rule(Reclassify, STAFF, OPEN_BEFORE_RESOLVE - {S.awaiting_classification},
+                        "change the severity, with a reason"),
+    "assign": _rule(Assign, STAFF, {S.awaiting_assignment, S.assigned, S.acknowledged},
+                    "assign (or re-assign) the engineer"),
+    "acknowledge": _rule(Remark, {Role.engineer}, {S.assigned},
+                         "engineer acknowledges the case"),
+    "confirm-handover": _rule(Remark, {Role.hotline}, WORKING,
+                              "hotline confirms the engineer received the case"),
+    "arrive": _rule(Arrive, {Role.engineer}, {S.acknowledged},
+                    "engineer on site or remote connection established"),
+    "report-site": _rule(ReportSite, {Role.engineer}, {S.on_site},
+                         "engineer reports the site condition"),
+    "approve-start": _rule(Remark, STAFF, {S.site_reported},
+                           "supervisor approves the start of work"),
+    "diagnose": _rule(Diagnose, {Role.engineer}, {S.work_approved},
+                      "findings, fault category, parts needed"),
+    "quote": _rule(Quote, {Role.engineer} | STAFF, {S.awaiting_quotation},
+                   "quotation for an out-of-warranty repair (clock pauses)"),
+    "approve-quote": _rule(ApproveQuote, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
+                           "customer approves the quotation"),
+    "decline-quote": _rule(Reason, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
+                           "customer declines the quotation (the repair ends)"),
+    "order-parts": _rule(OrderParts, {Role.engineer} | STAFF, {S.repairing},
+                         "spare parts ordered"),
+    "parts-arrived": _rule(Remark, {Role.engineer} | STAFF, {S.repairing},
+                           "ordered parts arrived"),
+    "progress": _rule(Progress, {Role.engineer}, WORKING, "daily progress report"),
+    "resolve": _rule(Resolve, {Role.engineer}, {S.repairing},
+                     "repair done, with the verification checklist"),
+    "confirm": _rule(Confirm, {Role.hotline}, {S.awaiting_confirmation},
+                     "customer confirms the repair"),
+    "dispute": _rule(Reason, {Role.hotline}, {S.awaiting_confirmation},
+                     "customer disputes the repair (back to repair)"),
+    "callback": _rule(Callback, {Role.hotline}, {S.awaiting_callback},
+                      "closed-loop callback with satisfaction 1-5"),
+    "pause": _rule(Pause, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
+                   "pause the clock while waiting on the customer"),
+    "resume": _rule(Remark, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
+                    "resume the clock"),
+}
+
+
+class CaseAction(BaseModel):
+    """One action as the API sends it to the workflow (a Temporal update)."""
+
+    action: str
+    actor: Actor
+    payload: dict[str, Any] = {}
+
+
+# ----- what a query shows -----------------------------------------------------------------------
+
+class Step(BaseModel):
+    """A recorded step: who, when, what they reported."""
+
+    action: str
+    at: datetime
+    by: Actor
+    data: dict[str, Any] = {}
+
+
+class RepairView(BaseModel):
+    case_id: str
+    kind: str = "repair"
+    status: RepairStatus
+    outcome: RepairOutcome | None = None
+    severity: Severity | None
+    emergency_required: bool = False
+    opened_at: datetime
+    closed_at: datetime | None = None
+    opened_by: Actor
+    intake: RepairCreate
+    equipment: EquipmentSnapshot
+    in_warranty: bool
+    assignee: Actor | None = None
+    fault_category: FaultCategory | None = None
+    quotation: dict[str, Any] | None = None
+    parts_pending: bool = False
+    satisfaction: int | None = None
+    complaint_requested: bool = False
+    paused: CasePause | None = None
+    pauses: list[CasePause] = []
+    breached: bool
+    escalation_level: int
+    commitments: list[CommitmentView]
+    escalations: list[dict[str, Any]] = []
+    steps: list[Step]
+    allowed_actions: list[str]
+    policy_version: str
+    contract_code: str | None = None
+
+
+class RepairResult(BaseModel):
+    case_id: str
+    outcome: RepairOutcome
+    satisfaction: int | None
+    breached: bool
+    closed_at: datetime

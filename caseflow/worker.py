@@ -1,0 +1,61 @@
+"""The Temporal worker: every workflow and activity of caseflow, wired to its dependencies."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from caseflow.activities.directory import Directory
+from caseflow.activities.outbox import LogSender, run_outbox
+from caseflow.activities.records import CaseRecords
+from caseflow.config import Settings
+from caseflow.store.db import make_engine, make_sessions
+from caseflow.temporal import connect
+from caseflow.workflows.repair import RepairWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS = [RepairWorkflow]
+
+
+def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
+                 executor: ThreadPoolExecutor) -> Worker:
+    records, people = CaseRecords(sessions), Directory(sessions)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[records.record_case_event, records.record_escalation,
+                    people.lookup_equipment, people.find_people],
+        activity_executor=executor,
+        max_concurrent_activities=32,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(
+                "caseflow.domain", "pydantic", "pydantic_core", "annotated_types")),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the worker and the outbox sender until cancelled."""
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    client = await connect(settings)
+    stop = asyncio.Event()
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(client, sessions, settings.task_queue, executor)
+        outbox = asyncio.create_task(
+            run_outbox(sessions, LogSender(), settings.outbox_poll_seconds, stop))
+        log.info("worker started", task_queue=settings.task_queue,
+                 temporal=settings.temporal_address)
+        try:
+            await worker.run()
+        finally:
+            stop.set()
+            await outbox
+            engine.dispose()

@@ -1,0 +1,1 @@
+"""Deterministic workflow code: one module per case kind, plus the shared deadline machinery."""

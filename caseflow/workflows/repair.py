@@ -1,0 +1,497 @@
+"""RepairWorkflow: one repair case from intake to the customer callback (DOMAIN.md section 1).
+
+People report steps through the `act` update; its validator refuses an action that is not
+allowed now, by this person, or with this payload, before anything reaches the history.
+Deadlines live in the shared `Deadlines` book; a watcher escalates each missed rung once.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ValidationError
+
+    from caseflow.domain import repair as r
+    from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
+    from caseflow.domain.errors import (
+        DomainError,
+        InvalidPayload,
+        InvalidTransition,
+        NotAssignee,
+        NotPermitted,
+    )
+    from caseflow.domain.policy import QUOTATION_PAUSE, CommitmentSpec
+    from caseflow.domain.records import (
+        RECORD_CASE_EVENT,
+        RECORD_ESCALATION,
+        SYSTEM,
+        Actor,
+        CaseEvent,
+        CaseProjection,
+        EscalationRecord,
+        NoticeRequest,
+    )
+    from caseflow.domain.sla import EscalationDue
+    from caseflow.workflows.sla import Deadlines, watch
+
+S = RepairStatus
+CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+SEVERITY = SearchAttributeKey.for_keyword("Severity")
+HOSPITAL_ID = SearchAttributeKey.for_keyword("HospitalId")
+EQUIPMENT_SERIAL = SearchAttributeKey.for_keyword("EquipmentSerial")
+ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
+                           maximum_interval=timedelta(seconds=30))
+URGENT_SEVERITIES = (Severity.critical, Severity.severe)
+LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
+
+Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
+
+
+@workflow.defn
+class RepairWorkflow:
+    @workflow.init
+    def __init__(self, start: r.RepairStart) -> None:
+        self.start = start
+        self.case_id = start.case_id
+        self.policy = start.policy
+        self.deadlines = Deadlines(start.policy)
+        self.opened_at = workflow.now()
+        self.status = S.awaiting_classification
+        self.severity: Severity | None = None
+        self.assignee: Actor | None = None
+        self.fault_category = None
+        self.quotation: dict[str, Any] | None = None
+        self.parts_pending = False
+        self.outcome: RepairOutcome | None = None
+        self.satisfaction: int | None = None
+        self.complaint_requested = False
+        self.closed_at = None
+        self.steps: list[r.Step] = []
+        self.seq = 0
+        self._published: dict[str, Any] = {}
+
+    @workflow.run
+    async def run(self, start: r.RepairStart) -> r.RepairResult:
+        intake = start.intake
+        await self._record(
+            "opened", start.opened_by,
+            f"报修受理 repair opened: {start.equipment.modality} {start.equipment.serial} "
+            f"{intake.department}: {intake.symptom}",
+            {"intake": intake.model_dump(mode="json"), "in_warranty": start.in_warranty,
+             "policy_version": self.policy.policy_version},
+            [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
+                           body=intake.symptom)])
+        if intake.severity is not None:
+            await self._record("classify", start.opened_by,
+                               *self._classify(start.opened_by, r.Classify(severity=intake.severity)))
+        await watch(self.deadlines, closed=lambda: self.status == S.closed,
+                    on_escalation=self._escalate, on_resume=self._auto_resume)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self.outcome is not None and self.closed_at is not None
+        return r.RepairResult(case_id=self.case_id, outcome=self.outcome,
+                              satisfaction=self.satisfaction, breached=self.deadlines.breached,
+                              closed_at=self.closed_at)
+
+    # ----- reads --------------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> r.RepairView:
+        return self.view()
+
+    def view(self) -> r.RepairView:
+        now = workflow.now()
+        return r.RepairView(
+            case_id=self.case_id, status=self.status, outcome=self.outcome,
+            severity=self.severity, emergency_required=self.severity == Severity.critical,
+            opened_at=self.opened_at, closed_at=self.closed_at, opened_by=self.start.opened_by,
+            intake=self.start.intake, equipment=self.start.equipment,
+            in_warranty=self.start.in_warranty, assignee=self.assignee,
+            fault_category=self.fault_category, quotation=self.quotation,
+            parts_pending=self.parts_pending, satisfaction=self.satisfaction,
+            complaint_requested=self.complaint_requested, paused=self.deadlines.paused,
+            pauses=self.deadlines.pauses, breached=self.deadlines.breached,
+            escalation_level=self.deadlines.escalation_level,
+            commitments=self.deadlines.views(now),
+            escalations=[
+                {"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
+                for c in self.deadlines.commitments.values() for f in c.fired],
+            steps=self.steps, allowed_actions=self.allowed_actions(),
+            policy_version=self.policy.policy_version, contract_code=self.policy.contract_code,
+        )
+
+    def allowed_actions(self) -> list[str]:
+        return [name for name, rule in r.REPAIR_ACTIONS.items()
+                if self.status in rule.statuses and self._refusal(name) is None]
+
+    # ----- the one update every step goes through -----------------------------------------------
+
+    @workflow.update
+    async def act(self, request: r.CaseAction) -> r.RepairView:
+        rule = r.REPAIR_ACTIONS[request.action]
+        payload = rule.payload.model_validate(request.payload)
+        handler = getattr(self, "_" + request.action.replace("-", "_"))
+        summary, data, notices = handler(request.actor, payload)
+        self.steps.append(r.Step(action=request.action, at=workflow.now(), by=request.actor,
+                                 data=payload.model_dump(mode="json")))
+        await self._record(request.action, request.actor, summary, data, notices)
+        return self.view()
+
+    @act.validator
+    def _validate_act(self, request: r.CaseAction) -> None:
+        try:
+            self._check(request)
+        except DomainError as error:
+            raise ApplicationError(error.message, {"field": error.field},
+                                   type=type(error).__name__, non_retryable=True) from None
+
+    def _check(self, request: r.CaseAction) -> None:
+        rule = r.REPAIR_ACTIONS.get(request.action)
+        if rule is None:
+            raise InvalidPayload(f"unknown action {request.action!r}", field="action")
+        role = request.actor.role
+        if role not in rule.roles:
+            allowed = ", ".join(sorted(x.value for x in rule.roles))
+            raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
+        if role == Role.engineer and rule.assignee_only and (
+                self.assignee is None or self.assignee.id != request.actor.id):
+            raise NotAssignee(f"{request.action}: case {self.case_id} is not assigned to you")
+        if self.status not in rule.statuses:
+            raise InvalidTransition(
+                f"cannot {request.action} while the case is {self.status.value}; "
+                f"allowed now: {', '.join(self.allowed_actions()) or 'nothing'}")
+        refusal = self._refusal(request.action)
+        if refusal is not None:
+            raise InvalidTransition(refusal)
+        try:
+            payload = rule.payload.model_validate(request.payload)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
+        self._check_payload(request.action, payload)
+
+    def _refusal(self, action: str) -> str | None:
+        """Why `action` is not allowed in the current state beyond the status table, if so."""
+        paused = self.deadlines.paused
+        if action == "pause" and paused is not None:
+            return f"the clock is already paused ({paused.reason})"
+        if action == "resume":
+            if paused is None:
+                return "the clock is not paused"
+            if paused.reason == QUOTATION_PAUSE:
+                return "the clock resumes when the customer decides on the quotation"
+        if action == "quote" and paused is not None:
+            return f"the clock is paused ({paused.reason}); resume it before quoting"
+        if action == "confirm-handover":
+            handover = self.deadlines.get("handover")
+            if handover is None or not handover.is_open:
+                return "the hand-over of the current assignment is already confirmed"
+        if action == "parts-arrived" and not self.parts_pending:
+            return "no parts are on order"
+        if action == "resolve" and self.parts_pending:
+            return "ordered parts have not arrived yet"
+        return None
+
+    def _check_payload(self, action: str, payload: BaseModel) -> None:
+        if isinstance(payload, r.Reclassify) and payload.severity == self.severity:
+            raise InvalidPayload(f"the severity is already {payload.severity}", field="severity")
+        if isinstance(payload, r.Assign) and self.assignee and \
+                payload.engineer_id == self.assignee.id:
+            raise InvalidPayload("this engineer is already assigned", field="engineer_id")
+        if isinstance(payload, r.Pause):
+            if payload.reason not in self.policy.pause_reasons or payload.reason == QUOTATION_PAUSE:
+                allowed = [x for x in self.policy.pause_reasons if x != QUOTATION_PAUSE]
+                raise InvalidPayload(f"not a pause reason of this contract; allowed: {allowed}",
+                                     field="reason")
+            if payload.resume_at is not None and payload.resume_at <= workflow.now():
+                raise InvalidPayload("must be in the future", field="resume_at")
+        if isinstance(payload, r.Resolve):
+            v = payload.verification
+            for name in ("function_test", "image_quality", "stability_run", "electrical_safety"):
+                if not getattr(v, name).passed:
+                    raise InvalidPayload("must pass before the repair is resolved",
+                                         field=f"verification.{name}")
+            for i, m in enumerate(v.accuracy):
+                if not m.within_tolerance:
+                    raise InvalidPayload(
+                        f"{m.parameter}: {m.measured} is outside {m.reference} ± {m.tolerance}",
+                        field=f"verification.accuracy.{i}.measured")
+
+    # ----- step handlers: change state, say what happened, whom to tell -------------------------
+
+    def _classify(self, actor: Actor, p: r.Classify) -> Outcome:
+        self._set_severity(p.severity)
+        self.status = S.awaiting_assignment
+        return (f"分级 classified {p.severity.value} by {actor.name}",
+                {"severity": p.severity.value, "reason": p.reason},
+                self._tell_if_critical())
+
+    def _reclassify(self, actor: Actor, p: r.Reclassify) -> Outcome:
+        before = self.severity
+        self._set_severity(p.severity)
+        return (f"重新分级 reclassified {before} -> {p.severity.value}: {p.reason}",
+                {"from": before, "to": p.severity.value, "reason": p.reason},
+                self._tell_if_critical())
+
+    def _assign(self, actor: Actor, p: r.Assign) -> Outcome:
+        previous = self.assignee
+        self.assignee = Actor(id=p.engineer_id, name=p.engineer_name or p.engineer_id,
+                              role=Role.engineer)
+        self.status = S.assigned
+        now = workflow.now()
+        self.deadlines.start("handover", self.policy.repair.handover, at=now)
+        if self.deadlines.get("progress") is None:
+            self.deadlines.start("progress", self.policy.repair.progress, at=now)
+        verb = "改派 re-assigned" if previous else "派工 assigned"
+        return (f"{verb} to {self.assignee.name}",
+                {"engineer_id": p.engineer_id, "previous": previous.id if previous else None,
+                 "note": p.note},
+                [NoticeRequest(to_person_id=p.engineer_id, urgent=self._urgent(),
+                               subject=f"派工 case {self.case_id} assigned to you",
+                               body=self.start.intake.symptom)])
+
+    def _acknowledge(self, actor: Actor, p: r.Remark) -> Outcome:
+        self.status = S.acknowledged
+        return f"工程师确认 {actor.name} acknowledged", {"note": p.note}, []
+
+    def _confirm_handover(self, actor: Actor, p: r.Remark) -> Outcome:
+        self.deadlines.meet("handover", workflow.now())
+        return (f"交接确认 hand-over to {self.assignee.name if self.assignee else '?'} confirmed",
+                {"note": p.note}, [])
+
+    def _arrive(self, actor: Actor, p: r.Arrive) -> Outcome:
+        self.deadlines.meet("arrival", workflow.now())
+        self.status = S.on_site
+        where = "到场 on site" if p.mode.value == "on_site" else "远程接入 remote connected"
+        return f"{where}: {actor.name}", {"mode": p.mode.value, "note": p.note}, []
+
+    def _report_site(self, actor: Actor, p: r.ReportSite) -> Outcome:
+        self.status = S.site_reported
+        return (f"现场情况 site condition: {p.condition}",
+                {"condition": p.condition, "hazards": p.hazards},
+                [NoticeRequest(to_role=Role.supervisor, urgent=self._urgent(),
+                               subject=f"待批准开工 approve work on {self.case_id}",
+                               body=p.condition)])
+
+    def _approve_start(self, actor: Actor, p: r.Remark) -> Outcome:
+        self.status = S.work_approved
+        return (f"批准开工 start of work approved by {actor.name}", {"note": p.note},
+                self._tell_assignee("可以开工 work approved", p.note))
+
+    def _diagnose(self, actor: Actor, p: r.Diagnose) -> Outcome:
+        self.fault_category = p.fault_category
+        self.deadlines.change("restore", self._restore_spec())
+        self.status = S.repairing if self.start.in_warranty else S.awaiting_quotation
+        return (f"诊断 diagnosis ({p.fault_category.value}): {p.findings}",
+                p.model_dump(mode="json"), [])
+
+    def _quote(self, actor: Actor, p: r.Quote) -> Outcome:
+        self.quotation = p.model_dump(mode="json")
+        self.status = S.awaiting_quote_decision
+        self.deadlines.pause(at=workflow.now(), reason=QUOTATION_PAUSE, by=actor.id)
+        return (f"报价 quotation {p.amount} {p.currency} (clock paused)", self.quotation,
+                [NoticeRequest(to_role=Role.hotline, subject=f"报价待客户确认 quotation {self.case_id}",
+                               body=f"{p.amount} {p.currency}")])
+
+    def _approve_quote(self, actor: Actor, p: r.ApproveQuote) -> Outcome:
+        self.deadlines.resume(at=workflow.now(), by=actor.id)
+        self.status = S.repairing
+        return (f"客户同意报价 quotation approved by {p.approved_by} (clock resumed)",
+                p.model_dump(mode="json"), self._tell_assignee("报价已同意 quotation approved", ""))
+
+    def _decline_quote(self, actor: Actor, p: r.Reason) -> Outcome:
+        now = workflow.now()
+        self.deadlines.resume(at=now, by=actor.id)
+        for key in ("restore", "progress"):
+            self.deadlines.waive(key, now, "quotation declined")
+        self.outcome = RepairOutcome.quotation_declined
+        self.status = S.awaiting_callback
+        self.deadlines.start("callback", self.policy.repair.callback, at=now)
+        return (f"客户拒绝报价 quotation declined: {p.reason}", {"reason": p.reason},
+                self._tell_assignee("报价被拒绝 quotation declined", p.reason))
+
+    def _order_parts(self, actor: Actor, p: r.OrderParts) -> Outcome:
+        self.parts_pending = True
+        names = ", ".join(f"{x.name} x{x.quantity}" for x in p.parts)
+        return f"订购备件 parts ordered: {names}", p.model_dump(mode="json"), []
+
+    def _parts_arrived(self, actor: Actor, p: r.Remark) -> Outcome:
+        self.parts_pending = False
+        return "备件到货 parts arrived", {"note": p.note}, []
+
+    def _progress(self, actor: Actor, p: r.Progress) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("progress", now)
+        self.deadlines.start("progress", self.policy.repair.progress, at=now)
+        return f"进度 progress: {p.note}", {"note": p.note}, []
+
+    def _resolve(self, actor: Actor, p: r.Resolve) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("restore", now)
+        self.deadlines.waive("progress", now, "resolved")
+        self.status = S.awaiting_confirmation
+        self.deadlines.start("customer_confirmation", self.policy.repair.customer_confirmation,
+                             at=now)
+        return (f"修复完成 resolved: {p.summary}", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.hotline,
+                               subject=f"请客户确认 ask the customer to confirm {self.case_id}",
+                               body=p.summary)])
+
+    def _confirm(self, actor: Actor, p: r.Confirm) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("customer_confirmation", now)
+        self.outcome = RepairOutcome.repaired
+        self.status = S.awaiting_callback
+        self.deadlines.start("callback", self.policy.repair.callback, at=now)
+        return f"客户确认 confirmed by {p.confirmed_by}", p.model_dump(mode="json"), []
+
+    def _dispute(self, actor: Actor, p: r.Reason) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("customer_confirmation", now)
+        self.deadlines.reopen("restore", now)
+        self.deadlines.start("progress", self.policy.repair.progress, at=now)
+        self.status = S.repairing
+        return (f"客户异议 disputed: {p.reason} (back to repair)", {"reason": p.reason},
+                self._tell_assignee("客户异议 customer disputes the repair", p.reason))
+
+    def _callback(self, actor: Actor, p: r.Callback) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("callback", now)
+        self.satisfaction = p.satisfaction
+        self.complaint_requested = p.complaint or p.satisfaction <= 2
+        self.status = S.closed
+        self.closed_at = now
+        notices = []
+        if self.complaint_requested:
+            notices.append(NoticeRequest(
+                to_role=Role.supervisor, subject=f"客户不满意 dissatisfied callback {self.case_id}",
+                body=f"satisfaction {p.satisfaction}: {p.comment}"))
+        return (f"回访 callback: satisfaction {p.satisfaction}/5 {p.comment}".strip(),
+                p.model_dump(mode="json") | {"complaint_requested": self.complaint_requested},
+                notices)
+
+    def _pause(self, actor: Actor, p: r.Pause) -> Outcome:
+        self.deadlines.pause(at=workflow.now(), reason=p.reason, note=p.note, by=actor.id,
+                             resume_at=p.resume_at)
+        until = f" until {p.resume_at.isoformat()}" if p.resume_at else ""
+        return f"暂停计时 clock paused: {p.reason}{until}", p.model_dump(mode="json"), []
+
+    def _resume(self, actor: Actor, p: r.Remark) -> Outcome:
+        pause = self.deadlines.resume(at=workflow.now(), by=actor.id)
+        return (f"恢复计时 clock resumed ({pause.reason if pause else ''})", {"note": p.note}, [])
+
+    # ----- helpers of the handlers --------------------------------------------------------------
+
+    def _set_severity(self, severity: Severity) -> None:
+        self.severity = severity
+        now = workflow.now()
+        for key, spec in (("arrival", self.policy.repair.arrival[severity]),
+                          ("restore", self._restore_spec())):
+            if self.deadlines.get(key) is None:
+                self.deadlines.start(key, spec, at=now, started_at=self.opened_at)
+            else:
+                self.deadlines.change(key, spec)
+
+    def _restore_spec(self) -> CommitmentSpec:
+        policy = self.policy.repair
+        assert self.severity is not None
+        if self.severity in URGENT_SEVERITIES and self.fault_category in policy.restore_severe_by_fault:
+            return policy.restore_severe_by_fault[self.fault_category]
+        return policy.restore[self.severity]
+
+    def _urgent(self) -> bool:
+        return self.severity in URGENT_SEVERITIES
+
+    def _tell_if_critical(self) -> list[NoticeRequest]:
+        if self.severity != Severity.critical:
+            return []
+        return [NoticeRequest(to_role=Role.supervisor, urgent=True,
+                              subject=f"紧急 critical repair {self.case_id}",
+                              body="critical severity: emergency response required")]
+
+    def _tell_assignee(self, subject: str, body: str) -> list[NoticeRequest]:
+        if self.assignee is None:
+            return []
+        return [NoticeRequest(to_person_id=self.assignee.id, subject=f"{subject} {self.case_id}",
+                              body=body or subject)]
+
+    # ----- recording ----------------------------------------------------------------------------
+
+    def _projection(self) -> CaseProjection:
+        return CaseProjection(
+            case_id=self.case_id, kind="repair", status=self.status.value,
+            severity=self.severity.value if self.severity else None,
+            hospital_id=self.start.equipment.hospital_id,
+            equipment_serial=self.start.equipment.serial,
+            assignee_id=self.assignee.id if self.assignee else None,
+            breached=self.deadlines.breached, title=self.start.intake.symptom[:200],
+            opened_at=self.opened_at, closed_at=self.closed_at,
+            policy_version=self.policy.policy_version)
+
+    def _publish(self) -> None:
+        """Keep the search attributes current (only what changed is upserted)."""
+        values: dict[str, Any] = {
+            "CaseKind": "repair", "HospitalId": self.start.equipment.hospital_id,
+            "EquipmentSerial": self.start.equipment.serial, "CaseStatus": self.status.value,
+            "Severity": self.severity.value if self.severity else "",
+            "AssigneeId": self.assignee.id if self.assignee else "",
+            "SlaBreached": self.deadlines.breached,
+        }
+        keys = {"CaseKind": CASE_KIND, "HospitalId": HOSPITAL_ID,
+                "EquipmentSerial": EQUIPMENT_SERIAL, "CaseStatus": CASE_STATUS,
+                "Severity": SEVERITY, "AssigneeId": ASSIGNEE_ID, "SlaBreached": SLA_BREACHED}
+        changed: list[SearchAttributePair[Any]] = [
+            keys[name].value_set(value) for name, value in values.items()
+            if self._published.get(name) != value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published = values
+
+    async def _record(self, event: str, actor: Actor, summary: str,
+                      data: dict[str, Any] | None = None,
+                      notices: list[NoticeRequest] | None = None) -> None:
+        self.seq += 1
+        self._publish()
+        info = workflow.info()
+        await workflow.execute_activity(
+            RECORD_CASE_EVENT,
+            CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                      seq=self.seq, event=event, at=workflow.now(), actor=actor,
+                      summary=summary, data=data or {}, projection=self._projection(),
+                      notices=notices or []),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+
+    async def _escalate(self, due: EscalationDue) -> None:
+        self.seq += 1
+        self._publish()
+        info = workflow.info()
+        name = LEVEL_NAMES.get(due.level, f"level {due.level}")
+        due_text = due.due_at.isoformat() if due.due_at else "?"
+        await workflow.execute_activity(
+            RECORD_ESCALATION,
+            EscalationRecord(
+                case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                seq=self.seq, commitment=due.commitment, label=due.label, round=due.round,
+                level=due.level, notify=due.notify, owner=due.owner,
+                assignee_id=self.assignee.id if self.assignee else None,
+                hospital_id=self.start.equipment.hospital_id, scheduled_at=due.scheduled_at,
+                fired_at=workflow.now(), due_at=due.due_at,
+                urgent=due.level >= 1 and self._urgent(),
+                summary=f"{name}: {due.label} due {due_text}",
+                projection=self._projection()),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+
+    async def _auto_resume(self) -> None:
+        pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
+        await self._record("resume", SYSTEM,
+                           f"恢复计时 clock resumed on the scheduled date ({pause.reason if pause else ''})")

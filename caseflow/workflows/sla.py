@@ -1,0 +1,274 @@
+"""The shared deadline machinery: commitments, pauses and the escalation ladder of one case.
+
+Every workflow keeps one `Deadlines`. Durations come from the pinned policy and are measured on
+the commitment's calendar; a pause stops the clock of every pausable open commitment and the
+ladder points move by exactly the paused working time. `due(now)` hands out each ladder rung
+once; the workflow's watcher (`watch`) sleeps until the next rung or until the book changes.
+This module is pure: it is given `now`, it never reads a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from caseflow.domain.policy import CasePolicy, CommitmentSpec
+    from caseflow.domain.sla import (
+        CasePause,
+        Commitment,
+        CommitmentView,
+        EscalationDue,
+        FiredLevel,
+        PauseSpan,
+    )
+
+WARNING = 0
+
+
+class Deadlines:
+    """The commitments of one case and the case's pause state."""
+
+    def __init__(self, policy: CasePolicy) -> None:
+        self.policy = policy
+        self.commitments: dict[str, Commitment] = {}
+        self.pauses: list[CasePause] = []
+        self.version = 0  # bumped on every change, so the watcher re-plans
+
+    # ----- changing the book --------------------------------------------------------------------
+
+    def start(self, key: str, spec: CommitmentSpec, *, at: datetime,
+              started_at: datetime | None = None) -> Commitment:
+        """Start (or restart as a new round) the commitment `key` from `started_at`."""
+        begin = started_at or at
+        calendar = self.policy.calendar(spec.calendar)
+        if spec.by == "end_of_day":
+            working_time = calendar.between(begin, self.policy.local_calendar.end_of_day(begin))
+        else:
+            assert spec.within is not None
+            working_time = calendar.working_time(spec.within)
+        previous = self.commitments.get(key)
+        commitment = Commitment(
+            key=key, label=spec.label or key, round=previous.round + 1 if previous else 1,
+            calendar=spec.calendar, owner=spec.owner, pausable=spec.pausable,
+            started_at=begin, working_time=working_time,
+        )
+        if spec.pausable and self.paused is not None:
+            commitment.pauses.append(PauseSpan(started_at=max(at, begin)))
+        self.commitments[key] = commitment
+        self._plan(commitment)
+        return commitment
+
+    def change(self, key: str, spec: CommitmentSpec) -> Commitment | None:
+        """New duration for an open commitment, counted from its original start (reclassify)."""
+        commitment = self.commitments.get(key)
+        if commitment is None or not commitment.is_open:
+            return None
+        calendar = self.policy.calendar(spec.calendar)
+        assert spec.within is not None, "only duration commitments are re-sized"
+        commitment.working_time = calendar.working_time(spec.within)
+        commitment.calendar = spec.calendar
+        commitment.label = spec.label or key
+        self._plan(commitment)
+        return commitment
+
+    def meet(self, key: str, at: datetime) -> Commitment | None:
+        commitment = self.commitments.get(key)
+        if commitment is None or not commitment.is_open:
+            return None
+        commitment.met_at = at
+        self._close_pause(commitment, at)
+        self.version += 1
+        return commitment
+
+    def waive(self, key: str, at: datetime, reason: str) -> Commitment | None:
+        """Close a commitment that no longer applies (e.g. the customer declined the repair)."""
+        commitment = self.commitments.get(key)
+        if commitment is None or not commitment.is_open:
+            return None
+        commitment.waived_at, commitment.waived_reason = at, reason
+        self._close_pause(commitment, at)
+        self.version += 1
+        return commitment
+
+    def reopen(self, key: str, at: datetime) -> Commitment | None:
+        """A met commitment turns out not to be met (the customer disputes the repair)."""
+        commitment = self.commitments.get(key)
+        if commitment is None or commitment.met_at is None:
+            return None
+        commitment.met_at = None
+        if commitment.pausable and self.paused is not None:
+            commitment.pauses.append(PauseSpan(started_at=at))
+        self._plan(commitment)
+        return commitment
+
+    def pause(self, *, at: datetime, reason: str, note: str = "", by: str | None = None,
+              resume_at: datetime | None = None) -> CasePause:
+        if reason not in self.policy.pause_reasons:
+            raise ValueError(f"pause reason {reason!r} is not allowed by the policy")
+        pause = CasePause(reason=reason, note=note, started_at=at, resume_at=resume_at, by=by)
+        self.pauses.append(pause)
+        for commitment in self._open():
+            if commitment.pausable and not commitment.is_paused:
+                commitment.pauses.append(PauseSpan(started_at=at))
+                self._plan(commitment)
+        self.version += 1
+        return pause
+
+    def resume(self, *, at: datetime, by: str | None = None) -> CasePause | None:
+        pause = self.paused
+        if pause is None:
+            return None
+        pause.ended_at, pause.ended_by = at, by
+        for commitment in self._open():
+            self._close_pause(commitment, at)
+        self.version += 1
+        return pause
+
+    # ----- reading the book ---------------------------------------------------------------------
+
+    @property
+    def paused(self) -> CasePause | None:
+        if self.pauses and self.pauses[-1].ended_at is None:
+            return self.pauses[-1]
+        return None
+
+    @property
+    def breached(self) -> bool:
+        return any(c.breached for c in self.commitments.values())
+
+    @property
+    def escalation_level(self) -> int:
+        return max((f.level for c in self.commitments.values() for f in c.fired), default=0)
+
+    def get(self, key: str) -> Commitment | None:
+        return self.commitments.get(key)
+
+    def point(self, commitment: Commitment, fraction: float) -> datetime | None:
+        """When `fraction` of the commitment's working time has run, pauses left out.
+
+        None while the commitment is paused with no end before that point.
+        """
+        calendar = self.policy.calendar(commitment.calendar)
+        remaining = commitment.working_time * fraction
+        cursor = commitment.started_at
+        for span in commitment.pauses:
+            if span.started_at > cursor:
+                running = calendar.between(cursor, span.started_at)
+                if running >= remaining:
+                    return calendar.add(cursor, remaining)
+                remaining -= running
+            if span.ended_at is None:
+                return None
+            cursor = max(cursor, span.ended_at)
+        return calendar.add(cursor, remaining)
+
+    def _rungs(self, commitment: Commitment) -> list[tuple[int, float, str]]:
+        ladder = self.policy.ladder
+        rungs = [(WARNING, ladder.warning_at, commitment.owner)]
+        rungs += [(step.level, step.at, step.notify.value) for step in ladder.levels]
+        return rungs
+
+    def _pending(self, commitment: Commitment) -> list[tuple[int, datetime, str]]:
+        """Rungs not fired yet, with their times; the warning is moot once level 1 fired."""
+        fired = commitment.fired_levels
+        pending = []
+        for level, fraction, notify in self._rungs(commitment):
+            if level in fired or (level == WARNING and 1 in fired):
+                continue
+            at = self.point(commitment, fraction)
+            if at is not None:
+                pending.append((level, at, notify))
+        return pending
+
+    def next_wakeup(self) -> datetime | None:
+        """The earliest instant something is due: a ladder rung or a scheduled resume."""
+        times = [at for c in self._open() for _, at, _ in self._pending(c)]
+        pause = self.paused
+        if pause is not None and pause.resume_at is not None:
+            times.append(pause.resume_at)
+        return min(times, default=None)
+
+    def resume_due(self, now: datetime) -> bool:
+        pause = self.paused
+        return pause is not None and pause.resume_at is not None and pause.resume_at <= now
+
+    def due(self, now: datetime) -> list[EscalationDue]:
+        """Every rung due by `now` and not fired yet, marked fired (each exactly once)."""
+        fired: list[EscalationDue] = []
+        for commitment in self._open():
+            pending = [(lvl, at, notify) for lvl, at, notify in self._pending(commitment)
+                       if at <= now]
+            breach_due = any(lvl >= 1 for lvl, _, _ in pending)
+            for level, at, notify in pending:
+                if level == WARNING and breach_due:
+                    continue  # a warning after the breach tells nobody anything
+                commitment.fired.append(
+                    FiredLevel(level=level, notify=notify, scheduled_at=at, fired_at=now))
+                if level == 1:
+                    commitment.breached_at = at
+                fired.append(EscalationDue(
+                    commitment=commitment.key, label=commitment.label, round=commitment.round,
+                    level=level, notify=notify, owner=commitment.owner, scheduled_at=at,
+                    due_at=commitment.due_at))
+        if fired:
+            self.version += 1
+        return fired
+
+    def views(self, now: datetime) -> list[CommitmentView]:
+        return [
+            CommitmentView(
+                key=c.key, label=c.label, round=c.round, state=c.state(), calendar=c.calendar,
+                started_at=c.started_at, due_at=c.due_at, met_at=c.met_at,
+                waived_at=c.waived_at, waived_reason=c.waived_reason, breached=c.breached,
+                breached_at=c.breached_at,
+                paused_seconds=c.paused_time(c.met_at or c.waived_at or now).total_seconds(),
+                escalation_level=max((f.level for f in c.fired), default=0),
+                warned=WARNING in c.fired_levels, fired=list(c.fired),
+            )
+            for c in self.commitments.values()
+        ]
+
+    # ----- internals ----------------------------------------------------------------------------
+
+    def _open(self) -> list[Commitment]:
+        return [c for c in self.commitments.values() if c.is_open]
+
+    def _plan(self, commitment: Commitment) -> None:
+        commitment.due_at = self.point(commitment, 1.0)
+        self.version += 1
+
+    def _close_pause(self, commitment: Commitment, at: datetime) -> None:
+        if commitment.is_paused:
+            commitment.pauses[-1].ended_at = at
+            self._plan(commitment)
+
+
+async def watch(deadlines: Deadlines, *, closed: Callable[[], bool],
+                on_escalation: Callable[[EscalationDue], Awaitable[None]],
+                on_resume: Callable[[], Awaitable[None]]) -> None:
+    """Sleep until the next rung (or a change of the book), then escalate what is due.
+
+    The updatable-timer pattern: the timeout is recomputed whenever the book changes, so a
+    pause, a reclassification or a met step moves the wake-up and no stale timer can escalate.
+    """
+    while not closed():
+        version = deadlines.version
+        wakeup = deadlines.next_wakeup()
+        now = workflow.now()
+        if wakeup is not None and wakeup <= now:
+            if deadlines.resume_due(now):
+                await on_resume()
+            for escalation in deadlines.due(now):
+                await on_escalation(escalation)
+            continue
+        try:
+            await workflow.wait_condition(
+                lambda seen=version: deadlines.version != seen or closed(),
+                timeout=None if wakeup is None else wakeup - now,
+                timeout_summary="next SLA deadline",
+            )
+        except TimeoutError:
+            pass

@@ -1,0 +1,109 @@
+"""Drives a RepairWorkflow in tests: start it from the demo data, report steps as people do."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from caseflow.activities.directory import snapshot
+from caseflow.domain.enums import Role
+from caseflow.domain.policy_loader import PolicyBook
+from caseflow.domain.records import Actor
+from caseflow.domain.repair import CaseAction, RepairCreate, RepairStart, RepairView
+from caseflow.store import directory
+from caseflow.workflows.repair import RepairWorkflow
+
+HOTLINE = Actor(id="HL-01", name="王丽", role=Role.hotline)
+SUPERVISOR = Actor(id="SV-01", name="李强", role=Role.supervisor)
+ENGINEER = Actor(id="EN-01", name="张伟", role=Role.engineer)
+OTHER_ENGINEER = Actor(id="EN-02", name="陈静", role=Role.engineer)
+AUDITOR = Actor(id="AU-01", name="周芳", role=Role.auditor)
+
+PASSING_VERIFICATION = {
+    "function_test": {"passed": True}, "image_quality": {"passed": True},
+    "accuracy": [{"parameter": "CT值 水模", "measured": 1.5, "reference": 0.0, "tolerance": 4.0,
+                  "unit": "HU"}],
+    "stability_run": {"passed": True, "note": "连续运行2小时正常"},
+    "electrical_safety": {"passed": True},
+}
+
+
+def intake(serial: str = "CT-DH-0001", hospital: str = "H-DH", **extra: Any) -> RepairCreate:
+    values: dict[str, Any] = dict(
+        reporter_name="李医生", reporter_phone="0571-88886666", hospital_id=hospital,
+        department="放射科", location="门诊楼2层 CT室", equipment_serial=serial,
+        symptom="扫描时球管报警,无法出图", observed_at="2026-11-20T09:30:00+08:00",
+        channel="phone", alarm_codes=["E1023"])
+    values.update(extra)
+    return RepairCreate.model_validate(values)
+
+
+class RepairDriver:
+    def __init__(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
+        self.env = env
+        self.handle = handle
+
+    @classmethod
+    async def open(cls, env: WorkflowEnvironment, queue: str, sessions, book: PolicyBook,  # type: ignore[no-untyped-def]
+                   *, contract: str | None = "default", **intake_fields: Any) -> RepairDriver:
+        data = intake(**intake_fields)
+        now: datetime = await env.get_current_time()
+        with sessions() as session:
+            unit, hospital = directory.equipment(session, data.equipment_serial)
+            warranty = directory.in_warranty(unit, now.date())
+            equipment = snapshot(unit, hospital)
+        code = equipment.contract_code if contract == "default" else contract
+        case_id = f"T-{uuid.uuid4().hex[:12]}"
+        handle = await env.client.start_workflow(
+            RepairWorkflow.run,
+            RepairStart(case_id=case_id, intake=data, equipment=equipment, in_warranty=warranty,
+                        policy=book.pin(code, now), opened_by=HOTLINE),
+            id=case_id, task_queue=queue)
+        return cls(env, handle)
+
+    @property
+    def case_id(self) -> str:
+        return self.handle.id
+
+    async def act(self, action: str, actor: Actor, update_id: str | None = None,
+                  **payload: Any) -> RepairView:
+        return await self.handle.execute_update(
+            RepairWorkflow.act, CaseAction(action=action, actor=actor, payload=payload),
+            id=update_id, result_type=RepairView)
+
+    async def state(self) -> RepairView:
+        return await self.handle.query(RepairWorkflow.state)
+
+    async def sleep(self, **delta: float) -> None:
+        await self.env.sleep(timedelta(**delta))
+
+    async def walk_to(self, status: str) -> RepairView:
+        """Report every step, in order, up to `status` (severe, in warranty, no parts)."""
+        steps: list[tuple[str, str, Actor, dict[str, Any]]] = [
+            ("awaiting_assignment", "classify", SUPERVISOR, {"severity": "severe"}),
+            ("assigned", "assign", SUPERVISOR, {"engineer_id": ENGINEER.id,
+                                                "engineer_name": ENGINEER.name}),
+            ("acknowledged", "acknowledge", ENGINEER, {}),
+            ("on_site", "arrive", ENGINEER, {"mode": "on_site"}),
+            ("site_reported", "report-site", ENGINEER, {"condition": "机房温湿度正常,电源稳定"}),
+            ("work_approved", "approve-start", SUPERVISOR, {}),
+            ("repairing", "diagnose", ENGINEER, {"findings": "球管灯丝老化", "fault_category": "xray_tube"}),
+            ("awaiting_confirmation", "resolve", ENGINEER, {"summary": "更换球管,测试正常",
+                                                            "verification": PASSING_VERIFICATION}),
+            ("awaiting_callback", "confirm", HOTLINE, {"confirmed_by": "李医生"}),
+            ("closed", "callback", HOTLINE, {"satisfaction": 5, "comment": "非常满意"}),
+        ]
+        view = await self.state()
+        for _target, action, actor, payload in steps:
+            if view.status.value == status:
+                break
+            if action in view.allowed_actions:
+                view = await self.act(action, actor, **payload)
+            if view.status.value == status:
+                break
+        assert view.status.value == status, (view.status, view.allowed_actions)
+        return view
