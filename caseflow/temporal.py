@@ -46,12 +46,20 @@ def binary(name: str) -> str:
 async def ensure_search_attributes(client: Client) -> None:
     """Register our search attributes on the namespace (those already there are left alone)."""
     from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
     from temporalio.service import RPCError, RPCStatusCode
 
     types = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
              "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL}
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace))
+        present = set(listed.custom_attributes)
+    except RPCError:  # the time-skipping test server cannot list them
+        present = set()
     for name, kind in SEARCH_ATTRIBUTES.items():
+        if name in present:
+            continue
         try:
             await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
                 namespace=client.namespace, search_attributes={name: types[kind]}))

@@ -16,7 +16,7 @@ from caseflow.activities.outbox import LogSender, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions
-from caseflow.temporal import connect
+from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.workflows.repair import RepairWorkflow
 
 log = structlog.get_logger(__name__)
@@ -35,10 +35,15 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     people.lookup_equipment, people.find_people],
         activity_executor=executor,
         max_concurrent_activities=32,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(
-                "caseflow.domain", "pydantic", "pydantic_core", "annotated_types")),
+        workflow_runner=sandbox_runner(),
     )
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox, passing our pure domain models and pydantic through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "caseflow.domain", "pydantic", "pydantic_core", "annotated_types"))
 
 
 async def run_worker(settings: Settings) -> None:
@@ -46,6 +51,10 @@ async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
     client = await connect(settings)
+    try:
+        await ensure_search_attributes(client)
+    except Exception as error:  # a production namespace may not let workers register them
+        log.warning("could not register search attributes", error=str(error))
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, sessions, settings.task_queue, executor)

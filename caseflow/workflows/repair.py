@@ -80,21 +80,25 @@ class RepairWorkflow:
         self.steps: list[r.Step] = []
         self.seq = 0
         self._published: dict[str, Any] = {}
-
-    @workflow.run
-    async def run(self, start: r.RepairStart) -> r.RepairResult:
+        # The intake (and its classification, if the hotline gave one) is in force and numbered
+        # before any update can arrive; run() writes these events first.
         intake = start.intake
-        await self._record(
+        self._intake_events = [self._event(
             "opened", start.opened_by,
             f"报修受理 repair opened: {start.equipment.modality} {start.equipment.serial} "
             f"{intake.department}: {intake.symptom}",
             {"intake": intake.model_dump(mode="json"), "in_warranty": start.in_warranty,
              "policy_version": self.policy.policy_version},
             [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
-                           body=intake.symptom)])
+                           body=intake.symptom)])]
         if intake.severity is not None:
-            await self._record("classify", start.opened_by,
-                               *self._classify(start.opened_by, r.Classify(severity=intake.severity)))
+            classified = self._classify(start.opened_by, r.Classify(severity=intake.severity))
+            self._intake_events.append(self._event("classify", start.opened_by, *classified))
+
+    @workflow.run
+    async def run(self, start: r.RepairStart) -> r.RepairResult:
+        for event in self._intake_events:
+            await self._write(event)
         await watch(self.deadlines, closed=lambda: self.status == S.closed,
                     on_escalation=self._escalate, on_resume=self._auto_resume)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -457,19 +461,26 @@ class RepairWorkflow:
             workflow.upsert_search_attributes(changed)
             self._published = values
 
+    def _event(self, event: str, actor: Actor, summary: str, data: dict[str, Any] | None = None,
+               notices: list[NoticeRequest] | None = None) -> CaseEvent:
+        """The next timeline event, numbered now so the timeline keeps the order of the steps."""
+        self.seq += 1
+        info = workflow.info()
+        return CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                         seq=self.seq, event=event, at=workflow.now(), actor=actor,
+                         summary=summary, data=data or {}, projection=self._projection(),
+                         notices=notices or [])
+
+    async def _write(self, event: CaseEvent) -> None:
+        self._publish()
+        await workflow.execute_activity(RECORD_CASE_EVENT, event,
+                                        start_to_close_timeout=RECORD_TIMEOUT,
+                                        retry_policy=RECORD_RETRY)
+
     async def _record(self, event: str, actor: Actor, summary: str,
                       data: dict[str, Any] | None = None,
                       notices: list[NoticeRequest] | None = None) -> None:
-        self.seq += 1
-        self._publish()
-        info = workflow.info()
-        await workflow.execute_activity(
-            RECORD_CASE_EVENT,
-            CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
-                      seq=self.seq, event=event, at=workflow.now(), actor=actor,
-                      summary=summary, data=data or {}, projection=self._projection(),
-                      notices=notices or []),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+        await self._write(self._event(event, actor, summary, data, notices))
 
     async def _escalate(self, due: EscalationDue) -> None:
         self.seq += 1

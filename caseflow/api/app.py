@@ -1,0 +1,40 @@
+"""The FastAPI application: settings, database, Temporal client and routers put together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from caseflow.api import errors
+from caseflow.api.routes import cases, health, repairs
+from caseflow.config import Settings
+from caseflow.domain.policy_loader import load_policy
+from caseflow.store.db import make_engine, make_sessions
+from caseflow.temporal import connect
+
+
+def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
+    """Build the app; the policy is loaded now so a bad policy file stops the API at start."""
+    policy = load_policy(settings.policy_file)
+    engine = make_engine(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if temporal is None:
+            app.state.temporal = await connect(settings)
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
+                  description="Service cases for CT/MR maintenance, each a durable workflow.")
+    app.state.settings = settings
+    app.state.policy = policy
+    app.state.sessions = make_sessions(engine)
+    app.state.temporal = temporal
+    errors.install(app)
+    for router in (health.router, repairs.router, cases.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,96 @@
+"""Every error a client can cause, mapped to one HTTP status in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from caseflow.domain.errors import (
+    ERROR_TYPES,
+    DomainError,
+    InvalidPayload,
+    InvalidTransition,
+    NotPermitted,
+    UnknownCase,
+)
+
+STATUS: dict[type[DomainError], int] = {
+    InvalidTransition: 409,
+    NotPermitted: 403,
+    InvalidPayload: 422,
+    UnknownCase: 404,
+}
+
+
+class ServiceUnavailable(Exception):
+    """Temporal or the database cannot be reached now; the client may retry (HTTP 503)."""
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 400
+
+
+def field_errors(error: ValidationError, prefix: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
+    return [{"loc": [*prefix, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
+            for e in error.errors()]
+
+
+def domain_error_from_update(error: WorkflowUpdateFailedError) -> DomainError:
+    """The typed refusal a workflow validator raised, rebuilt on this side."""
+    cause = error.cause
+    if isinstance(cause, ApplicationError) and cause.type in ERROR_TYPES:
+        details = cause.details[0] if cause.details else {}
+        field = details.get("field") if isinstance(details, dict) else None
+        return ERROR_TYPES[cause.type](cause.message, field=field)
+    message = cause.message if isinstance(cause, ApplicationError) else str(error)
+    return InvalidTransition(f"the case refused the action: {message}")
+
+
+def domain_error_from_rpc(error: RPCError, case_id: str) -> DomainError | ServiceUnavailable:
+    if error.status == RPCStatusCode.NOT_FOUND:
+        if "already completed" in error.message or "closed" in error.message:
+            return InvalidTransition(f"case {case_id} is closed")
+        return UnknownCase(f"no case {case_id}")
+    if error.status == RPCStatusCode.FAILED_PRECONDITION:
+        return InvalidTransition(f"case {case_id} is closed")
+    return ServiceUnavailable(f"Temporal did not answer: {error.message}")
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, error: DomainError) -> JSONResponse:
+        status = status_of(error)
+        body: dict[str, Any] = {"detail": error.message, "code": type(error).__name__}
+        if status == 422:
+            loc = ["body", *error.field.split(".")] if error.field else ["body"]
+            if error.field and error.field[0].isupper():  # a header such as Idempotency-Key
+                loc = ["header", error.field]
+            body["detail"] = [{"loc": loc, "msg": error.message, "type": "value_error"}]
+        return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, error: DBAPIError) -> JSONResponse:
+        return JSONResponse({"detail": "the database is not available now; retry later",
+                             "code": "ServiceUnavailable"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(RPCError)
+    async def _temporal(request: Request, error: RPCError) -> JSONResponse:
+        return JSONResponse({"detail": f"Temporal did not answer: {error.message}",
+                             "code": "ServiceUnavailable"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(ServiceUnavailable)
+    async def _unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
+        return JSONResponse({"detail": str(error), "code": "ServiceUnavailable"},
+                            status_code=503, headers={"Retry-After": "5"})

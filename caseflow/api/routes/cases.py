@@ -1,0 +1,195 @@
+"""Reading cases and reporting steps: list, state, actions, timeline, history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.deps import SessionsDep, TemporalDep
+from caseflow.api.errors import (
+    ServiceUnavailable,
+    domain_error_from_rpc,
+    domain_error_from_update,
+)
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
+from caseflow.domain.repair import REPAIR_ACTIONS, CaseAction, RepairView
+from caseflow.store import directory
+from caseflow.store.models import Case, CaseEventRow
+from caseflow.workflows.repair import RepairWorkflow
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+Reader = Annotated[Principal, require(*READERS)]
+CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
+QUERY_TIMEOUT = timedelta(seconds=10)
+
+
+class CaseSummary(BaseModel):
+    case_id: str
+    kind: str
+    status: str
+    severity: str | None
+    hospital_id: str
+    equipment_serial: str | None
+    assignee_id: str | None
+    breached: bool
+    title: str
+    opened_at: datetime
+    closed_at: datetime | None
+    updated_at: datetime
+
+
+class CaseList(BaseModel):
+    items: list[CaseSummary]
+    next_before: int | None = None
+
+
+class TimelineEntry(BaseModel):
+    seq: int
+    at: datetime
+    event: str
+    actor: dict[str, Any]
+    summary: str
+    data: dict[str, Any]
+
+
+@router.get("", response_model=CaseList)
+async def list_cases(
+    principal: Reader, sessions: SessionsDep,
+    kind: str | None = None, status: str | None = None, severity: str | None = None,
+    hospital_id: str | None = None, assignee_id: str | None = None,
+    breached: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="cursor: next_before of a page")] = None,
+) -> CaseList:
+    """Cases, newest first, filtered; page with `before`."""
+    filters = {"kind": kind, "status": status, "severity": severity,
+               "hospital_id": hospital_id, "assignee_id": assignee_id, "breached": breached}
+
+    def read() -> CaseList:
+        query = select(Case).where(Case.case_id.is_not(None), Case.status != "opening")
+        for name, value in filters.items():
+            if value is not None:
+                query = query.where(getattr(Case, name) == value)
+        if before is not None:
+            query = query.where(Case.seq < before)
+        with sessions() as session:
+            rows = list(session.scalars(query.order_by(Case.seq.desc()).limit(limit + 1)))
+        page = rows[:limit]
+        return CaseList(items=[CaseSummary.model_validate(r, from_attributes=True) for r in page],
+                        next_before=page[-1].seq if len(rows) > limit else None)
+
+    return await run_in_threadpool(read)
+
+
+async def _known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
+    def read() -> Case | None:
+        with sessions() as session:
+            return session.scalar(select(Case).where(Case.case_id == case_id))
+
+    row = await run_in_threadpool(read)
+    if row is None:
+        raise UnknownCase(f"no case {case_id}")
+    return row
+
+
+@router.get("/{case_id}", response_model=RepairView)
+async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+                   temporal: TemporalDep) -> RepairView:
+    """The case as its workflow sees it now: state, every commitment, escalations, steps."""
+    await _known_case(sessions, case_id)
+    try:
+        return await temporal.get_workflow_handle(case_id).query(
+            RepairWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+    except RPCError as error:
+        raise domain_error_from_rpc(error, case_id) from None
+
+
+@router.post("/{case_id}/actions/{action}", response_model=RepairView)
+async def act(
+    case_id: CaseId,
+    action: Annotated[str, Path(description=", ".join(REPAIR_ACTIONS))],
+    principal: Reader, sessions: SessionsDep, temporal: TemporalDep,
+    payload: Annotated[dict[str, Any], Body(default_factory=dict)],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> RepairView:
+    """Report a step. Same Idempotency-Key again = the same step, taken once."""
+    rule = REPAIR_ACTIONS.get(action)
+    if rule is None:
+        raise InvalidPayload(f"unknown action {action!r}; known: {', '.join(REPAIR_ACTIONS)}",
+                             field="action")
+    await _known_case(sessions, case_id)
+    if principal.role not in rule.roles:
+        allowed = ", ".join(sorted(r.value for r in rule.roles))
+        raise NotPermitted(f"a {principal.role.value} may not {action}; allowed: {allowed}")
+    try:
+        parsed = rule.payload.model_validate(payload)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
+    data = parsed.model_dump(mode="json")
+    if action == "assign":
+        data["engineer_name"] = await run_in_threadpool(_engineer_name, sessions,
+                                                        data["engineer_id"])
+    update_id = f"{principal.id}:{idempotency_key}" if idempotency_key else str(uuid.uuid4())
+    return await _send(temporal, case_id, CaseAction(action=action, actor=principal.actor,
+                                                     payload=data), update_id)
+
+
+def _engineer_name(sessions, engineer_id: str) -> str:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        person = directory.person(session, engineer_id)
+        if person is None or person.role != Role.engineer or not person.active:
+            raise UnknownReference(f"no active engineer {engineer_id!r}", field="engineer_id")
+        return person.name
+
+
+async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str) -> RepairView:
+    handle = temporal.get_workflow_handle(case_id)
+    try:
+        return await handle.execute_update(RepairWorkflow.act, request, id=update_id,
+                                           result_type=RepairView)
+    except WorkflowUpdateFailedError as error:
+        raise domain_error_from_update(error) from None
+    except RPCError as error:
+        raise domain_error_from_rpc(error, case_id) from None
+
+
+@router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
+async def timeline(case_id: CaseId, principal: Reader, sessions: SessionsDep) -> list[TimelineEntry]:
+    """What happened, in order, who did it, in words."""
+    await _known_case(sessions, case_id)
+
+    def read() -> list[TimelineEntry]:
+        with sessions() as session:
+            rows = session.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+                                   .order_by(CaseEventRow.seq))
+            return [TimelineEntry(seq=r.seq, at=r.at, event=r.event, summary=r.summary,
+                                  data=r.data, actor={"id": r.actor_id, "name": r.actor_name,
+                                                      "role": r.actor_role}) for r in rows]
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/{case_id}/history")
+async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+                  temporal: TemporalDep) -> dict[str, Any]:
+    """The Temporal event history of the case (the audit trail, replayable)."""
+    await _known_case(sessions, case_id)
+    try:
+        found = await temporal.get_workflow_handle(case_id).fetch_history()
+    except RPCError as error:
+        raised = domain_error_from_rpc(error, case_id)
+        if isinstance(raised, ServiceUnavailable):
+            raise raised from None
+        raise UnknownCase(f"no history for case {case_id}") from None
+    return found.to_json_dict()

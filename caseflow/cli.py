@@ -1,0 +1,94 @@
+"""The `caseflow` command: dev, worker, api, migrate, seed, replay."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from caseflow.config import Settings
+from caseflow.domain.policy_loader import PolicyError, load_policy
+from caseflow.logs import configure_logging
+
+app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    try:
+        load_policy(settings.policy_file)
+    except PolicyError as error:
+        console.print(f"[red]bad SLA policy[/]\n{error}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+@app.command()
+def dev() -> None:
+    """Start everything: Temporal dev server + UI, worker, API, SQLite with demo data."""
+    from caseflow.dev import run_dev
+
+    raise typer.Exit(run_dev(_settings()))
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker (every workflow and activity) against the configured Temporal and database."""
+    from caseflow.worker import run_worker
+
+    try:
+        asyncio.run(run_worker(_settings()))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from caseflow.api.app import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port,
+                log_config=None, access_log=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to head."""
+    from caseflow.store.db import migrate as run
+
+    run(_settings().database_url)
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo reference data and (in development) write .data/dev-tokens.json."""
+    from caseflow.dev import prepare
+
+    settings = _settings()
+    tokens = prepare(settings)
+    if settings.environment == "development":
+        console.print(f"dev tokens written for: {', '.join(tokens)}")
+
+
+@app.command()
+def replay(paths: Annotated[list[Path], typer.Argument(help="history JSON files or folders")]) -> None:
+    """Replay saved histories against today's workflow code; non-zero exit on any divergence."""
+    from caseflow.replay import replay_files
+
+    configure_logging("console", "WARNING")
+    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
+    failures = asyncio.run(replay_files(files, console))
+    raise typer.Exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,114 @@
+"""`caseflow dev` / `make run`: the whole system on one machine, stopped by Ctrl-C.
+
+Temporal dev server (file-backed, Web UI, search attributes registered), the worker and the
+API as child processes, on an embedded SQLite database with demo reference data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rich.console import Console
+from rich.table import Table
+
+from caseflow.config import Settings
+from caseflow.store.db import make_engine, make_sessions, migrate
+from caseflow.store.seed import dev_tokens, load_reference_data
+from caseflow.temporal import SEARCH_ATTRIBUTES, binary, connect
+
+console = Console()
+
+
+def prepare(settings: Settings) -> dict[str, str]:
+    """Migrate the database, load the demo data, return one dev token per role."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        sessions = make_sessions(engine)
+        load_reference_data(sessions)
+        return dev_tokens(sessions, settings.data_dir / "dev-tokens.json")
+    finally:
+        engine.dispose()
+
+
+def temporal_command(settings: Settings) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    command = [binary("temporal"), "server", "start-dev",
+               "--ip", host or "127.0.0.1", "--port", port,
+               "--ui-port", str(settings.temporal_ui_port),
+               "--namespace", settings.temporal_namespace,
+               "--db-filename", str(settings.data_dir / "temporal.db"),
+               "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
+               "--log-level", "warn"]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        command += ["--search-attribute", f"{name}={kind}"]
+    return command
+
+
+async def _wait_for_temporal(settings: Settings, process: subprocess.Popen, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError("the Temporal dev server exited; is the port "
+                               f"{settings.temporal_address} already in use?")
+        try:
+            await connect(settings)
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the Temporal dev server did not come up") from None
+            await asyncio.sleep(0.3)
+
+
+def _show(settings: Settings, tokens: dict[str, str]) -> None:
+    table = Table(title="development API tokens (also in .data/dev-tokens.json)")
+    table.add_column("role")
+    table.add_column("token")
+    for role, token in tokens.items():
+        table.add_row(role, token)
+    console.print(table)
+    api = f"http://{settings.api_host}:{settings.api_port}"
+    console.print(f"[bold]API docs[/]     {api}/docs")
+    console.print(f"[bold]Health[/]       {api}/healthz")
+    console.print(f"[bold]Temporal UI[/]  http://127.0.0.1:{settings.temporal_ui_port}")
+    console.print("Walk through a repair with curl: docs/api.md. Ctrl-C stops everything.")
+
+
+def run_dev(settings: Settings) -> int:
+    tokens = prepare(settings)
+    env = {**os.environ, "CASEFLOW_DATABASE_URL": settings.database_url,
+           "CASEFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
+           "CASEFLOW_DATA_DIR": str(settings.data_dir)}
+    children: list[subprocess.Popen] = []
+    try:
+        temporal = subprocess.Popen(temporal_command(settings), env=env)
+        children.append(temporal)
+        asyncio.run(_wait_for_temporal(settings, temporal, 60))
+        me = [sys.executable, "-m", "caseflow.cli"]
+        children.append(subprocess.Popen([*me, "worker"], env=env))
+        children.append(subprocess.Popen([*me, "api"], env=env))
+        _show(settings, tokens)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        console.print("[red]a process stopped; shutting down the rest[/]")
+        return 1
+    except KeyboardInterrupt:
+        console.print("stopping...")
+        return 0
+    finally:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGINT)
+        for child in reversed(children):
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+

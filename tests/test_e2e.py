@@ -1,0 +1,110 @@
+"""End to end: `caseflow dev` starts the real Temporal dev server, worker and API as processes;
+one repair is walked from intake to closed over HTTP, then the stack is stopped with Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.postgres import free_port
+from tests.repair_driver import PASSING_VERIFICATION
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    data = tmp_path_factory.mktemp("dev")
+    api_port = free_port()
+    env = {**os.environ,
+           "CASEFLOW_DATA_DIR": str(data),
+           "CASEFLOW_DATABASE_URL": f"sqlite:///{data}/caseflow.db",
+           "CASEFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+           "CASEFLOW_TEMPORAL_UI_PORT": str(free_port()),
+           "CASEFLOW_API_PORT": str(api_port),
+           "CASEFLOW_LOG_FORMAT": "json"}
+    log = (data / "dev.log").open("w")
+    process = subprocess.Popen([sys.executable, "-m", "caseflow.cli", "dev"], env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{api_port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert process.poll() is None, (data / "dev.log").read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the stack did not come up"
+            time.sleep(0.5)
+        tokens = json.loads((data / "dev-tokens.json").read_text("utf-8"))
+        yield base, tokens
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> None:
+    base, tokens = stack
+
+    def call(role: str, method: str, path: str, key: str | None = None, **body):  # type: ignore[no-untyped-def]
+        headers = {"Authorization": f"Bearer {tokens[role]}"}
+        if key:
+            headers["Idempotency-Key"] = key
+        response = httpx.request(method, base + path, headers=headers,
+                                 json=body if method == "POST" else None, timeout=30)
+        assert response.status_code in (200, 201), (path, response.status_code, response.text)
+        return response.json()
+
+    created = call("hotline", "POST", "/v1/repairs", key="e2e-intake-0001",
+                   reporter_name="李医生", reporter_phone="0571-88886666", hospital_id="H-DH",
+                   department="放射科", location="门诊楼2层", equipment_serial="CT-DH-0001",
+                   symptom="扫描中断,提示探测器温度异常", observed_at="2026-11-22T08:10:00+08:00",
+                   channel="phone", severity="severe")
+    case = created["case_id"]
+    actions = "/v1/cases/" + case + "/actions/"
+    steps = [
+        ("supervisor", "assign", {"engineer_id": "EN-01"}),
+        ("engineer", "acknowledge", {}),
+        ("hotline", "confirm-handover", {}),
+        ("engineer", "arrive", {"mode": "remote"}),
+        ("engineer", "report-site", {"condition": "远程接入正常"}),
+        ("supervisor", "approve-start", {}),
+        ("engineer", "diagnose", {"findings": "探测器散热风扇故障", "fault_category": "other"}),
+        ("engineer", "order-parts", {"parts": [{"part_no": "FAN-22", "name": "散热风扇"}]}),
+        ("engineer", "parts-arrived", {}),
+        ("engineer", "progress", {"note": "风扇已到货,准备更换"}),
+        ("engineer", "resolve", {"summary": "更换风扇,复测正常", "verification": PASSING_VERIFICATION}),
+        ("hotline", "confirm", {"confirmed_by": "李医生"}),
+        ("hotline", "callback", {"satisfaction": 4, "comment": "响应及时"}),
+    ]
+    for number, (role, action, payload) in enumerate(steps):
+        view = call(role, "POST", actions + action, key=f"e2e-{number}", **payload)
+    assert view["status"] == "closed"
+    assert view["outcome"] == "repaired"
+
+    state = call("manager", "GET", f"/v1/cases/{case}")
+    assert state["status"] == "closed"
+    assert {c["key"]: c["state"] for c in state["commitments"]}["restore"] == "met"
+    timeline = call("auditor", "GET", f"/v1/cases/{case}/timeline")
+    assert [e["event"] for e in timeline][:3] == ["opened", "classify", "assign"]
+    assert timeline[-1]["event"] == "callback"
+    assert "探测器温度异常" in timeline[0]["summary"]
+    history = call("auditor", "GET", f"/v1/cases/{case}/history")
+    assert history["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+    listed = call("manager", "GET", "/v1/cases?status=closed")
+    assert case in [item["case_id"] for item in listed["items"]]
