@@ -6,14 +6,17 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from caseflow.api.app import create_app
+from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions, migrate
-from caseflow.store.seed import load_reference_data
+from caseflow.store.seed import issue_token, load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests.postgres import postgres_cluster
@@ -57,3 +60,47 @@ async def ts_worker(ts_env: WorkflowEnvironment, sessions) -> AsyncIterator[Work
         worker = build_worker(ts_env.client, sessions, queue, executor)
         async with worker:
             yield worker
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The real Temporal dev server (for API tests, where time runs normally)."""
+    env = await WorkflowEnvironment.start_local(
+        data_converter=pydantic_data_converter, dev_server_existing_path=binary("temporal"),
+        dev_server_log_level="error")
+    await ensure_search_attributes(env.client)
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_worker(dev_env: WorkflowEnvironment, sessions) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
+    queue = f"api-{uuid.uuid4()}"
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        worker = build_worker(dev_env.client, sessions, queue, executor)
+        async with worker:
+            yield worker
+
+
+@pytest.fixture(scope="session")
+def tokens(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """One fresh token per seeded person: role -> token (engineer2 is EN-02, an unassigned one)."""
+    holders = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
+               "engineer2": "EN-02", "manager": "MG-01", "director": "DR-01",
+               "auditor": "AU-01", "admin": "AD-01"}
+    with sessions.begin() as session:
+        return {role: issue_token(session, person, f"test {role}")
+                for role, person in holders.items()}
+
+
+@pytest.fixture(scope="session")
+async def api(database_url: str, dev_env: WorkflowEnvironment, dev_worker: Worker,
+              sessions) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """An HTTP client for the API app, in process, on PostgreSQL and the dev server."""
+    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                        environment="test")
+    app = create_app(settings, temporal=dev_env.client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://caseflow.test",
+                                 timeout=30) as client:
+        yield client

@@ -48,7 +48,7 @@ class CaseRecords:
                                   notice, event.projection.hospital_id)
         except IntegrityError:
             return False  # a concurrent attempt of this same activity won the race
-        bound.info("case event recorded", event=event.event, summary=event.summary)
+        bound.info("case event recorded", case_event=event.event, summary=event.summary)
         return True
 
     @activity.defn(name=RECORD_ESCALATION)

@@ -1,0 +1,45 @@
+# caseflow: `make run` starts everything, `make test` runs every test. Both set themselves up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+
+.PHONY: run test lint replay bench clean postgres
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@ $(VENV)/.installed-run
+
+## run: migrate + demo data, then Temporal dev server (UI), worker and API; Ctrl-C stops all
+run: $(VENV)/.installed-run
+	$(BIN)/caseflow dev
+
+## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
+test: $(VENV)/.installed-test postgres
+	$(BIN)/ruff check caseflow tests
+	$(BIN)/pytest
+
+## postgres: the tests start their own PostgreSQL cluster; install the server if it is missing
+postgres:
+	@if [ ! -x "$(PG_BIN)/initdb" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL server binaries"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check caseflow tests
+
+## replay: replay the saved histories in tests/histories against today's workflow code
+replay: $(VENV)/.installed-run
+	$(BIN)/caseflow replay tests/histories
+
+clean:
+	rm -rf .data

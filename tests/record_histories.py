@@ -1,0 +1,106 @@
+"""Records the saved histories in tests/histories/ (run by hand when a new one is wanted).
+
+    .venv/bin/python -m tests.record_histories
+
+Each history is a real run of today's workflow on the time-skipping test server, with the
+activities writing to a throwaway SQLite database. Once committed, a history is never
+re-recorded: CI replays it against later code, which is the point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from caseflow.domain.policy_loader import load_policy
+from caseflow.store.db import make_engine, make_sessions, migrate
+from caseflow.store.seed import load_reference_data
+from caseflow.temporal import binary, ensure_search_attributes
+from caseflow.worker import build_worker
+from tests.repair_driver import (
+    ENGINEER,
+    HOTLINE,
+    PASSING_VERIFICATION,
+    SUPERVISOR,
+    RepairDriver,
+)
+
+OUT = Path(__file__).parent / "histories"
+
+
+async def happy_path(case: RepairDriver) -> None:
+    await case.walk_to("closed")
+
+
+async def quotation_escalation_dispute(case: RepairDriver) -> None:
+    """Out of warranty, classified late, arrival missed (ladder), quotation pause, dispute."""
+    await case.sleep(minutes=10)
+    await case.act("classify", SUPERVISOR, severity="severe", reason="主要功能丧失")
+    await case.act("assign", SUPERVISOR, engineer_id="EN-03", engineer_name="刘洋")
+    await case.act("pause", HOTLINE, reason="customer_postponed", note="科室下午才能停机")
+    await case.sleep(minutes=20)
+    await case.act("resume", HOTLINE)
+    await case.sleep(minutes=60)  # arrival now missed: warning, level 1, level 2
+    engineer = ENGINEER.model_copy(update={"id": "EN-03", "name": "刘洋"})
+    await case.act("acknowledge", engineer)
+    await case.act("arrive", engineer, mode="on_site")
+    await case.act("report-site", engineer, condition="机房漏水,已处理")
+    await case.act("approve-start", SUPERVISOR)
+    await case.act("diagnose", engineer, findings="高压发生器故障", fault_category="other")
+    await case.act("quote", engineer, amount="12800.00", items=[
+        {"description": "高压发生器维修", "amount": "12800.00"}])
+    await case.sleep(hours=5)
+    await case.act("approve-quote", HOTLINE, approved_by="设备科 王主任")
+    await case.act("order-parts", engineer, parts=[{"part_no": "HV-9", "name": "高压模块"}])
+    await case.act("parts-arrived", engineer)
+    await case.act("progress", engineer, note="高压模块已更换,正在复测")
+    await case.act("resolve", engineer, summary="更换高压模块", verification=PASSING_VERIFICATION)
+    await case.act("dispute", HOTLINE, reason="图像仍有伪影")
+    await case.act("resolve", engineer, summary="重新校准", verification=PASSING_VERIFICATION)
+    await case.act("confirm", HOTLINE, confirmed_by="李医生")
+    await case.act("callback", HOTLINE, satisfaction=2, comment="修复太慢", complaint=True)
+
+
+SCENARIOS = {
+    "repair_happy_path": (happy_path, {}),
+    "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
+                                            {"serial": "CT-JB-0003", "hospital": "H-JB"}),
+}
+
+
+async def main() -> None:
+    book = load_policy()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/record.db"
+        migrate(url)
+        sessions = make_sessions(make_engine(url))
+        load_reference_data(sessions)
+        env = await WorkflowEnvironment.start_time_skipping(
+            data_converter=pydantic_data_converter,
+            test_server_existing_path=binary("temporal-test-server"))
+        await ensure_search_attributes(env.client)
+        try:
+            with ThreadPoolExecutor(8) as executor:
+                async with build_worker(env.client, sessions, "record", executor):
+                    for name, (scenario, intake) in SCENARIOS.items():
+                        target = OUT / f"{name}.json"
+                        if target.exists():
+                            print(f"kept     {target}")
+                            continue
+                        case = await RepairDriver.open(env, "record", sessions, book, **intake)
+                        await scenario(case)
+                        await case.handle.result()
+                        history = await case.handle.fetch_history()
+                        target.write_text(history.to_json(), "utf-8")
+                        print(f"recorded {target} ({len(history.events)} events)")
+        finally:
+            await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,42 @@
+"""Saved histories replay against today's workflow code; a changed history is caught."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+
+from caseflow.replay import replayer
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_is_a_saved_history_per_workflow():
+    from caseflow.worker import WORKFLOWS
+
+    saved = {json.loads(p.read_text("utf-8"))["events"][0]
+             ["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+             for p in HISTORIES}
+    assert {w.__name__ for w in WORKFLOWS} <= saved
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_saved_history_replays_against_current_code(path: Path):
+    history = WorkflowHistory.from_json(path.stem, path.read_text("utf-8"))
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_replay_reports_a_history_the_code_would_not_produce():
+    raw = json.loads(HISTORIES[0].read_text("utf-8"))
+    for event in raw["events"]:
+        scheduled = event.get("activityTaskScheduledEventAttributes")
+        if scheduled:
+            scheduled["activityType"]["name"] = "some_other_activity"
+            break
+    history = WorkflowHistory.from_json("tampered", raw)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is not None
+    assert "some_other_activity" in str(result.replay_failure)
