@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Path]]:
     data = tmp_path_factory.mktemp("dev")
     api_port = free_port()
     env = {**os.environ,
@@ -48,7 +48,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
             assert time.monotonic() < deadline, "the stack did not come up"
             time.sleep(0.5)
         tokens = json.loads((data / "dev-tokens.json").read_text("utf-8"))
-        yield base, tokens
+        yield base, tokens, data
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -59,7 +59,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
 
 
 def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> None:
-    base, tokens = stack
+    base, tokens, _ = stack
 
     def call(role: str, method: str, path: str, key: str | None = None, **body):  # type: ignore[no-untyped-def]
         headers = {"Authorization": f"Bearer {tokens[role]}"}
@@ -108,3 +108,30 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
     assert history["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
     listed = call("manager", "GET", "/v1/cases?status=closed")
     assert case in [item["case_id"] for item in listed["items"]]
+
+
+def walkthrough_script() -> str:
+    """The ```sh blocks of the walk-through section of docs/api.md, in order."""
+    text = (Path(__file__).parent.parent / "docs" / "api.md").read_text("utf-8")
+    section = text.split("## Walk-through", 1)[1].split("\n## ", 1)[0]
+    blocks = [part.split("```", 1)[0] for part in section.split("```sh\n")[1:]]
+    return "set -euo pipefail\n" + "\n".join(blocks)
+
+
+def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
+    base, _, _ = stack
+    data = stack[2]
+    done = subprocess.run(["bash", "-c", walkthrough_script()], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=120,
+                          env={**os.environ, "API": base,
+                               "TOKENS": str(data / "dev-tokens.json")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "all deadlines kept" in done.stdout
+    assert "closed" in done.stdout
+    assert "扫描时球管报警" in done.stdout  # the timeline's opening line, Chinese intact
+    exported = list(tmp_path.glob("*.history.json"))
+    assert len(exported) == 1
+    replayed = subprocess.run([sys.executable, "-m", "caseflow.cli", "replay", str(exported[0])],
+                              capture_output=True, text=True, timeout=60)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    assert "OK" in replayed.stdout + replayed.stderr
