@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy import WEEKDAYS, CalendarSpec, CasePolicy, SlaPolicy
@@ -36,6 +36,7 @@ class PolicyBook(BaseModel):
     source: str
     defaults: SlaPolicy
     contracts: dict[str, SlaPolicy]
+    _pinned: dict[tuple[str | None, int], CasePolicy] = PrivateAttr(default_factory=dict)
 
     def for_contract(self, contract_code: str | None) -> SlaPolicy:
         if contract_code and contract_code in self.contracts:
@@ -44,8 +45,14 @@ class PolicyBook(BaseModel):
 
     def pin(self, contract_code: str | None, at: datetime) -> CasePolicy:
         """The policy in force for a contract at `at`, with calendars resolved, for one case."""
+        key = (contract_code, at.year)
+        if key not in self._pinned:  # resolving holidays is slow; a book's pins never change
+            self._pinned[key] = self._pin(contract_code, at.year)
+        return self._pinned[key]
+
+    def _pin(self, contract_code: str | None, year: int) -> CasePolicy:
         policy = self.for_contract(contract_code)
-        years = range(at.year, at.year + _HOLIDAY_YEARS_AHEAD + 1)
+        years = range(year, year + _HOLIDAY_YEARS_AHEAD + 1)
         calendars = {
             name: resolve_calendar(name, spec, policy.timezone, years)
             for name, spec in policy.calendars.items()

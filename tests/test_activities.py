@@ -1,0 +1,189 @@
+"""Activities write once however often Temporal retries them; look-ups answer from the directory."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+import structlog
+from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from caseflow.activities.directory import Directory, EquipmentLookup, PeopleLookup
+from caseflow.activities.outbox import drain_once
+from caseflow.activities.records import CaseRecords
+from caseflow.domain.enums import Role
+from caseflow.domain.records import (
+    Actor,
+    CaseEvent,
+    CaseProjection,
+    EscalationRecord,
+    NoticeRequest,
+)
+from caseflow.logs import configure_logging
+from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+
+
+def projection(case_id: str, status: str = "assigned", breached: bool = False) -> CaseProjection:
+    return CaseProjection(case_id=case_id, kind="repair", status=status, severity="severe",
+                          hospital_id="H-JB", equipment_serial="CT-JB-0003", assignee_id="EN-03",
+                          breached=breached, title="球管报警", opened_at=NOW,
+                          policy_version="test")
+
+
+def event(case_id: str, seq: int, status: str = "assigned") -> CaseEvent:
+    return CaseEvent(case_id=case_id, workflow_id=case_id, run_id="run-1", seq=seq,
+                     event="assign", at=NOW, actor=Actor(id="SV-02", name="黄磊",
+                                                         role=Role.supervisor),
+                     summary="派工 assigned to 刘洋", data={"note": "尽快到场"},
+                     projection=projection(case_id, status),
+                     notices=[NoticeRequest(to_person_id="EN-03", subject="派工", body="球管报警"),
+                              NoticeRequest(to_role=Role.supervisor, subject="抄送", body="x")])
+
+
+def count(sessions, model, **where) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return session.scalar(query)
+
+
+def test_a_retried_case_event_is_written_once_with_its_notices(sessions):
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    env = ActivityEnvironment()
+    assert env.run(records.record_case_event, event(case_id, 1)) is True
+    assert env.run(records.record_case_event, event(case_id, 1)) is False
+    assert count(sessions, CaseEventRow, case_id=case_id) == 1
+    # EN-03 directly, and the supervisors serving H-JB: SV-01 (all hospitals) and SV-02
+    with sessions() as session:
+        people = sorted(session.scalars(select(Notification.person_id)
+                                        .where(Notification.case_id == case_id)))
+    assert people == ["EN-03", "SV-01", "SV-02"]
+    with sessions() as session:
+        row = session.scalar(select(CaseEventRow).where(CaseEventRow.case_id == case_id))
+        assert row.summary == "派工 assigned to 刘洋" and row.data == {"note": "尽快到场"}
+
+
+def test_the_projection_never_goes_back_to_an_older_event(sessions):
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    env = ActivityEnvironment()
+    env.run(records.record_case_event, event(case_id, 2, status="acknowledged"))
+    env.run(records.record_case_event, event(case_id, 1, status="assigned"))
+    with sessions() as session:
+        row = session.scalar(select(Case).where(Case.case_id == case_id))
+    assert row.status == "acknowledged" and row.projection_seq == 2
+
+
+def escalation(case_id: str, seq: int, level: int, notify: str) -> EscalationRecord:
+    return EscalationRecord(
+        case_id=case_id, workflow_id=case_id, run_id="run-1", seq=seq, commitment="arrival",
+        label="到场 arrival", round=1, level=level, notify=notify, owner="assignee",
+        assignee_id="EN-03", hospital_id="H-JB", scheduled_at=NOW, fired_at=NOW,
+        due_at=NOW, urgent=level >= 1, summary=f"level {level}",
+        projection=projection(case_id, breached=level >= 1))
+
+
+@pytest.mark.parametrize(("level", "notify", "expected"), [
+    (0, "assignee", ["EN-03"]),
+    (1, "supervisor", ["SV-01", "SV-02"]),
+    (2, "manager", ["MG-01"]),
+    (3, "director", ["DR-01"]),
+])
+def test_an_escalation_is_recorded_and_notified_once_to_its_level(sessions, level, notify,
+                                                                   expected):
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    env = ActivityEnvironment()
+    for _ in range(3):  # Temporal may run an activity again after a timeout
+        env.run(records.record_escalation, escalation(case_id, 5, level, notify))
+    assert count(sessions, Escalation, case_id=case_id) == 1
+    assert count(sessions, CaseEventRow, case_id=case_id) == 1
+    with sessions() as session:
+        people = sorted(session.scalars(select(Notification.person_id)
+                                        .where(Notification.case_id == case_id)))
+        breached = session.scalar(select(Case.breached).where(Case.case_id == case_id))
+    assert people == expected
+    assert breached is (level >= 1)
+
+
+def test_equipment_lookup_reports_warranty_on_the_date_asked(sessions):
+    env, people = ActivityEnvironment(), Directory(sessions)
+    inside = env.run(people.lookup_equipment, EquipmentLookup(serial="MR-JB-0004",
+                                                              on=date(2026, 1, 1)))
+    after = env.run(people.lookup_equipment, EquipmentLookup(serial="MR-JB-0004",
+                                                             on=date(2026, 9, 1)))
+    assert inside.in_warranty and not after.in_warranty
+    assert inside.equipment.hospital_name.startswith("江北市第一医院")
+
+
+def test_unknown_equipment_is_a_non_retryable_error(sessions):
+    with pytest.raises(ApplicationError) as raised:
+        ActivityEnvironment().run(Directory(sessions).lookup_equipment,
+                                  EquipmentLookup(serial="NO-SUCH", on=date(2026, 1, 1)))
+    assert raised.value.non_retryable and raised.value.type == "UnknownReference"
+
+
+def test_people_lookup_includes_those_serving_every_hospital(sessions):
+    found = ActivityEnvironment().run(Directory(sessions).find_people,
+                                      PeopleLookup(role="engineer", hospital_id="H-DH"))
+    assert [p.id for p in found] == ["EN-01", "EN-02"]
+
+
+def test_the_outbox_sends_each_notification_once(sessions):
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    ActivityEnvironment().run(records.record_case_event, event(case_id, 1))
+    sent: list[str] = []
+
+    class Recorder:
+        def send(self, message: Notification) -> None:
+            sent.append(message.dedupe_key)
+
+    while drain_once(sessions, Recorder()):
+        pass
+    drain_once(sessions, Recorder())
+    mine = [key for key in sent if key.startswith(case_id)]
+    assert len(mine) == 3 and len(set(mine)) == 3
+    assert count(sessions, Notification, case_id=case_id, status="pending") == 0
+
+
+def test_json_logs_keep_chinese_text_readable(monkeypatch):
+    buffer = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", buffer)
+    configure_logging("json", "INFO")
+    try:
+        structlog.get_logger("test").info("case event recorded", summary="球管报警,无法出图",
+                                          case_id="RP-1")
+    finally:
+        structlog.reset_defaults()
+    line = json.loads(buffer.getvalue().strip().splitlines()[-1])
+    assert line["summary"] == "球管报警,无法出图"
+    assert "球管报警" in buffer.getvalue()  # written as is, not as \u escapes
+    assert line["case_id"] == "RP-1" and line["level"] == "info"
+
+
+def test_tokens_past_expiry_or_revoked_do_not_authenticate(sessions):
+    from caseflow.store import directory
+    from caseflow.store.models import ApiToken
+    from caseflow.store.seed import issue_token
+
+    with sessions.begin() as session:
+        expired = issue_token(session, "HL-01", "t", expires_at=NOW - timedelta(seconds=1))
+        revoked = issue_token(session, "HL-01", "t")
+        good = issue_token(session, "HL-01", "t")
+    with sessions.begin() as session:
+        row = session.scalar(select(ApiToken).where(
+            ApiToken.token_hash == directory.hash_token(revoked)))
+        row.revoked_at = NOW
+    with sessions() as session:
+        assert directory.principal_for_token(session, expired, NOW) is None
+        assert directory.principal_for_token(session, revoked, NOW) is None
+        assert directory.principal_for_token(session, good, NOW).id == "HL-01"
+        assert session.scalar(select(func.count()).select_from(ApiToken).where(
+            ApiToken.token_hash == good)) == 0  # only the hash is stored
