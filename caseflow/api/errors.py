@@ -66,16 +66,24 @@ def domain_error_from_rpc(error: RPCError, case_id: str) -> DomainError | Servic
     return ServiceUnavailable(f"Temporal did not answer: {error.message}")
 
 
+def location(field: str | None) -> list[str]:
+    """Where a bad value is, FastAPI style: `header.Idempotency-Key`, `path.action`, else body."""
+    if not field:
+        return ["body"]
+    head, _, rest = field.partition(".")
+    if head in ("header", "path", "query") and rest:
+        return [head, rest]
+    return ["body", *field.split(".")]
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         status = status_of(error)
         body: dict[str, Any] = {"detail": error.message, "code": type(error).__name__}
         if status == 422:
-            loc = ["body", *error.field.split(".")] if error.field else ["body"]
-            if error.field and error.field[0].isupper():  # a header such as Idempotency-Key
-                loc = ["header", error.field]
-            body["detail"] = [{"loc": loc, "msg": error.message, "type": "value_error"}]
+            body["detail"] = [{"loc": location(error.field), "msg": error.message,
+                               "type": "value_error"}]
         return JSONResponse(body, status_code=status)
 
     @app.exception_handler(DBAPIError)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from caseflow.domain.enums import (
     ArrivalMode,
@@ -27,6 +27,12 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+def _with_zone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
+    return value
 
 
 class _Payload(BaseModel):
@@ -56,11 +62,10 @@ class RepairCreate(_Payload):
     severity: Severity | None = Field(
         default=None, description="if the hotline already knows it; else a supervisor classifies")
 
-    @model_validator(mode="after")
-    def _observed_has_zone(self) -> RepairCreate:
-        if self.observed_at.tzinfo is None:
-            raise ValueError("observed_at must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
-        return self
+    @field_validator("observed_at")
+    @classmethod
+    def _observed_has_zone(cls, value: datetime) -> datetime:
+        return _with_zone(value)
 
 
 class EquipmentSnapshot(BaseModel):
@@ -212,11 +217,10 @@ class Pause(_Payload):
     note: Note = ""
     resume_at: datetime | None = None
 
-    @model_validator(mode="after")
-    def _resume_has_zone(self) -> Pause:
-        if self.resume_at is not None and self.resume_at.tzinfo is None:
-            raise ValueError("resume_at must include a time zone")
-        return self
+    @field_validator("resume_at")
+    @classmethod
+    def _resume_has_zone(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else _with_zone(value)
 
 
 # ----- the rules of each action -----------------------------------------------------------------
@@ -293,11 +297,17 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
 
 
 class CaseAction(BaseModel):
-    """One action as the API sends it to the workflow (a Temporal update)."""
+    """One action as the API sends it to the workflow (a Temporal update).
+
+    `idempotency_key` and `request_hash` let the workflow refuse a key reused for a different
+    request (the same request again is deduplicated by Temporal through the update id).
+    """
 
     action: str
     actor: Actor
     payload: dict[str, Any] = {}
+    idempotency_key: str | None = None
+    request_hash: str | None = None
 
 
 # ----- what a query shows -----------------------------------------------------------------------

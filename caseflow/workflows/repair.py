@@ -80,6 +80,7 @@ class RepairWorkflow:
         self.steps: list[r.Step] = []
         self.seq = 0
         self._published: dict[str, Any] = {}
+        self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
         # The intake (and its classification, if the hotline gave one) is in force and numbered
         # before any update can arrive; run() writes these events first.
         intake = start.intake
@@ -92,7 +93,10 @@ class RepairWorkflow:
             [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
                            body=intake.symptom)])]
         if intake.severity is not None:
-            classified = self._classify(start.opened_by, r.Classify(severity=intake.severity))
+            classify = r.Classify(severity=intake.severity)
+            classified = self._classify(start.opened_by, classify)
+            self.steps.append(r.Step(action="classify", at=self.opened_at, by=start.opened_by,
+                                     data=classify.model_dump(mode="json")))
             self._intake_events.append(self._event("classify", start.opened_by, *classified))
 
     @workflow.run
@@ -144,6 +148,8 @@ class RepairWorkflow:
     async def act(self, request: r.CaseAction) -> r.RepairView:
         rule = r.REPAIR_ACTIONS[request.action]
         payload = rule.payload.model_validate(request.payload)
+        if request.idempotency_key and request.request_hash:
+            self.request_keys[request.idempotency_key] = request.request_hash
         handler = getattr(self, "_" + request.action.replace("-", "_"))
         summary, data, notices = handler(request.actor, payload)
         self.steps.append(r.Step(action=request.action, at=workflow.now(), by=request.actor,
@@ -160,6 +166,10 @@ class RepairWorkflow:
                                    type=type(error).__name__, non_retryable=True) from None
 
     def _check(self, request: r.CaseAction) -> None:
+        taken = self.request_keys.get(request.idempotency_key or "")
+        if taken is not None and taken != request.request_hash:
+            raise InvalidPayload("already used for a different request",
+                                 field="header.Idempotency-Key")
         rule = r.REPAIR_ACTIONS.get(request.action)
         if rule is None:
             raise InvalidPayload(f"unknown action {request.action!r}", field="action")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -126,7 +128,7 @@ async def act(
     rule = REPAIR_ACTIONS.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r}; known: {', '.join(REPAIR_ACTIONS)}",
-                             field="action")
+                             field="path.action")
     await _known_case(sessions, case_id)
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
@@ -140,9 +142,15 @@ async def act(
     if action == "assign":
         data["engineer_name"] = await run_in_threadpool(_engineer_name, sessions,
                                                         data["engineer_id"])
-    update_id = f"{principal.id}:{idempotency_key}" if idempotency_key else str(uuid.uuid4())
-    return await _send(temporal, case_id, CaseAction(action=action, actor=principal.actor,
-                                                     payload=data), update_id)
+    request_hash = hashlib.sha256(
+        json.dumps([action, data], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    # The same key and request again is the same update (Temporal deduplicates it); the same key
+    # with another request gets another update id, which the workflow refuses (422).
+    key = f"{principal.id}:{idempotency_key}" if idempotency_key else None
+    update_id = f"{key}:{request_hash[:16]}" if key else str(uuid.uuid4())
+    return await _send(temporal, case_id, CaseAction(
+        action=action, actor=principal.actor, payload=data, idempotency_key=key,
+        request_hash=request_hash), update_id)
 
 
 def _engineer_name(sessions, engineer_id: str) -> str:  # type: ignore[no-untyped-def]

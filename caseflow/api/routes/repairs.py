@@ -91,7 +91,7 @@ async def open_repair(
                 row, created = existing, False
                 if row.request_hash != request_hash:
                     raise InvalidPayload("already used for a different request",
-                                         field="Idempotency-Key")
+                                         field="header.Idempotency-Key")
                 unit, hospital = directory.equipment(session, row.equipment_serial or "") or (None, None)
             start = RepairStart(
                 case_id=row.case_id, intake=body, equipment=snapshot(unit, hospital),
