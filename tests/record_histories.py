@@ -66,10 +66,35 @@ async def quotation_escalation_dispute(case: RepairDriver) -> None:
     await case.act("callback", HOTLINE, satisfaction=2, comment="修复太慢", complaint=True)
 
 
+async def reassign_pause_late_progress(case: RepairDriver) -> None:
+    """Revision 2 of the deadline machinery: paused before classification, re-assigned, a
+    missed progress round that stays breached after a late report."""
+    await case.act("pause", HOTLINE, reason="device_unavailable", note="设备正在给急诊病人扫描")
+    await case.sleep(minutes=40)
+    await case.act("classify", SUPERVISOR, severity="general")
+    await case.act("resume", HOTLINE)
+    await case.act("assign", SUPERVISOR, engineer_id="EN-02", engineer_name="陈静")
+    await case.sleep(minutes=30)
+    await case.act("assign", SUPERVISOR, engineer_id="EN-01", engineer_name="张伟")
+    await case.act("acknowledge", ENGINEER)
+    await case.act("confirm-handover", HOTLINE)
+    await case.act("arrive", ENGINEER, mode="remote")
+    await case.act("report-site", ENGINEER, condition="远程连接正常")
+    await case.act("approve-start", SUPERVISOR)
+    await case.act("diagnose", ENGINEER, findings="软件配置丢失", fault_category="other")
+    await case.sleep(hours=26)
+    await case.act("progress", ENGINEER, note="重装软件中")
+    await case.act("resolve", ENGINEER, summary="重装工作站软件", verification=PASSING_VERIFICATION)
+    await case.act("confirm", HOTLINE, confirmed_by="设备科")
+    await case.act("callback", HOTLINE, satisfaction=3)
+
+
 SCENARIOS = {
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
                                             {"serial": "CT-JB-0003", "hospital": "H-JB"}),
+    "repair_reassign_pause_late_progress": (reassign_pause_late_progress,
+                                            {"serial": "MR-DH-0002"}),
 }
 
 

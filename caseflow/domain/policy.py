@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from datetime import date, time
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +21,15 @@ Owner = Literal["assignee", "hotline", "supervisor"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUOTATION_PAUSE = "awaiting_quotation_approval"
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def known_zone(name: str | None) -> str | None:
+    if name is not None:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a known time zone (e.g. Asia/Shanghai)") from None
+    return name
 
 
 class _Strict(BaseModel):
@@ -78,6 +88,22 @@ class CalendarSpec(_Strict):
     extra_holidays: tuple[date, ...] = ()
     extra_workdays: tuple[date, ...] = ()
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_zone(value)
+
+    @field_validator("holidays_country")
+    @classmethod
+    def _known_country(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        import holidays  # only when a policy file is read, never inside a workflow
+
+        if value not in holidays.list_supported_countries():
+            raise ValueError(f"{value!r} is not a country the holidays package knows (e.g. CN)")
+        return value
+
     @model_validator(mode="after")
     def _hours_in_order(self) -> CalendarSpec:
         if not self.always_open and self.closes <= self.opens:
@@ -108,6 +134,11 @@ class SlaPolicy(_Strict):
 
     timezone: str = "Asia/Shanghai"
     calendars: dict[str, CalendarSpec]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        return known_zone(value)
     ladder: Ladder
     pause_reasons: tuple[str, ...]
     repair: RepairPolicy

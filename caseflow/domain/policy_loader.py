@@ -90,8 +90,15 @@ def resolve_calendar(name: str, spec: CalendarSpec, default_tz: str,
     )
 
 
+# A commitment has exactly one of these; an override naming one replaces the other.
+_EXCLUSIVE = ("within", "by")
+
+
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
+    if any(key in override for key in _EXCLUSIVE):
+        for key in _EXCLUSIVE:
+            merged.pop(key, None)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = _deep_merge(merged[key], value)

@@ -7,7 +7,7 @@ Deadlines live in the shared `Deadlines` book; a watcher escalates each missed r
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -38,9 +38,10 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from caseflow.domain.sla import EscalationDue
-    from caseflow.workflows.sla import Deadlines, watch
+    from caseflow.workflows.sla import REVISION, Deadlines, watch
 
 S = RepairStatus
+SLA_PATCH = f"sla-revision-{REVISION}"
 CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
 CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 SEVERITY = SearchAttributeKey.for_keyword("Severity")
@@ -65,7 +66,8 @@ class RepairWorkflow:
         self.start = start
         self.case_id = start.case_id
         self.policy = start.policy
-        self.deadlines = Deadlines(start.policy)
+        self.deadlines = Deadlines(
+            start.policy, revision=REVISION if workflow.patched(SLA_PATCH) else 1)
         self.opened_at = workflow.now()
         self.status = S.awaiting_classification
         self.severity: Severity | None = None
@@ -133,7 +135,7 @@ class RepairWorkflow:
             commitments=self.deadlines.views(now),
             escalations=[
                 {"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
-                for c in self.deadlines.commitments.values() for f in c.fired],
+                for c in self.deadlines.all_rounds() for f in c.fired],
             steps=self.steps, allowed_actions=self.allowed_actions(),
             policy_version=self.policy.policy_version, contract_code=self.policy.contract_code,
         )
@@ -328,6 +330,7 @@ class RepairWorkflow:
         self.deadlines.resume(at=now, by=actor.id)
         for key in ("restore", "progress"):
             self.deadlines.waive(key, now, "quotation declined")
+        self._close_handover(now, "quotation declined")
         self.outcome = RepairOutcome.quotation_declined
         self.status = S.awaiting_callback
         self.deadlines.start("callback", self.policy.repair.callback, at=now)
@@ -353,6 +356,7 @@ class RepairWorkflow:
         now = workflow.now()
         self.deadlines.meet("restore", now)
         self.deadlines.waive("progress", now, "resolved")
+        self._close_handover(now, "resolved")
         self.status = S.awaiting_confirmation
         self.deadlines.start("customer_confirmation", self.policy.repair.customer_confirmation,
                              at=now)
@@ -422,6 +426,11 @@ class RepairWorkflow:
         if self.severity in URGENT_SEVERITIES and self.fault_category in policy.restore_severe_by_fault:
             return policy.restore_severe_by_fault[self.fault_category]
         return policy.restore[self.severity]
+
+    def _close_handover(self, at: datetime, reason: str) -> None:
+        """An unconfirmed hand-over stops mattering once the work is over (revision 2)."""
+        if self.deadlines.revision >= 2:
+            self.deadlines.waive("handover", at, reason)
 
     def _urgent(self) -> bool:
         return self.severity in URGENT_SEVERITIES

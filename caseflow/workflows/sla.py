@@ -27,13 +27,21 @@ with workflow.unsafe.imports_passed_through():
 
 WARNING = 0
 
+# Behaviour revisions of the machinery. A workflow takes the newest through workflow.patched, so
+# a case that started under an older revision replays exactly as it ran (docs/architecture.md).
+# 2: earlier rounds of a commitment are kept (a late round stays breached); pauses taken before
+#    a commitment started hold its clock too.
+REVISION = 2
+
 
 class Deadlines:
     """The commitments of one case and the case's pause state."""
 
-    def __init__(self, policy: CasePolicy) -> None:
+    def __init__(self, policy: CasePolicy, revision: int = REVISION) -> None:
         self.policy = policy
-        self.commitments: dict[str, Commitment] = {}
+        self.revision = revision
+        self.commitments: dict[str, Commitment] = {}  # the current round of each key
+        self.earlier: list[Commitment] = []  # rounds a newer round replaced
         self.pauses: list[CasePause] = []
         self.version = 0  # bumped on every change, so the watcher re-plans
 
@@ -55,7 +63,16 @@ class Deadlines:
             calendar=spec.calendar, owner=spec.owner, pausable=spec.pausable,
             started_at=begin, working_time=working_time,
         )
-        if spec.pausable and self.paused is not None:
+        if previous is not None and self.revision >= 2:
+            if previous.is_open:
+                previous.waived_at, previous.waived_reason = at, "superseded by a new round"
+                self._close_pause(previous, at)
+            self.earlier.append(previous)
+        if spec.pausable and self.revision >= 2:
+            commitment.pauses.extend(
+                PauseSpan(started_at=max(p.started_at, begin), ended_at=p.ended_at)
+                for p in self.pauses if p.ended_at is None or p.ended_at > begin)
+        elif spec.pausable and self.paused is not None:
             commitment.pauses.append(PauseSpan(started_at=max(at, begin)))
         self.commitments[key] = commitment
         self._plan(commitment)
@@ -137,11 +154,15 @@ class Deadlines:
 
     @property
     def breached(self) -> bool:
-        return any(c.breached for c in self.commitments.values())
+        return any(c.breached for c in self.all_rounds())
 
     @property
     def escalation_level(self) -> int:
-        return max((f.level for c in self.commitments.values() for f in c.fired), default=0)
+        return max((f.level for c in self.all_rounds() for f in c.fired), default=0)
+
+    def all_rounds(self) -> list[Commitment]:
+        """Every round of every commitment, earlier rounds first: the full record."""
+        return [*self.earlier, *self.commitments.values()]
 
     def get(self, key: str) -> Commitment | None:
         return self.commitments.get(key)
@@ -228,7 +249,7 @@ class Deadlines:
                 escalation_level=max((f.level for f in c.fired), default=0),
                 warned=WARNING in c.fired_levels, fired=list(c.fired),
             )
-            for c in self.commitments.values()
+            for c in self.all_rounds()
         ]
 
     # ----- internals ----------------------------------------------------------------------------
