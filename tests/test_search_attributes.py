@@ -1,0 +1,40 @@
+"""Search attributes make a case findable in Temporal (and its Web UI) and follow its state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from tests.repair_driver import intake
+
+
+async def find(client, query: str, *, expected: int) -> list[str]:  # type: ignore[no-untyped-def]
+    """Workflow ids matching a visibility query, polled (visibility lags a moment)."""
+    for _ in range(50):
+        ids = [w.id async for w in client.list_workflows(query)]
+        if len(ids) == expected:
+            return ids
+        await asyncio.sleep(0.1)
+    return ids
+
+
+async def test_search_attributes_follow_the_case(api, tokens, dev_env):
+    auth = {"Authorization": f"Bearer {tokens['hotline']}"}
+    body = intake(serial="MR-DH-0002", severity="severe").model_dump(mode="json")
+    created = await api.post("/v1/repairs", json=body,
+                             headers=auth | {"Idempotency-Key": f"sa-{uuid.uuid4()}"})
+    case_id = created.json()["case_id"]
+    me = f'WorkflowId = "{case_id}"'
+    opened = ('CaseKind = "repair" AND HospitalId = "H-DH" AND EquipmentSerial = "MR-DH-0002" '
+              'AND Severity = "severe" AND CaseStatus = "awaiting_assignment" AND '
+              'SlaBreached = false')
+    assert await find(dev_env.client, f"{me} AND {opened}", expected=1) == [case_id]
+
+    supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
+    assigned = await api.post(f"/v1/cases/{case_id}/actions/assign", headers=supervisor,
+                              json={"engineer_id": "EN-02"})
+    assert assigned.status_code == 200, assigned.text
+    now = f'{me} AND AssigneeId = "EN-02" AND CaseStatus = "assigned"'
+    assert await find(dev_env.client, now, expected=1) == [case_id]
+    assert await find(dev_env.client, f'{me} AND CaseStatus = "awaiting_assignment"',
+                      expected=0) == []
