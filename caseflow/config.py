@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from caseflow.store.db import normalise_url
+
+def normalise_url(url: str) -> str:
+    """postgres:// and postgresql:// URLs use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
 
 
 class Settings(BaseSettings):
@@ -30,13 +35,11 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_ui_port: int = 8233
     outbox_poll_seconds: float = 1.0
+    query_timeout_seconds: float = 10.0
+    update_timeout_seconds: float = 30.0
 
     @field_validator("database_url")
     @classmethod
     def _psycopg(cls, url: str) -> str:
         return normalise_url(url)
 
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -6,21 +6,17 @@ import shutil
 import sys
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from caseflow.config import Settings
+from caseflow.workflows import search_attributes as search
 
 # Name -> type, as `temporal server start-dev --search-attribute Name=Type` wants them.
 SEARCH_ATTRIBUTES = {
-    "CaseKind": "Keyword",
-    "CaseStatus": "Keyword",
-    "Severity": "Keyword",
-    "HospitalId": "Keyword",
-    "EquipmentSerial": "Keyword",
-    "AssigneeId": "Keyword",
-    "SlaBreached": "Bool",
-}
+    name: "Bool" if key.indexed_value_type == IndexedValueType.INDEXED_VALUE_TYPE_BOOL
+    else "Keyword" for name, key in search.KEYS.items()}
 
 
 async def connect(settings: Settings) -> Client:
@@ -45,7 +41,6 @@ def binary(name: str) -> str:
 
 async def ensure_search_attributes(client: Client) -> None:
     """Register our search attributes on the namespace (those already there are left alone)."""
-    from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
     from temporalio.service import RPCError, RPCStatusCode
 

@@ -89,12 +89,20 @@ async def reassign_pause_late_progress(case: RepairDriver) -> None:
     await case.act("callback", HOTLINE, satisfaction=3)
 
 
+async def missed_callback(case: RepairDriver) -> None:
+    """Revision 3: a callback nobody made climbs the ladder in days after 23:59."""
+    await case.walk_to("awaiting_callback")
+    await case.sleep(days=3)
+    await case.act("callback", HOTLINE, satisfaction=4, comment="回访晚了,但问题已解决")
+
+
 SCENARIOS = {
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
                                             {"serial": "CT-JB-0003", "hospital": "H-JB"}),
     "repair_reassign_pause_late_progress": (reassign_pause_late_progress,
                                             {"serial": "MR-DH-0002"}),
+    "repair_missed_callback": (missed_callback, {}),
 }
 
 

@@ -9,12 +9,12 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from caseflow.activities.directory import snapshot
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import CaseAction, RepairCreate, RepairStart, RepairView
 from caseflow.store import directory
+from caseflow.store.directory import snapshot
 from caseflow.workflows.repair import RepairWorkflow
 
 HOTLINE = Actor(id="HL-01", name="王丽", role=Role.hotline)

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from caseflow.api.app import create_app
+from caseflow.config import Settings
 from caseflow.domain.enums import Role
 from caseflow.domain.repair import REPAIR_ACTIONS
 from caseflow.store.models import Case
@@ -115,7 +117,7 @@ async def timeline_of(api: httpx.AsyncClient, tokens: dict[str, str], case_id: s
 async def act(api: httpx.AsyncClient, tokens: dict[str, str], case_id: str, role: str,
               action: str, payload: Json | None = None, key: str | None = None) -> httpx.Response:
     return await api.post(f"/v1/cases/{case_id}/actions/{action}", json=payload or {},
-                          headers=headers(tokens, role, key))
+                          headers=headers(tokens, role, key or new_key()))
 
 
 async def walk_to(api: httpx.AsyncClient, tokens: dict[str, str], case_id: str,
@@ -648,3 +650,35 @@ async def test_chinese_text_round_trips_through_intake_timeline_database_and_act
     assert last["data"]["note"] == note
     assert note in last["summary"]
     assert last["actor"]["name"] == "张伟"
+
+
+async def test_an_action_without_idempotency_key_is_refused_naming_the_header(api, tokens):
+    case_id = await open_case(api, tokens, severity="general")
+    response = await api.post(f"/v1/cases/{case_id}/actions/assign",
+                              json={"engineer_id": "EN-01"},
+                              headers={"Authorization": f"Bearer {tokens['supervisor']}"})
+    assert response.status_code == 422, response.text
+    assert ["header", "Idempotency-Key"] in locs(response)
+    assert [e["event"] for e in await timeline_of(api, tokens, case_id)] == ["opened", "classify"]
+
+
+async def test_a_case_whose_worker_is_away_answers_503_not_500(database_url, dev_env, tokens):
+    """No worker polls this task queue: reads and steps time out as 503 with Retry-After."""
+    settings = Settings(database_url=database_url, task_queue=f"nobody-{uuid.uuid4()}",
+                        environment="test", query_timeout_seconds=1, update_timeout_seconds=1)
+    app = create_app(settings, temporal=dev_env.client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://caseflow.test", timeout=30) as client:
+        created = await client.post("/v1/repairs", json=intake_body(),
+                                    headers=headers(tokens, "hotline", new_key()))
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        read = await client.get(f"/v1/cases/{case_id}", headers=headers(tokens, "manager"))
+        assert read.status_code == 503, read.text
+        assert read.headers["Retry-After"] == "5"
+        step = await client.post(f"/v1/cases/{case_id}/actions/classify",
+                                 json={"severity": "minor"},
+                                 headers=headers(tokens, "supervisor", new_key()))
+        assert step.status_code == 503, step.text
+        assert "same Idempotency-Key" in step.json()["detail"]
+        await dev_env.client.get_workflow_handle(case_id).terminate("test done")

@@ -680,3 +680,21 @@ async def test_an_unconfirmed_handover_stops_escalating_once_the_repair_is_resol
     assert handover.state == "waived" and handover.waived_reason == "resolved"
     await case.sleep(hours=10)  # far past every rung of the 1 h hand-over check
     assert escalation_rows(sessions, case.case_id, "handover") == []
+
+
+async def test_a_missed_callback_climbs_the_ladder_in_days_not_in_what_was_left_of_the_day(
+        ts_env, ts_worker, sessions, policy_book):
+    case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
+    await case.walk_to("awaiting_callback")
+    callback = commitment(await case.state(), "callback")
+    started, due = callback.started_at, callback.due_at
+    assert due.astimezone(ZoneInfo("Asia/Shanghai")).time() == time(23, 59, 59)
+    await advance_to(ts_env, due + timedelta(days=2))
+    callback = commitment(await case.state(), "callback")
+    scheduled = {f.level: f.scheduled_at for f in callback.fired}
+    assert set(scheduled) == {0, 1, 2, 3}
+    assert scheduled[0] == started + (due - started) * 0.75  # the warning: 75% of the day left
+    assert scheduled[1] == due
+    assert scheduled[2] == due + timedelta(hours=12)  # 1.5: half a day past due
+    assert scheduled[3] == due + timedelta(hours=36)  # 2.5: a day and a half past due
+    assert len(escalation_rows(sessions, case.case_id, "callback")) == 4

@@ -93,7 +93,7 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
         ("hotline", "callback", {"satisfaction": 4, "comment": "响应及时"}),
     ]
     for number, (role, action, payload) in enumerate(steps):
-        view = call(role, "POST", actions + action, key=f"e2e-{number}", **payload)
+        view = call(role, "POST", actions + action, key=f"e2e-step-{number:04d}", **payload)
     assert view["status"] == "closed"
     assert view["outcome"] == "repaired"
 

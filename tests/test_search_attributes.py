@@ -31,7 +31,8 @@ async def test_search_attributes_follow_the_case(api, tokens, dev_env):
     assert await find(dev_env.client, f"{me} AND {opened}", expected=1) == [case_id]
 
     supervisor = {"Authorization": f"Bearer {tokens['supervisor']}"}
-    assigned = await api.post(f"/v1/cases/{case_id}/actions/assign", headers=supervisor,
+    assigned = await api.post(f"/v1/cases/{case_id}/actions/assign",
+                              headers=supervisor | {"Idempotency-Key": f"sa-{uuid.uuid4()}"},
                               json={"engineer_id": "EN-02"})
     assert assigned.status_code == 200, assigned.text
     now = f'{me} AND AssigneeId = "EN-02" AND CaseStatus = "assigned"'

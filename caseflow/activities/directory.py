@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import EquipmentSnapshot
 from caseflow.store import directory
+from caseflow.store.directory import snapshot
 
 
 class EquipmentLookup(BaseModel):
@@ -49,10 +50,3 @@ class Directory:
             return [Actor(id=p.id, name=p.name, role=p.role)
                     for p in directory.people_with_role(session, query.role, query.hospital_id)]
 
-
-def snapshot(unit, hospital) -> EquipmentSnapshot:  # type: ignore[no-untyped-def]
-    return EquipmentSnapshot(
-        serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
-        modality=unit.modality, brand=unit.brand, model=unit.model,
-        install_date=unit.install_date, warranty_start=unit.warranty_start,
-        warranty_end=unit.warranty_end, contract_code=unit.contract_code)

@@ -1,7 +1,9 @@
 """Draining the notifications outbox. Delivery channels come later; now a sender that logs.
 
-Each row is claimed and marked in its own transaction, so a message is sent at most once by
-this loop even with several workers (PostgreSQL: FOR UPDATE SKIP LOCKED).
+Each row is claimed (PostgreSQL: FOR UPDATE SKIP LOCKED), sent and marked sent in one
+transaction, so two workers never send the same row at the same time. A crash between the send
+and the commit sends that row again (at least once); a message that keeps failing is retried
+behind the others and marked failed after MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
@@ -31,20 +33,31 @@ class LogSender:
                  to=message.person_id, subject=message.subject, urgent=message.urgent)
 
 
+MAX_ATTEMPTS = 5
+
+
 def drain_once(sessions: sessionmaker[Session], sender: Sender, limit: int = 100) -> int:
-    """Send up to `limit` pending notifications; returns how many were sent."""
+    """Try up to `limit` pending notifications, fewest attempts first; returns how many went."""
     sent = 0
     for _ in range(limit):
         with sessions.begin() as session:
             query = (select(Notification).where(Notification.status == "pending")
-                     .order_by(Notification.urgent.desc(), Notification.id).limit(1))
+                     .order_by(Notification.attempts, Notification.urgent.desc(),
+                               Notification.id).limit(1))
             if session.bind is not None and session.bind.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             message = session.scalar(query)
             if message is None:
                 break
             message.attempts += 1
-            sender.send(message)
+            try:
+                sender.send(message)
+            except Exception as error:  # recorded on the row; the others still go
+                log.warning("notification failed", case_id=message.case_id, to=message.person_id,
+                            attempt=message.attempts, error=str(error))
+                if message.attempts >= MAX_ATTEMPTS:
+                    message.status = "failed"
+                continue
             message.status, message.sent_at = "sent", datetime.now(timezone.utc)
             sent += 1
     return sent

@@ -47,7 +47,7 @@ class CaseRecords:
                     self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
                                   notice, event.projection.hospital_id)
         except IntegrityError:
-            return False  # a concurrent attempt of this same activity won the race
+            return self._raced(event.case_id, event.seq)
         bound.info("case event recorded", case_event=event.event, summary=event.summary)
         return True
 
@@ -84,13 +84,21 @@ class CaseRecords:
                                   notice.model_copy(update={"to_person_id": person_id}),
                                   record.hospital_id)
         except IntegrityError:
-            return False
+            return self._raced(record.case_id, record.seq)
         bound.warning("escalation recorded", summary=record.summary,
                       lateness_ms=round((record.fired_at - record.scheduled_at)
                                         .total_seconds() * 1000))
         return True
 
     # ----- internals ----------------------------------------------------------------------------
+
+    def _raced(self, case_id: str, seq: int) -> bool:
+        """After a unique-key clash: fine if this event is now written (another attempt of the
+        same activity won); otherwise raise, so Temporal retries and nothing is lost."""
+        with self.sessions() as session:
+            if self._seen(session, case_id, seq):
+                return False
+        raise RuntimeError(f"event {seq} of case {case_id} clashed with another write; retrying")
 
     @staticmethod
     def _seen(session: Session, case_id: str, seq: int) -> bool:
@@ -109,7 +117,9 @@ class CaseRecords:
     @staticmethod
     def _project(session: Session, projection: CaseProjection, seq: int) -> None:
         """Bring the case row up to this event, unless a later event already did."""
-        row = session.scalar(select(Case).where(Case.case_id == projection.case_id))
+        # Locked, so a concurrent write of an older event cannot overwrite a newer one.
+        row = session.scalar(select(Case).where(Case.case_id == projection.case_id)
+                             .with_for_update())
         if row is None:
             row = Case(case_id=projection.case_id, kind=projection.kind,
                        opened_at=projection.opened_at, projection_seq=0)

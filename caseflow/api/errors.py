@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -20,6 +21,8 @@ from caseflow.domain.errors import (
     NotPermitted,
     UnknownCase,
 )
+
+log = structlog.get_logger(__name__)
 
 STATUS: dict[type[DomainError], int] = {
     InvalidTransition: 409,
@@ -88,17 +91,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, error: DBAPIError) -> JSONResponse:
-        return JSONResponse({"detail": "the database is not available now; retry later",
-                             "code": "ServiceUnavailable"}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return unavailable(request, "the database is not available now; retry later", error)
 
     @app.exception_handler(RPCError)
     async def _temporal(request: Request, error: RPCError) -> JSONResponse:
-        return JSONResponse({"detail": f"Temporal did not answer: {error.message}",
-                             "code": "ServiceUnavailable"}, status_code=503,
-                            headers={"Retry-After": "5"})
+        return unavailable(request, f"Temporal did not answer: {error.message}", error)
 
     @app.exception_handler(ServiceUnavailable)
     async def _unavailable(request: Request, error: ServiceUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(error), "code": "ServiceUnavailable"},
-                            status_code=503, headers={"Retry-After": "5"})
+        return unavailable(request, str(error), error)
+
+
+def unavailable(request: Request, message: str, cause: Exception) -> JSONResponse:
+    """503 with Retry-After: the client may retry (with the same Idempotency-Key)."""
+    log.warning("service unavailable", path=request.url.path, detail=message,
+                cause=type(cause).__name__, case_id=request.path_params.get("case_id"))
+    return JSONResponse({"detail": message, "code": "ServiceUnavailable"}, status_code=503,
+                        headers={"Retry-After": "5"})

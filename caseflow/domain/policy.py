@@ -108,6 +108,8 @@ class CalendarSpec(_Strict):
     def _hours_in_order(self) -> CalendarSpec:
         if not self.always_open and self.closes <= self.opens:
             raise ValueError("closes must be later than opens")
+        if not self.always_open and not self.workdays:
+            raise ValueError("a business calendar needs at least one working day")
         return self
 
 

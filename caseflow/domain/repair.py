@@ -7,7 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from caseflow.domain.enums import (
     ArrivalMode,
@@ -19,6 +26,7 @@ from caseflow.domain.enums import (
     Role,
     Severity,
 )
+from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.sla import CasePause, CommitmentView
@@ -243,7 +251,14 @@ class ActionRule:
     roles: frozenset[Role]
     statuses: frozenset[RepairStatus]
     summary: str
-    assignee_only: bool = True  # an engineer may take it only on a case assigned to them
+
+    def parse(self, payload: dict[str, Any]) -> BaseModel:
+        """The payload as its model, or InvalidPayload naming the first bad field."""
+        try:
+            return self.payload.model_validate(payload)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
 
 
 def _rule(payload: type[BaseModel], roles: set[Role], statuses: set[RepairStatus] | frozenset,

@@ -36,6 +36,9 @@ class Commitment(BaseModel):
     pausable: bool
     started_at: datetime
     working_time: timedelta
+    # What the ladder's fractions past due are taken of; None = the working time. An end-of-day
+    # commitment may have minutes left when it starts, so its later rungs count in days.
+    ladder_base: timedelta | None = None
     pauses: list[PauseSpan] = []
     due_at: datetime | None = None
     met_at: datetime | None = None
@@ -116,4 +119,5 @@ class EscalationDue(BaseModel):
     notify: str
     owner: str
     scheduled_at: datetime
+    fired_at: datetime
     due_at: datetime | None

@@ -8,15 +8,9 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from caseflow.config import normalise_url
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def normalise_url(url: str) -> str:
-    """postgres:// and postgresql:// URLs use psycopg 3."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 def _dumps(value: object) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.repair import EquipmentSnapshot
 from caseflow.store.models import ApiToken, Equipment, Hospital, Person
 
 
@@ -21,6 +22,15 @@ def equipment(session: Session, serial: str) -> tuple[Equipment, Hospital] | Non
         select(Equipment, Hospital).join(Hospital, Hospital.id == Equipment.hospital_id)
         .where(Equipment.serial == serial)).first()
     return (row[0], row[1]) if row else None
+
+
+def snapshot(unit: Equipment, hospital: Hospital) -> EquipmentSnapshot:
+    """The unit as a case records it at intake."""
+    return EquipmentSnapshot(
+        serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
+        modality=unit.modality, brand=unit.brand, model=unit.model,
+        install_date=unit.install_date, warranty_start=unit.warranty_start,
+        warranty_end=unit.warranty_end, contract_code=unit.contract_code)
 
 
 def in_warranty(unit: Equipment, on: date) -> bool:

@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel, ValidationError
+    from pydantic import BaseModel
 
     from caseflow.domain import repair as r
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
@@ -38,17 +38,10 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from caseflow.domain.sla import EscalationDue
-    from caseflow.workflows.sla import REVISION, Deadlines, watch
+    from caseflow.workflows import search_attributes as search
+    from caseflow.workflows.sla import Deadlines, revision_in_force, watch
 
 S = RepairStatus
-SLA_PATCH = f"sla-revision-{REVISION}"
-CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
-CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
-SEVERITY = SearchAttributeKey.for_keyword("Severity")
-HOSPITAL_ID = SearchAttributeKey.for_keyword("HospitalId")
-EQUIPMENT_SERIAL = SearchAttributeKey.for_keyword("EquipmentSerial")
-ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")
-SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
@@ -66,8 +59,7 @@ class RepairWorkflow:
         self.start = start
         self.case_id = start.case_id
         self.policy = start.policy
-        self.deadlines = Deadlines(
-            start.policy, revision=REVISION if workflow.patched(SLA_PATCH) else 1)
+        self.deadlines = Deadlines(start.policy, revision=revision_in_force())
         self.opened_at = workflow.now()
         self.status = S.awaiting_classification
         self.severity: Severity | None = None
@@ -179,7 +171,7 @@ class RepairWorkflow:
         if role not in rule.roles:
             allowed = ", ".join(sorted(x.value for x in rule.roles))
             raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
-        if role == Role.engineer and rule.assignee_only and (
+        if role == Role.engineer and (
                 self.assignee is None or self.assignee.id != request.actor.id):
             raise NotAssignee(f"{request.action}: case {self.case_id} is not assigned to you")
         if self.status not in rule.statuses:
@@ -189,12 +181,7 @@ class RepairWorkflow:
         refusal = self._refusal(request.action)
         if refusal is not None:
             raise InvalidTransition(refusal)
-        try:
-            payload = rule.payload.model_validate(request.payload)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
-        self._check_payload(request.action, payload)
+        self._check_payload(request.action, rule.parse(request.payload))
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed in the current state beyond the status table, if so."""
@@ -461,21 +448,20 @@ class RepairWorkflow:
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)
 
-    def _publish(self) -> None:
-        """Keep the search attributes current (only what changed is upserted)."""
-        values: dict[str, Any] = {
+    def search_attributes(self) -> dict[str, Any]:
+        return {
             "CaseKind": "repair", "HospitalId": self.start.equipment.hospital_id,
             "EquipmentSerial": self.start.equipment.serial, "CaseStatus": self.status.value,
             "Severity": self.severity.value if self.severity else "",
             "AssigneeId": self.assignee.id if self.assignee else "",
             "SlaBreached": self.deadlines.breached,
         }
-        keys = {"CaseKind": CASE_KIND, "HospitalId": HOSPITAL_ID,
-                "EquipmentSerial": EQUIPMENT_SERIAL, "CaseStatus": CASE_STATUS,
-                "Severity": SEVERITY, "AssigneeId": ASSIGNEE_ID, "SlaBreached": SLA_BREACHED}
-        changed: list[SearchAttributePair[Any]] = [
-            keys[name].value_set(value) for name, value in values.items()
-            if self._published.get(name) != value]
+
+    def _publish(self) -> None:
+        """Keep the search attributes current (only what changed is upserted)."""
+        values = self.search_attributes()
+        changed = [search.KEYS[name].value_set(value) for name, value in values.items()
+                   if self._published.get(name) != value]
         if changed:
             workflow.upsert_search_attributes(changed)
             self._published = values
@@ -515,7 +501,7 @@ class RepairWorkflow:
                 level=due.level, notify=due.notify, owner=due.owner,
                 assignee_id=self.assignee.id if self.assignee else None,
                 hospital_id=self.start.equipment.hospital_id, scheduled_at=due.scheduled_at,
-                fired_at=workflow.now(), due_at=due.due_at,
+                fired_at=due.fired_at, due_at=due.due_at,
                 urgent=due.level >= 1 and self._urgent(),
                 summary=f"{name}: {due.label} due {due_text}",
                 projection=self._projection()),

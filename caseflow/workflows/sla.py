@@ -10,7 +10,7 @@ This module is pure: it is given `now`, it never reads a clock.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -27,11 +27,26 @@ with workflow.unsafe.imports_passed_through():
 
 WARNING = 0
 
-# Behaviour revisions of the machinery. A workflow takes the newest through workflow.patched, so
-# a case that started under an older revision replays exactly as it ran (docs/architecture.md).
+# Behaviour revisions of the machinery, each with the patch id that marks histories made under
+# it. A case that started under an older revision replays exactly as it ran
+# (docs/architecture.md). Never rename or remove an entry while such histories may replay.
 # 2: earlier rounds of a commitment are kept (a late round stays breached); pauses taken before
-#    a commitment started hold its clock too.
-REVISION = 2
+#    a commitment started hold its clock too; an unconfirmed hand-over ends with the work.
+# 3: the rungs past due of an end-of-day commitment count in working days, not in the minutes
+#    that were left of the day.
+REVISIONS = {2: "sla-revision-2", 3: "sla-revision-3"}
+REVISION = max(REVISIONS)
+
+
+def revision_in_force() -> int:
+    """The revision a workflow runs: the newest for a new case, else the one its history has.
+
+    Call once per workflow run, from workflow code (it records a patch marker).
+    """
+    for revision in sorted(REVISIONS, reverse=True):
+        if workflow.patched(REVISIONS[revision]):
+            return revision
+    return 1
 
 
 class Deadlines:
@@ -51,18 +66,13 @@ class Deadlines:
               started_at: datetime | None = None) -> Commitment:
         """Start (or restart as a new round) the commitment `key` from `started_at`."""
         begin = started_at or at
-        calendar = self.policy.calendar(spec.calendar)
-        if spec.by == "end_of_day":
-            working_time = calendar.between(begin, self.policy.local_calendar.end_of_day(begin))
-        else:
-            assert spec.within is not None
-            working_time = calendar.working_time(spec.within)
         previous = self.commitments.get(key)
         commitment = Commitment(
             key=key, label=spec.label or key, round=previous.round + 1 if previous else 1,
             calendar=spec.calendar, owner=spec.owner, pausable=spec.pausable,
-            started_at=begin, working_time=working_time,
+            started_at=begin, working_time=timedelta(0),
         )
+        self._size(commitment, spec)
         if previous is not None and self.revision >= 2:
             if previous.is_open:
                 previous.waived_at, previous.waived_reason = at, "superseded by a new round"
@@ -83,11 +93,9 @@ class Deadlines:
         commitment = self.commitments.get(key)
         if commitment is None or not commitment.is_open:
             return None
-        calendar = self.policy.calendar(spec.calendar)
-        assert spec.within is not None, "only duration commitments are re-sized"
-        commitment.working_time = calendar.working_time(spec.within)
         commitment.calendar = spec.calendar
         commitment.label = spec.label or key
+        self._size(commitment, spec)
         self._plan(commitment)
         return commitment
 
@@ -173,7 +181,8 @@ class Deadlines:
         None while the commitment is paused with no end before that point.
         """
         calendar = self.policy.calendar(commitment.calendar)
-        remaining = commitment.working_time * fraction
+        base = commitment.ladder_base or commitment.working_time
+        remaining = commitment.working_time * min(fraction, 1.0) + base * max(fraction - 1.0, 0)
         cursor = commitment.started_at
         for span in commitment.pauses:
             if span.started_at > cursor:
@@ -233,7 +242,7 @@ class Deadlines:
                 fired.append(EscalationDue(
                     commitment=commitment.key, label=commitment.label, round=commitment.round,
                     level=level, notify=notify, owner=commitment.owner, scheduled_at=at,
-                    due_at=commitment.due_at))
+                    fired_at=now, due_at=commitment.due_at))
         if fired:
             self.version += 1
         return fired
@@ -256,6 +265,19 @@ class Deadlines:
 
     def _open(self) -> list[Commitment]:
         return [c for c in self.commitments.values() if c.is_open]
+
+    def _size(self, commitment: Commitment, spec: CommitmentSpec) -> None:
+        """The commitment's working time (and ladder base) from its spec, from its start."""
+        calendar = self.policy.calendar(spec.calendar)
+        if spec.by == "end_of_day":
+            end = self.policy.local_calendar.end_of_day(commitment.started_at)
+            commitment.working_time = calendar.between(commitment.started_at, end)
+            if self.revision >= 3:
+                commitment.ladder_base = calendar.day_length
+        else:
+            assert spec.within is not None  # the policy model requires one of within / by
+            commitment.working_time = calendar.working_time(spec.within)
+            commitment.ladder_base = None
 
     def _plan(self, commitment: Commitment) -> None:
         commitment.due_at = self.point(commitment, 1.0)

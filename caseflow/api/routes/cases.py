@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError
 
 from caseflow.api.auth import READERS, Principal, require
-from caseflow.api.deps import SessionsDep, TemporalDep
+from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import (
     ServiceUnavailable,
     domain_error_from_rpc,
@@ -32,7 +36,6 @@ from caseflow.workflows.repair import RepairWorkflow
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
-QUERY_TIMEOUT = timedelta(seconds=10)
 
 
 class CaseSummary(BaseModel):
@@ -106,12 +109,14 @@ async def _known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untype
 
 @router.get("/{case_id}", response_model=RepairView)
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
-                   temporal: TemporalDep) -> RepairView:
+                   temporal: TemporalDep, settings: SettingsDep) -> RepairView:
     """The case as its workflow sees it now: state, every commitment, escalations, steps."""
     await _known_case(sessions, case_id)
     try:
         return await temporal.get_workflow_handle(case_id).query(
-            RepairWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+            RepairWorkflow.state, rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+    except WorkflowQueryFailedError as error:
+        raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") from None
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
 
@@ -120,9 +125,11 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description=", ".join(REPAIR_ACTIONS))],
-    principal: Reader, sessions: SessionsDep, temporal: TemporalDep,
+    principal: Reader, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
     payload: Annotated[dict[str, Any], Body(default_factory=dict)],
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: Annotated[str, Header(
+        alias="Idempotency-Key", min_length=8, max_length=200,
+        description="unique per step; a retry with the same key is the same step")],
 ) -> RepairView:
     """Report a step. Same Idempotency-Key again = the same step, taken once."""
     rule = REPAIR_ACTIONS.get(action)
@@ -133,12 +140,7 @@ async def act(
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
         raise NotPermitted(f"a {principal.role.value} may not {action}; allowed: {allowed}")
-    try:
-        parsed = rule.payload.model_validate(payload)
-    except ValidationError as error:
-        first = error.errors()[0]
-        raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
-    data = parsed.model_dump(mode="json")
+    data = rule.parse(payload).model_dump(mode="json")
     if action == "assign":
         data["engineer_name"] = await run_in_threadpool(_engineer_name, sessions,
                                                         data["engineer_id"])
@@ -146,11 +148,12 @@ async def act(
         json.dumps([action, data], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     # The same key and request again is the same update (Temporal deduplicates it); the same key
     # with another request gets another update id, which the workflow refuses (422).
-    key = f"{principal.id}:{idempotency_key}" if idempotency_key else None
-    update_id = f"{key}:{request_hash[:16]}" if key else str(uuid.uuid4())
+    key = f"{principal.id}:{idempotency_key}"
+    update_id = f"{key}:{request_hash[:16]}"
     return await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
-        request_hash=request_hash), update_id)
+        request_hash=request_hash), update_id,
+        timedelta(seconds=settings.update_timeout_seconds))
 
 
 def _engineer_name(sessions, engineer_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -161,13 +164,18 @@ def _engineer_name(sessions, engineer_id: str) -> str:  # type: ignore[no-untype
         return person.name
 
 
-async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str) -> RepairView:
+async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str,
+                timeout: timedelta) -> RepairView:
     handle = temporal.get_workflow_handle(case_id)
     try:
         return await handle.execute_update(RepairWorkflow.act, request, id=update_id,
-                                           result_type=RepairView)
+                                           result_type=RepairView, rpc_timeout=timeout)
     except WorkflowUpdateFailedError as error:
         raise domain_error_from_update(error) from None
+    except WorkflowUpdateRPCTimeoutOrCancelledError:
+        raise ServiceUnavailable(
+            f"case {case_id} did not answer in time (is a worker running?); retry with the "
+            "same Idempotency-Key") from None
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
 

@@ -13,16 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from caseflow.activities.directory import snapshot
 from caseflow.api.auth import Principal, require
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable
@@ -30,11 +24,17 @@ from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.repair import RepairCreate, RepairStart
 from caseflow.store import directory
+from caseflow.store.directory import snapshot
 from caseflow.store.models import Case
 from caseflow.workflows import repair as wf
+from caseflow.workflows import search_attributes as search
 
 router = APIRouter(prefix="/v1", tags=["repairs"])
 CASE_PREFIX = "RP"
+# Answers after which a start may or may not have happened.
+AMBIGUOUS = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                       RPCStatusCode.CANCELLED, RPCStatusCode.UNKNOWN,
+                       RPCStatusCode.INTERNAL})
 
 
 class CaseCreated(BaseModel):
@@ -64,6 +64,7 @@ async def open_repair(
     """Open a repair case: 201 with its id; the same Idempotency-Key again returns it (200)."""
     request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     now = datetime.now(timezone.utc)
+    local_day = now.astimezone(ZoneInfo(policy.defaults.timezone)).date()
 
     def reserve() -> tuple[Case, RepairStart, bool]:
         with sessions.begin() as session:
@@ -84,7 +85,6 @@ async def open_repair(
                            idempotency_key=idempotency_key, request_hash=request_hash)
                 session.add(row)
                 session.flush()
-                local_day = now.astimezone(ZoneInfo(policy.defaults.timezone)).date()
                 row.case_id = f"{CASE_PREFIX}-{local_day:%Y%m%d}-{row.seq:06d}"
                 created = True
             else:
@@ -95,7 +95,7 @@ async def open_repair(
                 unit, hospital = directory.equipment(session, row.equipment_serial or "") or (None, None)
             start = RepairStart(
                 case_id=row.case_id, intake=body, equipment=snapshot(unit, hospital),
-                in_warranty=directory.in_warranty(unit, now.date()),
+                in_warranty=directory.in_warranty(unit, local_day),
                 policy=policy.pin(unit.contract_code, now), opened_by=principal.actor)
             return row, start, created
 
@@ -106,9 +106,12 @@ async def open_repair(
     try:
         await _start(temporal, settings.task_queue, start)
     except RPCError as error:
-        if created:
+        if created and error.status not in AMBIGUOUS:
             await run_in_threadpool(_forget, sessions, row.seq)
-        raise ServiceUnavailable(f"could not start the case workflow: {error.message}") from None
+        # When the start may have gone through, the reservation stays: a retry with the same
+        # key reaches the same workflow (USE_EXISTING) and never makes a second case.
+        raise ServiceUnavailable(f"could not start the case workflow: {error.message}; "
+                                 "retry with the same Idempotency-Key") from None
     if not created:
         response.status_code = 200
     return _created(start.case_id, "opened" if created else row.status, created)
@@ -128,13 +131,10 @@ def _forget(sessions, seq: int) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _start(client: Client, task_queue: str, start: RepairStart) -> None:
-    attributes = TypedSearchAttributes([
-        SearchAttributePair(wf.CASE_KIND, "repair"),
-        SearchAttributePair(wf.CASE_STATUS, "awaiting_classification"),
-        SearchAttributePair(wf.HOSPITAL_ID, start.equipment.hospital_id),
-        SearchAttributePair(wf.EQUIPMENT_SERIAL, start.equipment.serial),
-        SearchAttributePair(wf.SLA_BREACHED, False),
-    ])
+    attributes = search.typed({
+        "CaseKind": "repair", "CaseStatus": "awaiting_classification",
+        "HospitalId": start.equipment.hospital_id,
+        "EquipmentSerial": start.equipment.serial, "SlaBreached": False})
     try:
         await client.start_workflow(
             wf.RepairWorkflow.run, start, id=start.case_id, task_queue=task_queue,

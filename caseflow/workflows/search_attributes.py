@@ -1,0 +1,29 @@
+"""The search attributes that make cases findable in Temporal (and its Web UI)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
+
+CASE_KIND = SearchAttributeKey.for_keyword("CaseKind")
+CASE_STATUS = SearchAttributeKey.for_keyword("CaseStatus")
+SEVERITY = SearchAttributeKey.for_keyword("Severity")
+HOSPITAL_ID = SearchAttributeKey.for_keyword("HospitalId")
+EQUIPMENT_SERIAL = SearchAttributeKey.for_keyword("EquipmentSerial")
+ASSIGNEE_ID = SearchAttributeKey.for_keyword("AssigneeId")
+SLA_BREACHED = SearchAttributeKey.for_bool("SlaBreached")
+
+KEYS: dict[str, SearchAttributeKey[Any]] = {
+    key.name: key for key in (CASE_KIND, CASE_STATUS, SEVERITY, HOSPITAL_ID, EQUIPMENT_SERIAL,
+                              ASSIGNEE_ID, SLA_BREACHED)}
+
+
+def typed(values: dict[str, Any]) -> TypedSearchAttributes:
+    """Search attributes for starting a workflow, from name -> value."""
+    return TypedSearchAttributes([SearchAttributePair(KEYS[name], value)
+                                  for name, value in values.items()])
