@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -43,23 +44,38 @@ def policy_book() -> PolicyBook:
     return load_policy()
 
 
-@pytest.fixture(scope="session")
-async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server (the pip-installed binary), search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=pydantic_data_converter,
         test_server_existing_path=binary("temporal-test-server"))
-    await ensure_search_attributes(env.client)
-    yield env
-    await env.shutdown()
+    try:
+        await ensure_search_attributes(env.client)
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with time_skipping() as env:
+        yield env
+
+
+@asynccontextmanager
+async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
+    """caseflow's worker, with real activities, on a fresh task queue of `env`."""
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
+                                executor) as worker:
+            yield worker
 
 
 @pytest.fixture(scope="session")
 async def ts_worker(ts_env: WorkflowEnvironment, sessions) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
-    queue = f"ts-{uuid.uuid4()}"
-    with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(ts_env.client, sessions, queue, executor)
-        async with worker:
-            yield worker
+    async with running_worker(ts_env, sessions, "ts") as worker:
+        yield worker
 
 
 @pytest.fixture(scope="session")
@@ -75,11 +91,8 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @pytest.fixture(scope="session")
 async def dev_worker(dev_env: WorkflowEnvironment, sessions) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
-    queue = f"api-{uuid.uuid4()}"
-    with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(dev_env.client, sessions, queue, executor)
-        async with worker:
-            yield worker
+    async with running_worker(dev_env, sessions, "api") as worker:
+        yield worker
 
 
 @pytest.fixture(scope="session")

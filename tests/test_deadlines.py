@@ -8,23 +8,19 @@ activities wrote to PostgreSQL (escalations, timeline, notifications outbox, cas
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.repair import RepairView
 from caseflow.domain.sla import CommitmentView
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
-from caseflow.temporal import binary, ensure_search_attributes
-from caseflow.worker import build_worker
+from tests.conftest import running_worker, time_skipping
 from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR, RepairDriver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -598,17 +594,8 @@ async def test_minor_case_without_a_business_contract_runs_on_7x24(open_case, ts
 async def own_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
     """A private time-skipping server: the holiday test jumps weeks ahead, which must not move
     the shared server's clock (other tests assume units still in warranty)."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
-        test_server_existing_path=binary("temporal-test-server"))
-    await ensure_search_attributes(env.client)
-    queue = f"ts-holiday-{uuid.uuid4()}"
-    try:
-        with ThreadPoolExecutor(max_workers=32) as executor:
-            async with build_worker(env.client, sessions, queue, executor):
-                yield env, queue
-    finally:
-        await env.shutdown()
+    async with time_skipping() as env, running_worker(env, sessions, "ts-holiday") as worker:
+        yield env, worker.task_queue
 
 
 async def test_business_deadlines_and_their_ladder_skip_a_public_holiday(own_env, sessions,

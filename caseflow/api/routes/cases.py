@@ -28,6 +28,7 @@ from caseflow.api.errors import (
 )
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
+from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import REPAIR_ACTIONS, CaseAction, RepairView
 from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow
@@ -38,18 +39,9 @@ Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 
 
-class CaseSummary(BaseModel):
-    case_id: str
-    kind: str
-    status: str
-    severity: str | None
-    hospital_id: str
-    equipment_serial: str | None
-    assignee_id: str | None
-    breached: bool
-    title: str
-    opened_at: datetime
-    closed_at: datetime | None
+class CaseSummary(CaseProjection):
+    """A case as the list shows it: its projection, and when that last changed."""
+
     updated_at: datetime
 
 
