@@ -34,7 +34,11 @@ def dev() -> None:
     """Start everything: Temporal dev server + UI, worker, API, SQLite with demo data."""
     from caseflow.dev import run_dev
 
-    raise typer.Exit(run_dev(_settings()))
+    settings = _settings()
+    if settings.environment != "development":
+        console.print("[red]caseflow dev is for development only[/] (CASEFLOW_ENVIRONMENT)")
+        raise typer.Exit(2)
+    raise typer.Exit(run_dev(settings))
 
 
 @app.command()
@@ -73,9 +77,8 @@ def seed() -> None:
     """Load the demo reference data and (in development) write .data/dev-tokens.json."""
     from caseflow.dev import prepare
 
-    settings = _settings()
-    tokens = prepare(settings)
-    if settings.environment == "development":
+    tokens = prepare(_settings())
+    if tokens:
         console.print(f"dev tokens written for: {', '.join(tokens)}")
 
 

@@ -25,13 +25,15 @@ console = Console()
 
 
 def prepare(settings: Settings) -> dict[str, str]:
-    """Migrate the database, load the demo data, return one dev token per role."""
+    """Migrate the database, load the demo data; in development, one dev token per role."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
         sessions = make_sessions(engine)
         load_reference_data(sessions)
+        if settings.environment != "development":
+            return {}  # tokens are issued by an admin, never written to a file
         return dev_tokens(sessions, settings.data_dir / "dev-tokens.json")
     finally:
         engine.dispose()

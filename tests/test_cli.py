@@ -22,3 +22,14 @@ def test_worker_refuses_to_start_with_a_bad_policy_file(tmp_path: Path):
     assert str(bad) in message
     assert "defaults.repair.arrival.minor.within" in message
     assert "is not a duration" in message
+
+
+def test_seed_outside_development_writes_no_token_file(tmp_path: Path):
+    done = subprocess.run([sys.executable, "-m", "caseflow.cli", "seed"], capture_output=True,
+                          text=True, timeout=60,
+                          env={**os.environ, "CASEFLOW_ENVIRONMENT": "production",
+                               "CASEFLOW_DATA_DIR": str(tmp_path),
+                               "CASEFLOW_DATABASE_URL": f"sqlite:///{tmp_path}/caseflow.db"})
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "caseflow.db").exists()
+    assert not (tmp_path / "dev-tokens.json").exists()
