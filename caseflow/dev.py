@@ -82,7 +82,15 @@ def _show(settings: Settings, tokens: dict[str, str]) -> None:
     console.print("Walk through a repair with curl: docs/api.md. Ctrl-C stops everything.")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run_dev(settings: Settings) -> int:
+    # Ctrl-C or a plain kill stops everything, even when started from a background job
+    # (which would otherwise inherit an ignored SIGINT).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     tokens = prepare(settings)
     env = {**os.environ, "CASEFLOW_DATABASE_URL": settings.database_url,
            "CASEFLOW_TEMPORAL_ADDRESS": settings.temporal_address,

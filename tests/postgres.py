@@ -39,11 +39,41 @@ def _as_postgres(args: list[str]) -> list[str]:
     return args
 
 
+PREFIX = "caseflow-pg-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans(bindir: Path) -> None:
+    """Stop and remove clusters left by test runs that were killed before their teardown."""
+    for root in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        owner = root / "owner.pid"
+        try:
+            pid = int(owner.read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(pid):
+            continue  # another test session on this machine still uses it
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(root / "data"), "-m",
+                                     "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
 @contextmanager
 def postgres_cluster() -> Iterator[str]:
     """Start a cluster on a free port; yield a SQLAlchemy URL of a fresh database; drop it all."""
     bindir = _bindir()
-    root = Path(tempfile.mkdtemp(prefix="caseflow-pg-"))
+    reap_orphans(bindir)
+    root = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (root / "owner.pid").write_text(str(os.getpid()))
     data = root / "data"
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
