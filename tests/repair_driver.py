@@ -12,7 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
-from caseflow.domain.repair import CaseAction, RepairCreate, RepairStart, RepairView
+from caseflow.domain.cases import CaseAction
+from caseflow.domain.repair import RepairCreate, RepairStart, RepairView
 from caseflow.store import directory
 from caseflow.store.directory import snapshot
 from caseflow.workflows.repair import RepairWorkflow
@@ -72,11 +73,11 @@ class RepairDriver:
     async def act(self, action: str, actor: Actor, update_id: str | None = None,
                   **payload: Any) -> RepairView:
         return await self.handle.execute_update(
-            RepairWorkflow.act, CaseAction(action=action, actor=actor, payload=payload),
+            "act", CaseAction(action=action, actor=actor, payload=payload),
             id=update_id, result_type=RepairView)
 
     async def state(self) -> RepairView:
-        return await self.handle.query(RepairWorkflow.state)
+        return await self.handle.query("state", result_type=RepairView)
 
     async def sleep(self, **delta: float) -> None:
         await self.env.sleep(timedelta(**delta))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -12,10 +11,10 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    ValidationError,
     field_validator,
 )
 
+from caseflow.domain.cases import STAFF, ActionRule, PersonField, Step, rule
 from caseflow.domain.enums import (
     ArrivalMode,
     Channel,
@@ -26,7 +25,6 @@ from caseflow.domain.enums import (
     Role,
     Severity,
 )
-from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.sla import CasePause, CommitmentView
@@ -234,7 +232,6 @@ class Pause(_Payload):
 # ----- the rules of each action -----------------------------------------------------------------
 
 S = RepairStatus
-STAFF = frozenset({Role.supervisor, Role.manager, Role.director})
 OPEN_BEFORE_RESOLVE = frozenset({
     S.awaiting_classification, S.awaiting_assignment, S.assigned, S.acknowledged, S.on_site,
     S.site_reported, S.work_approved, S.awaiting_quotation, S.awaiting_quote_decision,
@@ -243,27 +240,7 @@ WORKING = frozenset({S.assigned, S.acknowledged, S.on_site, S.site_reported, S.w
                      S.awaiting_quotation, S.awaiting_quote_decision, S.repairing})
 
 
-@dataclass(frozen=True)
-class ActionRule:
-    """Who may take an action, in which states, with which payload."""
-
-    payload: type[BaseModel]
-    roles: frozenset[Role]
-    statuses: frozenset[RepairStatus]
-    summary: str
-
-    def parse(self, payload: dict[str, Any]) -> BaseModel:
-        """The payload as its model, or InvalidPayload naming the first bad field."""
-        try:
-            return self.payload.model_validate(payload)
-        except ValidationError as error:
-            first = error.errors()[0]
-            raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
-
-
-def _rule(payload: type[BaseModel], roles: set[Role], statuses: set[RepairStatus] | frozenset,
-          summary: str) -> ActionRule:
-    return ActionRule(payload, frozenset(roles), frozenset(statuses), summary)
+_rule = rule
 
 
 REPAIR_ACTIONS: dict[str, ActionRule] = {
@@ -272,7 +249,8 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
     "reclassify": _rule(Reclassify, STAFF, OPEN_BEFORE_RESOLVE - {S.awaiting_classification},
                         "change the severity, with a reason"),
     "assign": _rule(Assign, STAFF, {S.awaiting_assignment, S.assigned, S.acknowledged},
-                    "assign (or re-assign) the engineer"),
+                    "assign (or re-assign) the engineer",
+                    PersonField("engineer_id", "engineer_name", frozenset({Role.engineer}))),
     "acknowledge": _rule(Remark, {Role.engineer}, {S.assigned},
                          "engineer acknowledges the case"),
     "confirm-handover": _rule(Remark, {Role.hotline}, WORKING,
@@ -311,30 +289,7 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
 }
 
 
-class CaseAction(BaseModel):
-    """One action as the API sends it to the workflow (a Temporal update).
-
-    `idempotency_key` and `request_hash` let the workflow refuse a key reused for a different
-    request (the same request again is deduplicated by Temporal through the update id).
-    """
-
-    action: str
-    actor: Actor
-    payload: dict[str, Any] = {}
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-
-
 # ----- what a query shows -----------------------------------------------------------------------
-
-class Step(BaseModel):
-    """A recorded step: who, when, what they reported."""
-
-    action: str
-    at: datetime
-    by: Actor
-    data: dict[str, Any] = {}
-
 
 class RepairView(BaseModel):
     case_id: str

@@ -33,6 +33,7 @@ class Commitment(BaseModel):
     round: int = 1
     calendar: str
     owner: str
+    owner_id: str | None = None  # a named person who must act (e.g. a corrective action's owner)
     pausable: bool
     started_at: datetime
     working_time: timedelta
@@ -118,6 +119,7 @@ class EscalationDue(BaseModel):
     level: int
     notify: str
     owner: str
+    owner_id: str | None = None
     scheduled_at: datetime
     fired_at: datetime
     due_at: datetime | None

@@ -7,74 +7,43 @@ Deadlines live in the shared `Deadlines` book; a watcher escalates each missed r
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import repair as r
+    from caseflow.domain.cases import Step
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
-    from caseflow.domain.errors import (
-        DomainError,
-        InvalidPayload,
-        InvalidTransition,
-        NotAssignee,
-        NotPermitted,
-    )
+    from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.policy import QUOTATION_PAUSE, CommitmentSpec
-    from caseflow.domain.records import (
-        RECORD_CASE_EVENT,
-        RECORD_ESCALATION,
-        SYSTEM,
-        Actor,
-        CaseEvent,
-        CaseProjection,
-        EscalationRecord,
-        NoticeRequest,
-    )
-    from caseflow.domain.sla import EscalationDue
-    from caseflow.workflows import search_attributes as search
-    from caseflow.workflows.sla import Deadlines, revision_in_force, watch
+    from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
+    from caseflow.workflows.case import CaseWorkflow, Outcome
 
 S = RepairStatus
-
-RECORD_TIMEOUT = timedelta(seconds=30)
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
-                           maximum_interval=timedelta(seconds=30))
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
-LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
-
-Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
 
 
 @workflow.defn
-class RepairWorkflow:
+class RepairWorkflow(CaseWorkflow):
+    kind = "repair"
+    rules = r.REPAIR_ACTIONS
+
     @workflow.init
     def __init__(self, start: r.RepairStart) -> None:
+        self._open_case(start.case_id, start.policy, start.equipment.hospital_id)
         self.start = start
-        self.case_id = start.case_id
-        self.policy = start.policy
-        self.deadlines = Deadlines(start.policy, revision=revision_in_force())
-        self.opened_at = workflow.now()
         self.status = S.awaiting_classification
         self.severity: Severity | None = None
-        self.assignee: Actor | None = None
         self.fault_category = None
         self.quotation: dict[str, Any] | None = None
         self.parts_pending = False
         self.outcome: RepairOutcome | None = None
         self.satisfaction: int | None = None
         self.complaint_requested = False
-        self.closed_at = None
-        self.steps: list[r.Step] = []
-        self.seq = 0
-        self._published: dict[str, Any] = {}
-        self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
         # The intake (and its classification, if the hotline gave one) is in force and numbered
         # before any update can arrive; run() writes these events first.
         intake = start.intake
@@ -89,7 +58,7 @@ class RepairWorkflow:
         if intake.severity is not None:
             classify = r.Classify(severity=intake.severity)
             classified = self._classify(start.opened_by, classify)
-            self.steps.append(r.Step(action="classify", at=self.opened_at, by=start.opened_by,
+            self.steps.append(Step(action="classify", at=self.opened_at, by=start.opened_by,
                                      data=classify.model_dump(mode="json")))
             self._intake_events.append(self._event("classify", start.opened_by, *classified))
 
@@ -97,19 +66,16 @@ class RepairWorkflow:
     async def run(self, start: r.RepairStart) -> r.RepairResult:
         for event in self._intake_events:
             await self._write(event)
-        await watch(self.deadlines, closed=lambda: self.status == S.closed,
-                    on_escalation=self._escalate, on_resume=self._auto_resume)
+        await self._watch_deadlines()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return r.RepairResult(case_id=self.case_id, outcome=self.outcome,
                               satisfaction=self.satisfaction, breached=self.deadlines.breached,
                               closed_at=self.closed_at)
 
-    # ----- reads --------------------------------------------------------------------------------
-
-    @workflow.query
-    def state(self) -> r.RepairView:
-        return self.view()
+    @property
+    def closed(self) -> bool:
+        return self.status == S.closed
 
     def view(self) -> r.RepairView:
         now = workflow.now()
@@ -131,57 +97,6 @@ class RepairWorkflow:
             steps=self.steps, allowed_actions=self.allowed_actions(),
             policy_version=self.policy.policy_version, contract_code=self.policy.contract_code,
         )
-
-    def allowed_actions(self) -> list[str]:
-        return [name for name, rule in r.REPAIR_ACTIONS.items()
-                if self.status in rule.statuses and self._refusal(name) is None]
-
-    # ----- the one update every step goes through -----------------------------------------------
-
-    @workflow.update
-    async def act(self, request: r.CaseAction) -> r.RepairView:
-        rule = r.REPAIR_ACTIONS[request.action]
-        payload = rule.payload.model_validate(request.payload)
-        if request.idempotency_key and request.request_hash:
-            self.request_keys[request.idempotency_key] = request.request_hash
-        handler = getattr(self, "_" + request.action.replace("-", "_"))
-        summary, data, notices = handler(request.actor, payload)
-        self.steps.append(r.Step(action=request.action, at=workflow.now(), by=request.actor,
-                                 data=payload.model_dump(mode="json")))
-        await self._record(request.action, request.actor, summary, data, notices)
-        return self.view()
-
-    @act.validator
-    def _validate_act(self, request: r.CaseAction) -> None:
-        try:
-            self._check(request)
-        except DomainError as error:
-            raise ApplicationError(error.message, {"field": error.field},
-                                   type=type(error).__name__, non_retryable=True) from None
-
-    def _check(self, request: r.CaseAction) -> None:
-        taken = self.request_keys.get(request.idempotency_key or "")
-        if taken is not None and taken != request.request_hash:
-            raise InvalidPayload("already used for a different request",
-                                 field="header.Idempotency-Key")
-        rule = r.REPAIR_ACTIONS.get(request.action)
-        if rule is None:
-            raise InvalidPayload(f"unknown action {request.action!r}", field="action")
-        role = request.actor.role
-        if role not in rule.roles:
-            allowed = ", ".join(sorted(x.value for x in rule.roles))
-            raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
-        if role == Role.engineer and (
-                self.assignee is None or self.assignee.id != request.actor.id):
-            raise NotAssignee(f"{request.action}: case {self.case_id} is not assigned to you")
-        if self.status not in rule.statuses:
-            raise InvalidTransition(
-                f"cannot {request.action} while the case is {self.status.value}; "
-                f"allowed now: {', '.join(self.allowed_actions()) or 'nothing'}")
-        refusal = self._refusal(request.action)
-        if refusal is not None:
-            raise InvalidTransition(refusal)
-        self._check_payload(request.action, rule.parse(request.payload))
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed in the current state beyond the status table, if so."""
@@ -456,58 +371,3 @@ class RepairWorkflow:
             "AssigneeId": self.assignee.id if self.assignee else "",
             "SlaBreached": self.deadlines.breached,
         }
-
-    def _publish(self) -> None:
-        """Keep the search attributes current (only what changed is upserted)."""
-        values = self.search_attributes()
-        changed = [search.KEYS[name].value_set(value) for name, value in values.items()
-                   if self._published.get(name) != value]
-        if changed:
-            workflow.upsert_search_attributes(changed)
-            self._published = values
-
-    def _event(self, event: str, actor: Actor, summary: str, data: dict[str, Any] | None = None,
-               notices: list[NoticeRequest] | None = None) -> CaseEvent:
-        """The next timeline event, numbered now so the timeline keeps the order of the steps."""
-        self.seq += 1
-        info = workflow.info()
-        return CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
-                         seq=self.seq, event=event, at=workflow.now(), actor=actor,
-                         summary=summary, data=data or {}, projection=self._projection(),
-                         notices=notices or [])
-
-    async def _write(self, event: CaseEvent) -> None:
-        self._publish()
-        await workflow.execute_activity(RECORD_CASE_EVENT, event,
-                                        start_to_close_timeout=RECORD_TIMEOUT,
-                                        retry_policy=RECORD_RETRY)
-
-    async def _record(self, event: str, actor: Actor, summary: str,
-                      data: dict[str, Any] | None = None,
-                      notices: list[NoticeRequest] | None = None) -> None:
-        await self._write(self._event(event, actor, summary, data, notices))
-
-    async def _escalate(self, due: EscalationDue) -> None:
-        self.seq += 1
-        self._publish()
-        info = workflow.info()
-        name = LEVEL_NAMES.get(due.level, f"level {due.level}")
-        due_text = due.due_at.isoformat() if due.due_at else "?"
-        await workflow.execute_activity(
-            RECORD_ESCALATION,
-            EscalationRecord(
-                case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
-                seq=self.seq, commitment=due.commitment, label=due.label, round=due.round,
-                level=due.level, notify=due.notify, owner=due.owner,
-                assignee_id=self.assignee.id if self.assignee else None,
-                hospital_id=self.start.equipment.hospital_id, scheduled_at=due.scheduled_at,
-                fired_at=due.fired_at, due_at=due.due_at,
-                urgent=due.level >= 1 and self._urgent(),
-                summary=f"{name}: {due.label} due {due_text}",
-                projection=self._projection()),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
-
-    async def _auto_resume(self) -> None:
-        pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
-        await self._record("resume", SYSTEM,
-                           f"恢复计时 clock resumed on the scheduled date ({pause.reason if pause else ''})")

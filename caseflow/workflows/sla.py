@@ -241,8 +241,9 @@ class Deadlines:
                     commitment.breached_at = at
                 fired.append(EscalationDue(
                     commitment=commitment.key, label=commitment.label, round=commitment.round,
-                    level=level, notify=notify, owner=commitment.owner, scheduled_at=at,
-                    fired_at=now, due_at=commitment.due_at))
+                    level=level, notify=notify, owner=commitment.owner,
+                    owner_id=commitment.owner_id, scheduled_at=at, fired_at=now,
+                    due_at=commitment.due_at))
         if fired:
             self.version += 1
         return fired

@@ -26,15 +26,17 @@ from caseflow.api.errors import (
     domain_error_from_rpc,
     domain_error_from_update,
 )
+from caseflow.api.kinds import KINDS
+from caseflow.domain.cases import CaseAction, PersonField
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
 from caseflow.domain.records import CaseProjection
-from caseflow.domain.repair import REPAIR_ACTIONS, CaseAction, RepairView
+from caseflow.domain.repair import RepairView
 from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow
-from caseflow.workflows.repair import RepairWorkflow
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
+CaseView = RepairView
 Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 
@@ -99,43 +101,43 @@ async def _known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untype
     return row
 
 
-@router.get("/{case_id}", response_model=RepairView)
+@router.get("/{case_id}", response_model=CaseView)
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
-                   temporal: TemporalDep, settings: SettingsDep) -> RepairView:
+                   temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps."""
-    await _known_case(sessions, case_id)
+    kind = KINDS[(await _known_case(sessions, case_id)).kind]
     try:
         return await temporal.get_workflow_handle(case_id).query(
-            RepairWorkflow.state, rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+            "state", result_type=kind.view,
+            rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
     except WorkflowQueryFailedError as error:
         raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") from None
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
 
 
-@router.post("/{case_id}/actions/{action}", response_model=RepairView)
+@router.post("/{case_id}/actions/{action}", response_model=CaseView)
 async def act(
     case_id: CaseId,
-    action: Annotated[str, Path(description=", ".join(REPAIR_ACTIONS))],
+    action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
     principal: Reader, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
     payload: Annotated[dict[str, Any], Body(default_factory=dict)],
     idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", min_length=8, max_length=200,
         description="unique per step; a retry with the same key is the same step")],
-) -> RepairView:
+) -> BaseModel:
     """Report a step. Same Idempotency-Key again = the same step, taken once."""
-    rule = REPAIR_ACTIONS.get(action)
+    kind = KINDS[(await _known_case(sessions, case_id)).kind]
+    rule = kind.rules.get(action)
     if rule is None:
-        raise InvalidPayload(f"unknown action {action!r}; known: {', '.join(REPAIR_ACTIONS)}",
-                             field="path.action")
-    await _known_case(sessions, case_id)
+        raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
+                             f"{', '.join(kind.rules)}", field="path.action")
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
         raise NotPermitted(f"a {principal.role.value} may not {action}; allowed: {allowed}")
     data = rule.parse(payload).model_dump(mode="json")
-    if action == "assign":
-        data["engineer_name"] = await run_in_threadpool(_engineer_name, sessions,
-                                                        data["engineer_id"])
+    if rule.people:
+        await run_in_threadpool(_name_people, sessions, rule.people, data)
     request_hash = hashlib.sha256(
         json.dumps([action, data], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
     # The same key and request again is the same update (Temporal deduplicates it); the same key
@@ -144,24 +146,34 @@ async def act(
     update_id = f"{key}:{request_hash[:16]}"
     return await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
-        request_hash=request_hash), update_id,
+        request_hash=request_hash), update_id, kind.view,
         timedelta(seconds=settings.update_timeout_seconds))
 
 
-def _engineer_name(sessions, engineer_id: str) -> str:  # type: ignore[no-untyped-def]
+def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
+    """Check every person a payload names exists (in a role the action allows); fill names."""
     with sessions() as session:
-        person = directory.person(session, engineer_id)
-        if person is None or person.role != Role.engineer or not person.active:
-            raise UnknownReference(f"no active engineer {engineer_id!r}", field="engineer_id")
-        return person.name
+        for spec in people:
+            items = (data.get(spec.within) or []) if spec.within else [data]
+            for index, item in enumerate(items):
+                person_id = item.get(spec.id_field)
+                if person_id is None:
+                    continue
+                where = f"{spec.within}.{index}.{spec.id_field}" if spec.within else spec.id_field
+                person = directory.person(session, person_id)
+                if person is None or not person.active or (
+                        spec.roles is not None and Role(person.role) not in spec.roles):
+                    wanted = "/".join(sorted(r.value for r in spec.roles)) if spec.roles else "person"
+                    raise UnknownReference(f"no active {wanted} {person_id!r}", field=where)
+                item[spec.name_field] = person.name
 
 
 async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str,
-                timeout: timedelta) -> RepairView:
+                view: type[BaseModel], timeout: timedelta) -> BaseModel:
     handle = temporal.get_workflow_handle(case_id)
     try:
-        return await handle.execute_update(RepairWorkflow.act, request, id=update_id,
-                                           result_type=RepairView, rpc_timeout=timeout)
+        return await handle.execute_update("act", request, id=update_id, result_type=view,
+                                           rpc_timeout=timeout)
     except WorkflowUpdateFailedError as error:
         raise domain_error_from_update(error) from None
     except WorkflowUpdateRPCTimeoutOrCancelledError:

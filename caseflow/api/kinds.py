@@ -1,0 +1,22 @@
+"""The kinds of case the API serves: each kind's workflow, action rules and view."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from caseflow.domain.cases import ActionRule
+from caseflow.domain.repair import REPAIR_ACTIONS, RepairView
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    rules: dict[str, ActionRule]
+    view: type[BaseModel]
+
+
+KINDS: dict[str, Kind] = {
+    "repair": Kind("repair", REPAIR_ACTIONS, RepairView),
+}

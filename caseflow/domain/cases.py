@@ -1,0 +1,76 @@
+"""What every kind of case shares: the rules of an action, the action request, a recorded step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.records import Actor
+
+
+@dataclass(frozen=True)
+class PersonField:
+    """A person named by id in a payload; the API checks them and fills in their name.
+
+    `within` names a list field whose items carry the id (e.g. the actions of a plan).
+    """
+
+    id_field: str
+    name_field: str
+    roles: frozenset[Role] | None = None  # None: anyone in the directory
+    within: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionRule:
+    """Who may take an action, in which states, with which payload."""
+
+    payload: type[BaseModel]
+    roles: frozenset[Role]
+    statuses: frozenset[Any]
+    summary: str
+    people: tuple[PersonField, ...] = field(default=())
+
+    def parse(self, payload: dict[str, Any]) -> BaseModel:
+        """The payload as its model, or InvalidPayload naming the first bad field."""
+        try:
+            return self.payload.model_validate(payload)
+        except ValidationError as error:
+            first = error.errors()[0]
+            raise InvalidPayload(first["msg"], field=".".join(map(str, first["loc"]))) from None
+
+
+def rule(payload: type[BaseModel], roles: set[Role] | frozenset[Role], statuses: Any,
+         summary: str, *people: PersonField) -> ActionRule:
+    return ActionRule(payload, frozenset(roles), frozenset(statuses), summary, tuple(people))
+
+
+class CaseAction(BaseModel):
+    """One action as the API sends it to a case workflow (the Temporal update `act`).
+
+    `idempotency_key` and `request_hash` let the workflow refuse a key reused for a different
+    request (the same request again is deduplicated by Temporal through the update id).
+    """
+
+    action: str
+    actor: Actor
+    payload: dict[str, Any] = {}
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+class Step(BaseModel):
+    """A recorded step: who, when, what they reported."""
+
+    action: str
+    at: datetime
+    by: Actor
+    data: dict[str, Any] = {}
+
+
+STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

@@ -1,0 +1,230 @@
+"""CaseWorkflow: what every case workflow shares (the base of RepairWorkflow, ComplaintWorkflow...).
+
+- one update, `act`, for every step: its validator checks the idempotency key, the rule of the
+  action (role, status), the person, the state and the payload, and refuses with a typed error
+  before anything reaches the history; the handler changes state, records, returns the view;
+- one query, `state`;
+- numbered timeline events, escalations and search attributes, written through activities;
+- the deadline watcher over the case's `Deadlines` book.
+
+A subclass sets `kind` and `rules`, calls `_open_case` first in its `@workflow.init`, defines a
+`_<action>` handler per action returning (summary, data, notices), and `view`, `_projection`,
+`search_attributes`, `closed`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from caseflow.domain.cases import ActionRule, CaseAction, Step
+    from caseflow.domain.enums import Role
+    from caseflow.domain.errors import (
+        DomainError,
+        InvalidPayload,
+        InvalidTransition,
+        NotAssignee,
+        NotPermitted,
+    )
+    from caseflow.domain.policy import CasePolicy
+    from caseflow.domain.records import (
+        RECORD_CASE_EVENT,
+        RECORD_ESCALATION,
+        SYSTEM,
+        Actor,
+        CaseEvent,
+        CaseProjection,
+        EscalationRecord,
+        NoticeRequest,
+    )
+    from caseflow.domain.sla import EscalationDue
+    from caseflow.workflows import search_attributes as search
+    from caseflow.workflows.sla import Deadlines, revision_in_force, watch
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
+                           maximum_interval=timedelta(seconds=30))
+LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
+
+Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
+
+
+class CaseWorkflow:
+    kind: ClassVar[str]
+    rules: ClassVar[dict[str, ActionRule]]
+
+    status: Any
+    assignee: Actor | None
+    closed_at: datetime | None
+
+    def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str) -> None:
+        self.case_id = case_id
+        self.policy = policy
+        self.hospital_id = hospital_id
+        self.deadlines = Deadlines(policy, revision=revision_in_force())
+        self.opened_at = workflow.now()
+        self.assignee = None
+        self.closed_at = None
+        self.steps: list[Step] = []
+        self.seq = 0
+        self._published: dict[str, Any] = {}
+        self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
+
+    # ----- to be defined by each kind -----------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    def view(self) -> BaseModel:
+        raise NotImplementedError
+
+    def _projection(self) -> CaseProjection:
+        raise NotImplementedError
+
+    def search_attributes(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _refusal(self, action: str) -> str | None:
+        """Why `action` is not allowed now beyond the status table, if so."""
+        return None
+
+    def _check_payload(self, action: str, payload: BaseModel) -> None:
+        """Rules on the payload that depend on the case's state (raise InvalidPayload)."""
+
+    def _check_person(self, request: CaseAction, rule: ActionRule, payload: BaseModel) -> None:
+        """An engineer acts only on a case assigned to them."""
+        if request.actor.role == Role.engineer and (
+                self.assignee is None or self.assignee.id != request.actor.id):
+            raise NotAssignee(f"{request.action}: case {self.case_id} is not assigned to you")
+
+    def _urgent(self) -> bool:
+        """Whether breaches of this case go out at once, day or night."""
+        return False
+
+    # ----- reads --------------------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> BaseModel:
+        return self.view()
+
+    def allowed_actions(self) -> list[str]:
+        return [name for name, rule in self.rules.items()
+                if self.status in rule.statuses and self._refusal(name) is None]
+
+    # ----- the one update every step goes through -----------------------------------------------
+
+    @workflow.update
+    async def act(self, request: CaseAction) -> BaseModel:
+        rule = self.rules[request.action]
+        payload = rule.payload.model_validate(request.payload)
+        if request.idempotency_key and request.request_hash:
+            self.request_keys[request.idempotency_key] = request.request_hash
+        handler = getattr(self, "_" + request.action.replace("-", "_"))
+        summary, data, notices = handler(request.actor, payload)
+        self.steps.append(Step(action=request.action, at=workflow.now(), by=request.actor,
+                               data=payload.model_dump(mode="json")))
+        await self._record(request.action, request.actor, summary, data, notices)
+        return self.view()
+
+    @act.validator
+    def _validate_act(self, request: CaseAction) -> None:
+        try:
+            self._check(request)
+        except DomainError as error:
+            raise ApplicationError(error.message, {"field": error.field},
+                                   type=type(error).__name__, non_retryable=True) from None
+
+    def _check(self, request: CaseAction) -> None:
+        taken = self.request_keys.get(request.idempotency_key or "")
+        if taken is not None and taken != request.request_hash:
+            raise InvalidPayload("already used for a different request",
+                                 field="header.Idempotency-Key")
+        rule = self.rules.get(request.action)
+        if rule is None:
+            raise InvalidPayload(f"unknown action {request.action!r}", field="action")
+        role = request.actor.role
+        if role not in rule.roles:
+            allowed = ", ".join(sorted(x.value for x in rule.roles))
+            raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
+        payload = rule.parse(request.payload)
+        self._check_person(request, rule, payload)
+        if self.status not in rule.statuses:
+            raise InvalidTransition(
+                f"cannot {request.action} while the case is {self.status.value}; "
+                f"allowed now: {', '.join(self.allowed_actions()) or 'nothing'}")
+        refusal = self._refusal(request.action)
+        if refusal is not None:
+            raise InvalidTransition(refusal)
+        self._check_payload(request.action, payload)
+
+    # ----- deadlines ----------------------------------------------------------------------------
+
+    async def _watch_deadlines(self) -> None:
+        """Escalate whatever is due until the case closes."""
+        await watch(self.deadlines, closed=lambda: self.closed,
+                    on_escalation=self._escalate, on_resume=self._auto_resume)
+
+    async def _auto_resume(self) -> None:
+        pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
+        await self._record("resume", SYSTEM, "恢复计时 clock resumed on the scheduled date "
+                                             f"({pause.reason if pause else ''})")
+
+    # ----- recording ----------------------------------------------------------------------------
+
+    def _publish(self) -> None:
+        """Keep the search attributes current (only what changed is upserted)."""
+        values = self.search_attributes()
+        changed = [search.KEYS[name].value_set(value) for name, value in values.items()
+                   if self._published.get(name) != value]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self._published = values
+
+    def _event(self, event: str, actor: Actor, summary: str, data: dict[str, Any] | None = None,
+               notices: list[NoticeRequest] | None = None) -> CaseEvent:
+        """The next timeline event, numbered now so the timeline keeps the order of the steps."""
+        self.seq += 1
+        info = workflow.info()
+        return CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                         seq=self.seq, event=event, at=workflow.now(), actor=actor,
+                         summary=summary, data=data or {}, projection=self._projection(),
+                         notices=notices or [])
+
+    async def _write(self, event: CaseEvent) -> None:
+        self._publish()
+        await workflow.execute_activity(RECORD_CASE_EVENT, event,
+                                        start_to_close_timeout=RECORD_TIMEOUT,
+                                        retry_policy=RECORD_RETRY)
+
+    async def _record(self, event: str, actor: Actor, summary: str,
+                      data: dict[str, Any] | None = None,
+                      notices: list[NoticeRequest] | None = None) -> None:
+        await self._write(self._event(event, actor, summary, data, notices))
+
+    async def _escalate(self, due: EscalationDue) -> None:
+        self.seq += 1
+        self._publish()
+        info = workflow.info()
+        name = LEVEL_NAMES.get(due.level, f"level {due.level}")
+        due_text = due.due_at.isoformat() if due.due_at else "?"
+        owner_id = due.owner_id or (self.assignee.id if self.assignee else None)
+        await workflow.execute_activity(
+            RECORD_ESCALATION,
+            EscalationRecord(
+                case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
+                seq=self.seq, commitment=due.commitment, label=due.label, round=due.round,
+                level=due.level, notify=due.notify, owner=due.owner, assignee_id=owner_id,
+                hospital_id=self.hospital_id, scheduled_at=due.scheduled_at,
+                fired_at=due.fired_at, due_at=due.due_at,
+                urgent=due.level >= 1 and self._urgent(),
+                summary=f"{name}: {due.label} due {due_text}",
+                projection=self._projection()),
+            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
