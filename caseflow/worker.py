@@ -17,11 +17,12 @@ from caseflow.activities.records import CaseRecords
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
+from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.repair import RepairWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [RepairWorkflow]
+WORKFLOWS = [RepairWorkflow, ComplaintWorkflow]
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,

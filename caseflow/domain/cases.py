@@ -4,13 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.records import Actor
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+def with_zone(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
+    return value
+
+
+class Payload(BaseModel):
+    """Base of what clients send: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class AttachmentRef(Payload):
+    """A reference to a document kept elsewhere (a file store, the hospital's system)."""
+
+    name: Name
+    ref: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 @dataclass(frozen=True)

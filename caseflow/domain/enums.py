@@ -15,6 +15,7 @@ class Role(StrEnum):
 
 class CaseKind(StrEnum):
     repair = "repair"
+    complaint = "complaint"
 
 
 class Severity(StrEnum):
@@ -73,3 +74,50 @@ class RepairStatus(StrEnum):
 class RepairOutcome(StrEnum):
     repaired = "repaired"
     quotation_declined = "quotation_declined"
+
+
+class ComplaintCategory(StrEnum):
+    """The four categories of the complaint procedure (DOMAIN.md section 2)."""
+
+    service_attitude = "service_attitude"  # 服务态度
+    technical_quality = "technical_quality"  # 技术质量
+    process_management = "process_management"  # 流程管理
+    equipment_failure = "equipment_failure"  # 设备故障
+
+
+class ComplaintChannel(StrEnum):
+    front_desk = "front_desk"
+    hotline = "hotline"
+    mailbox = "mailbox"
+    web_form = "web_form"
+    email = "email"
+    callback = "callback"  # opened by a dissatisfied repair callback
+
+
+class ComplaintStatus(StrEnum):
+    recorded = "recorded"
+    team_formed = "team_formed"
+    investigating = "investigating"
+    root_cause_found = "root_cause_found"
+    planned = "planned"
+    briefed = "briefed"
+    answered = "answered"
+    awaiting_callback = "awaiting_callback"
+    resolved = "resolved"
+    reopened = "reopened"
+    closed = "closed"
+    withdrawn = "withdrawn"
+
+
+class ComplaintOutcome(StrEnum):
+    resolved = "resolved"
+    withdrawn = "withdrawn"
+
+
+class TeamRole(StrEnum):
+    physician = "physician"
+    technician = "technician"
+    quality_control = "quality_control"
+    patient_service = "patient_service"
+    engineer = "engineer"
+    other = "other"

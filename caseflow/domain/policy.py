@@ -131,6 +131,17 @@ class RepairPolicy(_Strict):
         return table
 
 
+class ComplaintPolicy(_Strict):
+    """Commitments of a complaint (DOMAIN.md section 2); corrective actions carry their own
+    due dates, set in the plan."""
+
+    first_feedback: CommitmentSpec
+    team: CommitmentSpec
+    plan: CommitmentSpec
+    answer: CommitmentSpec
+    callback: CommitmentSpec
+
+
 class SlaPolicy(_Strict):
     """A complete policy: the file's defaults, or the defaults with one contract's overrides."""
 
@@ -144,6 +155,7 @@ class SlaPolicy(_Strict):
     ladder: Ladder
     pause_reasons: tuple[str, ...]
     repair: RepairPolicy
+    complaint: ComplaintPolicy
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
@@ -158,11 +170,12 @@ class SlaPolicy(_Strict):
 
     def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:
         found: list[tuple[str, CommitmentSpec]] = []
-        for name, value in self.repair:
-            if isinstance(value, CommitmentSpec):
-                found.append((f"repair.{name}", value))
-            else:
-                found.extend((f"repair.{name}.{key}", spec) for key, spec in value.items())
+        for kind, section in (("repair", self.repair), ("complaint", self.complaint)):
+            for name, value in section:
+                if isinstance(value, CommitmentSpec):
+                    found.append((f"{kind}.{name}", value))
+                else:
+                    found.extend((f"{kind}.{name}.{key}", spec) for key, spec in value.items())
         return found
 
 
@@ -178,6 +191,7 @@ class CasePolicy(BaseModel):
     ladder: Ladder
     pause_reasons: tuple[str, ...]
     repair: RepairPolicy
+    complaint: ComplaintPolicy | None = None  # None only in cases pinned before complaints
 
     def calendar(self, name: str) -> WorkingCalendar:
         return self.calendars[name]

@@ -65,6 +65,7 @@ class PolicyBook(BaseModel):
             ladder=policy.ladder,
             pause_reasons=policy.pause_reasons,
             repair=policy.repair,
+            complaint=policy.complaint,
         )
 
 

@@ -8,13 +8,25 @@ from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     StringConstraints,
     field_validator,
 )
 
-from caseflow.domain.cases import STAFF, ActionRule, PersonField, Step, rule
+from caseflow.domain.cases import (
+    STAFF,
+    ActionRule,
+    AttachmentRef,
+    Name,
+    Note,
+    PersonField,
+    Phone,
+    Step,
+    Text,
+    rule,
+)
+from caseflow.domain.cases import Payload as _Payload
+from caseflow.domain.cases import with_zone as _with_zone
 from caseflow.domain.enums import (
     ArrivalMode,
     Channel,
@@ -28,26 +40,6 @@ from caseflow.domain.enums import (
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.sla import CasePause, CommitmentView
-
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-
-
-def _with_zone(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
-    return value
-
-
-class _Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class AttachmentRef(_Payload):
-    name: Name
-    ref: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
 
 
 class RepairCreate(_Payload):

@@ -88,6 +88,24 @@ class Deadlines:
         self._plan(commitment)
         return commitment
 
+    def start_until(self, key: str, *, label: str, at: datetime, due_at: datetime,
+                    owner: str = "assignee", owner_id: str | None = None,
+                    calendar: str = "7x24") -> Commitment:
+        """Start a commitment whose due time was set by a person (a corrective action's due
+        date); its ladder is measured on the span from `at` to `due_at`."""
+        previous = self.commitments.get(key)
+        commitment = Commitment(
+            key=key, label=label, round=previous.round + 1 if previous else 1,
+            calendar=calendar, owner=owner, owner_id=owner_id, pausable=False, started_at=at,
+            working_time=self.policy.calendar(calendar).between(at, due_at))
+        if previous is not None:
+            if previous.is_open:
+                previous.waived_at, previous.waived_reason = at, "superseded by a new round"
+            self.earlier.append(previous)
+        self.commitments[key] = commitment
+        self._plan(commitment)
+        return commitment
+
     def change(self, key: str, spec: CommitmentSpec) -> Commitment | None:
         """New duration for an open commitment, counted from its original start (reclassify)."""
         commitment = self.commitments.get(key)

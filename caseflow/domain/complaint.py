@@ -1,0 +1,248 @@
+"""Contracts of a complaint case: intake, the actions people report, their rules, the view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from caseflow.domain.cases import (
+    STAFF,
+    AttachmentRef,
+    Name,
+    Note,
+    Payload,
+    PersonField,
+    Step,
+    Text,
+    rule,
+    with_zone,
+)
+from caseflow.domain.enums import (
+    ComplaintCategory,
+    ComplaintChannel,
+    ComplaintOutcome,
+    ComplaintStatus,
+    Role,
+    TeamRole,
+)
+from caseflow.domain.policy import CasePolicy
+from caseflow.domain.records import Actor
+from caseflow.domain.repair import EquipmentSnapshot
+from caseflow.domain.sla import CommitmentView
+
+
+class ComplaintCreate(Payload):
+    """What the front desk or hotline sends to record a complaint (POST /v1/complaints)."""
+
+    complainant_name: Name
+    complainant_contact: Name = Field(description="phone or e-mail")
+    channel: ComplaintChannel
+    hospital_id: Name
+    matter: Text = Field(description="what happened, in the complainant's words")
+    staff_involved: list[Name] = Field(default=[], max_length=50)
+    request: Note = Field(default="", description="what the complainant asks for")
+    category: ComplaintCategory | None = None
+    related_case_id: Name | None = Field(default=None, description="a case it is about")
+    equipment_serial: Name | None = Field(default=None, description="a unit it is about")
+    received_at: datetime | None = Field(default=None, description="if not now (ISO 8601, zone)")
+
+    @field_validator("received_at")
+    @classmethod
+    def _received_has_zone(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else with_zone(value)
+
+
+class ComplaintOrigin(BaseModel):
+    """The case a complaint came from (a dissatisfied repair callback)."""
+
+    case_id: str
+    kind: str
+    satisfaction: int | None = None
+    comment: str = ""
+
+
+class ComplaintStart(BaseModel):
+    """The workflow's input: intake, where it is, the pinned policy, who recorded it."""
+
+    case_id: str
+    intake: ComplaintCreate
+    hospital_name: str
+    equipment: EquipmentSnapshot | None = None
+    policy: CasePolicy
+    opened_by: Actor
+    origin: ComplaintOrigin | None = None
+
+
+# ----- action payloads --------------------------------------------------------------------------
+
+class Classify(Payload):
+    category: ComplaintCategory
+    reason: Note = ""
+
+
+class AssignHandler(Payload):
+    handler_id: Name
+    handler_name: Name | None = Field(default=None, description="filled in by the API")
+
+
+class FirstFeedback(Payload):
+    note: Text = Field(description="what the complainant was told (receipt, the process)")
+
+
+class TeamMember(Payload):
+    name: Name
+    role: TeamRole
+    person_id: Name | None = None
+
+
+class FormTeam(Payload):
+    members: list[TeamMember] = Field(min_length=1, max_length=30)
+    note: Note = ""
+
+
+class Findings(Payload):
+    facts: Text
+    evidence: list[AttachmentRef] = Field(default=[], max_length=100)
+
+
+class RootCause(Payload):
+    root_cause: Text
+
+
+class CorrectiveActionInput(Payload):
+    description: Text
+    owner_id: Name
+    owner_name: Name | None = Field(default=None, description="filled in by the API")
+    due_at: datetime
+
+    @field_validator("due_at")
+    @classmethod
+    def _due_has_zone(cls, value: datetime) -> datetime:
+        return with_zone(value)
+
+
+class Plan(Payload):
+    summary: Text
+    actions: list[CorrectiveActionInput] = Field(min_length=1, max_length=50)
+
+
+class Briefing(Payload):
+    summary: Text
+    attendees: list[Name] = Field(default=[], max_length=100)
+
+
+class Answer(Payload):
+    answer: Text = Field(description="findings and measures, as told to the complainant")
+
+
+class CompleteAction(Payload):
+    action_id: Name
+    result: Text
+    evidence: list[AttachmentRef] = Field(default=[], max_length=100)
+
+
+class Callback(Payload):
+    satisfied: bool
+    satisfaction: int = Field(ge=1, le=5)
+    comment: Note = ""
+
+
+class Close(Payload):
+    lessons_learned: Text
+
+
+class Withdraw(Payload):
+    reason: Text
+
+
+# ----- the rules of each action -----------------------------------------------------------------
+
+C = ComplaintStatus
+OPEN = frozenset(set(C) - {C.resolved, C.closed, C.withdrawn})
+ACTING = frozenset({C.planned, C.briefed, C.answered, C.awaiting_callback})
+DESK = frozenset({Role.hotline}) | STAFF
+ANYONE_OWNING = DESK | {Role.engineer}
+OWNER = PersonField("owner_id", "owner_name")
+
+COMPLAINT_ACTIONS = {
+    "classify": rule(Classify, STAFF, OPEN, "classify: one of the four categories"),
+    "assign": rule(AssignHandler, STAFF, OPEN, "name who handles the complaint",
+                   PersonField("handler_id", "handler_name", STAFF)),
+    "first-feedback": rule(FirstFeedback, DESK, OPEN,
+                           "first feedback to the complainant (24 h)"),
+    "form-team": rule(FormTeam, STAFF, {C.recorded, C.reopened}, "investigation team formed"),
+    "record-findings": rule(Findings, STAFF, {C.team_formed, C.investigating},
+                            "investigation facts with evidence"),
+    "root-cause": rule(RootCause, STAFF, {C.investigating}, "root cause"),
+    "plan": rule(Plan, STAFF, {C.root_cause_found},
+                 "corrective plan: actions, each with owner and due date",
+                 PersonField("owner_id", "owner_name", within="actions")),
+    "brief": rule(Briefing, STAFF, {C.planned}, "internal briefing"),
+    "answer": rule(Answer, DESK, {C.briefed}, "answer to the complainant"),
+    "add-action": rule(CorrectiveActionInput, STAFF, ACTING, "another corrective action", OWNER),
+    "complete-action": rule(CompleteAction, ANYONE_OWNING, ACTING,
+                            "a corrective action done (by its owner or staff)"),
+    "callback": rule(Callback, DESK, {C.awaiting_callback},
+                     "satisfaction callback (dissatisfied: reopened one level higher)"),
+    "close": rule(Close, STAFF, {C.resolved}, "close with lessons learned"),
+    "withdraw": rule(Withdraw, DESK, OPEN, "the complainant withdraws (reason kept)"),
+}
+
+
+# ----- what a query shows -----------------------------------------------------------------------
+
+class CorrectiveAction(BaseModel):
+    id: str
+    description: str
+    owner_id: str
+    owner_name: str
+    due_at: datetime
+    added_at: datetime
+    done_at: datetime | None = None
+    result: str | None = None
+    evidence: list[AttachmentRef] = []
+
+
+class ComplaintView(BaseModel):
+    case_id: str
+    kind: Literal["complaint"] = "complaint"
+    status: ComplaintStatus
+    outcome: ComplaintOutcome | None = None
+    level: int
+    category: ComplaintCategory | None
+    opened_at: datetime
+    closed_at: datetime | None = None
+    opened_by: Actor
+    intake: ComplaintCreate
+    hospital_name: str
+    equipment: EquipmentSnapshot | None = None
+    origin: ComplaintOrigin | None = None
+    assignee: Actor | None = None
+    team: list[TeamMember] = []
+    findings: list[Findings] = []
+    root_cause: str | None = None
+    plan_summary: str | None = None
+    actions: list[CorrectiveAction] = []
+    briefing: Briefing | None = None
+    answer: str | None = None
+    satisfaction: int | None = None
+    satisfied: bool | None = None
+    lessons_learned: str | None = None
+    withdrawn_reason: str | None = None
+    breached: bool
+    escalation_level: int
+    commitments: list[CommitmentView]
+    escalations: list[dict[str, Any]] = []
+    steps: list[Step]
+    allowed_actions: list[str]
+    policy_version: str
+
+
+class ComplaintResult(BaseModel):
+    case_id: str
+    outcome: ComplaintOutcome
+    level: int
+    satisfaction: int | None
+    closed_at: datetime
