@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from caseflow.domain.cases import ActionRule
+from caseflow.domain.complaint import COMPLAINT_ACTIONS, ComplaintView
 from caseflow.domain.repair import REPAIR_ACTIONS, RepairView
 
 
@@ -19,4 +20,5 @@ class Kind:
 
 KINDS: dict[str, Kind] = {
     "repair": Kind("repair", REPAIR_ACTIONS, RepairView),
+    "complaint": Kind("complaint", COMPLAINT_ACTIONS, ComplaintView),
 }

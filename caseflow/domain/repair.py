@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -285,7 +285,7 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
 
 class RepairView(BaseModel):
     case_id: str
-    kind: str = "repair"
+    kind: Literal["repair"] = "repair"
     status: RepairStatus
     outcome: RepairOutcome | None = None
     severity: Severity | None

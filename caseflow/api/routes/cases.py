@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
@@ -28,6 +28,7 @@ from caseflow.api.errors import (
 )
 from caseflow.api.kinds import KINDS
 from caseflow.domain.cases import CaseAction, PersonField
+from caseflow.domain.complaint import ComplaintView
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
 from caseflow.domain.records import CaseProjection
@@ -36,7 +37,7 @@ from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-CaseView = RepairView
+CaseView = Annotated[RepairView | ComplaintView, Field(discriminator="kind")]
 Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 

@@ -1,0 +1,68 @@
+"""Reserving case numbers: one row per (kind, who asked, idempotency key), numbered per day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseflow.domain.errors import InvalidPayload
+from caseflow.store.models import Case, Contract, Hospital
+
+PREFIXES = {"repair": "RP", "complaint": "CP"}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a case row needs before its workflow has recorded anything."""
+
+    hospital_id: str
+    equipment_serial: str | None
+    title: str
+
+
+def reserve_case(session: Session, *, kind: str, created_by: str, key: str, request_hash: str,
+                 draft: Draft, now: datetime, local_day: date) -> tuple[Case, bool]:
+    """The case row for this key: the existing one (same request), or a new numbered one.
+
+    The same key with another request is refused: it would silently return someone else's case.
+    """
+    existing = session.scalar(select(Case).where(
+        Case.kind == kind, Case.created_by == created_by, Case.idempotency_key == key))
+    if existing is not None:
+        if existing.request_hash != request_hash:
+            raise InvalidPayload("already used for a different request",
+                                 field="header.Idempotency-Key")
+        return existing, False
+    row = Case(kind=kind, status="opening", hospital_id=draft.hospital_id,
+               equipment_serial=draft.equipment_serial, title=draft.title[:200], opened_at=now,
+               updated_at=now, created_by=created_by, idempotency_key=key,
+               request_hash=request_hash)
+    session.add(row)
+    session.flush()
+    row.case_id = f"{PREFIXES[kind]}-{local_day:%Y%m%d}-{row.seq:06d}"
+    return row, True
+
+
+def forget_case(session: Session, seq: int) -> None:
+    """Undo a reservation whose workflow never started, so a failed create changes nothing."""
+    row = session.get(Case, seq)
+    if row is not None and row.status == "opening":
+        session.delete(row)
+
+
+def case_kind(session: Session, case_id: str) -> str | None:
+    return session.scalar(select(Case.kind).where(Case.case_id == case_id))
+
+
+def hospital(session: Session, hospital_id: str) -> Hospital | None:
+    return session.get(Hospital, hospital_id)
+
+
+def contract_of(session: Session, hospital_id: str, on: date) -> str | None:
+    """The hospital's contract in force on a day (the newest, if several)."""
+    return session.scalar(select(Contract.code).where(
+        Contract.hospital_id == hospital_id, Contract.starts_on <= on, Contract.ends_on >= on)
+        .order_by(Contract.starts_on.desc()).limit(1))

@@ -1,0 +1,53 @@
+"""Complaint intake from the register: check what it references, build the workflow input.
+
+Shared by the API (a complaint recorded by a person) and the activity that opens a complaint
+from a dissatisfied repair callback.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from caseflow.domain.complaint import ComplaintCreate, ComplaintOrigin, ComplaintStart
+from caseflow.domain.errors import UnknownReference
+from caseflow.domain.policy_loader import PolicyBook
+from caseflow.domain.records import Actor
+from caseflow.store import directory
+from caseflow.store.cases import Draft, case_kind, contract_of, hospital
+
+
+def complaint_draft(session: Session, body: ComplaintCreate) -> Draft:
+    """Check the hospital, the related case and the unit exist (422 naming the field)."""
+    if hospital(session, body.hospital_id) is None:
+        raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
+    if body.related_case_id is not None and case_kind(session, body.related_case_id) is None:
+        raise UnknownReference(f"no case {body.related_case_id!r}", field="related_case_id")
+    if body.equipment_serial is not None:
+        found = directory.equipment(session, body.equipment_serial)
+        if found is None:
+            raise UnknownReference(f"no equipment with serial {body.equipment_serial!r}",
+                                   field="equipment_serial")
+        if found[0].hospital_id != body.hospital_id:
+            raise UnknownReference(f"equipment {body.equipment_serial} belongs to hospital "
+                                   f"{found[0].hospital_id}", field="equipment_serial")
+    return Draft(hospital_id=body.hospital_id, equipment_serial=body.equipment_serial,
+                 title=body.matter)
+
+
+def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, book: PolicyBook,
+                    now: datetime, today: date, opened_by: Actor,
+                    origin: ComplaintOrigin | None = None) -> ComplaintStart:
+    """The workflow input: the unit (if any), the hospital, the policy of its contract today."""
+    where = hospital(session, body.hospital_id)
+    assert where is not None
+    equipment, contract = None, contract_of(session, body.hospital_id, today)
+    if body.equipment_serial is not None:
+        found = directory.equipment(session, body.equipment_serial)
+        if found is not None:
+            equipment = directory.snapshot(*found)
+            contract = found[0].contract_code or contract
+    return ComplaintStart(case_id=case_id, intake=body, hospital_name=where.name,
+                          equipment=equipment, policy=book.pin(contract, now),
+                          opened_by=opened_by, origin=origin)
