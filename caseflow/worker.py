@@ -11,10 +11,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from caseflow.activities.cases import CaseOpening
 from caseflow.activities.directory import Directory
 from caseflow.activities.outbox import LogSender, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.config import Settings
+from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.workflows.complaint import ComplaintWorkflow
@@ -26,14 +28,14 @@ WORKFLOWS = [RepairWorkflow, ComplaintWorkflow]
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
-                 executor: ThreadPoolExecutor) -> Worker:
-    records, people = CaseRecords(sessions), Directory(sessions)
+                 executor: ThreadPoolExecutor, book: PolicyBook) -> Worker:
+    records, people, opening = CaseRecords(sessions), Directory(sessions), CaseOpening(sessions, book)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[records.record_case_event, records.record_escalation,
-                    people.lookup_equipment, people.find_people],
+                    opening.open_linked_complaint, people.lookup_equipment, people.find_people],
         activity_executor=executor,
         max_concurrent_activities=32,
         workflow_runner=sandbox_runner(),
@@ -58,7 +60,8 @@ async def run_worker(settings: Settings) -> None:
         log.warning("could not register search attributes", error=str(error))
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, sessions, settings.task_queue, executor)
+        worker = build_worker(client, sessions, settings.task_queue, executor,
+                              load_policy(settings.policy_file))
         outbox = asyncio.create_task(
             run_outbox(sessions, LogSender(), settings.outbox_poll_seconds, stop))
         log.info("worker started", task_queue=settings.task_queue,

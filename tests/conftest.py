@@ -68,7 +68,7 @@ async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> Asy
     """caseflow's worker, with real activities, on a fresh task queue of `env`."""
     with ThreadPoolExecutor(max_workers=32) as executor:
         async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
-                                executor) as worker:
+                                executor, load_policy()) as worker:
             yield worker
 
 

@@ -22,6 +22,7 @@ from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
+from tests.complaint_driver import MANAGER, ComplaintDriver
 from tests.repair_driver import (
     ENGINEER,
     HOTLINE,
@@ -96,6 +97,40 @@ async def missed_callback(case: RepairDriver) -> None:
     await case.act("callback", HOTLINE, satisfaction=4, comment="回访晚了,但问题已解决")
 
 
+async def callback_opens_complaint(case: RepairDriver) -> None:
+    """The closed loop: a dissatisfied callback opens a complaint; the repair waits for it."""
+    await case.walk_to("awaiting_callback")
+    await case.act("callback", HOTLINE, satisfaction=1, comment="设备三天后又坏了")
+    while not (view := await case.state()).linked_cases:
+        await asyncio.sleep(0.05)
+    complaint = ComplaintDriver(case.env, case.env.client.get_workflow_handle(
+        view.linked_cases[0].case_id))
+    await complaint.act("first-feedback", HOTLINE, note="已受理")
+    await complaint.act("withdraw", HOTLINE, reason="设备已正常,客户撤诉")
+
+
+async def complaint_reopened(case: ComplaintDriver) -> None:
+    """Actions added mid-way, one missed, a dissatisfied callback (level 2), then closed."""
+    await case.walk_to_answered(action_days=2)
+    await case.act("add-action", SUPERVISOR, description="对全体工程师进行服务礼仪培训",
+                   owner_id="SV-01", owner_name="李强", due_at=await case.due_in(days=1))
+    await case.sleep(days=3)  # both actions missed: warnings and escalations
+    await case.act("complete-action", ENGINEER, action_id="A1", result="负荷上限已上线")
+    await case.act("complete-action", SUPERVISOR, action_id="A2", result="培训已完成")
+    await case.act("callback", HOTLINE, satisfied=False, satisfaction=2, comment="整改太慢")
+    await case.act("form-team", MANAGER, members=[{"name": "赵敏", "role": "quality_control"}])
+    await case.act("record-findings", MANAGER, facts="整改超期两天")
+    await case.act("root-cause", MANAGER, root_cause="整改措施无人跟踪")
+    await case.act("plan", MANAGER, summary="建立整改跟踪表", actions=[
+        {"description": "每周检查整改进度", "owner_id": "MG-01", "owner_name": "赵敏",
+         "due_at": await case.due_in(days=5)}])
+    await case.act("brief", MANAGER, summary="服务部通报")
+    await case.act("answer", HOTLINE, answer="已升级处理并建立跟踪机制")
+    await case.act("complete-action", MANAGER, action_id="A3", result="跟踪表已建立")
+    await case.act("callback", HOTLINE, satisfied=True, satisfaction=5, comment="满意")
+    await case.act("close", MANAGER, lessons_learned="整改措施必须有人跟踪到期")
+
+
 SCENARIOS = {
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
@@ -103,6 +138,10 @@ SCENARIOS = {
     "repair_reassign_pause_late_progress": (reassign_pause_late_progress,
                                             {"serial": "MR-DH-0002"}),
     "repair_missed_callback": (missed_callback, {}),
+    "repair_callback_opens_complaint": (callback_opens_complaint, {}),
+}
+COMPLAINT_SCENARIOS = {
+    "complaint_reopened_then_closed": (complaint_reopened, {}),
 }
 
 
@@ -119,13 +158,18 @@ async def main() -> None:
         await ensure_search_attributes(env.client)
         try:
             with ThreadPoolExecutor(8) as executor:
-                async with build_worker(env.client, sessions, "record", executor):
-                    for name, (scenario, intake) in SCENARIOS.items():
+                async with build_worker(env.client, sessions, "record", executor, book):
+                    for name, (scenario, intake) in [*SCENARIOS.items(),
+                                                     *COMPLAINT_SCENARIOS.items()]:
                         target = OUT / f"{name}.json"
                         if target.exists():
                             print(f"kept     {target}")
                             continue
-                        case = await RepairDriver.open(env, "record", sessions, book, **intake)
+                        if name in COMPLAINT_SCENARIOS:
+                            case = await ComplaintDriver.open(env, "record", book, **intake)
+                        else:
+                            case = await RepairDriver.open(env, "record", sessions, book,
+                                                           **intake)
                         await scenario(case)
                         await case.handle.result()
                         history = await case.handle.fetch_history()

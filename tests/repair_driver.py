@@ -9,10 +9,10 @@ from typing import Any
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CaseAction
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
-from caseflow.domain.cases import CaseAction
 from caseflow.domain.repair import RepairCreate, RepairStart, RepairView
 from caseflow.store import directory
 from caseflow.store.directory import snapshot

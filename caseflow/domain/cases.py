@@ -97,4 +97,16 @@ class Step(BaseModel):
     data: dict[str, Any] = {}
 
 
+class LinkedCase(BaseModel):
+    """Another case this one opened or refers to, and how it stands."""
+
+    case_id: str
+    kind: str
+    relation: str
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    outcome: str | None = None
+
+
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

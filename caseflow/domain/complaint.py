@@ -63,6 +63,17 @@ class ComplaintOrigin(BaseModel):
     comment: str = ""
 
 
+class LinkedComplaintRequest(BaseModel):
+    """A repair callback asks for a complaint: who called, about what, how dissatisfied."""
+
+    origin: ComplaintOrigin
+    hospital_id: str
+    equipment_serial: str | None
+    complainant_name: str
+    complainant_contact: str
+    opened_by: Actor
+
+
 class ComplaintStart(BaseModel):
     """The workflow's input: intake, where it is, the pinned policy, who recorded it."""
 

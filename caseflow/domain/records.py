@@ -94,3 +94,4 @@ class EscalationRecord(BaseModel):
 # Activity names: workflows call activities by name, never importing their implementations.
 RECORD_CASE_EVENT = "record_case_event"
 RECORD_ESCALATION = "record_escalation"
+OPEN_LINKED_COMPLAINT = "open_linked_complaint"

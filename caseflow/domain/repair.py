@@ -17,6 +17,7 @@ from caseflow.domain.cases import (
     STAFF,
     ActionRule,
     AttachmentRef,
+    LinkedCase,
     Name,
     Note,
     PersonField,
@@ -302,6 +303,7 @@ class RepairView(BaseModel):
     parts_pending: bool = False
     satisfaction: int | None = None
     complaint_requested: bool = False
+    linked_cases: list[LinkedCase] = []
     paused: CasePause | None = None
     pauses: list[CasePause] = []
     breached: bool

@@ -11,20 +11,32 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import repair as r
-    from caseflow.domain.cases import Step
+    from caseflow.domain.cases import LinkedCase, Step
+    from caseflow.domain.complaint import ComplaintOrigin, ComplaintStart, LinkedComplaintRequest
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.policy import QUOTATION_PAUSE, CommitmentSpec
-    from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
-    from caseflow.workflows.case import CaseWorkflow, Outcome
+    from caseflow.domain.records import (
+        OPEN_LINKED_COMPLAINT,
+        SYSTEM,
+        Actor,
+        CaseProjection,
+        NoticeRequest,
+    )
+    from caseflow.workflows import search_attributes as search
+    from caseflow.workflows.case import RECORD_RETRY, RECORD_TIMEOUT, CaseWorkflow, Outcome
+    from caseflow.workflows.complaint import ComplaintWorkflow
 
 S = RepairStatus
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
+# A dissatisfied callback opens a linked complaint (histories before this patch did not).
+COMPLAINT_LOOP_PATCH = "repair-opens-complaint"
 
 
 @workflow.defn
@@ -44,6 +56,8 @@ class RepairWorkflow(CaseWorkflow):
         self.outcome: RepairOutcome | None = None
         self.satisfaction: int | None = None
         self.complaint_requested = False
+        self.callback_by: Actor | None = None
+        self.linked_cases: list[LinkedCase] = []
         # The intake (and its classification, if the hotline gave one) is in force and numbered
         # before any update can arrive; run() writes these events first.
         intake = start.intake
@@ -67,6 +81,8 @@ class RepairWorkflow(CaseWorkflow):
         for event in self._intake_events:
             await self._write(event)
         await self._watch_deadlines()
+        if self.complaint_requested and workflow.patched(COMPLAINT_LOOP_PATCH):
+            await self._follow_complaint()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return r.RepairResult(case_id=self.case_id, outcome=self.outcome,
@@ -87,7 +103,8 @@ class RepairWorkflow(CaseWorkflow):
             in_warranty=self.start.in_warranty, assignee=self.assignee,
             fault_category=self.fault_category, quotation=self.quotation,
             parts_pending=self.parts_pending, satisfaction=self.satisfaction,
-            complaint_requested=self.complaint_requested, paused=self.deadlines.paused,
+            complaint_requested=self.complaint_requested, linked_cases=self.linked_cases,
+            paused=self.deadlines.paused,
             pauses=self.deadlines.pauses, breached=self.deadlines.breached,
             escalation_level=self.deadlines.escalation_level,
             commitments=self.deadlines.views(now),
@@ -289,6 +306,7 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.meet("callback", now)
         self.satisfaction = p.satisfaction
         self.complaint_requested = p.complaint or p.satisfaction <= 2
+        self.callback_by = actor
         self.status = S.closed
         self.closed_at = now
         notices = []
@@ -309,6 +327,48 @@ class RepairWorkflow(CaseWorkflow):
     def _resume(self, actor: Actor, p: r.Remark) -> Outcome:
         pause = self.deadlines.resume(at=workflow.now(), by=actor.id)
         return (f"恢复计时 clock resumed ({pause.reason if pause else ''})", {"note": p.note}, [])
+
+    # ----- the closed loop ------------------------------------------------------------------------
+
+    async def _follow_complaint(self) -> None:
+        """Open the complaint the callback asked for, exactly once, and record when it ends.
+
+        The complaint is a child workflow that outlives nothing it needs: if this repair's
+        workflow were ever terminated, the complaint goes on (ABANDON).
+        """
+        intake, last = self.start.intake, self.steps[-1]
+        start = await workflow.execute_activity(
+            OPEN_LINKED_COMPLAINT,
+            LinkedComplaintRequest(
+                origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
+                                       satisfaction=self.satisfaction,
+                                       comment=str(last.data.get("comment", ""))),
+                hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
+                complainant_name=intake.reporter_name, complainant_contact=intake.reporter_phone,
+                opened_by=self.callback_by or SYSTEM),
+            result_type=ComplaintStart, start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY)
+        complaint = await workflow.start_child_workflow(
+            ComplaintWorkflow.run, start, id=start.case_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=search.typed({
+                "CaseKind": "complaint", "CaseStatus": "recorded",
+                "HospitalId": self.hospital_id, "EquipmentSerial": self.start.equipment.serial,
+                "SlaBreached": False}),
+            static_summary=f"投诉 from repair {self.case_id}")
+        link = LinkedCase(case_id=start.case_id, kind="complaint", relation="complaint",
+                          status="open", opened_at=workflow.now())
+        self.linked_cases.append(link)
+        await self._record("complaint-opened", SYSTEM,
+                           f"关联投诉 complaint {start.case_id} opened from the callback",
+                           {"complaint_id": start.case_id})
+        result = await complaint
+        link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
+        await self._record("complaint-closed", SYSTEM,
+                           f"关联投诉结案 linked complaint {start.case_id} {result.outcome.value} "
+                           f"(level {result.level})",
+                           {"complaint_id": start.case_id, "outcome": result.outcome.value,
+                            "level": result.level})
 
     # ----- helpers of the handlers --------------------------------------------------------------
 

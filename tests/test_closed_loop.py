@@ -1,0 +1,82 @@
+"""A dissatisfied repair callback opens one linked complaint; its closing shows on the repair."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from caseflow.domain.complaint import ComplaintView
+from caseflow.store.models import Case, CaseEventRow
+from tests.complaint_driver import ComplaintDriver
+from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR, RepairDriver
+
+
+async def linked_complaint(case: RepairDriver) -> str:
+    for _ in range(100):
+        view = await case.state()
+        if view.linked_cases:
+            return view.linked_cases[0].case_id
+        await asyncio.sleep(0.05)
+    raise AssertionError("no complaint was linked to the repair")
+
+
+async def test_a_dissatisfied_callback_opens_one_linked_complaint_even_if_retried(
+        ts_env, ts_worker, sessions, policy_book):
+    case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
+    await case.walk_to("awaiting_callback")
+    for _ in range(3):  # a client retrying the same callback (same update id)
+        view = await case.act("callback", HOTLINE, update_id="callback-once", satisfaction=2,
+                              comment="修了三次还是坏")
+    assert view.status == "closed" and view.complaint_requested
+    complaint_id = await linked_complaint(case)
+    assert complaint_id.startswith("CP-")
+    with sessions() as session:
+        rows = session.scalars(select(Case).where(Case.kind == "complaint",
+                                                  Case.created_by == f"case:{case.case_id}"))
+        assert [r.case_id for r in rows] == [complaint_id]
+
+    complaint = ComplaintDriver(ts_env, ts_env.client.get_workflow_handle(complaint_id))
+    opened = await complaint.state()
+    assert isinstance(opened, ComplaintView)
+    assert opened.origin.case_id == case.case_id and opened.origin.satisfaction == 2
+    assert opened.intake.channel == "callback" and opened.intake.related_case_id == case.case_id
+    assert "修了三次还是坏" in opened.intake.matter
+
+    # the complaint runs its course; its closing is visible from the repair
+    await complaint.walk_to_answered()
+    await complaint.act("complete-action", ENGINEER, action_id="A1", result="已完成")
+    await complaint.act("callback", HOTLINE, satisfied=True, satisfaction=4)
+    await complaint.act("close", SUPERVISOR, lessons_learned="回访不满意要追到底")
+    result = await case.handle.result()
+    assert result.outcome == "repaired"
+    repair = await case.state()
+    assert repair.linked_cases[0].status == "closed"
+    assert repair.linked_cases[0].outcome == "resolved"
+    with sessions() as session:
+        events = list(session.scalars(select(CaseEventRow.event).where(
+            CaseEventRow.case_id == case.case_id).order_by(CaseEventRow.seq)))
+        complaints = session.scalar(select(func.count()).select_from(Case).where(
+            Case.kind == "complaint", Case.created_by == f"case:{case.case_id}"))
+    assert events[-3:] == ["callback", "complaint-opened", "complaint-closed"]
+    assert complaints == 1
+
+
+async def test_a_satisfied_callback_opens_no_complaint(ts_env, ts_worker, sessions, policy_book):
+    case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
+    await case.walk_to("closed")
+    await case.handle.result()
+    assert (await case.state()).linked_cases == []
+
+
+async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_worker,
+                                                                      sessions, policy_book):
+    case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
+    await case.walk_to("awaiting_callback")
+    await case.act("callback", HOTLINE, satisfaction=4, complaint=True, comment="工程师态度差")
+    complaint_id = await linked_complaint(case)
+    complaint = ComplaintDriver(ts_env, ts_env.client.get_workflow_handle(complaint_id))
+    await complaint.act("withdraw", HOTLINE, reason="客户表示不再追究")
+    await case.handle.result()
+    link = (await case.state()).linked_cases[0]
+    assert link.status == "closed" and link.outcome == "withdrawn"
