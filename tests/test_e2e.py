@@ -110,12 +110,21 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
     assert case in [item["case_id"] for item in listed["items"]]
 
 
-def walkthrough_script() -> str:
-    """The ```sh blocks of the walk-through section of docs/api.md, in order."""
+def sh_blocks(heading: str) -> list[str]:
+    """The ```sh blocks of one section of docs/api.md, in order."""
     text = (Path(__file__).parent.parent / "docs" / "api.md").read_text("utf-8")
-    section = text.split("## Walk-through", 1)[1].split("\n## ", 1)[0]
-    blocks = [part.split("```", 1)[0] for part in section.split("```sh\n")[1:]]
-    return "set -euo pipefail\n" + "\n".join(blocks)
+    section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
+    return [part.split("```", 1)[0] for part in section.split("```sh\n")[1:]]
+
+
+def walkthrough_script() -> str:
+    return "set -euo pipefail\n" + "\n".join(sh_blocks("Walk-through"))
+
+
+def complaint_script() -> str:
+    """The complaint walk-through, after the helpers the repair walk-through defines."""
+    prelude = sh_blocks("Walk-through")[0]
+    return "set -euo pipefail\n" + "\n".join([prelude, *sh_blocks("Complaint walk-through")])
 
 
 def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
@@ -135,3 +144,16 @@ def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     assert "OK" in replayed.stdout + replayed.stderr
+
+
+def test_docs_complaint_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
+    base, _, data = stack
+    done = subprocess.run(["bash", "-c", complaint_script()], cwd=tmp_path, text=True,
+                          capture_output=True, timeout=120,
+                          env={**os.environ, "API": base,
+                               "TOKENS": str(data / "dev-tokens.json")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("recorded CP-")
+    assert any(line.startswith("CP-") and " closed level 1" in line for line in lines)
+    assert "action-A1" in done.stdout and "callback" in done.stdout
