@@ -557,7 +557,8 @@ async def test_list_filters_by_each_column(api, tokens):
             for name, value in params.items():
                 expected = {"false": False}.get(value, value)
                 assert item[name] == expected, (params, item)
-    assert await listed(api, tokens, kind="complaint") == []
+    complaints = await listed(api, tokens, kind="complaint")
+    assert jb not in complaints and dh not in complaints
     breached = await listed(api, tokens, breached="true")
     assert jb not in breached and dh not in breached
     summary = next(item for item in (await api.get(

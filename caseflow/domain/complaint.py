@@ -175,7 +175,8 @@ OPEN = frozenset(set(C) - {C.resolved, C.closed, C.withdrawn})
 ACTING = frozenset({C.planned, C.briefed, C.answered, C.awaiting_callback})
 DESK = frozenset({Role.hotline}) | STAFF
 ANYONE_OWNING = DESK | {Role.engineer}
-OWNER = PersonField("owner_id", "owner_name")
+# Owners of corrective actions: people who can report them done (not auditors or admins).
+OWNER = PersonField("owner_id", "owner_name", ANYONE_OWNING)
 
 COMPLAINT_ACTIONS = {
     "classify": rule(Classify, STAFF, OPEN, "classify: one of the four categories"),
@@ -189,7 +190,7 @@ COMPLAINT_ACTIONS = {
     "root-cause": rule(RootCause, STAFF, {C.investigating}, "root cause"),
     "plan": rule(Plan, STAFF, {C.root_cause_found},
                  "corrective plan: actions, each with owner and due date",
-                 PersonField("owner_id", "owner_name", within="actions")),
+                 PersonField("owner_id", "owner_name", ANYONE_OWNING, within="actions")),
     "brief": rule(Briefing, STAFF, {C.planned}, "internal briefing"),
     "answer": rule(Answer, DESK, {C.briefed}, "answer to the complainant"),
     "add-action": rule(CorrectiveActionInput, STAFF, ACTING, "another corrective action", OWNER),
