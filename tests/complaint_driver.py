@@ -10,7 +10,12 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.cases import CaseAction
-from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, ComplaintView
+from caseflow.domain.complaint import (
+    ComplaintCreate,
+    ComplaintResult,
+    ComplaintStart,
+    ComplaintView,
+)
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
 from caseflow.workflows.complaint import ComplaintWorkflow
@@ -57,6 +62,11 @@ class ComplaintDriver:
 
     async def state(self) -> ComplaintView:
         return await self.handle.query("state", result_type=ComplaintView)
+
+    async def result(self) -> ComplaintResult:
+        """The workflow's result, waited for with time skipping off (see RepairDriver.result)."""
+        with self.env.auto_time_skipping_disabled():
+            return await self.handle.result()
 
     async def sleep(self, **delta: float) -> None:
         await self.env.sleep(timedelta(**delta))

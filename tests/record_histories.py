@@ -171,7 +171,7 @@ async def main() -> None:
                             case = await RepairDriver.open(env, "record", sessions, book,
                                                            **intake)
                         await scenario(case)
-                        await case.handle.result()
+                        await case.result()
                         history = await case.handle.fetch_history()
                         target.write_text(history.to_json(), "utf-8")
                         print(f"recorded {target} ({len(history.events)} events)")

@@ -13,7 +13,7 @@ from caseflow.domain.cases import CaseAction
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
-from caseflow.domain.repair import RepairCreate, RepairStart, RepairView
+from caseflow.domain.repair import RepairCreate, RepairResult, RepairStart, RepairView
 from caseflow.store import directory
 from caseflow.store.directory import snapshot
 from caseflow.workflows.repair import RepairWorkflow
@@ -78,6 +78,12 @@ class RepairDriver:
 
     async def state(self) -> RepairView:
         return await self.handle.query("state", result_type=RepairView)
+
+    async def result(self) -> RepairResult:
+        """The workflow's result. Time skipping is off while waiting: with nothing else due,
+        the test server would jump to the farthest timer it holds (years ahead)."""
+        with self.env.auto_time_skipping_disabled():
+            return await self.handle.result()
 
     async def sleep(self, **delta: float) -> None:
         await self.env.sleep(timedelta(**delta))

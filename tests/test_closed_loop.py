@@ -48,7 +48,7 @@ async def test_a_dissatisfied_callback_opens_one_linked_complaint_even_if_retrie
     await complaint.act("complete-action", ENGINEER, action_id="A1", result="已完成")
     await complaint.act("callback", HOTLINE, satisfied=True, satisfaction=4)
     await complaint.act("close", SUPERVISOR, lessons_learned="回访不满意要追到底")
-    result = await case.handle.result()
+    result = await case.result()
     assert result.outcome == "repaired"
     repair = await case.state()
     assert repair.linked_cases[0].status == "closed"
@@ -65,7 +65,7 @@ async def test_a_dissatisfied_callback_opens_one_linked_complaint_even_if_retrie
 async def test_a_satisfied_callback_opens_no_complaint(ts_env, ts_worker, sessions, policy_book):
     case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
     await case.walk_to("closed")
-    await case.handle.result()
+    await case.result()
     assert (await case.state()).linked_cases == []
 
 
@@ -77,6 +77,6 @@ async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_
     complaint_id = await linked_complaint(case)
     complaint = ComplaintDriver(ts_env, ts_env.client.get_workflow_handle(complaint_id))
     await complaint.act("withdraw", HOTLINE, reason="客户表示不再追究")
-    await case.handle.result()
+    await case.result()
     link = (await case.state()).linked_cases[0]
     assert link.status == "closed" and link.outcome == "withdrawn"

@@ -505,7 +505,7 @@ async def test_declined_quotation_waives_restore_and_ends_with_the_callback(open
     assert view.allowed_actions == ["callback"]
 
     await case.act("callback", HOTLINE, satisfaction=3, comment="理解")
-    result = await case.handle.result()
+    result = await case.result()
     assert result.outcome == "quotation_declined"
     assert escalation_rows(sessions, case.case_id, "restore") == []
     row = case_row(sessions, case.case_id)

@@ -12,5 +12,5 @@ async def test_repair_walks_from_intake_to_closed(ts_env, ts_worker, sessions, p
     assert not view.breached
     states = {c.key: c.state for c in view.commitments}
     assert states["arrival"] == "met" and states["restore"] == "met"
-    result = await case.handle.result()
+    result = await case.result()
     assert result.outcome == "repaired" and result.satisfaction == 5

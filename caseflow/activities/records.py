@@ -10,6 +10,8 @@ from datetime import datetime, timezone
 
 import structlog
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -117,13 +119,19 @@ class CaseRecords:
     @staticmethod
     def _project(session: Session, projection: CaseProjection, seq: int) -> None:
         """Bring the case row up to this event, unless a later event already did."""
-        # Locked, so a concurrent write of an older event cannot overwrite a newer one.
+        # Normally the API reserved the row; a case opened by another case may not have one yet.
+        # Created if missing without racing a concurrent event, then locked, so a concurrent
+        # write of an older event cannot overwrite a newer one.
+        now = datetime.now(timezone.utc)
+        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
+            else sqlite_insert
+        session.execute(insert(Case).values(
+            case_id=projection.case_id, kind=projection.kind, status=projection.status,
+            hospital_id=projection.hospital_id, opened_at=projection.opened_at, updated_at=now,
+            projection_seq=0, breached=False).on_conflict_do_nothing(index_elements=["case_id"]))
         row = session.scalar(select(Case).where(Case.case_id == projection.case_id)
                              .with_for_update())
-        if row is None:
-            row = Case(case_id=projection.case_id, kind=projection.kind,
-                       opened_at=projection.opened_at, projection_seq=0)
-            session.add(row)
+        assert row is not None
         if row.projection_seq >= seq:
             return
         for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",

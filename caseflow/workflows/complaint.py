@@ -199,6 +199,7 @@ class ComplaintWorkflow(CaseWorkflow):
     def _answer(self, actor: Actor, p: c.Answer) -> Outcome:
         now = workflow.now()
         self.answer = p.answer
+        self.deadlines.meet("first_feedback", now)  # an answer is feedback, if none came first
         self.deadlines.meet("answer", now)
         self.status = C.answered
         self._await_callback_if_done(now)
@@ -244,6 +245,7 @@ class ComplaintWorkflow(CaseWorkflow):
                                        f"{self.level}", body=p.comment or self.start.intake.matter)])
 
     def _close(self, actor: Actor, p: c.Close) -> Outcome:
+        self._settle(workflow.now(), "closed")
         self.lessons_learned = p.lessons_learned
         self.outcome = ComplaintOutcome.resolved
         self.status = C.closed
@@ -252,8 +254,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _withdraw(self, actor: Actor, p: c.Withdraw) -> Outcome:
         now = workflow.now()
-        for commitment in self.deadlines.all_rounds():
-            self.deadlines.waive(commitment.key, now, "withdrawn")
+        self._settle(now, "withdrawn")
         self.withdrawn_reason = p.reason
         self.outcome = ComplaintOutcome.withdrawn
         self.status = C.withdrawn
@@ -261,6 +262,11 @@ class ComplaintWorkflow(CaseWorkflow):
         return f"撤诉 withdrawn: {p.reason}", p.model_dump(mode="json"), []
 
     # ----- helpers ------------------------------------------------------------------------------
+
+    def _settle(self, at: datetime, reason: str) -> None:
+        """The case ends: whatever is still open no longer binds anyone."""
+        for commitment in self.deadlines.all_rounds():
+            self.deadlines.waive(commitment.key, at, reason)
 
     def _add(self, item: c.CorrectiveActionInput, now: datetime) -> NoticeRequest:
         """Track one corrective action with its own deadline; tell its owner."""
