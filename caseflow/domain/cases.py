@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.records import Actor
+from caseflow.domain.sla import CommitmentView
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -107,6 +108,23 @@ class LinkedCase(BaseModel):
     opened_at: datetime
     closed_at: datetime | None = None
     outcome: str | None = None
+
+
+class CaseView(BaseModel):
+    """What every case's view shows: who opened it, who has it, its deadlines and steps."""
+
+    case_id: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+    opened_by: Actor
+    assignee: Actor | None = None
+    breached: bool
+    escalation_level: int
+    commitments: list[CommitmentView]
+    escalations: list[dict[str, Any]] = []
+    steps: list[Step]
+    allowed_actions: list[str]
+    policy_version: str
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

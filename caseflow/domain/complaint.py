@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from caseflow.domain.cases import (
     STAFF,
     AttachmentRef,
+    CaseView,
     Name,
     Note,
     Payload,
     PersonField,
-    Step,
     Text,
     rule,
     with_zone,
@@ -30,7 +30,6 @@ from caseflow.domain.enums import (
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import EquipmentSnapshot
-from caseflow.domain.sla import CommitmentView
 
 
 class ComplaintCreate(Payload):
@@ -217,21 +216,16 @@ class CorrectiveAction(BaseModel):
     evidence: list[AttachmentRef] = []
 
 
-class ComplaintView(BaseModel):
-    case_id: str
+class ComplaintView(CaseView):
     kind: Literal["complaint"] = "complaint"
     status: ComplaintStatus
     outcome: ComplaintOutcome | None = None
     level: int
     category: ComplaintCategory | None
-    opened_at: datetime
-    closed_at: datetime | None = None
-    opened_by: Actor
     intake: ComplaintCreate
     hospital_name: str
     equipment: EquipmentSnapshot | None = None
     origin: ComplaintOrigin | None = None
-    assignee: Actor | None = None
     team: list[TeamMember] = []
     findings: list[Findings] = []
     root_cause: str | None = None
@@ -243,13 +237,6 @@ class ComplaintView(BaseModel):
     satisfied: bool | None = None
     lessons_learned: str | None = None
     withdrawn_reason: str | None = None
-    breached: bool
-    escalation_level: int
-    commitments: list[CommitmentView]
-    escalations: list[dict[str, Any]] = []
-    steps: list[Step]
-    allowed_actions: list[str]
-    policy_version: str
 
 
 class ComplaintResult(BaseModel):

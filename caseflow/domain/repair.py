@@ -17,12 +17,12 @@ from caseflow.domain.cases import (
     STAFF,
     ActionRule,
     AttachmentRef,
+    CaseView,
     LinkedCase,
     Name,
     Note,
     PersonField,
     Phone,
-    Step,
     Text,
     rule,
 )
@@ -40,7 +40,7 @@ from caseflow.domain.enums import (
 )
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
-from caseflow.domain.sla import CasePause, CommitmentView
+from caseflow.domain.sla import CasePause
 
 
 class RepairCreate(_Payload):
@@ -284,20 +284,15 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
 
 # ----- what a query shows -----------------------------------------------------------------------
 
-class RepairView(BaseModel):
-    case_id: str
+class RepairView(CaseView):
     kind: Literal["repair"] = "repair"
     status: RepairStatus
     outcome: RepairOutcome | None = None
     severity: Severity | None
     emergency_required: bool = False
-    opened_at: datetime
-    closed_at: datetime | None = None
-    opened_by: Actor
     intake: RepairCreate
     equipment: EquipmentSnapshot
     in_warranty: bool
-    assignee: Actor | None = None
     fault_category: FaultCategory | None = None
     quotation: dict[str, Any] | None = None
     parts_pending: bool = False
@@ -306,13 +301,6 @@ class RepairView(BaseModel):
     linked_cases: list[LinkedCase] = []
     paused: CasePause | None = None
     pauses: list[CasePause] = []
-    breached: bool
-    escalation_level: int
-    commitments: list[CommitmentView]
-    escalations: list[dict[str, Any]] = []
-    steps: list[Step]
-    allowed_actions: list[str]
-    policy_version: str
     contract_code: str | None = None
 
 

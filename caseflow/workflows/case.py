@@ -64,8 +64,10 @@ class CaseWorkflow:
     assignee: Actor | None
     closed_at: datetime | None
 
-    def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str) -> None:
+    def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str,
+                   opened_by: Actor) -> None:
         self.case_id = case_id
+        self.opened_by = opened_by
         self.policy = policy
         self.hospital_id = hospital_id
         self.deadlines = Deadlines(policy, revision=revision_in_force())
@@ -114,6 +116,19 @@ class CaseWorkflow:
     @workflow.query
     def state(self) -> BaseModel:
         return self.view()
+
+    def _case_view(self) -> dict[str, Any]:
+        """The fields of `CaseView`, for a kind's view."""
+        return dict(
+            case_id=self.case_id, opened_at=self.opened_at, closed_at=self.closed_at,
+            opened_by=self.opened_by, assignee=self.assignee, breached=self.deadlines.breached,
+            escalation_level=self.deadlines.escalation_level,
+            commitments=self.deadlines.views(workflow.now()),
+            escalations=[
+                {"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
+                for c in self.deadlines.all_rounds() for f in c.fired],
+            steps=self.steps, allowed_actions=self.allowed_actions(),
+            policy_version=self.policy.policy_version)
 
     def allowed_actions(self) -> list[str]:
         return [name for name, rule in self.rules.items()

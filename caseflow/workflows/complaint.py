@@ -35,7 +35,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     @workflow.init
     def __init__(self, start: c.ComplaintStart) -> None:
-        self._open_case(start.case_id, start.policy, start.intake.hospital_id)
+        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         assert start.policy.complaint is not None, "the pinned policy has no complaint section"
         self.start = start
         self.commitments = start.policy.complaint
@@ -90,22 +90,14 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def view(self) -> c.ComplaintView:
         return c.ComplaintView(
-            case_id=self.case_id, status=self.status, outcome=self.outcome, level=self.level,
-            category=self.category, opened_at=self.opened_at, closed_at=self.closed_at,
-            opened_by=self.start.opened_by, intake=self.start.intake,
+            **self._case_view(), status=self.status, outcome=self.outcome, level=self.level,
+            category=self.category, intake=self.start.intake,
             hospital_name=self.start.hospital_name, equipment=self.start.equipment,
-            origin=self.start.origin, assignee=self.assignee, team=self.team,
-            findings=self.findings, root_cause=self.root_cause, plan_summary=self.plan_summary,
+            origin=self.start.origin, team=self.team, findings=self.findings,
+            root_cause=self.root_cause, plan_summary=self.plan_summary,
             actions=list(self.actions.values()), briefing=self.briefing, answer=self.answer,
             satisfaction=self.satisfaction, satisfied=self.satisfied,
-            lessons_learned=self.lessons_learned, withdrawn_reason=self.withdrawn_reason,
-            breached=self.deadlines.breached, escalation_level=self.deadlines.escalation_level,
-            commitments=self.deadlines.views(workflow.now()),
-            escalations=[
-                {"commitment": x.key, "label": x.label, "round": x.round, **f.model_dump()}
-                for x in self.deadlines.all_rounds() for f in x.fired],
-            steps=self.steps, allowed_actions=self.allowed_actions(),
-            policy_version=self.policy.policy_version)
+            lessons_learned=self.lessons_learned, withdrawn_reason=self.withdrawn_reason)
 
     # ----- checks beyond the rule table ---------------------------------------------------------
 

@@ -46,7 +46,8 @@ class RepairWorkflow(CaseWorkflow):
 
     @workflow.init
     def __init__(self, start: r.RepairStart) -> None:
-        self._open_case(start.case_id, start.policy, start.equipment.hospital_id)
+        self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
+                        start.opened_by)
         self.start = start
         self.status = S.awaiting_classification
         self.severity: Severity | None = None
@@ -94,26 +95,15 @@ class RepairWorkflow(CaseWorkflow):
         return self.status == S.closed
 
     def view(self) -> r.RepairView:
-        now = workflow.now()
         return r.RepairView(
-            case_id=self.case_id, status=self.status, outcome=self.outcome,
+            **self._case_view(), status=self.status, outcome=self.outcome,
             severity=self.severity, emergency_required=self.severity == Severity.critical,
-            opened_at=self.opened_at, closed_at=self.closed_at, opened_by=self.start.opened_by,
             intake=self.start.intake, equipment=self.start.equipment,
-            in_warranty=self.start.in_warranty, assignee=self.assignee,
-            fault_category=self.fault_category, quotation=self.quotation,
-            parts_pending=self.parts_pending, satisfaction=self.satisfaction,
-            complaint_requested=self.complaint_requested, linked_cases=self.linked_cases,
-            paused=self.deadlines.paused,
-            pauses=self.deadlines.pauses, breached=self.deadlines.breached,
-            escalation_level=self.deadlines.escalation_level,
-            commitments=self.deadlines.views(now),
-            escalations=[
-                {"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
-                for c in self.deadlines.all_rounds() for f in c.fired],
-            steps=self.steps, allowed_actions=self.allowed_actions(),
-            policy_version=self.policy.policy_version, contract_code=self.policy.contract_code,
-        )
+            in_warranty=self.start.in_warranty, fault_category=self.fault_category,
+            quotation=self.quotation, parts_pending=self.parts_pending,
+            satisfaction=self.satisfaction, complaint_requested=self.complaint_requested,
+            linked_cases=self.linked_cases, paused=self.deadlines.paused,
+            pauses=self.deadlines.pauses, contract_code=self.policy.contract_code)
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed in the current state beyond the status table, if so."""
