@@ -80,3 +80,22 @@ async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_
     await case.result()
     link = (await case.state()).linked_cases[0]
     assert link.status == "closed" and link.outcome == "withdrawn"
+
+
+async def test_a_linked_complaint_that_ends_abnormally_is_recorded_not_fatal(
+        dev_env, dev_worker, sessions, policy_book):
+    # On the real dev server: the time-skipping test server does not tell a parent that its
+    # child was terminated.
+    case = await RepairDriver.open(dev_env, dev_worker.task_queue, sessions, policy_book)
+    await case.walk_to("awaiting_callback")
+    await case.act("callback", HOTLINE, satisfaction=1, comment="非常不满意")
+    complaint_id = await linked_complaint(case)
+    await dev_env.client.get_workflow_handle(complaint_id).terminate("opened by mistake")
+    result = await case.result()  # the repair still completes
+    assert result.outcome == "repaired"
+    link = (await case.state()).linked_cases[0]
+    assert link.status == "ended abnormally"
+    with sessions() as session:
+        last = session.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case.case_id)
+                               .order_by(CaseEventRow.seq.desc())).first()
+    assert last.event == "complaint-ended" and complaint_id in last.summary

@@ -373,7 +373,7 @@ async def test_a_whole_complaint_walks_to_closed_over_http(api, tokens, sessions
     assert view["lessons_learned"] == "派工前核对工程师负荷"
     assert view["allowed_actions"] == []
     states = {c["key"]: c["state"] for c in view["commitments"]}
-    assert states == dict.fromkeys([*FIRST_COMMITMENTS, "action-A1", "callback"], "met")
+    assert states == dict.fromkeys([*FIRST_COMMITMENTS, "action-A1", "callback", "close"], "met")
 
     timeline = await timeline_of(api, tokens, case_id, at_least=1 + len(WALK_ACTIONS))
     assert [e["event"] for e in timeline] == ["opened", *WALK_ACTIONS]
@@ -635,3 +635,19 @@ async def test_chinese_lessons_learned_appear_verbatim_in_the_timeline(api, toke
     assert lessons in last["summary"]
     assert last["data"] == {"lessons_learned": lessons}
     assert last["actor"] == {"id": "MG-01", "name": "赵敏", "role": "manager"}
+
+
+async def test_a_callback_whose_score_contradicts_satisfied_is_422(api, tokens):
+    from pydantic import ValidationError
+
+    from caseflow.domain.complaint import Callback
+
+    for satisfied, score in ((True, 1), (True, 2), (False, 4), (False, 5)):
+        try:
+            Callback(satisfied=satisfied, satisfaction=score)
+        except ValidationError as error:
+            assert error.errors()[0]["loc"] == ("satisfaction",)
+        else:
+            raise AssertionError(f"satisfied={satisfied} with {score} was accepted")
+    assert Callback(satisfied=True, satisfaction=3).satisfaction == 3
+    assert Callback(satisfied=False, satisfaction=3).satisfaction == 3

@@ -211,11 +211,14 @@ async def test_a_complaint_handled_in_time_meets_every_commitment_and_escalates_
     await case.sleep(days=2)  # callback: warning 54 h after the answer
     view = await case.act("callback", HOTLINE, satisfied=True, satisfaction=5, comment="满意")
     assert view.status == "resolved"
+    await case.sleep(days=1)  # close: warning at 36 h after the callback
+    await case.act("close", SUPERVISOR, lessons_learned="派工须考虑工程师负荷")
 
     await case.sleep(days=30)  # past the last rung of every commitment
     view = await case.state()
     commitments = current(view)
-    assert set(commitments) == {*DURATIONS, "action-A1"}
+    assert set(commitments) == {*DURATIONS, "action-A1", "close"}
+    assert commitments["close"].state == "met"
     for key, duration in DURATIONS.items():
         c = commitments[key]
         assert c.round == 1 and c.state == "met", c
@@ -228,8 +231,6 @@ async def test_a_complaint_handled_in_time_meets_every_commitment_and_escalates_
     assert all_escalations(sessions, case.case_id) == []
     assert escalation_notices(sessions, case.case_id) == []
     assert not any(e.event in ("warning", "escalation") for e in timeline(sessions, case.case_id))
-
-    await case.act("close", SUPERVISOR, lessons_learned="派工须考虑工程师负荷")
     result = await result_of(env, case)
     assert result.outcome == "resolved" and result.level == 1 and result.satisfaction == 5
     row = case_row(sessions, case.case_id)
@@ -627,14 +628,15 @@ async def test_a_dissatisfied_callback_reopens_one_level_higher_up_to_the_direct
     event = [e for e in timeline(sessions, case.case_id) if e.event == "callback"][-1]
     assert (event.data["level_before"], event.data["level"]) == (1, 2)
 
-    # the restarted team commitment escalates as round 2
+    # the restarted team commitment escalates as round 2, one level higher: the breach of a
+    # complaint handled at level 2 goes to the manager, not the supervisor
     await advance_to(env, reopened_at + 2 * DAY + MINUTE)
     team = commitment(await case.state(), "team")
     assert team.round == 2 and team.state == "breached"
-    assert_fired_on_ladder(team, [0, 1], 2 * DAY, {0: "assignee", 1: "supervisor"})
+    assert_fired_on_ladder(team, [0, 1], 2 * DAY, {0: "assignee", 1: "manager"})
     assert [(r.round, r.level) for r in escalation_rows(sessions, case.case_id, "team")] == [
         (2, 0), (2, 1)]
-    assert notified(sessions, case.case_id, "team", 2, 1) == {"SV-01": False}
+    assert notified(sessions, case.case_id, "team", 2, 1) == {"MG-01": False}
 
     await _round_to_callback(case, "A2")
     view = await case.act("callback", HOTLINE, satisfied=False, satisfaction=1, comment="仍不满意")

@@ -17,7 +17,7 @@ async def test_complaint_walks_from_record_to_closed(ts_env, ts_worker, policy_b
     assert view.status == "closed" and view.outcome == "resolved" and not view.breached
     states = {x.key: x.state for x in view.commitments}
     assert states == {"first_feedback": "met", "team": "met", "plan": "met", "answer": "met",
-                      "action-A1": "met", "callback": "met"}
+                      "action-A1": "met", "callback": "met", "close": "met"}
     result = await case.result()
     assert result.outcome == "resolved" and result.level == 1
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from caseflow.domain.cases import (
     STAFF,
@@ -157,6 +157,16 @@ class Callback(Payload):
     satisfied: bool
     satisfaction: int = Field(ge=1, le=5)
     comment: Note = ""
+
+    @field_validator("satisfaction")
+    @classmethod
+    def _agrees(cls, value: int, info: ValidationInfo) -> int:
+        satisfied = info.data.get("satisfied")
+        if satisfied is True and value <= 2:
+            raise ValueError("a satisfaction of 1-2 is not satisfied; set satisfied to false")
+        if satisfied is False and value >= 4:
+            raise ValueError("a satisfaction of 4-5 is satisfied; set satisfied to true")
+        return value
 
 
 class Close(Payload):

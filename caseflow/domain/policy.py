@@ -20,6 +20,7 @@ from caseflow.domain.enums import FaultCategory, Role, Severity
 Owner = Literal["assignee", "hotline", "supervisor"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUOTATION_PAUSE = "awaiting_quotation_approval"
+LOCAL = "local"  # the built-in 7x24 calendar in the policy's time zone (dates people set)
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -140,6 +141,8 @@ class ComplaintPolicy(_Strict):
     plan: CommitmentSpec
     answer: CommitmentSpec
     callback: CommitmentSpec
+    close: CommitmentSpec = CommitmentSpec(within=Duration(days=2),
+                                           label="结案 close with lessons learned")
 
 
 class SlaPolicy(_Strict):
@@ -194,6 +197,8 @@ class CasePolicy(BaseModel):
     complaint: ComplaintPolicy | None = None  # None only in cases pinned before complaints
 
     def calendar(self, name: str) -> WorkingCalendar:
+        if name == LOCAL:
+            return self.local_calendar
         return self.calendars[name]
 
     @property

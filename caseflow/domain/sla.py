@@ -34,6 +34,9 @@ class Commitment(BaseModel):
     calendar: str
     owner: str
     owner_id: str | None = None  # a named person who must act (e.g. a corrective action's owner)
+    # Rungs of a case handled at a higher level notify that much higher up the ladder
+    # (a complaint reopened at level 2: its breach goes to the manager, not the supervisor).
+    notify_offset: int = 0
     pausable: bool
     started_at: datetime
     working_time: timedelta

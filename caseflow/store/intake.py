@@ -41,7 +41,8 @@ def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, bo
                     origin: ComplaintOrigin | None = None) -> ComplaintStart:
     """The workflow input: the unit (if any), the hospital, the policy of its contract today."""
     where = hospital(session, body.hospital_id)
-    assert where is not None
+    if where is None:
+        raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
     equipment, contract = None, contract_of(session, body.hospital_id, today)
     if body.equipment_serial is not None:
         found = directory.equipment(session, body.equipment_serial)

@@ -21,6 +21,9 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
+from caseflow.workflows import search_attributes as search
+from caseflow.workflows.sla import Deadlines, revision_in_force, watch
+
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
@@ -45,11 +48,9 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from caseflow.domain.sla import EscalationDue
-    from caseflow.workflows import search_attributes as search
-    from caseflow.workflows.sla import Deadlines, revision_in_force, watch
 
-RECORD_TIMEOUT = timedelta(seconds=30)
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
 LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
 
@@ -101,7 +102,7 @@ class CaseWorkflow:
     def _check_payload(self, action: str, payload: BaseModel) -> None:
         """Rules on the payload that depend on the case's state (raise InvalidPayload)."""
 
-    def _check_person(self, request: CaseAction, rule: ActionRule, payload: BaseModel) -> None:
+    def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
         """An engineer acts only on a case assigned to them."""
         if request.actor.role == Role.engineer and (
                 self.assignee is None or self.assignee.id != request.actor.id):
@@ -170,7 +171,7 @@ class CaseWorkflow:
             allowed = ", ".join(sorted(x.value for x in rule.roles))
             raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
         payload = rule.parse(request.payload)
-        self._check_person(request, rule, payload)
+        self._check_person(request, payload)
         if self.status not in rule.statuses:
             raise InvalidTransition(
                 f"cannot {request.action} while the case is {self.status.value}; "
@@ -216,8 +217,8 @@ class CaseWorkflow:
     async def _write(self, event: CaseEvent) -> None:
         self._publish()
         await workflow.execute_activity(RECORD_CASE_EVENT, event,
-                                        start_to_close_timeout=RECORD_TIMEOUT,
-                                        retry_policy=RECORD_RETRY)
+                                        start_to_close_timeout=ACTIVITY_TIMEOUT,
+                                        retry_policy=ACTIVITY_RETRY)
 
     async def _record(self, event: str, actor: Actor, summary: str,
                       data: dict[str, Any] | None = None,
@@ -242,4 +243,4 @@ class CaseWorkflow:
                 urgent=due.level >= 1 and self._urgent(),
                 summary=f"{name}: {due.label} due {due_text}",
                 projection=self._projection()),
-            start_to_close_timeout=RECORD_TIMEOUT, retry_policy=RECORD_RETRY)
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)

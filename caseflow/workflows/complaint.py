@@ -18,11 +18,12 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import complaint as c
-    from caseflow.domain.cases import STAFF, ActionRule, CaseAction
+    from caseflow.domain.cases import STAFF, CaseAction
     from caseflow.domain.enums import ComplaintOutcome, ComplaintStatus, Role
     from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotAssignee
     from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
-    from caseflow.workflows.case import CaseWorkflow, Outcome
+
+from caseflow.workflows.case import CaseWorkflow, Outcome
 
 C = ComplaintStatus
 STAGES = ("team", "plan", "answer")  # restarted, one level higher, when a complaint reopens
@@ -113,7 +114,7 @@ class ComplaintWorkflow(CaseWorkflow):
             return "every corrective action is done"
         return None
 
-    def _check_person(self, request: CaseAction, rule: ActionRule, payload: BaseModel) -> None:
+    def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
         """Staff may act on any corrective action; anyone else only on the ones they own."""
         if isinstance(payload, c.CompleteAction) and request.actor.role not in STAFF:
             action = self.actions.get(payload.action_id)
@@ -221,12 +222,15 @@ class ComplaintWorkflow(CaseWorkflow):
         self.satisfaction, self.satisfied = p.satisfaction, p.satisfied
         if p.satisfied:
             self.status = C.resolved
+            self.deadlines.start("close", self.commitments.close, at=now,
+                                 notify_offset=self.level - 1)
             return (f"回访 callback: satisfied ({p.satisfaction}/5) {p.comment}".strip(),
                     p.model_dump(mode="json"), [])
         before = self.level
         self.level = min(self.level + 1, len(self.policy.ladder.levels))
-        for key in STAGES:
-            self.deadlines.start(key, getattr(self.commitments, key), at=now)
+        for key in STAGES:  # handled one level higher: their breaches go one level higher too
+            self.deadlines.start(key, getattr(self.commitments, key), at=now,
+                                 notify_offset=self.level - 1)
         self.status = C.reopened
         to_role = self.policy.ladder.levels[self.level - 1].notify
         return (f"回访不满意 dissatisfied ({p.satisfaction}/5): reopened at level {self.level} "
@@ -237,6 +241,7 @@ class ComplaintWorkflow(CaseWorkflow):
                                        f"{self.level}", body=p.comment or self.start.intake.matter)])
 
     def _close(self, actor: Actor, p: c.Close) -> Outcome:
+        self.deadlines.meet("close", workflow.now())
         self._settle(workflow.now(), "closed")
         self.lessons_learned = p.lessons_learned
         self.outcome = ComplaintOutcome.resolved

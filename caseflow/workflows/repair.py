@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from caseflow.workflows import search_attributes as search
+from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
+from caseflow.workflows.complaint import ComplaintWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -29,9 +35,6 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
-    from caseflow.workflows import search_attributes as search
-    from caseflow.workflows.case import RECORD_RETRY, RECORD_TIMEOUT, CaseWorkflow, Outcome
-    from caseflow.workflows.complaint import ComplaintWorkflow
 
 S = RepairStatus
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
@@ -58,6 +61,7 @@ class RepairWorkflow(CaseWorkflow):
         self.satisfaction: int | None = None
         self.complaint_requested = False
         self.callback_by: Actor | None = None
+        self.callback_comment = ""
         self.linked_cases: list[LinkedCase] = []
         # The intake (and its classification, if the hotline gave one) is in force and numbered
         # before any update can arrive; run() writes these events first.
@@ -296,7 +300,7 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.meet("callback", now)
         self.satisfaction = p.satisfaction
         self.complaint_requested = p.complaint or p.satisfaction <= 2
-        self.callback_by = actor
+        self.callback_by, self.callback_comment = actor, p.comment
         self.status = S.closed
         self.closed_at = now
         notices = []
@@ -321,44 +325,65 @@ class RepairWorkflow(CaseWorkflow):
     # ----- the closed loop ------------------------------------------------------------------------
 
     async def _follow_complaint(self) -> None:
-        """Open the complaint the callback asked for, exactly once, and record when it ends.
+        """Open the complaint the callback asked for, exactly once, and record how it ends.
 
-        The complaint is a child workflow that outlives nothing it needs: if this repair's
-        workflow were ever terminated, the complaint goes on (ABANDON).
+        The complaint is a child workflow with ParentClosePolicy.ABANDON: it goes on even if
+        this repair's workflow were terminated. Anything that stops the complaint from opening
+        or from ending normally is recorded on the repair and sent to the supervisors, never
+        left to fail the repair.
         """
-        intake, last = self.start.intake, self.steps[-1]
-        start = await workflow.execute_activity(
-            OPEN_LINKED_COMPLAINT,
-            LinkedComplaintRequest(
-                origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
-                                       satisfaction=self.satisfaction,
-                                       comment=str(last.data.get("comment", ""))),
-                hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
-                complainant_name=intake.reporter_name, complainant_contact=intake.reporter_phone,
-                opened_by=self.callback_by or SYSTEM),
-            result_type=ComplaintStart, start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY)
-        complaint = await workflow.start_child_workflow(
-            ComplaintWorkflow.run, start, id=start.case_id,
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=search.typed({
-                "CaseKind": "complaint", "CaseStatus": "recorded",
-                "HospitalId": self.hospital_id, "EquipmentSerial": self.start.equipment.serial,
-                "SlaBreached": False}),
-            static_summary=f"投诉 from repair {self.case_id}")
+        intake = self.start.intake
+        try:
+            start = await workflow.execute_activity(
+                OPEN_LINKED_COMPLAINT,
+                LinkedComplaintRequest(
+                    origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
+                                           satisfaction=self.satisfaction,
+                                           comment=self.callback_comment),
+                    hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
+                    complainant_name=intake.reporter_name,
+                    complainant_contact=intake.reporter_phone,
+                    opened_by=self.callback_by or SYSTEM),
+                result_type=ComplaintStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY)
+            complaint = await workflow.start_child_workflow(
+                ComplaintWorkflow.run, start, id=start.case_id,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=search.typed({
+                    "CaseKind": "complaint", "CaseStatus": "recorded",
+                    "HospitalId": self.hospital_id,
+                    "EquipmentSerial": self.start.equipment.serial, "SlaBreached": False}),
+                static_summary=f"投诉 from repair {self.case_id}")
+        except (ActivityError, WorkflowAlreadyStartedError) as error:
+            await self._complaint_trouble("complaint-not-opened", "未能开立关联投诉 the linked "
+                                          "complaint could not be opened", error)
+            return
         link = LinkedCase(case_id=start.case_id, kind="complaint", relation="complaint",
                           status="open", opened_at=workflow.now())
         self.linked_cases.append(link)
         await self._record("complaint-opened", SYSTEM,
                            f"关联投诉 complaint {start.case_id} opened from the callback",
                            {"complaint_id": start.case_id})
-        result = await complaint
+        try:
+            result = await complaint
+        except ChildWorkflowError as error:
+            link.status = "ended abnormally"
+            await self._complaint_trouble("complaint-ended", f"关联投诉异常结束 linked complaint "
+                                          f"{start.case_id} ended abnormally", error)
+            return
         link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
         await self._record("complaint-closed", SYSTEM,
                            f"关联投诉结案 linked complaint {start.case_id} {result.outcome.value} "
                            f"(level {result.level})",
                            {"complaint_id": start.case_id, "outcome": result.outcome.value,
                             "level": result.level})
+
+    async def _complaint_trouble(self, event: str, summary: str, error: Exception) -> None:
+        cause = error.cause if error.cause is not None else error
+        await self._record(event, SYSTEM, f"{summary}: {cause}", {"error": str(cause)}, [
+            NoticeRequest(to_role=Role.supervisor, urgent=True,
+                          subject=f"{summary} ({self.case_id})", body=str(cause))])
 
     # ----- helpers of the handlers --------------------------------------------------------------
 

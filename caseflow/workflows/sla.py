@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from caseflow.domain.policy import CasePolicy, CommitmentSpec
+    from caseflow.domain.policy import LOCAL, CasePolicy, CommitmentSpec
     from caseflow.domain.sla import (
         CasePause,
         Commitment,
@@ -63,14 +63,14 @@ class Deadlines:
     # ----- changing the book --------------------------------------------------------------------
 
     def start(self, key: str, spec: CommitmentSpec, *, at: datetime,
-              started_at: datetime | None = None) -> Commitment:
+              started_at: datetime | None = None, notify_offset: int = 0) -> Commitment:
         """Start (or restart as a new round) the commitment `key` from `started_at`."""
         begin = started_at or at
         previous = self.commitments.get(key)
         commitment = Commitment(
             key=key, label=spec.label or key, round=previous.round + 1 if previous else 1,
             calendar=spec.calendar, owner=spec.owner, pausable=spec.pausable,
-            started_at=begin, working_time=timedelta(0),
+            started_at=begin, working_time=timedelta(0), notify_offset=notify_offset,
         )
         self._size(commitment, spec)
         if previous is not None and self.revision >= 2:
@@ -90,7 +90,7 @@ class Deadlines:
 
     def start_until(self, key: str, *, label: str, at: datetime, due_at: datetime,
                     owner: str = "assignee", owner_id: str | None = None,
-                    calendar: str = "7x24") -> Commitment:
+                    calendar: str = LOCAL) -> Commitment:
         """Start a commitment whose due time was set by a person (a corrective action's due
         date); its ladder is measured on the span from `at` to `due_at`."""
         previous = self.commitments.get(key)
@@ -215,8 +215,11 @@ class Deadlines:
 
     def _rungs(self, commitment: Commitment) -> list[tuple[int, float, str]]:
         ladder = self.policy.ladder
+        top = len(ladder.levels) - 1
         rungs = [(WARNING, ladder.warning_at, commitment.owner)]
-        rungs += [(step.level, step.at, step.notify.value) for step in ladder.levels]
+        rungs += [(step.level, step.at,
+                   ladder.levels[min(index + commitment.notify_offset, top)].notify.value)
+                  for index, step in enumerate(ladder.levels)]
         return rungs
 
     def _pending(self, commitment: Commitment) -> list[tuple[int, datetime, str]]:
