@@ -9,7 +9,7 @@
 
 A subclass sets `kind` and `rules`, calls `_open_case` first in its `@workflow.init`, defines a
 `_<action>` handler per action returning (summary, data, notices), and `view`, `_projection`,
-`search_attributes`, `closed`.
+`closed`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,12 @@ class CaseWorkflow:
         raise NotImplementedError
 
     def search_attributes(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The search attributes, read off the projection (so the two never disagree)."""
+        p = self._projection()
+        return {"CaseKind": p.kind, "HospitalId": p.hospital_id,
+                "EquipmentSerial": p.equipment_serial or "", "CaseStatus": p.status,
+                "Severity": p.severity or "", "AssigneeId": p.assignee_id or "",
+                "SlaBreached": p.breached}
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed now beyond the status table, if so."""

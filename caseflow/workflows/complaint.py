@@ -10,7 +10,6 @@ complainant is still not satisfied, withdrawn at any step with the reason kept.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from temporalio import workflow
 
@@ -288,18 +287,9 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _projection(self) -> CaseProjection:
         return CaseProjection(
-            case_id=self.case_id, kind="complaint", status=self.status.value, severity=None,
+            case_id=self.case_id, kind=self.kind, status=self.status.value, severity=None,
             hospital_id=self.hospital_id, equipment_serial=self.start.intake.equipment_serial,
             assignee_id=self.assignee.id if self.assignee else None,
             breached=self.deadlines.breached, title=self.start.intake.matter[:200],
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)
-
-    def search_attributes(self) -> dict[str, Any]:
-        return {
-            "CaseKind": "complaint", "HospitalId": self.hospital_id,
-            "EquipmentSerial": self.start.intake.equipment_serial or "",
-            "CaseStatus": self.status.value, "Severity": "",
-            "AssigneeId": self.assignee.id if self.assignee else "",
-            "SlaBreached": self.deadlines.breached,
-        }

@@ -429,7 +429,7 @@ class RepairWorkflow(CaseWorkflow):
 
     def _projection(self) -> CaseProjection:
         return CaseProjection(
-            case_id=self.case_id, kind="repair", status=self.status.value,
+            case_id=self.case_id, kind=self.kind, status=self.status.value,
             severity=self.severity.value if self.severity else None,
             hospital_id=self.start.equipment.hospital_id,
             equipment_serial=self.start.equipment.serial,
@@ -437,12 +437,3 @@ class RepairWorkflow(CaseWorkflow):
             breached=self.deadlines.breached, title=self.start.intake.symptom[:200],
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)
-
-    def search_attributes(self) -> dict[str, Any]:
-        return {
-            "CaseKind": "repair", "HospitalId": self.start.equipment.hospital_id,
-            "EquipmentSerial": self.start.equipment.serial, "CaseStatus": self.status.value,
-            "Severity": self.severity.value if self.severity else "",
-            "AssigneeId": self.assignee.id if self.assignee else "",
-            "SlaBreached": self.deadlines.breached,
-        }
