@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     api_port: int = 8000
     temporal_ui_port: int = 8233
     outbox_poll_seconds: float = 1.0
+    # Notification delivery (docs/operations.md). Without an SMTP host, e-mail is not sent and
+    # people whose profile asks for e-mail get their messages in the log instead.
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_sender: str = "caseflow@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    webhook_timeout_seconds: float = 10.0
+    delivery_max_attempts: int = 8
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0
 

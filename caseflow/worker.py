@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,10 +13,12 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from caseflow.activities.cases import CaseOpening
+from caseflow.activities.channels import Channel, EmailChannel, LogChannel, WebhookChannel
 from caseflow.activities.directory import Directory
-from caseflow.activities.outbox import LogSender, run_outbox
+from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.config import Settings
+from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
@@ -49,6 +52,24 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
             "caseflow.domain", "pydantic", "pydantic_core", "annotated_types"))
 
 
+def dispatcher(sessions: sessionmaker[Session], settings: Settings,
+               book: PolicyBook) -> Dispatcher:
+    """The outbox dispatcher with the channels the settings configure."""
+    channels: dict[str, Channel] = {
+        "log": LogChannel(), "webhook": WebhookChannel(settings.webhook_timeout_seconds)}
+    if settings.smtp_host:
+        channels["email"] = EmailChannel(
+            settings.smtp_host, settings.smtp_port, settings.smtp_sender,
+            username=settings.smtp_username, password=settings.smtp_password,
+            starttls=settings.smtp_starttls)
+
+    def working_hours(name: str, at: datetime) -> WorkingCalendar:
+        policy = book.pin(None, at)
+        return policy.calendar(name) if name in policy.calendars else policy.local_calendar
+
+    return Dispatcher(sessions, channels, working_hours, settings.delivery_max_attempts)
+
+
 async def run_worker(settings: Settings) -> None:
     """Run the worker and the outbox sender until cancelled."""
     engine = make_engine(settings.database_url)
@@ -60,10 +81,10 @@ async def run_worker(settings: Settings) -> None:
         log.warning("could not register search attributes", error=str(error))
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, sessions, settings.task_queue, executor,
-                              load_policy(settings.policy_file))
-        outbox = asyncio.create_task(
-            run_outbox(sessions, LogSender(), settings.outbox_poll_seconds, stop))
+        book = load_policy(settings.policy_file)
+        worker = build_worker(client, sessions, settings.task_queue, executor, book)
+        outbox = asyncio.create_task(run_outbox(
+            dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop))
         log.info("worker started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
         try:

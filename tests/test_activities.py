@@ -15,8 +15,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from caseflow.activities.directory import Directory, EquipmentLookup, PeopleLookup
-from caseflow.activities.outbox import drain_once
+from caseflow.activities.outbox import Dispatcher
 from caseflow.activities.records import CaseRecords
+from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.enums import Role
 from caseflow.domain.records import (
     Actor,
@@ -142,12 +143,16 @@ def test_the_outbox_sends_each_notification_once(sessions):
     sent: list[str] = []
 
     class Recorder:
-        def send(self, message: Notification) -> None:
+        name = "log"
+
+        def deliver(self, message: Notification, person) -> None:  # type: ignore[no-untyped-def]
             sent.append(message.dedupe_key)
 
-    while drain_once(sessions, Recorder()):
+    always_open = WorkingCalendar(name="7x24", always_open=True)
+    dispatcher = Dispatcher(sessions, {"log": Recorder()}, lambda name, at: always_open)
+    while dispatcher.drain_once():
         pass
-    drain_once(sessions, Recorder())
+    dispatcher.drain_once()
     mine = [key for key in sent if key.startswith(case_id)]
     assert len(mine) == 3 and len(set(mine)) == 3
     assert count(sessions, Notification, case_id=case_id, status="pending") == 0

@@ -1,73 +1,113 @@
-"""Draining the notifications outbox. Delivery channels come later; now a sender that logs.
+"""Delivering the notifications outbox through each recipient's channels.
 
-Each row is claimed (PostgreSQL: FOR UPDATE SKIP LOCKED), sent and marked sent in one
-transaction, so two workers never send the same row at the same time. A crash between the send
-and the commit sends that row again (at least once); a message that keeps failing is retried
-behind the others and marked failed after MAX_ATTEMPTS.
+Each pending row is claimed (PostgreSQL: FOR UPDATE SKIP LOCKED, so two workers never take the
+same row), sent on every channel of the recipient's profile that has not delivered it yet, and
+updated in the same transaction:
+
+- a channel that delivered is recorded on the row and never used for that row again, so a
+  retry after a partial failure sends only what is missing;
+- a failed channel leaves the row pending with `not_before` pushed out by exponential backoff;
+  after `max_attempts` the row is marked failed (with the last error kept);
+- a non-urgent message waits for the recipient's working hours (their policy calendar);
+  urgent ones go at once, day or night (DOMAIN.md).
+
+A crash between a send and its commit sends that channel again (at least once); every message
+carries its dedupe key (Message-ID / X-Caseflow-Delivery) so the receiver can drop the copy.
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
-from typing import Protocol
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.store.models import Notification
+from caseflow.activities.channels import Channel, DeliveryError
+from caseflow.domain.calendar import WorkingCalendar
+from caseflow.store.models import Notification, Person
 
 log = structlog.get_logger(__name__)
 
-
-class Sender(Protocol):
-    def send(self, message: Notification) -> None: ...
+MAX_BACKOFF = timedelta(minutes=5)
 
 
-class LogSender:
-    """Writes each notification to the log (the only channel until real delivery lands)."""
-
-    def send(self, message: Notification) -> None:
-        log.info("notification sent", channel="log", case_id=message.case_id,
-                 to=message.person_id, subject=message.subject, urgent=message.urgent)
+def backoff(attempt: int) -> timedelta:
+    """1 s, 2 s, 4 s... capped at five minutes."""
+    return min(timedelta(seconds=2 ** (attempt - 1)), MAX_BACKOFF)
 
 
-MAX_ATTEMPTS = 5
+class Dispatcher:
+    def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel],
+                 working_hours: Callable[[str, datetime], WorkingCalendar],
+                 max_attempts: int = 8) -> None:
+        self.sessions = sessions
+        self.channels = channels
+        self.working_hours = working_hours
+        self.max_attempts = max_attempts
 
+    def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Work through up to `limit` due messages; returns how many were fully delivered."""
+        now = now or datetime.now(timezone.utc)
+        delivered = 0
+        for _ in range(limit):
+            with self.sessions.begin() as session:
+                query = (select(Notification)
+                         .where(Notification.status == "pending",
+                                or_(Notification.not_before.is_(None),
+                                    Notification.not_before <= now))
+                         .order_by(Notification.urgent.desc(), Notification.id).limit(1))
+                if session.get_bind().dialect.name == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                message = session.scalar(query)
+                if message is None:
+                    break
+                delivered += self._deliver(session, message, now)
+        return delivered
 
-def drain_once(sessions: sessionmaker[Session], sender: Sender, limit: int = 100) -> int:
-    """Try up to `limit` pending notifications, fewest attempts first; returns how many went."""
-    sent = 0
-    for _ in range(limit):
-        with sessions.begin() as session:
-            query = (select(Notification).where(Notification.status == "pending")
-                     .order_by(Notification.attempts, Notification.urgent.desc(),
-                               Notification.id).limit(1))
-            if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
-            message = session.scalar(query)
-            if message is None:
-                break
-            message.attempts += 1
-            try:
-                sender.send(message)
-            except Exception as error:  # recorded on the row; the others still go
-                log.warning("notification failed", case_id=message.case_id, to=message.person_id,
-                            attempt=message.attempts, error=str(error))
-                if message.attempts >= MAX_ATTEMPTS:
-                    message.status = "failed"
+    def _deliver(self, session: Session, message: Notification, now: datetime) -> int:
+        person = session.get(Person, message.person_id)
+        if person is None or not person.active:
+            message.status, message.last_error = "failed", "no active person to deliver to"
+            return 0
+        if not message.urgent:
+            opens = self.working_hours(person.work_calendar, now).next_open(now)
+            if opens > now:  # held to the recipient's working hours
+                message.not_before = opens
+                return 0
+        wanted = [name for name in person.channels if name in self.channels] or ["log"]
+        errors = []
+        for name in wanted:
+            if name in message.delivered:
                 continue
-            message.status, message.sent_at = "sent", datetime.now(timezone.utc)
-            sent += 1
-    return sent
+            try:
+                self.channels[name].deliver(message, person)
+            except DeliveryError as error:
+                errors.append(f"{name}: {error}")
+                continue
+            message.delivered = [*message.delivered, name]
+        if not errors:
+            message.status, message.sent_at = "sent", now
+            return 1
+        message.attempts += 1
+        message.last_error = "; ".join(errors)
+        if message.attempts >= self.max_attempts:
+            message.status = "failed"
+            log.error("notification failed", case_id=message.case_id, to=person.id,
+                      attempts=message.attempts, error=message.last_error)
+        else:
+            message.not_before = now + backoff(message.attempts)
+            log.warning("notification will be retried", case_id=message.case_id, to=person.id,
+                        attempt=message.attempts, error=message.last_error)
+        return 0
 
 
-async def run_outbox(sessions: sessionmaker[Session], sender: Sender, poll_seconds: float,
-                     stop: asyncio.Event) -> None:
+async def run_outbox(dispatcher: Dispatcher, poll_seconds: float, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
-            await asyncio.to_thread(drain_once, sessions, sender)
+            await asyncio.to_thread(dispatcher.drain_once)
         except Exception:  # the database may be away for a while; try again next round
             log.exception("outbox drain failed")
         try:

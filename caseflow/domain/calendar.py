@@ -123,6 +123,25 @@ class WorkingCalendar(BaseModel):
         return (datetime.combine(day, self.opens, self._tz),
                 datetime.combine(day, self.closes, self._tz))
 
+    def is_open(self, instant: datetime) -> bool:
+        """Whether `instant` falls in working time."""
+        if self.always_open:
+            return True
+        interval = self._open_interval(self.local(instant).date())
+        return interval is not None and interval[0] <= self.local(instant) < interval[1]
+
+    def next_open(self, instant: datetime) -> datetime:
+        """`instant` itself if it is working time, else when working time next begins."""
+        if self.is_open(instant):
+            return instant
+        day = self.local(instant).date()
+        for _ in range(_MAX_DAYS_SCANNED):
+            interval = self._open_interval(day)
+            if interval is not None and interval[0] > self.local(instant):
+                return interval[0].astimezone(UTC)
+            day += timedelta(days=1)
+        raise ValueError(f"calendar {self.name!r} has no working time in {_MAX_DAYS_SCANNED} days")
+
     def add(self, start: datetime, amount: timedelta) -> datetime:
         """The instant when `amount` of working time has passed since `start`."""
         if amount <= timedelta(0):

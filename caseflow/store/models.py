@@ -94,6 +94,11 @@ class Person(Base):
     phone: Mapped[str] = mapped_column(String(32), default="")
     email: Mapped[str] = mapped_column(String(200), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How this person is reached: any of "email", "webhook", "log" (docs/operations.md).
+    channels: Mapped[list[str]] = mapped_column(Json, default=lambda: ["log"])
+    webhook_url: Mapped[str] = mapped_column(String(500), default="")
+    # The policy calendar of their working hours: non-urgent messages wait for it.
+    work_calendar: Mapped[str] = mapped_column(String(64), default="business")
 
 
 class ApiToken(Base):
@@ -193,3 +198,7 @@ class Notification(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Delivery state: channels already delivered (never sent again), when to try next.
+    delivered: Mapped[list[str]] = mapped_column(Json, default=list)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")

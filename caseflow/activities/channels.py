@@ -1,0 +1,91 @@
+"""Delivery channels: e-mail over SMTP, a JSON webhook (chat-robot shape), and the log.
+
+Every message carries its outbox dedupe key (the e-mail's Message-ID, the webhook's
+X-Caseflow-Delivery header), so a receiver can recognise a copy it already has.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Protocol
+
+import httpx
+import structlog
+
+from caseflow.store.models import Notification, Person
+
+log = structlog.get_logger(__name__)
+
+
+class DeliveryError(Exception):
+    """This channel could not deliver now; the dispatcher tries again later."""
+
+
+class Channel(Protocol):
+    name: str
+
+    def deliver(self, message: Notification, person: Person) -> None: ...
+
+
+class LogChannel:
+    name = "log"
+
+    def deliver(self, message: Notification, person: Person) -> None:
+        log.info("notification sent", channel="log", case_id=message.case_id, to=person.id,
+                 subject=message.subject, urgent=message.urgent)
+
+
+class EmailChannel:
+    name = "email"
+
+    def __init__(self, host: str, port: int, sender: str, *, username: str | None = None,
+                 password: str | None = None, starttls: bool = False,
+                 timeout: float = 10.0) -> None:
+        self.host, self.port, self.sender = host, port, sender
+        self.username, self.password, self.starttls, self.timeout = (
+            username, password, starttls, timeout)
+
+    def deliver(self, message: Notification, person: Person) -> None:
+        if not person.email:
+            raise DeliveryError(f"{person.id} has no e-mail address")
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = self.sender, person.email, message.subject
+        mail["Message-ID"] = make_msgid(idstring=message.dedupe_key.replace("/", "."),
+                                        domain="caseflow")
+        if message.urgent:
+            mail["X-Priority"] = "1"
+        mail.set_content(message.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                if self.starttls:
+                    smtp.starttls()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                smtp.send_message(mail)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryError(f"SMTP {self.host}:{self.port}: {error}") from None
+
+
+class WebhookChannel:
+    """POSTs the chat-robot JSON hospitals' IT use: {"msgtype": "text", "text": {...}}."""
+
+    name = "webhook"
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.client = httpx.Client(timeout=timeout)
+
+    def deliver(self, message: Notification, person: Person) -> None:
+        if not person.webhook_url:
+            raise DeliveryError(f"{person.id} has no webhook URL")
+        body = {"msgtype": "text",
+                "text": {"content": f"{message.subject}\n{message.body}"},
+                "case_id": message.case_id, "urgent": message.urgent}
+        try:
+            response = self.client.post(person.webhook_url, json=body, headers={
+                "X-Caseflow-Delivery": message.dedupe_key})
+        except httpx.HTTPError as error:
+            raise DeliveryError(f"webhook {person.webhook_url}: {error}") from None
+        if response.status_code >= 300:
+            raise DeliveryError(f"webhook {person.webhook_url}: HTTP {response.status_code}")
