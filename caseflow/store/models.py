@@ -101,6 +101,23 @@ class Person(Base):
     work_calendar: Mapped[str] = mapped_column(String(64), default="business")
 
 
+class OnCallShift(Base):
+    """Who is on call for a hospital and modality ("*" = every modality), at which level of
+    the chain (1 = first responder, then up), from when to when."""
+
+    __tablename__ = "on_call_shifts"
+    __table_args__ = (Index("ix_on_call_scope", "hospital_id", "modality", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    hospital_id: Mapped[str] = mapped_column(ForeignKey("hospitals.id"))
+    modality: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    person_id: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
 class ApiToken(Base):
     """A bearer token, stored only as its SHA-256 (tokens are long random strings)."""
 

@@ -1,0 +1,88 @@
+"""On-call rosters: who answers an emergency at each level of the chain, from when to when.
+
+Level 1 is paged first; when nobody acknowledges, the next level, and so on (DOMAIN.md
+section 4). A roster replaces one period of one scope (hospital and modality, "*" for all);
+it is refused if two shifts of a level overlap, or if a level is left uncovered for part of
+the period, unless gaps are explicitly allowed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field, field_validator
+
+from caseflow.domain.cases import Name, Payload, with_zone
+from caseflow.domain.errors import InvalidPayload
+
+ANY_MODALITY = "*"
+
+
+class ShiftIn(Payload):
+    level: int = Field(ge=1, le=9, description="1 = paged first, then up the chain")
+    person_id: Name
+    starts_at: datetime
+    ends_at: datetime
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _zoned(cls, value: datetime) -> datetime:
+        return with_zone(value)
+
+
+class RosterPut(Payload):
+    """Replaces every shift of the scope between starts_at and ends_at."""
+
+    starts_at: datetime
+    ends_at: datetime
+    allow_gaps: bool = Field(default=False, description="accept hours with nobody on a level")
+    shifts: list[ShiftIn] = Field(max_length=5000)
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _zoned(cls, value: datetime) -> datetime:
+        return with_zone(value)
+
+
+class Shift(BaseModel):
+    level: int
+    person_id: str
+    person_name: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Roster(BaseModel):
+    hospital_id: str
+    modality: str
+    shifts: list[Shift]
+    on_call_now: list[Shift] = Field(description="the chain at this moment, level by level")
+
+
+def check_roster(roster: RosterPut) -> None:
+    """Refuse a roster that leaves shifts outside its period, overlapping or (unless allowed)
+    with gaps; the error names the shift and says why."""
+    if roster.ends_at <= roster.starts_at:
+        raise InvalidPayload("must be after starts_at", field="ends_at")
+    for index, shift in enumerate(roster.shifts):
+        if shift.ends_at <= shift.starts_at:
+            raise InvalidPayload("must be after starts_at", field=f"shifts.{index}.ends_at")
+        if shift.starts_at < roster.starts_at or shift.ends_at > roster.ends_at:
+            raise InvalidPayload("lies outside the roster's period", field=f"shifts.{index}")
+    for level in sorted({s.level for s in roster.shifts}):
+        ordered = sorted((s.starts_at, s.ends_at, i) for i, s in enumerate(roster.shifts)
+                         if s.level == level)
+        covered_until = roster.starts_at
+        for (start, end, index), previous in zip(ordered, [None, *ordered], strict=False):
+            if previous is not None and start < previous[1]:
+                raise InvalidPayload(f"overlaps shift {previous[2]} on level {level}",
+                                     field=f"shifts.{index}.starts_at")
+            if start > covered_until and not roster.allow_gaps:
+                raise InvalidPayload(f"level {level} has nobody on call from "
+                                     f"{covered_until.isoformat()} to {start.isoformat()}",
+                                     field="shifts")
+            covered_until = max(covered_until, end)
+        if covered_until < roster.ends_at and not roster.allow_gaps:
+            raise InvalidPayload(f"level {level} has nobody on call from "
+                                 f"{covered_until.isoformat()} to {roster.ends_at.isoformat()}",
+                                 field="shifts")
