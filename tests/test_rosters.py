@@ -142,3 +142,10 @@ async def test_only_managers_directors_and_admins_maintain_rosters(api, tokens):
         assert response.status_code == 403, (role, response.text)
     assert (await api.get("/v1/rosters/H-JB/CT", headers=auth(tokens, "auditor"))).status_code == 200
     assert (await api.get("/v1/rosters/H-JB/CT")).status_code == 401
+
+
+async def test_reading_a_period_without_a_time_zone_is_422_not_500(api, tokens):
+    response = await api.get("/v1/rosters/H-JB/CT", params={"from": "2027-01-04T00:00:00"},
+                             headers=auth(tokens, "manager"))
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == ["query", "from"]

@@ -59,6 +59,10 @@ async def read_roster(
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Roster:
     """The scope's shifts between `from` and `to` (default: the next 7 days) and the chain now."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidPayload("must include a time zone, e.g. 2027-01-04T00:00:00+08:00",
+                                 field=f"query.{name}")
     begin = start or datetime.now(timezone.utc)
     return await run_in_threadpool(_read, sessions, hospital_id, modality, begin,
                                    end or begin + timedelta(days=7))
