@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     webhook_timeout_seconds: float = 10.0
-    delivery_max_attempts: int = 8
+    delivery_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0
 

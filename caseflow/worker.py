@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -67,7 +67,8 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
         policy = book.pin(None, at)
         return policy.calendar(name) if name in policy.calendars else policy.local_calendar
 
-    return Dispatcher(sessions, channels, working_hours, settings.delivery_max_attempts)
+    return Dispatcher(sessions, channels, working_hours,
+                      timedelta(hours=settings.delivery_give_up_hours))
 
 
 async def run_worker(settings: Settings) -> None:

@@ -82,6 +82,7 @@ class Receiver:
         self.received: list[dict] = []
         self.attempts = 0
         self.fail = 0
+        self.refuse = 0  # answer 200 with a chat robot's error code
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self
@@ -94,6 +95,14 @@ class Receiver:
                     receiver.fail -= 1
                     self.send_response(500)
                     self.end_headers()
+                    return
+                if receiver.refuse > 0:
+                    receiver.refuse -= 1
+                    answer = json.dumps({"errcode": 93000, "errmsg": "invalid webhook key"})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(answer.encode())
                     return
                 receiver.received.append({"body": json.loads(body),
                                           "delivery": self.headers["X-Caseflow-Delivery"]})
@@ -119,7 +128,7 @@ def webhook() -> Iterator[tuple[Receiver, str]]:
 @pytest.fixture
 def dispatcher(delivery_sessions, smtp) -> Dispatcher:  # type: ignore[no-untyped-def]
     settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp[1], smtp_sender="caseflow@test",
-                        delivery_max_attempts=4)
+                        delivery_give_up_hours=1)
     return configured_dispatcher(delivery_sessions, settings, load_policy())
 
 
@@ -162,6 +171,7 @@ def test_a_message_reaches_the_smtp_server_and_the_webhook_once_each(
 
     mails = mails_for(mailbox, key)
     assert len(mails) == 1
+    assert mails[0]["Message-ID"] == f"<{key.replace('/', '.')}@caseflow>"  # same for a copy
     assert str(make_header(decode_header(mails[0]["Subject"]))) == "超时 breach (level 1): 到场 on site"
     assert mails[0]["To"] == f"{to.lower()}@hospital.test" and mails[0]["X-Priority"] == "1"
     assert "扫描时球管报警" in mails[0].get_content()
@@ -199,18 +209,49 @@ def test_a_webhook_that_fails_twice_then_succeeds_gets_exactly_one_copy(
     assert len(mails_for(mailbox, key)) == 1  # e-mail went on the first try and never again
 
 
-def test_a_receiver_that_never_answers_marks_the_message_failed(
+def test_an_outage_is_retried_every_five_minutes_at_most_until_the_give_up_time(
         delivery_sessions, dispatcher, webhook):
     to = person(delivery_sessions, channels=["webhook"],
                 webhook_url=f"http://127.0.0.1:{free_port()}/nobody")
     key = message(delivery_sessions, to, urgent=True, at=TUESDAY_10AM)
-    now = TUESDAY_10AM
-    for _ in range(4):  # delivery_max_attempts
+    now, gaps = TUESDAY_10AM, []
+    while row(delivery_sessions, key).status == "pending":
         dispatcher.drain_once(now)
-        now = row(delivery_sessions, key).not_before or now
+        after = row(delivery_sessions, key)
+        if after.status == "pending":
+            gaps.append(after.not_before - now)
+            now = after.not_before
+        assert len(gaps) < 100
     failed = row(delivery_sessions, key)
-    assert failed.status == "failed" and failed.attempts == 4 and failed.delivered == []
-    assert "webhook" in failed.last_error
+    assert failed.status == "failed" and failed.delivered == [] and "webhook" in failed.last_error
+    assert now - TUESDAY_10AM >= timedelta(hours=1)  # delivery_give_up_hours: kept trying
+    assert gaps[:4] == [timedelta(seconds=s) for s in (1, 2, 4, 8)]
+    assert max(gaps) == timedelta(minutes=5)
+
+
+def test_one_bad_row_does_not_block_the_others(delivery_sessions, dispatcher, smtp):
+    mailbox, _ = smtp
+    broken = person(delivery_sessions, channels=["webhook"], webhook_url="http://[not-a-url")
+    fine = person(delivery_sessions, channels=["email"])
+    bad = message(delivery_sessions, broken, urgent=True, at=TUESDAY_10AM)
+    good = message(delivery_sessions, fine, urgent=True, at=TUESDAY_10AM)
+    assert dispatcher.drain_once(TUESDAY_10AM) >= 1
+    assert len(mails_for(mailbox, good)) == 1
+    failing = row(delivery_sessions, bad)
+    assert failing.status == "pending" and failing.attempts == 1 and failing.last_error
+
+
+def test_a_chat_robot_refusing_with_an_error_code_is_not_delivered(
+        delivery_sessions, dispatcher, webhook):
+    receiver, url = webhook
+    to = person(delivery_sessions, channels=["webhook"], webhook_url=url)
+    key = message(delivery_sessions, to, urgent=True, at=TUESDAY_10AM)
+    receiver.refuse = 1
+    dispatcher.drain_once(TUESDAY_10AM)
+    refused = row(delivery_sessions, key)
+    assert refused.status == "pending" and "refused" in refused.last_error
+    dispatcher.drain_once(refused.not_before)
+    assert row(delivery_sessions, key).status == "sent"
 
 
 def test_quiet_hours_hold_a_non_urgent_message_but_not_an_urgent_one(

@@ -49,6 +49,13 @@ def test_a_gap_is_refused_unless_allowed():
     assert "T20:00:00" in error.message
 
 
+def test_an_empty_roster_or_a_missing_level_is_refused_unless_gaps_are_allowed():
+    assert "level 1 has nobody" in refusal(roster()).message
+    error = refusal(roster((1, "EN-01", 0, 24), (3, "MG-01", 0, 24)))
+    assert "level 2 has nobody on call at all" in error.message
+    check_roster(roster(allow_gaps=True))
+
+
 def test_a_shift_outside_the_period_or_ending_before_it_starts_is_refused():
     assert refusal(roster((1, "EN-01", 0, 30))).field == "shifts.0"
     assert refusal(roster((1, "EN-01", 5, 5), allow_gaps=True)).field == "shifts.0.ends_at"
@@ -144,8 +151,13 @@ async def test_only_managers_directors_and_admins_maintain_rosters(api, tokens):
     assert (await api.get("/v1/rosters/H-JB/CT")).status_code == 401
 
 
-async def test_reading_a_period_without_a_time_zone_is_422_not_500(api, tokens):
-    response = await api.get("/v1/rosters/H-JB/CT", params={"from": "2027-01-04T00:00:00"},
-                             headers=auth(tokens, "manager"))
-    assert response.status_code == 422, response.text
-    assert response.json()["detail"][0]["loc"] == ["query", "from"]
+async def test_reading_a_period_without_a_time_zone_or_out_of_range_is_422_not_500(api, tokens):
+    for value in ("2027-01-04T00:00:00", "9999-12-31T00:00:00Z", "0001-01-01T00:00:00+08:00"):
+        response = await api.get("/v1/rosters/H-JB/CT", params={"from": value},
+                                 headers=auth(tokens, "manager"))
+        assert response.status_code == 422, (value, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", "from"]
+    put = await api.put("/v1/rosters/H-JB/CT", headers=auth(tokens, "manager"), json={
+        "starts_at": "0001-01-01T00:00:00+08:00", "ends_at": "2027-01-05T00:00:00+08:00",
+        "shifts": [], "allow_gaps": True})
+    assert put.status_code == 422 and put.json()["detail"][0]["loc"][-1] == "starts_at"

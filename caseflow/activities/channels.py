@@ -6,9 +6,9 @@ X-Caseflow-Delivery header), so a receiver can recognise a copy it already has.
 
 from __future__ import annotations
 
+import re
 import smtplib
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Protocol
 
 import httpx
@@ -17,6 +17,10 @@ import structlog
 from caseflow.store.models import Notification, Person
 
 log = structlog.get_logger(__name__)
+
+
+def _header_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", ".", text)
 
 
 class DeliveryError(Exception):
@@ -51,9 +55,10 @@ class EmailChannel:
         if not person.email:
             raise DeliveryError(f"{person.id} has no e-mail address")
         mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = self.sender, person.email, message.subject
-        mail["Message-ID"] = make_msgid(idstring=message.dedupe_key.replace("/", "."),
-                                        domain="caseflow")
+        mail["From"], mail["To"] = self.sender, person.email
+        mail["Subject"] = " ".join(message.subject.split())  # no line breaks in a header
+        # The same for every copy of this message, so a receiver can drop a duplicate.
+        mail["Message-ID"] = f"<{_header_safe(message.dedupe_key)}@caseflow>"
         if message.urgent:
             mail["X-Priority"] = "1"
         mail.set_content(message.body)
@@ -89,3 +94,11 @@ class WebhookChannel:
             raise DeliveryError(f"webhook {person.webhook_url}: {error}") from None
         if response.status_code >= 300:
             raise DeliveryError(f"webhook {person.webhook_url}: HTTP {response.status_code}")
+        # Chat robots report a refusal (bad key, rate limit) as HTTP 200 with an error code.
+        try:
+            answer = response.json()
+        except ValueError:
+            return
+        if isinstance(answer, dict) and answer.get("errcode", answer.get("code", 0)) not in (
+                0, "0", None):
+            raise DeliveryError(f"webhook {person.webhook_url}: refused: {answer}")

@@ -6,8 +6,10 @@ updated in the same transaction:
 
 - a channel that delivered is recorded on the row and never used for that row again, so a
   retry after a partial failure sends only what is missing;
-- a failed channel leaves the row pending with `not_before` pushed out by exponential backoff;
-  after `max_attempts` the row is marked failed (with the last error kept);
+- a failed channel leaves the row pending with `not_before` pushed out by exponential backoff
+  (capped at 5 minutes); a row still undelivered `give_up_after` its creation is marked failed
+  (with the last error kept), so an outage of hours loses no alert;
+- one bad row (an unexpected error in a channel) fails that row's attempt, never the loop;
 - a non-urgent message waits for the recipient's working hours (their policy calendar);
   urgent ones go at once, day or night (DOMAIN.md).
 
@@ -42,11 +44,11 @@ def backoff(attempt: int) -> timedelta:
 class Dispatcher:
     def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel],
                  working_hours: Callable[[str, datetime], WorkingCalendar],
-                 max_attempts: int = 8) -> None:
+                 give_up_after: timedelta = timedelta(hours=24)) -> None:
         self.sessions = sessions
         self.channels = channels
         self.working_hours = working_hours
-        self.max_attempts = max_attempts
+        self.give_up_after = give_up_after
 
     def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
         """Work through up to `limit` due messages; returns how many were fully delivered."""
@@ -87,13 +89,16 @@ class Dispatcher:
             except DeliveryError as error:
                 errors.append(f"{name}: {error}")
                 continue
+            except Exception as error:  # a bad address or text: this row's problem only
+                errors.append(f"{name}: {type(error).__name__}: {error}")
+                continue
             message.delivered = [*message.delivered, name]
         if not errors:
             message.status, message.sent_at = "sent", now
             return 1
         message.attempts += 1
         message.last_error = "; ".join(errors)
-        if message.attempts >= self.max_attempts:
+        if now - message.created_at >= self.give_up_after:
             message.status = "failed"
             log.error("notification failed", case_id=message.case_id, to=person.id,
                       attempts=message.attempts, error=message.last_error)

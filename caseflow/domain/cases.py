@@ -20,8 +20,11 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 
 
 def with_zone(value: datetime) -> datetime:
+    """A datetime people send: it must say its time zone, and lie in a sensible range."""
     if value.tzinfo is None:
         raise ValueError("must include a time zone, e.g. 2026-11-22T09:30:00+08:00")
+    if not 1970 <= value.year <= 2200:
+        raise ValueError("must be between the years 1970 and 2200")
     return value
 
 

@@ -69,7 +69,14 @@ def check_roster(roster: RosterPut) -> None:
             raise InvalidPayload("must be after starts_at", field=f"shifts.{index}.ends_at")
         if shift.starts_at < roster.starts_at or shift.ends_at > roster.ends_at:
             raise InvalidPayload("lies outside the roster's period", field=f"shifts.{index}")
-    for level in sorted({s.level for s in roster.shifts}):
+    levels = {s.level for s in roster.shifts}
+    if not roster.allow_gaps:
+        missing = [n for n in range(1, max(levels, default=0) + 1) if n not in levels] or (
+            [] if levels else [1])
+        if missing:
+            raise InvalidPayload(f"level {missing[0]} has nobody on call at all; the chain "
+                                 "needs every level from 1 up (or allow_gaps)", field="shifts")
+    for level in sorted(levels):
         ordered = sorted((s.starts_at, s.ends_at, i) for i, s in enumerate(roster.shifts)
                          if s.level == level)
         covered_until = roster.starts_at

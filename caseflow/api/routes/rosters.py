@@ -6,16 +6,18 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import READERS, Principal, require
 from caseflow.api.deps import SessionsDep
+from caseflow.domain.cases import with_zone
 from caseflow.domain.enums import Modality, Role
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.rosters import ANY_MODALITY, Roster, RosterPut, Shift, check_roster
 from caseflow.store import directory, rosters
 from caseflow.store.cases import hospital
-from caseflow.store.models import OnCallShift
+from caseflow.store.models import Hospital, OnCallShift
 
 router = APIRouter(prefix="/v1/rosters", tags=["rosters"])
 HospitalId = Annotated[str, Path(max_length=64)]
@@ -60,9 +62,11 @@ async def read_roster(
 ) -> Roster:
     """The scope's shifts between `from` and `to` (default: the next 7 days) and the chain now."""
     for name, value in (("from", start), ("to", end)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidPayload("must include a time zone, e.g. 2027-01-04T00:00:00+08:00",
-                                 field=f"query.{name}")
+        if value is not None:
+            try:
+                with_zone(value)
+            except ValueError as error:
+                raise InvalidPayload(str(error), field=f"query.{name}") from None
     begin = start or datetime.now(timezone.utc)
     return await run_in_threadpool(_read, sessions, hospital_id, modality, begin,
                                    end or begin + timedelta(days=7))
@@ -81,6 +85,9 @@ async def replace_roster(
     def write() -> None:
         with sessions.begin() as session:
             _scope(session, hospital_id, modality)
+            # One writer per hospital at a time: two PUTs must not interleave their trims.
+            session.execute(select(Hospital.id).where(Hospital.id == hospital_id)
+                            .with_for_update())
             for index, shift in enumerate(body.shifts):
                 person = directory.person(session, shift.person_id)
                 if person is None or not person.active or person.role in ("auditor", "admin"):
