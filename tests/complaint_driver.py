@@ -6,19 +6,17 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from caseflow.domain.cases import CaseAction
 from caseflow.domain.complaint import (
     ComplaintCreate,
-    ComplaintResult,
     ComplaintStart,
     ComplaintView,
 )
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
 from caseflow.workflows.complaint import ComplaintWorkflow
+from tests.case_driver import CaseDriver
 from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR
 
 MANAGER = Actor(id="MG-01", name="赵敏", role="manager")
@@ -33,10 +31,8 @@ def complaint_intake(**extra: Any) -> ComplaintCreate:
     return ComplaintCreate.model_validate(values)
 
 
-class ComplaintDriver:
-    def __init__(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-        self.env = env
-        self.handle = handle
+class ComplaintDriver(CaseDriver):
+    view = ComplaintView
 
     @classmethod
     async def open(cls, env: WorkflowEnvironment, queue: str, book: PolicyBook,
@@ -49,27 +45,6 @@ class ComplaintDriver:
         handle = await env.client.start_workflow(ComplaintWorkflow.run, start, id=case_id,
                                                  task_queue=queue)
         return cls(env, handle)
-
-    @property
-    def case_id(self) -> str:
-        return self.handle.id
-
-    async def act(self, action: str, actor: Actor, update_id: str | None = None,
-                  **payload: Any) -> ComplaintView:
-        return await self.handle.execute_update(
-            "act", CaseAction(action=action, actor=actor, payload=payload), id=update_id,
-            result_type=ComplaintView)
-
-    async def state(self) -> ComplaintView:
-        return await self.handle.query("state", result_type=ComplaintView)
-
-    async def result(self) -> ComplaintResult:
-        """The workflow's result, waited for with time skipping off (see RepairDriver.result)."""
-        with self.env.auto_time_skipping_disabled():
-            return await self.handle.result()
-
-    async def sleep(self, **delta: float) -> None:
-        await self.env.sleep(timedelta(**delta))
 
     async def due_in(self, **delta: float) -> str:
         """An ISO due date `delta` from the case's clock (for corrective actions)."""

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from caseflow.domain.cases import CaseAction
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
-from caseflow.domain.repair import RepairCreate, RepairResult, RepairStart, RepairView
+from caseflow.domain.repair import RepairCreate, RepairStart, RepairView
 from caseflow.store import directory
 from caseflow.store.directory import snapshot
 from caseflow.workflows.repair import RepairWorkflow
+from tests.case_driver import CaseDriver
 
 HOTLINE = Actor(id="HL-01", name="王丽", role=Role.hotline)
 SUPERVISOR = Actor(id="SV-01", name="李强", role=Role.supervisor)
@@ -43,10 +42,8 @@ def intake(serial: str = "CT-DH-0001", hospital: str = "H-DH", **extra: Any) -> 
     return RepairCreate.model_validate(values)
 
 
-class RepairDriver:
-    def __init__(self, env: WorkflowEnvironment, handle: WorkflowHandle) -> None:
-        self.env = env
-        self.handle = handle
+class RepairDriver(CaseDriver):
+    view = RepairView
 
     @classmethod
     async def open(cls, env: WorkflowEnvironment, queue: str, sessions, book: PolicyBook,  # type: ignore[no-untyped-def]
@@ -65,28 +62,6 @@ class RepairDriver:
                         policy=book.pin(code, now), opened_by=HOTLINE),
             id=case_id, task_queue=queue)
         return cls(env, handle)
-
-    @property
-    def case_id(self) -> str:
-        return self.handle.id
-
-    async def act(self, action: str, actor: Actor, update_id: str | None = None,
-                  **payload: Any) -> RepairView:
-        return await self.handle.execute_update(
-            "act", CaseAction(action=action, actor=actor, payload=payload),
-            id=update_id, result_type=RepairView)
-
-    async def state(self) -> RepairView:
-        return await self.handle.query("state", result_type=RepairView)
-
-    async def result(self) -> RepairResult:
-        """The workflow's result. Time skipping is off while waiting: with nothing else due,
-        the test server would jump to the farthest timer it holds (years ahead)."""
-        with self.env.auto_time_skipping_disabled():
-            return await self.handle.result()
-
-    async def sleep(self, **delta: float) -> None:
-        await self.env.sleep(timedelta(**delta))
 
     async def walk_to(self, status: str) -> RepairView:
         """Report every step, in order, up to `status` (severe, in warranty, no parts)."""

@@ -12,10 +12,10 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import Response
+from fastapi import Header, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +32,9 @@ from caseflow.domain.policy_loader import PolicyBook
 from caseflow.store.cases import Draft, forget_case, reserve_case
 from caseflow.store.models import Case
 from caseflow.workflows import search_attributes as search
+
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=200,
+                                       description="unique per intake; a retry reuses it")]
 
 # Answers after which a start may or may not have happened.
 AMBIGUOUS = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
@@ -26,6 +26,9 @@ def with_zone(value: datetime) -> datetime:
     if not 1970 <= value.year <= 2200:
         raise ValueError("must be between the years 1970 and 2200")
     return value
+
+
+Zoned = Annotated[datetime, AfterValidator(with_zone)]
 
 
 class Payload(BaseModel):

@@ -16,8 +16,8 @@ from caseflow.domain.cases import (
     Payload,
     PersonField,
     Text,
+    Zoned,
     rule,
-    with_zone,
 )
 from caseflow.domain.enums import (
     ComplaintCategory,
@@ -45,12 +45,7 @@ class ComplaintCreate(Payload):
     category: ComplaintCategory | None = None
     related_case_id: Name | None = Field(default=None, description="a case it is about")
     equipment_serial: Name | None = Field(default=None, description="a unit it is about")
-    received_at: datetime | None = Field(default=None, description="if not now (ISO 8601, zone)")
-
-    @field_validator("received_at")
-    @classmethod
-    def _received_has_zone(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else with_zone(value)
+    received_at: Zoned | None = Field(default=None, description="if not now (ISO 8601, zone)")
 
 
 class ComplaintOrigin(BaseModel):
@@ -125,12 +120,7 @@ class CorrectiveActionInput(Payload):
     description: Text
     owner_id: Name
     owner_name: Name | None = Field(default=None, description="filled in by the API")
-    due_at: datetime
-
-    @field_validator("due_at")
-    @classmethod
-    def _due_has_zone(cls, value: datetime) -> datetime:
-        return with_zone(value)
+    due_at: Zoned
 
 
 class Plan(Payload):

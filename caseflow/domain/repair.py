@@ -10,7 +10,6 @@ from pydantic import (
     BaseModel,
     Field,
     StringConstraints,
-    field_validator,
 )
 
 from caseflow.domain.cases import (
@@ -21,13 +20,13 @@ from caseflow.domain.cases import (
     LinkedCase,
     Name,
     Note,
+    Payload,
     PersonField,
     Phone,
     Text,
+    Zoned,
     rule,
 )
-from caseflow.domain.cases import Payload as _Payload
-from caseflow.domain.cases import with_zone as _with_zone
 from caseflow.domain.enums import (
     ArrivalMode,
     Channel,
@@ -43,7 +42,7 @@ from caseflow.domain.records import Actor
 from caseflow.domain.sla import CasePause
 
 
-class RepairCreate(_Payload):
+class RepairCreate(Payload):
     """What the hotline sends to open a repair case (POST /v1/repairs)."""
 
     reporter_name: Name
@@ -53,18 +52,13 @@ class RepairCreate(_Payload):
     location: Note = Field(default="", description="floor / room")
     equipment_serial: Name
     symptom: Text
-    observed_at: datetime = Field(description="when the fault was observed (ISO 8601 with zone)")
+    observed_at: Zoned = Field(description="when the fault was observed (ISO 8601 with zone)")
     channel: Channel
     alarm_codes: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
         default=[], max_length=50)
     attachments: list[AttachmentRef] = Field(default=[], max_length=50)
     severity: Severity | None = Field(
         default=None, description="if the hotline already knows it; else a supervisor classifies")
-
-    @field_validator("observed_at")
-    @classmethod
-    def _observed_has_zone(cls, value: datetime) -> datetime:
-        return _with_zone(value)
 
 
 class EquipmentSnapshot(BaseModel):
@@ -95,84 +89,84 @@ class RepairStart(BaseModel):
 
 # ----- action payloads --------------------------------------------------------------------------
 
-class Classify(_Payload):
+class Classify(Payload):
     severity: Severity
     reason: Note = ""
 
 
-class Reclassify(_Payload):
+class Reclassify(Payload):
     severity: Severity
     reason: Text
 
 
-class Assign(_Payload):
+class Assign(Payload):
     engineer_id: Name
     engineer_name: Name | None = Field(default=None, description="filled in by the API")
     note: Note = ""
 
 
-class Remark(_Payload):
+class Remark(Payload):
     note: Note = ""
 
 
-class Arrive(_Payload):
+class Arrive(Payload):
     mode: ArrivalMode
     note: Note = ""
 
 
-class ReportSite(_Payload):
+class ReportSite(Payload):
     condition: Text
     hazards: list[Name] = Field(default=[], max_length=50)
 
 
-class Part(_Payload):
+class Part(Payload):
     part_no: Name
     name: Name
     quantity: int = Field(default=1, ge=1, le=1000)
 
 
-class Diagnose(_Payload):
+class Diagnose(Payload):
     findings: Text
     fault_category: FaultCategory
     parts_needed: list[Part] = Field(default=[], max_length=100)
 
 
-class QuoteItem(_Payload):
+class QuoteItem(Payload):
     description: Name
     amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
 
 
-class Quote(_Payload):
+class Quote(Payload):
     amount: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
     currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
     items: list[QuoteItem] = Field(default=[], max_length=100)
     valid_until: date | None = None
 
 
-class ApproveQuote(_Payload):
+class ApproveQuote(Payload):
     approved_by: Name
     note: Note = ""
 
 
-class Reason(_Payload):
+class Reason(Payload):
     reason: Text
 
 
-class OrderParts(_Payload):
+class OrderParts(Payload):
     parts: list[Part] = Field(min_length=1, max_length=100)
     note: Note = ""
 
 
-class Progress(_Payload):
+class Progress(Payload):
     note: Text
 
 
-class Check(_Payload):
+class Check(Payload):
     passed: bool
     note: Note = ""
 
 
-class Measurement(_Payload):
+class Measurement(Payload):
     parameter: Name
     measured: float
     reference: float
@@ -184,7 +178,7 @@ class Measurement(_Payload):
         return abs(self.measured - self.reference) <= self.tolerance
 
 
-class Verification(_Payload):
+class Verification(Payload):
     """The checks before a repair counts as restored (DOMAIN.md section 1)."""
 
     function_test: Check
@@ -194,32 +188,27 @@ class Verification(_Payload):
     electrical_safety: Check
 
 
-class Resolve(_Payload):
+class Resolve(Payload):
     summary: Text
     verification: Verification
 
 
-class Confirm(_Payload):
+class Confirm(Payload):
     confirmed_by: Name
     signature_ref: Annotated[str, StringConstraints(max_length=1000)] = ""
     note: Note = ""
 
 
-class Callback(_Payload):
+class Callback(Payload):
     satisfaction: int = Field(ge=1, le=5)
     comment: Note = ""
     complaint: bool = False
 
 
-class Pause(_Payload):
+class Pause(Payload):
     reason: Name
     note: Note = ""
-    resume_at: datetime | None = None
-
-    @field_validator("resume_at")
-    @classmethod
-    def _resume_has_zone(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else _with_zone(value)
+    resume_at: Zoned | None = None
 
 
 # ----- the rules of each action -----------------------------------------------------------------
@@ -233,51 +222,48 @@ WORKING = frozenset({S.assigned, S.acknowledged, S.on_site, S.site_reported, S.w
                      S.awaiting_quotation, S.awaiting_quote_decision, S.repairing})
 
 
-_rule = rule
-
-
 REPAIR_ACTIONS: dict[str, ActionRule] = {
-    "classify": _rule(Classify, STAFF, {S.awaiting_classification},
+    "classify": rule(Classify, STAFF, {S.awaiting_classification},
                       "classify the severity"),
-    "reclassify": _rule(Reclassify, STAFF, OPEN_BEFORE_RESOLVE - {S.awaiting_classification},
+    "reclassify": rule(Reclassify, STAFF, OPEN_BEFORE_RESOLVE - {S.awaiting_classification},
                         "change the severity, with a reason"),
-    "assign": _rule(Assign, STAFF, {S.awaiting_assignment, S.assigned, S.acknowledged},
+    "assign": rule(Assign, STAFF, {S.awaiting_assignment, S.assigned, S.acknowledged},
                     "assign (or re-assign) the engineer",
                     PersonField("engineer_id", "engineer_name", frozenset({Role.engineer}))),
-    "acknowledge": _rule(Remark, {Role.engineer}, {S.assigned},
+    "acknowledge": rule(Remark, {Role.engineer}, {S.assigned},
                          "engineer acknowledges the case"),
-    "confirm-handover": _rule(Remark, {Role.hotline}, WORKING,
+    "confirm-handover": rule(Remark, {Role.hotline}, WORKING,
                               "hotline confirms the engineer received the case"),
-    "arrive": _rule(Arrive, {Role.engineer}, {S.acknowledged},
+    "arrive": rule(Arrive, {Role.engineer}, {S.acknowledged},
                     "engineer on site or remote connection established"),
-    "report-site": _rule(ReportSite, {Role.engineer}, {S.on_site},
+    "report-site": rule(ReportSite, {Role.engineer}, {S.on_site},
                          "engineer reports the site condition"),
-    "approve-start": _rule(Remark, STAFF, {S.site_reported},
+    "approve-start": rule(Remark, STAFF, {S.site_reported},
                            "supervisor approves the start of work"),
-    "diagnose": _rule(Diagnose, {Role.engineer}, {S.work_approved},
+    "diagnose": rule(Diagnose, {Role.engineer}, {S.work_approved},
                       "findings, fault category, parts needed"),
-    "quote": _rule(Quote, {Role.engineer} | STAFF, {S.awaiting_quotation},
+    "quote": rule(Quote, {Role.engineer} | STAFF, {S.awaiting_quotation},
                    "quotation for an out-of-warranty repair (clock pauses)"),
-    "approve-quote": _rule(ApproveQuote, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
+    "approve-quote": rule(ApproveQuote, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
                            "customer approves the quotation"),
-    "decline-quote": _rule(Reason, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
+    "decline-quote": rule(Reason, {Role.hotline} | STAFF, {S.awaiting_quote_decision},
                            "customer declines the quotation (the repair ends)"),
-    "order-parts": _rule(OrderParts, {Role.engineer} | STAFF, {S.repairing},
+    "order-parts": rule(OrderParts, {Role.engineer} | STAFF, {S.repairing},
                          "spare parts ordered"),
-    "parts-arrived": _rule(Remark, {Role.engineer} | STAFF, {S.repairing},
+    "parts-arrived": rule(Remark, {Role.engineer} | STAFF, {S.repairing},
                            "ordered parts arrived"),
-    "progress": _rule(Progress, {Role.engineer}, WORKING, "daily progress report"),
-    "resolve": _rule(Resolve, {Role.engineer}, {S.repairing},
+    "progress": rule(Progress, {Role.engineer}, WORKING, "daily progress report"),
+    "resolve": rule(Resolve, {Role.engineer}, {S.repairing},
                      "repair done, with the verification checklist"),
-    "confirm": _rule(Confirm, {Role.hotline}, {S.awaiting_confirmation},
+    "confirm": rule(Confirm, {Role.hotline}, {S.awaiting_confirmation},
                      "customer confirms the repair"),
-    "dispute": _rule(Reason, {Role.hotline}, {S.awaiting_confirmation},
+    "dispute": rule(Reason, {Role.hotline}, {S.awaiting_confirmation},
                      "customer disputes the repair (back to repair)"),
-    "callback": _rule(Callback, {Role.hotline}, {S.awaiting_callback},
+    "callback": rule(Callback, {Role.hotline}, {S.awaiting_callback},
                       "closed-loop callback with satisfaction 1-5"),
-    "pause": _rule(Pause, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
+    "pause": rule(Pause, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
                    "pause the clock while waiting on the customer"),
-    "resume": _rule(Remark, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
+    "resume": rule(Remark, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
                     "resume the clock"),
 }
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
-from caseflow.domain.cases import Name, Payload, with_zone
+from caseflow.domain.cases import Name, Payload, Zoned
 from caseflow.domain.errors import InvalidPayload
 
 ANY_MODALITY = "*"
@@ -21,27 +21,17 @@ ANY_MODALITY = "*"
 class ShiftIn(Payload):
     level: int = Field(ge=1, le=9, description="1 = paged first, then up the chain")
     person_id: Name
-    starts_at: datetime
-    ends_at: datetime
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _zoned(cls, value: datetime) -> datetime:
-        return with_zone(value)
+    starts_at: Zoned
+    ends_at: Zoned
 
 
 class RosterPut(Payload):
     """Replaces every shift of the scope between starts_at and ends_at."""
 
-    starts_at: datetime
-    ends_at: datetime
+    starts_at: Zoned
+    ends_at: Zoned
     allow_gaps: bool = Field(default=False, description="accept hours with nobody on a level")
     shifts: list[ShiftIn] = Field(max_length=5000)
-
-    @field_validator("starts_at", "ends_at")
-    @classmethod
-    def _zoned(cls, value: datetime) -> datetime:
-        return with_zone(value)
 
 
 class Shift(BaseModel):

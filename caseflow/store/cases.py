@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseflow.domain.errors import InvalidPayload
-from caseflow.store.models import Case, Contract, Hospital
+from caseflow.store.models import Case, Contract
 
 PREFIXES = {"repair": "RP", "complaint": "CP"}
 
@@ -55,10 +55,6 @@ def forget_case(session: Session, seq: int) -> None:
 
 def case_kind(session: Session, case_id: str) -> str | None:
     return session.scalar(select(Case.kind).where(Case.case_id == case_id))
-
-
-def hospital(session: Session, hospital_id: str) -> Hospital | None:
-    return session.get(Hospital, hospital_id)
 
 
 def contract_of(session: Session, hospital_id: str, on: date) -> str | None:

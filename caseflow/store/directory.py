@@ -38,6 +38,10 @@ def in_warranty(unit: Equipment, on: date) -> bool:
             and unit.warranty_start <= on <= unit.warranty_end)
 
 
+def hospital(session: Session, hospital_id: str) -> Hospital | None:
+    return session.get(Hospital, hospital_id)
+
+
 def person(session: Session, person_id: str) -> Person | None:
     return session.get(Person, person_id)
 

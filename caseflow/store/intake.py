@@ -15,12 +15,12 @@ from caseflow.domain.errors import UnknownReference
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
 from caseflow.store import directory
-from caseflow.store.cases import Draft, case_kind, contract_of, hospital
+from caseflow.store.cases import Draft, case_kind, contract_of
 
 
 def complaint_draft(session: Session, body: ComplaintCreate) -> Draft:
     """Check the hospital, the related case and the unit exist (422 naming the field)."""
-    if hospital(session, body.hospital_id) is None:
+    if directory.hospital(session, body.hospital_id) is None:
         raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
     if body.related_case_id is not None and case_kind(session, body.related_case_id) is None:
         raise UnknownReference(f"no case {body.related_case_id!r}", field="related_case_id")
@@ -40,7 +40,7 @@ def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, bo
                     now: datetime, today: date, opened_by: Actor,
                     origin: ComplaintOrigin | None = None) -> ComplaintStart:
     """The workflow input: the unit (if any), the hospital, the policy of its contract today."""
-    where = hospital(session, body.hospital_id)
+    where = directory.hospital(session, body.hospital_id)
     if where is None:
         raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
     equipment, contract = None, contract_of(session, body.hospital_id, today)

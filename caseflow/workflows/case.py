@@ -79,6 +79,9 @@ class CaseWorkflow:
         self.seq = 0
         self._published: dict[str, Any] = {}
         self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
+        # Events of the intake, numbered in @workflow.init so an update that arrives before
+        # run() starts cannot take an earlier number; `_live` writes them first.
+        self._intake_events: list[CaseEvent] = []
 
     # ----- to be defined by each kind -----------------------------------------------------------
 
@@ -188,8 +191,10 @@ class CaseWorkflow:
 
     # ----- deadlines ----------------------------------------------------------------------------
 
-    async def _watch_deadlines(self) -> None:
-        """Escalate whatever is due until the case closes."""
+    async def _live(self) -> None:
+        """The life of the case: record its intake, then escalate what is due until it closes."""
+        for event in self._intake_events:
+            await self._write(event)
         await watch(self.deadlines, closed=lambda: self.closed,
                     on_escalation=self._escalate, on_resume=self._auto_resume)
 

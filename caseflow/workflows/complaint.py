@@ -63,20 +63,18 @@ class ComplaintWorkflow(CaseWorkflow):
             self.deadlines.start(key, getattr(self.commitments, key), at=self.opened_at,
                                  started_at=received)
         origin = (f" (from {start.origin.kind} {start.origin.case_id})" if start.origin else "")
-        self._intake_events = [self._event(
+        self._intake_events.append(self._event(
             "opened", start.opened_by,
             f"投诉受理 complaint recorded{origin}: {intake.complainant_name}: {intake.matter}",
             {"intake": intake.model_dump(mode="json"),
              "origin": start.origin.model_dump(mode="json") if start.origin else None,
              "policy_version": self.policy.policy_version},
             [NoticeRequest(to_role=Role.supervisor, subject=f"新投诉 new complaint {self.case_id}",
-                           body=intake.matter)])]
+                           body=intake.matter)]))
 
     @workflow.run
     async def run(self, start: c.ComplaintStart) -> c.ComplaintResult:
-        for event in self._intake_events:
-            await self._write(event)
-        await self._watch_deadlines()
+        await self._live()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return c.ComplaintResult(case_id=self.case_id, outcome=self.outcome, level=self.level,

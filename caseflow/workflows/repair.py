@@ -63,17 +63,16 @@ class RepairWorkflow(CaseWorkflow):
         self.callback_by: Actor | None = None
         self.callback_comment = ""
         self.linked_cases: list[LinkedCase] = []
-        # The intake (and its classification, if the hotline gave one) is in force and numbered
-        # before any update can arrive; run() writes these events first.
+        # The intake, and its classification if the hotline gave one, is in force at once.
         intake = start.intake
-        self._intake_events = [self._event(
+        self._intake_events.append(self._event(
             "opened", start.opened_by,
             f"报修受理 repair opened: {start.equipment.modality} {start.equipment.serial} "
             f"{intake.department}: {intake.symptom}",
             {"intake": intake.model_dump(mode="json"), "in_warranty": start.in_warranty,
              "policy_version": self.policy.policy_version},
             [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
-                           body=intake.symptom)])]
+                           body=intake.symptom)]))
         if intake.severity is not None:
             classify = r.Classify(severity=intake.severity)
             classified = self._classify(start.opened_by, classify)
@@ -83,9 +82,7 @@ class RepairWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: r.RepairStart) -> r.RepairResult:
-        for event in self._intake_events:
-            await self._write(event)
-        await self._watch_deadlines()
+        await self._live()
         if self.complaint_requested and workflow.patched(COMPLAINT_LOOP_PATCH):
             await self._follow_complaint()
         await workflow.wait_condition(workflow.all_handlers_finished)

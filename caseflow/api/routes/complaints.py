@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 
 from caseflow.api.auth import Principal, require
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
-from caseflow.api.opening import CaseCreated, Context, Opening, open_case
-from caseflow.api.routes.repairs import IdempotencyKey
+from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from caseflow.api.auth import Principal, require
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
-from caseflow.api.opening import CaseCreated, Context, Opening, open_case
+from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import UnknownReference
 from caseflow.domain.policy_loader import PolicyBook
@@ -22,8 +22,7 @@ from caseflow.store.directory import snapshot
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1", tags=["repairs"])
-IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=200,
-                                       description="unique per intake; a retry reuses it")]
+
 
 
 def repair_opening(body: RepairCreate, principal: Principal) -> Opening:

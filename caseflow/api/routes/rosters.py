@@ -16,7 +16,6 @@ from caseflow.domain.enums import Modality, Role
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.rosters import ANY_MODALITY, Roster, RosterPut, Shift, check_roster
 from caseflow.store import directory, rosters
-from caseflow.store.cases import hospital
 from caseflow.store.models import Hospital, OnCallShift
 
 router = APIRouter(prefix="/v1/rosters", tags=["rosters"])
@@ -26,7 +25,7 @@ MAINTAINERS = (Role.manager, Role.director, Role.admin)
 
 
 def _scope(session, hospital_id: str, modality: str) -> None:  # type: ignore[no-untyped-def]
-    if hospital(session, hospital_id) is None:
+    if directory.hospital(session, hospital_id) is None:
         raise UnknownReference(f"no hospital {hospital_id!r}", field="path.hospital_id")
     if modality != ANY_MODALITY and modality not in {m.value for m in Modality}:
         raise InvalidPayload(f"not a modality; use one of {[m.value for m in Modality]} or *",
