@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     webhook_timeout_seconds: float = 10.0
     delivery_give_up_hours: float = 24.0
+    # Event subscriptions of outside tools (docs/operations.md); POSTs use webhook_timeout_seconds.
+    subscription_poll_seconds: float = 1.0
+    subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0
 

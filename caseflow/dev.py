@@ -12,13 +12,14 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 
 from rich.console import Console
 from rich.table import Table
 
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions, migrate
-from caseflow.store.seed import dev_tokens, load_reference_data
+from caseflow.store.seed import demo_rosters, dev_tokens, load_reference_data
 from caseflow.temporal import SEARCH_ATTRIBUTES, binary, connect
 
 console = Console()
@@ -34,6 +35,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         load_reference_data(sessions)
         if settings.environment != "development":
             return {}  # tokens are issued by an admin, never written to a file
+        demo_rosters(sessions, datetime.now(timezone.utc))
         return dev_tokens(sessions, settings.data_dir / "dev-tokens.json")
     finally:
         engine.dispose()

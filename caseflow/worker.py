@@ -17,17 +17,19 @@ from caseflow.activities.channels import Channel, EmailChannel, LogChannel, Webh
 from caseflow.activities.directory import Directory
 from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
+from caseflow.activities.subscriptions import Deliverer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.workflows.complaint import ComplaintWorkflow
+from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.repair import RepairWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [RepairWorkflow, ComplaintWorkflow]
+WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow]
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
@@ -38,7 +40,8 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[records.record_case_event, records.record_escalation,
-                    opening.open_linked_complaint, people.lookup_equipment, people.find_people],
+                    opening.open_linked_complaint, opening.open_linked_emergency,
+                    people.lookup_equipment, people.find_people, people.on_call_chain],
         activity_executor=executor,
         max_concurrent_activities=32,
         workflow_runner=sandbox_runner(),
@@ -72,7 +75,7 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker and the outbox sender until cancelled."""
+    """Run the worker, the outbox sender and the subscription deliverer until cancelled."""
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
     client = await connect(settings)
@@ -86,6 +89,10 @@ async def run_worker(settings: Settings) -> None:
         worker = build_worker(client, sessions, settings.task_queue, executor, book)
         outbox = asyncio.create_task(run_outbox(
             dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop))
+        deliverer = Deliverer(sessions, timeout=settings.webhook_timeout_seconds,
+                              give_up_after=timedelta(hours=settings.subscription_give_up_hours))
+        events_out = asyncio.create_task(run_outbox(
+            deliverer, settings.subscription_poll_seconds, stop, name="subscriptions"))
         log.info("worker started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
         try:
@@ -93,4 +100,5 @@ async def run_worker(settings: Settings) -> None:
         finally:
             stop.set()
             await outbox
+            await events_out
             engine.dispose()

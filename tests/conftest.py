@@ -72,6 +72,14 @@ async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> Asy
             yield worker
 
 
+@asynccontextmanager
+async def private_server(sessions, prefix: str) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
+    """A time-skipping server of a test module's own, with a worker: (env, task queue). For
+    tests that skip days or years, which must not move the shared server's clock."""
+    async with time_skipping() as env, running_worker(env, sessions, prefix) as worker:
+        yield env, worker.task_queue
+
+
 @pytest.fixture(scope="session")
 async def ts_worker(ts_env: WorkflowEnvironment, sessions) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
     async with running_worker(ts_env, sessions, "ts") as worker:

@@ -23,6 +23,7 @@ from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests.complaint_driver import MANAGER, ComplaintDriver
+from tests.emergency_driver import CHAIN, EN1, EN2, EmergencyDriver, new_hospital
 from tests.repair_driver import (
     ENGINEER,
     HOTLINE,
@@ -109,6 +110,47 @@ async def callback_opens_complaint(case: RepairDriver) -> None:
     await complaint.act("withdraw", HOTLINE, reason="设备已正常,客户撤诉")
 
 
+async def critical_opens_emergency(case: RepairDriver) -> None:
+    """Opened critical: a linked emergency is declared at once; the repair goes on to close."""
+    while not (view := await case.state()).linked_cases:
+        await asyncio.sleep(0.05)
+    emergency = EmergencyDriver(case.env, case.env.client.get_workflow_handle(
+        view.linked_cases[0].case_id))
+    await emergency.pages(1)
+    await emergency.act("stand-down", SUPERVISOR, reason="维修单已覆盖,无需应急")
+    await case.walk_to("closed")
+
+
+async def emergency_climbs_then_closed(case: EmergencyDriver) -> None:
+    """Nobody answers for 12 minutes (three levels paged), the manager acknowledges; a late
+    team, a failed check, a review action done late, closed."""
+    await case.pages(1)
+    await case.sleep(minutes=12)
+    await case.pages(3)
+    await case.act("acknowledge", MANAGER, note="我来协调")
+    await case.act("dispatch", MANAGER, team=[{"person_id": EN1.id, "person_name": EN1.name},
+                                              {"person_id": EN2.id, "person_name": EN2.name}],
+                   parts=["检查床驱动板"])
+    await case.sleep(minutes=35)  # on site missed: warning, then the supervisor
+    await case.act("on-site", EN1, mode="on_site")
+    await case.act("safety-measures", EN1, measures=["患者转移至 CT-2", "断电退床"])
+    await case.act("progress", EN2, message="正在更换驱动板")
+    await case.act("restored", EN1, summary="更换驱动板")
+    check = {"functions_ok": True, "running_state_ok": True, "electrical_safety_ok": False,
+             "parameters": [{"name": "CT值 水模", "value": 1.0, "unit": "HU", "low": -4,
+                             "high": 4}]}
+    await case.act("performance-check", EN1, **check)
+    await case.act("restored", EN1, summary="重新接地")
+    await case.act("performance-check", EN1, **(check | {"electrical_safety_ok": True}))
+    await case.act("survey", HOTLINE, satisfaction=4, comment="响应及时")
+    await case.act("review", SUPERVISOR, root_cause="驱动板老化", summary="加入巡检", actions=[
+        {"description": "同型号驱动板巡检", "owner_id": EN2.id, "owner_name": EN2.name,
+         "due_at": await case.due_in(days=2)}])
+    await case.sleep(days=3)  # the action is missed: its owner is warned, then escalated
+    await case.act("complete-action", EN2, action_id="A1", result="已巡检")
+    await case.act("close", MANAGER, note="复盘完成")
+
+
 async def complaint_reopened(case: ComplaintDriver) -> None:
     """Actions added mid-way, one missed, a dissatisfied callback (level 2), then closed."""
     await case.walk_to_answered(action_days=2)
@@ -139,9 +181,13 @@ SCENARIOS = {
                                             {"serial": "MR-DH-0002"}),
     "repair_missed_callback": (missed_callback, {}),
     "repair_callback_opens_complaint": (callback_opens_complaint, {}),
+    "repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
 }
 COMPLAINT_SCENARIOS = {
     "complaint_reopened_then_closed": (complaint_reopened, {}),
+}
+EMERGENCY_SCENARIOS = {
+    "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
 }
 
 
@@ -160,13 +206,17 @@ async def main() -> None:
             with ThreadPoolExecutor(8) as executor:
                 async with build_worker(env.client, sessions, "record", executor, book):
                     for name, (scenario, intake) in [*SCENARIOS.items(),
-                                                     *COMPLAINT_SCENARIOS.items()]:
+                                                     *COMPLAINT_SCENARIOS.items(),
+                                                     *EMERGENCY_SCENARIOS.items()]:
                         target = OUT / f"{name}.json"
                         if target.exists():
                             print(f"kept     {target}")
                             continue
                         if name in COMPLAINT_SCENARIOS:
                             case = await ComplaintDriver.open(env, "record", book, **intake)
+                        elif name in EMERGENCY_SCENARIOS:
+                            case = await EmergencyDriver.open(
+                                env, "record", book, new_hospital(sessions, CHAIN), **intake)
                         else:
                             case = await RepairDriver.open(env, "record", sessions, book,
                                                            **intake)

@@ -32,7 +32,7 @@ from caseflow.domain.records import Actor
 from caseflow.domain.sla import CommitmentView
 from caseflow.store.models import Escalation, Notification
 from tests.complaint_driver import MANAGER, ComplaintDriver
-from tests.conftest import running_worker, time_skipping
+from tests.conftest import private_server
 from tests.repair_driver import AUDITOR, ENGINEER, HOTLINE, OTHER_ENGINEER, SUPERVISOR
 from tests.test_deadlines import (
     LADDER,
@@ -70,8 +70,8 @@ class Driver(ComplaintDriver):
 
 @pytest.fixture(scope="module")
 async def private_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
-    async with time_skipping() as env, running_worker(env, sessions, "ts-complaint") as worker:
-        yield env, worker.task_queue
+    async with private_server(sessions, "ts-complaint") as server:
+        yield server
 
 
 @pytest.fixture

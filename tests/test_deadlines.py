@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from caseflow.domain.repair import RepairView
 from caseflow.domain.sla import CommitmentView
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
-from tests.conftest import running_worker, time_skipping
+from tests.conftest import private_server
 from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR, RepairDriver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -594,8 +594,8 @@ async def test_minor_case_without_a_business_contract_runs_on_7x24(open_case, ts
 async def own_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
     """A private time-skipping server: the holiday test jumps weeks ahead, which must not move
     the shared server's clock (other tests assume units still in warranty)."""
-    async with time_skipping() as env, running_worker(env, sessions, "ts-holiday") as worker:
-        yield env, worker.task_queue
+    async with private_server(sessions, "ts-holiday") as server:
+        yield server
 
 
 async def test_business_deadlines_and_their_ladder_skip_a_public_holiday(own_env, sessions,

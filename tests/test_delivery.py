@@ -19,17 +19,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import create_engine, text
 
 from caseflow.activities.channels import EmailChannel, LogChannel, WebhookChannel
 from caseflow.activities.outbox import Dispatcher, backoff
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
-from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.models import Notification, Person
-from caseflow.store.seed import load_reference_data
 from caseflow.worker import dispatcher as configured_dispatcher
-from tests.postgres import free_port
+from tests.postgres import free_port, fresh_database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SATURDAY_3AM = datetime(2026, 11, 28, 3, 0, tzinfo=SHANGHAI).astimezone(timezone.utc)
@@ -39,20 +36,8 @@ TUESDAY_10AM = datetime(2026, 12, 1, 10, 0, tzinfo=SHANGHAI).astimezone(timezone
 
 @pytest.fixture(scope="module")
 def delivery_sessions(database_url: str):  # type: ignore[no-untyped-def]
-    name = f"delivery_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    url = database_url.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    engine = make_engine(url)
-    sessions = make_sessions(engine)
-    load_reference_data(sessions)
-    yield sessions
-    engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f"DROP DATABASE {name}"))
-    admin.dispose()
+    with fresh_database(database_url, "delivery") as (_, sessions):
+        yield sessions
 
 
 class Mailbox:

@@ -157,3 +157,20 @@ def test_docs_complaint_walkthrough_runs_as_written(stack, tmp_path: Path) -> No
     assert lines[0].startswith("recorded CP-")
     assert any(line.startswith("CP-") and " closed level 1" in line for line in lines)
     assert "action-A1" in done.stdout and "callback" in done.stdout
+
+
+def test_docs_emergency_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
+    base, _, data = stack
+    script = "set -euo pipefail\n" + "\n".join(
+        [sh_blocks("Walk-through")[0], *sh_blocks("Emergency walk-through")])
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
+                          timeout=120, env={**os.environ, "API": base,
+                                            "TOKENS": str(data / "dev-tokens.json")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("declared EM-")
+    assert lines[1] == "paged level 1 张伟"
+    assert lines[2:13] == ["acknowledged", "dispatched", "on_site", "on_site", "on_site",
+                           "restored", "checked", "surveyed", "reviewed", "reviewed", "closed"]
+    assert any(line.startswith("EM-") and " closed restored pages 1" in line for line in lines)
+    assert "notify" in done.stdout and "on_site" in done.stdout

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Protocol
 
 import structlog
 from sqlalchemy import or_, select
@@ -109,12 +110,19 @@ class Dispatcher:
         return 0
 
 
-async def run_outbox(dispatcher: Dispatcher, poll_seconds: float, stop: asyncio.Event) -> None:
+class Drains(Protocol):
+    """A sender the worker runs in a loop: the outbox dispatcher, the subscription deliverer."""
+
+    def drain_once(self) -> int: ...
+
+
+async def run_outbox(dispatcher: Drains, poll_seconds: float, stop: asyncio.Event,
+                     name: str = "outbox") -> None:
     while not stop.is_set():
         try:
             await asyncio.to_thread(dispatcher.drain_once)
         except Exception:  # the database may be away for a while; try again next round
-            log.exception("outbox drain failed")
+            log.exception(f"{name} drain failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
         except TimeoutError:

@@ -26,6 +26,7 @@ from caseflow.domain.records import (
 )
 from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
+from caseflow.store.subscriptions import fan_out
 
 log = structlog.get_logger(__name__)
 
@@ -43,11 +44,12 @@ class CaseRecords:
             with self.sessions.begin() as session:
                 if self._seen(session, event.case_id, event.seq):
                     return False
-                session.add(self._event_row(event))
+                session.add(row := self._event_row(event))
                 self._project(session, event.projection, event.seq)
                 for index, notice in enumerate(event.notices):
                     self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
                                   notice, event.projection.hospital_id)
+                fan_out(session, row)
         except IntegrityError:
             return self._raced(event.case_id, event.seq)
         bound.info("case event recorded", case_event=event.event, summary=event.summary)
@@ -68,7 +70,7 @@ class CaseRecords:
                     round=record.round, level=record.level, notify=record.notify,
                     scheduled_at=record.scheduled_at, fired_at=record.fired_at,
                     due_at=record.due_at, recorded_at=now))
-                session.add(CaseEventRow(
+                session.add(row := CaseEventRow(
                     case_id=record.case_id, seq=record.seq,
                     event="warning" if record.level == 0 else "escalation", at=record.fired_at,
                     actor_id="system", actor_name="caseflow", actor_role=None,
@@ -85,6 +87,7 @@ class CaseRecords:
                     self._enqueue(session, record.case_id, key,
                                   notice.model_copy(update={"to_person_id": person_id}),
                                   record.hospital_id)
+                fan_out(session, row)
         except IntegrityError:
             return self._raced(record.case_id, record.seq)
         bound.warning("escalation recorded", summary=record.summary,

@@ -20,6 +20,7 @@ from caseflow.domain.errors import (
     InvalidTransition,
     NotPermitted,
     UnknownCase,
+    UnknownRecord,
 )
 
 log = structlog.get_logger(__name__)
@@ -29,6 +30,7 @@ STATUS: dict[type[DomainError], int] = {
     NotPermitted: 403,
     InvalidPayload: 422,
     UnknownCase: 404,
+    UnknownRecord: 404,
 }
 
 

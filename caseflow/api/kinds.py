@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from caseflow.domain.cases import ActionRule
 from caseflow.domain.complaint import COMPLAINT_ACTIONS, ComplaintView
+from caseflow.domain.emergency import EMERGENCY_ACTIONS, EmergencyView
 from caseflow.domain.repair import REPAIR_ACTIONS, RepairView
 
 
@@ -21,4 +22,5 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "repair": Kind("repair", REPAIR_ACTIONS, RepairView),
     "complaint": Kind("complaint", COMPLAINT_ACTIONS, ComplaintView),
+    "emergency": Kind("emergency", EMERGENCY_ACTIONS, EmergencyView),
 }

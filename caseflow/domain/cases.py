@@ -6,7 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
@@ -114,6 +121,34 @@ class LinkedCase(BaseModel):
     opened_at: datetime
     closed_at: datetime | None = None
     outcome: str | None = None
+
+
+class CorrectiveActionInput(Payload):
+    """An improvement action with its owner and due date (a complaint's plan, an emergency's
+    review); each is chased on the deadline machinery until its owner reports it done."""
+
+    description: Text
+    owner_id: Name
+    owner_name: Name | None = Field(default=None, description="filled in by the API")
+    due_at: Zoned
+
+
+class CompleteAction(Payload):
+    action_id: Name
+    result: Text
+    evidence: list[AttachmentRef] = Field(default=[], max_length=100)
+
+
+class CorrectiveAction(BaseModel):
+    id: str
+    description: str
+    owner_id: str
+    owner_name: str
+    due_at: datetime
+    added_at: datetime
+    done_at: datetime | None = None
+    result: str | None = None
+    evidence: list[AttachmentRef] = []
 
 
 class CaseView(BaseModel):

@@ -11,6 +11,9 @@ from caseflow.domain.cases import (
     STAFF,
     AttachmentRef,
     CaseView,
+    CompleteAction,
+    CorrectiveAction,
+    CorrectiveActionInput,
     Name,
     Note,
     Payload,
@@ -116,13 +119,6 @@ class RootCause(Payload):
     root_cause: Text
 
 
-class CorrectiveActionInput(Payload):
-    description: Text
-    owner_id: Name
-    owner_name: Name | None = Field(default=None, description="filled in by the API")
-    due_at: Zoned
-
-
 class Plan(Payload):
     summary: Text
     actions: list[CorrectiveActionInput] = Field(min_length=1, max_length=50)
@@ -135,12 +131,6 @@ class Briefing(Payload):
 
 class Answer(Payload):
     answer: Text = Field(description="findings and measures, as told to the complainant")
-
-
-class CompleteAction(Payload):
-    action_id: Name
-    result: Text
-    evidence: list[AttachmentRef] = Field(default=[], max_length=100)
 
 
 class Callback(Payload):
@@ -203,18 +193,6 @@ COMPLAINT_ACTIONS = {
 
 
 # ----- what a query shows -----------------------------------------------------------------------
-
-class CorrectiveAction(BaseModel):
-    id: str
-    description: str
-    owner_id: str
-    owner_name: str
-    due_at: datetime
-    added_at: datetime
-    done_at: datetime | None = None
-    result: str | None = None
-    evidence: list[AttachmentRef] = []
-
 
 class ComplaintView(CaseView):
     kind: Literal["complaint"] = "complaint"

@@ -16,6 +16,7 @@ class Role(StrEnum):
 class CaseKind(StrEnum):
     repair = "repair"
     complaint = "complaint"
+    emergency = "emergency"
 
 
 class Severity(StrEnum):
@@ -121,3 +122,29 @@ class TeamRole(StrEnum):
     patient_service = "patient_service"
     engineer = "engineer"
     other = "other"
+
+
+class EmergencyTrigger(StrEnum):
+    """Why an emergency is declared (DOMAIN.md section 4), highest first."""
+
+    patient_safety = "patient_safety"  # 患者安全受威胁
+    diagnosis_blocked = "diagnosis_blocked"  # 患者诊断受阻
+    multiple_departments = "multiple_departments"  # 多个科室受影响
+
+
+class EmergencyStatus(StrEnum):
+    paging = "paging"
+    acknowledged = "acknowledged"
+    dispatched = "dispatched"
+    on_site = "on_site"
+    restored = "restored"
+    checked = "checked"
+    surveyed = "surveyed"
+    reviewed = "reviewed"
+    closed = "closed"
+    stood_down = "stood_down"
+
+
+class EmergencyOutcome(StrEnum):
+    restored = "restored"
+    stood_down = "stood_down"  # declared in error or a duplicate

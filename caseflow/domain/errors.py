@@ -36,6 +36,10 @@ class UnknownCase(DomainError):
     """No case has this id (HTTP 404)."""
 
 
+class UnknownRecord(DomainError):
+    """No subscription, delivery or case event has this id (HTTP 404)."""
+
+
 class UnknownReference(InvalidPayload):
     """A referenced hospital, equipment or person does not exist (HTTP 422)."""
 
@@ -43,5 +47,5 @@ class UnknownReference(InvalidPayload):
 ERROR_TYPES: dict[str, type[DomainError]] = {
     cls.__name__: cls
     for cls in (InvalidTransition, NotPermitted, NotAssignee, InvalidPayload, UnknownCase,
-                UnknownReference)
+                UnknownRecord, UnknownReference)
 }

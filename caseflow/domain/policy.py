@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from caseflow.domain.calendar import Duration, WorkingCalendar
 from caseflow.domain.enums import FaultCategory, Role, Severity
 
-Owner = Literal["assignee", "hotline", "supervisor"]
+Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUOTATION_PAUSE = "awaiting_quotation_approval"
 LOCAL = "local"  # the built-in 7x24 calendar in the policy's time zone (dates people set)
@@ -46,11 +46,16 @@ class CommitmentSpec(_Strict):
     pausable: bool = True
     owner: Owner = "assignee"
     label: str = ""
+    # A paging commitment has no warning and no ladder: when it is due, the workflow pages the
+    # next person of the on-call chain and starts a new round (an emergency's acknowledgement).
+    paging: bool = False
 
     @model_validator(mode="after")
     def _one_deadline(self) -> CommitmentSpec:
         if (self.within is None) == (self.by is None):
             raise ValueError("give exactly one of 'within' (a duration) or 'by: end_of_day'")
+        if self.paging and (self.within is None or self.pausable):
+            raise ValueError("a paging commitment needs 'within' and 'pausable: false'")
         return self
 
 
@@ -145,6 +150,31 @@ class ComplaintPolicy(_Strict):
                                            label="结案 close with lessons learned")
 
 
+def _spec(within: str, label: str, owner: Owner = "assignee", **more: object) -> CommitmentSpec:
+    return CommitmentSpec.model_validate(
+        {"within": within, "label": label, "owner": owner, "pausable": False, **more})
+
+
+class EmergencyPolicy(_Strict):
+    """Commitments of an emergency (DOMAIN.md section 4). A patient is at risk: no clock of an
+    emergency ever pauses. The defaults are the DOMAIN.md figures; the post-incident ones
+    (check, survey, review) are ours."""
+
+    notify: CommitmentSpec = _spec("1m", "通知值班 on-call notified", "hotline")
+    acknowledge: CommitmentSpec = _spec("5m", "应答 acknowledged", "on_call", paging=True)
+    on_site: CommitmentSpec = _spec("30m", "到场/远程 team on site or connected")
+    progress: CommitmentSpec = _spec("30m", "进展通报 progress update to the customer")
+    check: CommitmentSpec = _spec("24h", "事后性能检查 post-incident check")
+    survey: CommitmentSpec = _spec("2d", "满意度调查 satisfaction survey", "hotline")
+    review: CommitmentSpec = _spec("7d", "事后复盘 post-incident review", "supervisor")
+
+    @model_validator(mode="after")
+    def _acknowledge_pages(self) -> EmergencyPolicy:
+        if not self.acknowledge.paging:
+            raise ValueError("acknowledge: must be a paging commitment (paging: true)")
+        return self
+
+
 class SlaPolicy(_Strict):
     """A complete policy: the file's defaults, or the defaults with one contract's overrides."""
 
@@ -159,6 +189,7 @@ class SlaPolicy(_Strict):
     pause_reasons: tuple[str, ...]
     repair: RepairPolicy
     complaint: ComplaintPolicy
+    emergency: EmergencyPolicy = EmergencyPolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
@@ -173,7 +204,8 @@ class SlaPolicy(_Strict):
 
     def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:
         found: list[tuple[str, CommitmentSpec]] = []
-        for kind, section in (("repair", self.repair), ("complaint", self.complaint)):
+        for kind, section in (("repair", self.repair), ("complaint", self.complaint),
+                              ("emergency", self.emergency)):
             for name, value in section:
                 if isinstance(value, CommitmentSpec):
                     found.append((f"{kind}.{name}", value))
@@ -195,6 +227,7 @@ class CasePolicy(BaseModel):
     pause_reasons: tuple[str, ...]
     repair: RepairPolicy
     complaint: ComplaintPolicy | None = None  # None only in cases pinned before complaints
+    emergency: EmergencyPolicy | None = None  # None only in cases pinned before emergencies
 
     def calendar(self, name: str) -> WorkingCalendar:
         if name == LOCAL:

@@ -66,6 +66,7 @@ class PolicyBook(BaseModel):
             pause_reasons=policy.pause_reasons,
             repair=policy.repair,
             complaint=policy.complaint,
+            emergency=policy.emergency,
         )
 
 

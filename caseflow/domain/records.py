@@ -95,3 +95,5 @@ class EscalationRecord(BaseModel):
 RECORD_CASE_EVENT = "record_case_event"
 RECORD_ESCALATION = "record_escalation"
 OPEN_LINKED_COMPLAINT = "open_linked_complaint"
+OPEN_LINKED_EMERGENCY = "open_linked_emergency"
+ON_CALL_CHAIN = "on_call_chain"

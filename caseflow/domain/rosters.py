@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from caseflow.domain.cases import Name, Payload, Zoned
 from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.records import Actor
 
 ANY_MODALITY = "*"
 
@@ -83,3 +84,19 @@ def check_roster(roster: RosterPut) -> None:
             raise InvalidPayload(f"level {level} has nobody on call from "
                                  f"{covered_until.isoformat()} to {roster.ends_at.isoformat()}",
                                  field="shifts")
+
+
+class OnCallQuery(BaseModel):
+    """Who to page for an emergency on this unit, now (the on_call_chain activity)."""
+
+    hospital_id: str
+    modality: str
+    at: datetime
+
+
+class OnCallLevel(BaseModel):
+    """One level of the chain: the people paged together at that level."""
+
+    level: int
+    people: list[Actor]
+    source: str = Field(description="'roster', or 'directory' when no roster covers the moment")

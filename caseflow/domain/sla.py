@@ -37,6 +37,8 @@ class Commitment(BaseModel):
     # Rungs of a case handled at a higher level notify that much higher up the ladder
     # (a complaint reopened at level 2: its breach goes to the manager, not the supervisor).
     notify_offset: int = 0
+    # No ladder: due means "page the next person" (see CommitmentSpec.paging).
+    paging: bool = False
     pausable: bool
     started_at: datetime
     working_time: timedelta

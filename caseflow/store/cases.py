@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from caseflow.domain.errors import InvalidPayload
 from caseflow.store.models import Case, Contract
 
-PREFIXES = {"repair": "RP", "complaint": "CP"}
+PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM"}
 
 
 @dataclass(frozen=True)

@@ -219,3 +219,50 @@ class Notification(Base):
     delivered: Mapped[list[str]] = mapped_column(Json, default=list)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Subscription(Base):
+    """An outside tool's webhook: the case events it wants, signed with its secret.
+
+    The secret is kept in clear because every delivery is signed with it (HMAC); it is never
+    shown again after it is registered.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000))
+    secret: Mapped[str] = mapped_column(String(200))
+    # Case event names ("assign", "escalation", ...), or ["*"] for every event.
+    events: Mapped[list[str]] = mapped_column(Json, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class SubscriptionDelivery(Base):
+    """One case event owed to one subscription: written with the event, sent by the deliverer."""
+
+    __tablename__ = "subscription_deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "case_event_id", name="uq_subscription_deliveries_once"),
+        Index("ix_subscription_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id"))
+    case_event_id: Mapped[int] = mapped_column(ForeignKey("case_events.id"), index=True)
+    case_id: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # When it was last put in the queue (written, or redelivered): the give-up clock starts here.
+    queued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # While pending: when it is due (or, while a deliverer holds it, when that claim lapses).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str] = mapped_column(Text, default="")

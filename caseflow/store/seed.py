@@ -1,17 +1,18 @@
-"""Demo reference data for `make run`: hospitals, contracts, CT/MR units, people, dev tokens."""
+"""Demo reference data for `make run`: hospitals, contracts, CT/MR units, people, on-call
+rosters, dev tokens."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.store.directory import hash_token
-from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, Person
+from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, OnCallShift, Person
 
 HOSPITALS = [
     Hospital(id="H-DH", name="东湖县人民医院 Donghu County People's Hospital", region="华东"),
@@ -53,6 +54,12 @@ PEOPLE = [
     Person(id="AU-01", name="周芳", role="auditor", phone="13600000001"),
     Person(id="AD-01", name="系统管理员 admin", role="admin"),
 ]
+# The demo on-call chain of each hospital, every modality: engineer -> supervisor -> service
+# manager -> director (DOMAIN.md section 4).
+DEMO_CHAINS = {"H-DH": ("EN-01", "SV-01", "MG-01", "DR-01"),
+               "H-JB": ("EN-03", "SV-02", "MG-01", "DR-01")}
+DEMO_ROSTER_DAYS = 365
+
 # One development token per role, for the person named here.
 TOKEN_HOLDERS = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
                  "manager": "MG-01", "director": "DR-01", "auditor": "AU-01", "admin": "AD-01"}
@@ -64,6 +71,26 @@ def load_reference_data(sessions: sessionmaker[Session]) -> None:
         for group in (HOSPITALS, CONTRACTS, EQUIPMENT, PEOPLE):
             for row in group:
                 session.merge(row)
+
+
+def demo_rosters(sessions: sessionmaker[Session], now: datetime) -> int:
+    """A year of demo on-call chains from now, for each hospital with no shift covering now
+    (an edited roster is left alone). Returns the number of shifts added."""
+    added = 0
+    with sessions.begin() as session:
+        for hospital_id, chain in DEMO_CHAINS.items():
+            covered = session.scalar(select(OnCallShift.id).where(
+                OnCallShift.hospital_id == hospital_id, OnCallShift.starts_at <= now,
+                OnCallShift.ends_at > now).limit(1))
+            if covered is not None:
+                continue
+            for level, person_id in enumerate(chain, start=1):
+                session.add(OnCallShift(hospital_id=hospital_id, modality="*", level=level,
+                                        person_id=person_id, starts_at=now,
+                                        ends_at=now + timedelta(days=DEMO_ROSTER_DAYS),
+                                        updated_by="demo"))
+                added += 1
+    return added
 
 
 def issue_token(session: Session, person_id: str, label: str,

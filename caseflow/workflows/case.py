@@ -14,6 +14,8 @@ A subclass sets `kind` and `rules`, calls `_open_case` first in its `@workflow.i
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -27,7 +29,15 @@ from caseflow.workflows.sla import Deadlines, revision_in_force, watch
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from caseflow.domain.cases import ActionRule, CaseAction, Step
+    from caseflow.domain.cases import (
+        STAFF,
+        ActionRule,
+        CaseAction,
+        CompleteAction,
+        CorrectiveAction,
+        CorrectiveActionInput,
+        Step,
+    )
     from caseflow.domain.enums import Role
     from caseflow.domain.errors import (
         DomainError,
@@ -79,6 +89,7 @@ class CaseWorkflow:
         self.seq = 0
         self._published: dict[str, Any] = {}
         self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
+        self.actions: dict[str, CorrectiveAction] = {}  # improvement actions, if the kind has any
         # Events of the intake, numbered in @workflow.init so an update that arrives before
         # run() starts cannot take an earlier number; `_live` writes them first.
         self._intake_events: list[CaseEvent] = []
@@ -119,6 +130,10 @@ class CaseWorkflow:
     def _urgent(self) -> bool:
         """Whether breaches of this case go out at once, day or night."""
         return False
+
+    def _urgent_rung(self, due: EscalationDue) -> bool:
+        """Whether this rung goes out at once (else in its recipient's working hours)."""
+        return due.level >= 1 and self._urgent()
 
     # ----- reads --------------------------------------------------------------------------------
 
@@ -189,14 +204,75 @@ class CaseWorkflow:
             raise InvalidTransition(refusal)
         self._check_payload(request.action, payload)
 
+    # ----- improvement actions, each with an owner and a due date of its own --------------------
+
+    def _open_actions(self) -> list[CorrectiveAction]:
+        return [a for a in self.actions.values() if a.done_at is None]
+
+    def _track_action(self, item: CorrectiveActionInput, now: datetime) -> NoticeRequest:
+        """Track one action on its own deadline (it warns and escalates); tell its owner."""
+        action = CorrectiveAction(
+            id=f"A{len(self.actions) + 1}", description=item.description, owner_id=item.owner_id,
+            owner_name=item.owner_name or item.owner_id, due_at=item.due_at, added_at=now)
+        self.actions[action.id] = action
+        self.deadlines.start_until(
+            f"action-{action.id}", label=f"整改 {action.id}: {action.description[:60]}", at=now,
+            due_at=action.due_at, owner_id=action.owner_id)
+        return NoticeRequest(to_person_id=action.owner_id,
+                             subject=f"整改措施 corrective action {action.id} ({self.case_id})",
+                             body=f"{action.description} (due {action.due_at.isoformat()})")
+
+    def _finish_action(self, p: CompleteAction, now: datetime) -> CorrectiveAction:
+        action = self.actions[p.action_id]
+        action.done_at, action.result, action.evidence = now, p.result, list(p.evidence)
+        self.deadlines.meet(f"action-{action.id}", now)
+        return action
+
+    def _check_action_owner(self, request: CaseAction, payload: BaseModel) -> bool:
+        """Whether this is an action report; staff may report any, others only their own."""
+        if not isinstance(payload, CompleteAction):
+            return False
+        if request.actor.role not in STAFF:
+            action = self.actions.get(payload.action_id)
+            if action is not None and action.owner_id != request.actor.id:
+                raise NotAssignee(f"corrective action {action.id} is owned by {action.owner_name}")
+        return True
+
+    def _check_action_payload(self, payload: BaseModel, now: datetime) -> None:
+        """Due dates in the future; a reported action exists and is not done yet."""
+        items = getattr(payload, "actions", None)
+        if isinstance(items, list):
+            for index, item in enumerate(items):
+                if isinstance(item, CorrectiveActionInput) and item.due_at <= now:
+                    raise InvalidPayload("must be in the future", field=f"actions.{index}.due_at")
+        if isinstance(payload, CorrectiveActionInput) and payload.due_at <= now:
+            raise InvalidPayload("must be in the future", field="due_at")
+        if isinstance(payload, CompleteAction):
+            found = self.actions.get(payload.action_id)
+            if found is None:
+                raise InvalidPayload(f"no corrective action {payload.action_id!r}; "
+                                     f"known: {', '.join(self.actions)}", field="action_id")
+            if found.done_at is not None:
+                raise InvalidTransition(f"corrective action {found.id} is already done")
+
     # ----- deadlines ----------------------------------------------------------------------------
 
-    async def _live(self) -> None:
-        """The life of the case: record its intake, then escalate what is due until it closes."""
+    async def _live(self, *alongside: Callable[[], Awaitable[None]]) -> None:
+        """The life of the case: record its intake, then escalate what is due until it closes,
+        running `alongside` (work the case starts on its own, e.g. paging) next to the watcher."""
         for event in self._intake_events:
             await self._write(event)
-        await watch(self.deadlines, closed=lambda: self.closed,
-                    on_escalation=self._escalate, on_resume=self._auto_resume)
+        watcher = watch(self.deadlines, closed=lambda: self.closed,
+                        on_escalation=self._escalate, on_resume=self._auto_resume)
+        if alongside:
+            await asyncio.gather(watcher, *(work() for work in alongside))
+        else:
+            await watcher
+
+    def _settle(self, at: datetime, reason: str) -> None:
+        """The case ends: whatever is still open no longer binds anyone."""
+        for commitment in self.deadlines.all_rounds():
+            self.deadlines.waive(commitment.key, at, reason)
 
     async def _auto_resume(self) -> None:
         pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
@@ -250,7 +326,7 @@ class CaseWorkflow:
                 level=due.level, notify=due.notify, owner=due.owner, assignee_id=owner_id,
                 hospital_id=self.hospital_id, scheduled_at=due.scheduled_at,
                 fired_at=due.fired_at, due_at=due.due_at,
-                urgent=due.level >= 1 and self._urgent(),
+                urgent=self._urgent_rung(due),
                 summary=f"{name}: {due.label} due {due_text}",
                 projection=self._projection()),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)

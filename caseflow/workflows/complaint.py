@@ -17,9 +17,9 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import complaint as c
-    from caseflow.domain.cases import STAFF, CaseAction
+    from caseflow.domain.cases import CaseAction
     from caseflow.domain.enums import ComplaintOutcome, ComplaintStatus, Role
-    from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotAssignee
+    from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
 
 from caseflow.workflows.case import CaseWorkflow, Outcome
@@ -46,7 +46,6 @@ class ComplaintWorkflow(CaseWorkflow):
         self.findings: list[c.Findings] = []
         self.root_cause: str | None = None
         self.plan_summary: str | None = None
-        self.actions: dict[str, c.CorrectiveAction] = {}
         self.briefing: c.Briefing | None = None
         self.answer: str | None = None
         self.satisfaction: int | None = None
@@ -99,9 +98,6 @@ class ComplaintWorkflow(CaseWorkflow):
 
     # ----- checks beyond the rule table ---------------------------------------------------------
 
-    def _open_actions(self) -> list[c.CorrectiveAction]:
-        return [a for a in self.actions.values() if a.done_at is None]
-
     def _refusal(self, action: str) -> str | None:
         if action == "first-feedback":
             feedback = self.deadlines.get("first_feedback")
@@ -113,29 +109,13 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
         """Staff may act on any corrective action; anyone else only on the ones they own."""
-        if isinstance(payload, c.CompleteAction) and request.actor.role not in STAFF:
-            action = self.actions.get(payload.action_id)
-            if action is not None and action.owner_id != request.actor.id:
-                raise NotAssignee(f"corrective action {action.id} is owned by {action.owner_name}")
+        self._check_action_owner(request, payload)
 
     def _check_payload(self, action: str, payload: BaseModel) -> None:
         now = workflow.now()
         if isinstance(payload, c.Classify) and payload.category == self.category:
             raise InvalidPayload(f"the category is already {payload.category}", field="category")
-        if isinstance(payload, c.Plan):
-            for index, item in enumerate(payload.actions):
-                if item.due_at <= now:
-                    raise InvalidPayload("must be in the future",
-                                         field=f"actions.{index}.due_at")
-        if isinstance(payload, c.CorrectiveActionInput) and payload.due_at <= now:
-            raise InvalidPayload("must be in the future", field="due_at")
-        if isinstance(payload, c.CompleteAction):
-            found = self.actions.get(payload.action_id)
-            if found is None:
-                raise InvalidPayload(f"no corrective action {payload.action_id!r}; "
-                                     f"known: {', '.join(self.actions)}", field="action_id")
-            if found.done_at is not None:
-                raise InvalidTransition(f"corrective action {found.id} is already done")
+        self._check_action_payload(payload, now)
 
     # ----- step handlers ------------------------------------------------------------------------
 
@@ -175,7 +155,7 @@ class ComplaintWorkflow(CaseWorkflow):
     def _plan(self, actor: Actor, p: c.Plan) -> Outcome:
         now = workflow.now()
         self.plan_summary = p.summary
-        notices = [self._add(item, now) for item in p.actions]
+        notices = [self._track_action(item, now) for item in p.actions]
         self.deadlines.meet("plan", now)
         self.status = C.planned
         return (f"整改方案 corrective plan ({len(p.actions)} actions): {p.summary}",
@@ -197,7 +177,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _add_action(self, actor: Actor, p: c.CorrectiveActionInput) -> Outcome:
         now = workflow.now()
-        notice = self._add(p, now)
+        notice = self._track_action(p, now)
         if self.status == C.awaiting_callback:  # the callback waits for this action too
             self.deadlines.waive("callback", now, "a corrective action was added")
             self.status = C.answered
@@ -206,9 +186,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _complete_action(self, actor: Actor, p: c.CompleteAction) -> Outcome:
         now = workflow.now()
-        action = self.actions[p.action_id]
-        action.done_at, action.result, action.evidence = now, p.result, list(p.evidence)
-        self.deadlines.meet(f"action-{action.id}", now)
+        action = self._finish_action(p, now)
         self._await_callback_if_done(now)
         return (f"整改完成 corrective action {action.id} done: {p.result}",
                 p.model_dump(mode="json"), [])
@@ -256,24 +234,6 @@ class ComplaintWorkflow(CaseWorkflow):
         return f"撤诉 withdrawn: {p.reason}", p.model_dump(mode="json"), []
 
     # ----- helpers ------------------------------------------------------------------------------
-
-    def _settle(self, at: datetime, reason: str) -> None:
-        """The case ends: whatever is still open no longer binds anyone."""
-        for commitment in self.deadlines.all_rounds():
-            self.deadlines.waive(commitment.key, at, reason)
-
-    def _add(self, item: c.CorrectiveActionInput, now: datetime) -> NoticeRequest:
-        """Track one corrective action with its own deadline; tell its owner."""
-        action = c.CorrectiveAction(
-            id=f"A{len(self.actions) + 1}", description=item.description, owner_id=item.owner_id,
-            owner_name=item.owner_name or item.owner_id, due_at=item.due_at, added_at=now)
-        self.actions[action.id] = action
-        self.deadlines.start_until(
-            f"action-{action.id}", label=f"整改 {action.id}: {action.description[:60]}", at=now,
-            due_at=action.due_at, owner_id=action.owner_id)
-        return NoticeRequest(to_person_id=action.owner_id,
-                             subject=f"整改措施 corrective action {action.id} ({self.case_id})",
-                             body=f"{action.description} (due {action.due_at.isoformat()})")
 
     def _await_callback_if_done(self, now: datetime) -> None:
         """Answered and every action done: the satisfaction callback is due in 3 days."""

@@ -18,6 +18,7 @@ from temporalio.workflow import ParentClosePolicy
 from caseflow.workflows import search_attributes as search
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 from caseflow.workflows.complaint import ComplaintWorkflow
+from caseflow.workflows.emergency import EmergencyResponseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -25,11 +26,13 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain import repair as r
     from caseflow.domain.cases import LinkedCase, Step
     from caseflow.domain.complaint import ComplaintOrigin, ComplaintStart, LinkedComplaintRequest
+    from caseflow.domain.emergency import EmergencyStart, LinkedEmergencyRequest
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.policy import QUOTATION_PAUSE, CommitmentSpec
     from caseflow.domain.records import (
         OPEN_LINKED_COMPLAINT,
+        OPEN_LINKED_EMERGENCY,
         SYSTEM,
         Actor,
         CaseProjection,
@@ -40,6 +43,9 @@ S = RepairStatus
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
 # A dissatisfied callback opens a linked complaint (histories before this patch did not).
 COMPLAINT_LOOP_PATCH = "repair-opens-complaint"
+# A repair classified (or reclassified) critical opens a linked emergency, once (histories
+# before this patch did not).
+EMERGENCY_PATCH = "repair-opens-emergency"
 
 
 @workflow.defn
@@ -63,6 +69,7 @@ class RepairWorkflow(CaseWorkflow):
         self.callback_by: Actor | None = None
         self.callback_comment = ""
         self.linked_cases: list[LinkedCase] = []
+        self.critical_by: Actor | None = None  # who first classified it critical
         # The intake, and its classification if the hotline gave one, is in force at once.
         intake = start.intake
         self._intake_events.append(self._event(
@@ -82,7 +89,10 @@ class RepairWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: r.RepairStart) -> r.RepairResult:
-        await self._live()
+        if workflow.patched(EMERGENCY_PATCH):
+            await self._live(self._emergency_when_critical)
+        else:
+            await self._live()
         if self.complaint_requested and workflow.patched(COMPLAINT_LOOP_PATCH):
             await self._follow_complaint()
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -156,7 +166,7 @@ class RepairWorkflow(CaseWorkflow):
     # ----- step handlers: change state, say what happened, whom to tell -------------------------
 
     def _classify(self, actor: Actor, p: r.Classify) -> Outcome:
-        self._set_severity(p.severity)
+        self._set_severity(p.severity, actor)
         self.status = S.awaiting_assignment
         return (f"分级 classified {p.severity.value} by {actor.name}",
                 {"severity": p.severity.value, "reason": p.reason},
@@ -164,7 +174,7 @@ class RepairWorkflow(CaseWorkflow):
 
     def _reclassify(self, actor: Actor, p: r.Reclassify) -> Outcome:
         before = self.severity
-        self._set_severity(p.severity)
+        self._set_severity(p.severity, actor)
         return (f"重新分级 reclassified {before} -> {p.severity.value}: {p.reason}",
                 {"from": before, "to": p.severity.value, "reason": p.reason},
                 self._tell_if_critical())
@@ -353,7 +363,7 @@ class RepairWorkflow(CaseWorkflow):
                     "EquipmentSerial": self.start.equipment.serial, "SlaBreached": False}),
                 static_summary=f"投诉 from repair {self.case_id}")
         except (ActivityError, WorkflowAlreadyStartedError) as error:
-            await self._complaint_trouble("complaint-not-opened", "未能开立关联投诉 the linked "
+            await self._link_trouble("complaint-not-opened", "未能开立关联投诉 the linked "
                                           "complaint could not be opened", error)
             return
         link = LinkedCase(case_id=start.case_id, kind="complaint", relation="complaint",
@@ -366,7 +376,7 @@ class RepairWorkflow(CaseWorkflow):
             result = await complaint
         except ChildWorkflowError as error:
             link.status = "ended abnormally"
-            await self._complaint_trouble("complaint-ended", f"关联投诉异常结束 linked complaint "
+            await self._link_trouble("complaint-ended", f"关联投诉异常结束 linked complaint "
                                           f"{start.case_id} ended abnormally", error)
             return
         link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
@@ -376,7 +386,47 @@ class RepairWorkflow(CaseWorkflow):
                            {"complaint_id": start.case_id, "outcome": result.outcome.value,
                             "level": result.level})
 
-    async def _complaint_trouble(self, event: str, summary: str, error: Exception) -> None:
+    async def _emergency_when_critical(self) -> None:
+        """Once the repair is critical, open a linked emergency on its unit: exactly once, even
+        if it is reclassified down and up again. The emergency is a child workflow that lives
+        on its own (ParentClosePolicy.ABANDON); this repair does not wait for it to end."""
+        await workflow.wait_condition(
+            lambda: self.severity == Severity.critical or self.closed)
+        if self.severity != Severity.critical:
+            return
+        intake, unit = self.start.intake, self.start.equipment
+        try:
+            start = await workflow.execute_activity(
+                OPEN_LINKED_EMERGENCY,
+                LinkedEmergencyRequest(
+                    repair_case_id=self.case_id, hospital_id=self.hospital_id,
+                    equipment_serial=unit.serial, department=intake.department,
+                    location=intake.location, reporter_name=intake.reporter_name,
+                    reporter_phone=intake.reporter_phone, impact=intake.symptom,
+                    opened_by=self.critical_by or SYSTEM),
+                result_type=EmergencyStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY)
+            await workflow.start_child_workflow(
+                EmergencyResponseWorkflow.run, start, id=start.case_id,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                search_attributes=search.typed({
+                    "CaseKind": "emergency", "CaseStatus": "paging",
+                    "HospitalId": self.hospital_id, "EquipmentSerial": unit.serial,
+                    "Severity": "critical", "SlaBreached": False}),
+                static_summary=f"应急 from critical repair {self.case_id}")
+        except (ActivityError, WorkflowAlreadyStartedError) as error:
+            await self._link_trouble("emergency-not-opened", "未能开立关联应急 the linked "
+                                          "emergency could not be opened", error)
+            return
+        self.linked_cases.append(LinkedCase(case_id=start.case_id, kind="emergency",
+                                            relation="emergency", status="open",
+                                            opened_at=workflow.now()))
+        await self._record("emergency-opened", SYSTEM,
+                           f"关联应急 emergency {start.case_id} declared: the repair is critical",
+                           {"emergency_id": start.case_id})
+
+    async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
         cause = error.cause if error.cause is not None else error
         await self._record(event, SYSTEM, f"{summary}: {cause}", {"error": str(cause)}, [
             NoticeRequest(to_role=Role.supervisor, urgent=True,
@@ -384,8 +434,10 @@ class RepairWorkflow(CaseWorkflow):
 
     # ----- helpers of the handlers --------------------------------------------------------------
 
-    def _set_severity(self, severity: Severity) -> None:
+    def _set_severity(self, severity: Severity, actor: Actor) -> None:
         self.severity = severity
+        if severity == Severity.critical and self.critical_by is None:
+            self.critical_by = actor
         now = workflow.now()
         for key, spec in (("arrival", self.policy.repair.arrival[severity]),
                           ("restore", self._restore_spec())):

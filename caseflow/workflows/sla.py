@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WARNING = 0
+NEXT_ON_CALL = "next_on_call"  # whom a paging commitment's breach goes to
 
 # Behaviour revisions of the machinery, each with the patch id that marks histories made under
 # it. A case that started under an older revision replays exactly as it ran
@@ -63,18 +64,21 @@ class Deadlines:
     # ----- changing the book --------------------------------------------------------------------
 
     def start(self, key: str, spec: CommitmentSpec, *, at: datetime,
-              started_at: datetime | None = None, notify_offset: int = 0) -> Commitment:
+              started_at: datetime | None = None, notify_offset: int = 0,
+              owner_id: str | None = None) -> Commitment:
         """Start (or restart as a new round) the commitment `key` from `started_at`."""
         begin = started_at or at
         previous = self.commitments.get(key)
         commitment = Commitment(
             key=key, label=spec.label or key, round=previous.round + 1 if previous else 1,
-            calendar=spec.calendar, owner=spec.owner, pausable=spec.pausable,
-            started_at=begin, working_time=timedelta(0), notify_offset=notify_offset,
+            calendar=spec.calendar, owner=spec.owner, owner_id=owner_id, pausable=spec.pausable,
+            paging=spec.paging, started_at=begin, working_time=timedelta(0),
+            notify_offset=notify_offset,
         )
         self._size(commitment, spec)
         if previous is not None and self.revision >= 2:
-            if previous.is_open:
+            # A page nobody answered stays on record as breached; the next page is a new round.
+            if previous.is_open and not (previous.paging and previous.breached_at is not None):
                 previous.waived_at, previous.waived_reason = at, "superseded by a new round"
                 self._close_pause(previous, at)
             self.earlier.append(previous)
@@ -214,6 +218,8 @@ class Deadlines:
         return calendar.add(cursor, remaining)
 
     def _rungs(self, commitment: Commitment) -> list[tuple[int, float, str]]:
+        if commitment.paging:
+            return [(1, 1.0, NEXT_ON_CALL)]
         ladder = self.policy.ladder
         top = len(ladder.levels) - 1
         rungs = [(WARNING, ladder.warning_at, commitment.owner)]

@@ -29,6 +29,7 @@ from caseflow.api.errors import (
 from caseflow.api.kinds import KINDS
 from caseflow.domain.cases import CaseAction, PersonField
 from caseflow.domain.complaint import ComplaintView
+from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
 from caseflow.domain.records import CaseProjection
@@ -37,7 +38,7 @@ from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-CaseView = Annotated[RepairView | ComplaintView, Field(discriminator="kind")]
+CaseView = Annotated[RepairView | ComplaintView | EmergencyView, Field(discriminator="kind")]
 Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 

@@ -13,28 +13,20 @@ from caseflow.api.auth import Principal, require
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
 from caseflow.domain.enums import Role
-from caseflow.domain.errors import UnknownReference
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.repair import RepairCreate, RepairStart
 from caseflow.store import directory
 from caseflow.store.cases import Draft
 from caseflow.store.directory import snapshot
+from caseflow.store.intake import unit_at
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1", tags=["repairs"])
 
 
-
 def repair_opening(body: RepairCreate, principal: Principal) -> Opening:
     def draft(session: Session) -> Draft:
-        found = directory.equipment(session, body.equipment_serial)
-        if found is None:
-            raise UnknownReference(f"no equipment with serial {body.equipment_serial!r}",
-                                   field="equipment_serial")
-        unit, _ = found
-        if unit.hospital_id != body.hospital_id:
-            raise UnknownReference(f"equipment {unit.serial} belongs to hospital "
-                                   f"{unit.hospital_id}", field="hospital_id")
+        unit, _ = unit_at(session, body.equipment_serial, body.hospital_id)
         return Draft(hospital_id=unit.hospital_id, equipment_serial=unit.serial,
                      title=body.symptom)
 

@@ -1,0 +1,161 @@
+"""Event subscriptions for outside tools: admins register webhooks and watch their deliveries;
+receivers re-fetch any case event by id, in the shape a delivery carries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
+
+from caseflow.api.auth import Principal, require
+from caseflow.api.deps import SessionsDep
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.subscriptions import (
+    DeliveryList,
+    DeliveryPublic,
+    DeliveryStatus,
+    EventMessage,
+    SubscriptionCreate,
+    SubscriptionPublic,
+    encode,
+)
+from caseflow.store import subscriptions
+from caseflow.store.models import Subscription, SubscriptionDelivery
+
+router = APIRouter(tags=["subscriptions"])
+Admin = Annotated[Principal, require(Role.admin)]
+# Who may re-fetch an event: admins, and the roles that read cases for outside tools.
+EventReader = Annotated[Principal, require(Role.admin, Role.manager, Role.director,
+                                           Role.supervisor, Role.auditor, Role.hotline)]
+SubscriptionId = Annotated[int, Path(ge=1)]
+DeliveryId = Annotated[int, Path(ge=1)]
+
+
+def _public(row: Subscription) -> SubscriptionPublic:
+    return SubscriptionPublic.model_validate(row, from_attributes=True)
+
+
+def _delivery(row: SubscriptionDelivery) -> DeliveryPublic:
+    return DeliveryPublic(
+        id=row.id, subscription_id=row.subscription_id, event_id=row.case_event_id,
+        case_id=row.case_id, event=row.event, status=row.status,  # type: ignore[arg-type]
+        attempts=row.attempts, last_error=row.last_error, response_status=row.response_status,
+        next_attempt_at=row.next_attempt_at if row.status == "pending" else None,
+        created_at=row.created_at, sent_at=row.sent_at)
+
+
+def _known(session, subscription_id: int) -> Subscription:  # type: ignore[no-untyped-def]
+    found = subscriptions.subscription(session, subscription_id)
+    if found is None:
+        raise UnknownRecord(f"no subscription {subscription_id}")
+    return found
+
+
+@router.post("/v1/subscriptions", response_model=SubscriptionPublic, status_code=201)
+async def register(body: SubscriptionCreate, principal: Admin,
+                   sessions: SessionsDep) -> SubscriptionPublic:
+    """Register a webhook for case events. From now on every recorded event it wants is
+    POSTed to it, signed with the secret (which is not shown again)."""
+    def write() -> SubscriptionPublic:
+        with sessions.begin() as session:
+            return _public(subscriptions.register(session, body=body, by=principal.id,
+                                                  now=datetime.now(timezone.utc)))
+
+    return await run_in_threadpool(write)
+
+
+@router.get("/v1/subscriptions", response_model=list[SubscriptionPublic])
+async def list_subscriptions(principal: Admin, sessions: SessionsDep) -> list[SubscriptionPublic]:
+    """Every subscription, active or not, oldest first."""
+    def read() -> list[SubscriptionPublic]:
+        with sessions() as session:
+            return [_public(row) for row in subscriptions.subscriptions(session)]
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
+async def get_subscription(subscription_id: SubscriptionId, principal: Admin,
+                           sessions: SessionsDep) -> SubscriptionPublic:
+    def read() -> SubscriptionPublic:
+        with sessions() as session:
+            return _public(_known(session, subscription_id))
+
+    return await run_in_threadpool(read)
+
+
+@router.delete("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
+async def deactivate(subscription_id: SubscriptionId, principal: Admin,
+                     sessions: SessionsDep) -> SubscriptionPublic:
+    """Stop sending to it. Its deliveries are kept for the record; pending ones end failed."""
+    def write() -> SubscriptionPublic:
+        with sessions.begin() as session:
+            found = _known(session, subscription_id)
+            subscriptions.deactivate(session, found, now=datetime.now(timezone.utc))
+            return _public(found)
+
+    return await run_in_threadpool(write)
+
+
+@router.get("/v1/subscriptions/{subscription_id}/deliveries", response_model=DeliveryList)
+async def list_deliveries(
+    subscription_id: SubscriptionId, principal: Admin, sessions: SessionsDep,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    before: Annotated[int | None, Query(ge=1, description="cursor: next_before of a page")] = None,
+) -> DeliveryList:
+    """The subscription's deliveries, newest first, optionally of one status; page with
+    `before`."""
+    def read() -> DeliveryList:
+        with sessions() as session:
+            _known(session, subscription_id)
+            rows = subscriptions.deliveries(session, subscription_id=subscription_id,
+                                            status=status, before=before, limit=limit + 1)
+        page = rows[:limit]
+        return DeliveryList(items=[_delivery(r) for r in page],
+                            next_before=page[-1].id if len(rows) > limit else None)
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
+             response_model=DeliveryPublic)
+async def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, principal: Admin,
+                    sessions: SessionsDep) -> DeliveryPublic:
+    """Queue a failed (or sent) delivery again: it is sent as soon as the deliverer next looks,
+    with the same X-Caseflow-Delivery id, and retried as if new."""
+    def write() -> DeliveryPublic:
+        with sessions.begin() as session:
+            found = _known(session, subscription_id)
+            owed = subscriptions.delivery(session, subscription_id, delivery_id, lock=True)
+            if owed is None:
+                raise UnknownRecord(f"no delivery {delivery_id} of subscription "
+                                    f"{subscription_id}")
+            if not found.active:
+                raise InvalidTransition(f"subscription {subscription_id} is deactivated")
+            if owed.status == "pending":
+                raise InvalidTransition(f"delivery {delivery_id} is still pending; it is sent "
+                                        "when due")
+            subscriptions.requeue(owed, now=datetime.now(timezone.utc))
+            return _delivery(owed)
+
+    return await run_in_threadpool(write)
+
+
+@router.get("/v1/events/{event_id}", response_model=EventMessage)
+async def get_event(event_id: Annotated[int, Path(ge=1)], principal: EventReader,
+                    sessions: SessionsDep) -> Response:
+    """One case event by id, byte for byte the body its deliveries carry (for a receiver that
+    missed one)."""
+    def read() -> bytes | None:
+        with sessions() as session:
+            row = subscriptions.case_event(session, event_id)
+            return None if row is None else encode(subscriptions.event_message(row))
+
+    body = await run_in_threadpool(read)
+    if body is None:
+        raise UnknownRecord(f"no case event {event_id}")
+    return Response(content=body, media_type="application/json")
