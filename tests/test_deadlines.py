@@ -685,3 +685,27 @@ async def test_a_missed_callback_climbs_the_ladder_in_days_not_in_what_was_left_
     assert scheduled[2] == due + timedelta(hours=12)  # 1.5: half a day past due
     assert scheduled[3] == due + timedelta(hours=36)  # 2.5: a day and a half past due
     assert len(escalation_rows(sessions, case.case_id, "callback")) == 4
+
+
+def test_reminders_fire_every_interval_before_due_then_the_ladder_takes_over(policy_book):
+    """A commitment with `remind_every` reminds its owner at each multiple before due (rungs
+    -1, -2, ...), then warns and escalates as usual; none of it moves while paused."""
+    from caseflow.domain.policy import CommitmentSpec
+    from caseflow.workflows.sla import Deadlines
+
+    start = datetime(2027, 3, 1, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    book = Deadlines(policy_book.pin(None, start))
+    spec = CommitmentSpec.model_validate({"within": "7d", "remind_every": "2d",
+                                          "owner": "hotline", "label": "签字 signatures"})
+    book.start("signatures", spec, at=start)
+    day = timedelta(days=1)
+    assert [(lvl, at - start) for lvl, at, _ in book._pending(book.commitments["signatures"])][:4] \
+        == [(-1, 2 * day), (-2, 4 * day), (-3, 6 * day), (0, 7 * day * 0.75)]
+    fired = book.due(start + 4 * day)
+    assert [(f.level, f.notify) for f in fired] == [(-1, "hotline"), (-2, "hotline")]
+    book.pause(at=start + 5 * day, reason="customer_postponed")
+    assert book.due(start + 30 * day) == []  # paused: nothing more
+    book.resume(at=start + 6 * day)
+    fired = book.due(start + 9 * day)  # 8 days of clock: past the reminder 3 and due
+    assert [f.level for f in fired] == [1], "a reminder after the breach tells nobody anything"
+    assert fired[0].scheduled_at == start + 8 * day

@@ -361,10 +361,11 @@ async def test_a_repair_reclassified_critical_opens_one_linked_emergency(private
     repair = await RepairDriver.open(env, queue, sessions, policy_book, severity="severe")
     await asyncio.sleep(0.5)
     assert not (await repair.state()).linked_cases, "a severe repair declares no emergency"
-    for severity in ("critical", "severe", "critical"):  # down and up again: still one
-        await repair.act("reclassify", SUPERVISOR, severity=severity, reason=f"现场评估 {severity}")
+    await repair.act("reclassify", SUPERVISOR, severity="critical", reason="患者安全受威胁")
     (emergency_id,) = await linked_emergencies(repair, 1)
     assert emergency_id.startswith("EM-")
+    for severity in ("severe", "critical"):  # down and up again once it is open: still one
+        await repair.act("reclassify", SUPERVISOR, severity=severity, reason=f"现场评估 {severity}")
     await asyncio.sleep(0.5)
     view = await repair.state()
     assert [c.case_id for c in view.linked_cases] == [emergency_id]

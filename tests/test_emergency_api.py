@@ -114,6 +114,8 @@ async def test_bad_declarations_name_the_field_and_write_nothing(api, tokens, se
                 ).status_code == status
     with sessions() as session:
         assert session.scalar(select(Case).where(Case.hospital_id == hospital_id)) is None
+        assert session.scalar(select(Case).where(Case.kind == "emergency",
+                                                 Case.equipment_serial == serial)) is None
 
 
 async def test_an_emergency_walks_to_closed_over_http(api, tokens, sessions):

@@ -353,6 +353,45 @@ def test_two_deliverers_draining_at_once_send_each_delivery_once(db, receiver):
     assert {(d.status, d.attempts) for d in owed(db, case_id)} == {("sent", 1)}
 
 
+def test_a_drain_longer_than_the_hold_never_lets_another_deliverer_send_the_same_one(
+        db, receiver):
+    """Each claim holds its delivery from the moment it is claimed, not from when the drain
+    began. Three POSTs of 0.3 s with a hold of 0.5 s: the third is claimed 0.6 s into the
+    drain; another deliverer draining from 0.65 s on must not take it while it is under way."""
+    subscribe(db, receiver.url, ["*"])
+    case_id = new_case()
+    for seq in range(1, 4):
+        record(db, case_id, seq, "progress")
+    receiver.delay = 0.3
+    slow, eager = Deliverer(db, timeout=5), Deliverer(db, timeout=5)
+    slow.hold = eager.hold = timedelta(seconds=0.5)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        draining = pool.submit(slow.drain_once)
+        time.sleep(0.65)
+        while not draining.done():  # another worker draining again and again meanwhile
+            eager.drain_once()
+            time.sleep(0.02)
+        draining.result()
+    ids = [p.headers["X-Caseflow-Delivery"] for p in receiver.posts]
+    assert sorted(ids) == sorted(str(d.id) for d in owed(db, case_id))  # each exactly once
+    assert {(d.status, d.attempts) for d in owed(db, case_id)} == {("sent", 1)}
+
+
+def test_one_subscription_cannot_take_a_whole_drain(db, receiver):
+    """A receiver with a backlog gets at most PER_SUBSCRIPTION deliveries per drain; another
+    subscriber's events go out in the same drain."""
+    from caseflow.activities.subscriptions import PER_SUBSCRIPTION
+
+    busy = subscribe(db, receiver.url + "?busy", ["*"])
+    other = subscribe(db, receiver.url + "?other", ["*"])
+    case_id = new_case()
+    for seq in range(1, PER_SUBSCRIPTION + 4):
+        record(db, case_id, seq, "progress")
+    Deliverer(db, timeout=5).drain_once(limit=2 * PER_SUBSCRIPTION)
+    sent = [d.subscription_id for d in owed(db, case_id) if d.status == "sent"]
+    assert sent.count(busy) == PER_SUBSCRIPTION and sent.count(other) == PER_SUBSCRIPTION
+
+
 def test_fan_out_and_delivery_work_on_sqlite_too(receiver, tmp_path: Path):
     """`make run` keeps the business database in a SQLite file."""
     url = f"sqlite:///{tmp_path / 'caseflow.db'}"
@@ -429,6 +468,8 @@ async def test_an_admin_registers_reads_lists_and_deactivates_a_subscription(db,
     ({"url": "not a url"}, ["body", "url"]),
     ({"url": "https://tools.test/" + "长" * 200}, ["body", "url"]),
     ({"secret": "too-short"}, ["body", "secret"]),
+    ({"secret": "长" * 300}, ["body", "secret"]),
+    ({"url": "https://robot:hunter2-password@tools.test/in"}, ["body", "url"]),
     ({"events": []}, ["body", "events"]),
     ({"events": ["Assign"]}, ["body", "events", 0]),
     ({"events": ["assign", "no spaces"]}, ["body", "events", 1]),
@@ -442,7 +483,9 @@ async def test_a_bad_subscription_is_refused_naming_the_field(api, tokens, chang
     refused = await api.post("/v1/subscriptions", headers=auth(tokens, "admin"), json=body)
     assert refused.status_code == 422, refused.text
     assert where in [e["loc"] for e in refused.json()["detail"]]
-    assert SECRET not in refused.text
+    # Nothing sent is echoed back: not the secret, nor a password in a URL.
+    for sent in (body["secret"], "hunter2-password", "too-short"):
+        assert sent not in refused.text
 
 
 async def test_only_an_admin_manages_subscriptions(api, tokens):

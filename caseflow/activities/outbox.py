@@ -42,6 +42,14 @@ def backoff(attempt: int) -> timedelta:
     return min(timedelta(seconds=2 ** (attempt - 1)), MAX_BACKOFF)
 
 
+def drain_clock(fixed: datetime | None) -> Callable[[], datetime]:
+    """The time during one drain: read afresh for every message, so a long drain never claims
+    or backs off from a stale time; a test may fix it to an instant instead."""
+    if fixed is not None:
+        return lambda: fixed
+    return lambda: datetime.now(timezone.utc)
+
+
 class Dispatcher:
     def __init__(self, sessions: sessionmaker[Session], channels: dict[str, Channel],
                  working_hours: Callable[[str, datetime], WorkingCalendar],
@@ -53,9 +61,10 @@ class Dispatcher:
 
     def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
         """Work through up to `limit` due messages; returns how many were fully delivered."""
-        now = now or datetime.now(timezone.utc)
+        clock = drain_clock(now)
         delivered = 0
         for _ in range(limit):
+            now = clock()
             with self.sessions.begin() as session:
                 query = (select(Notification)
                          .where(Notification.status == "pending",

@@ -31,6 +31,11 @@ from caseflow.store.subscriptions import fan_out
 log = structlog.get_logger(__name__)
 
 
+def rung_event(level: int) -> str:
+    """The timeline event of a fired rung: reminders (< 0), the warning (0), escalations."""
+    return "reminder" if level < 0 else "warning" if level == 0 else "escalation"
+
+
 class CaseRecords:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
@@ -72,7 +77,7 @@ class CaseRecords:
                     due_at=record.due_at, recorded_at=now))
                 session.add(row := CaseEventRow(
                     case_id=record.case_id, seq=record.seq,
-                    event="warning" if record.level == 0 else "escalation", at=record.fired_at,
+                    event=rung_event(record.level), at=record.fired_at,
                     actor_id="system", actor_name="caseflow", actor_role=None,
                     summary=record.summary, workflow_id=record.workflow_id, run_id=record.run_id,
                     data={"commitment": record.commitment, "round": record.round,

@@ -18,19 +18,23 @@ drop the copy by X-Caseflow-Delivery, or by the event's id.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.activities.outbox import backoff
+from caseflow.activities.outbox import backoff, drain_clock
 from caseflow.domain.subscriptions import encode, signature
 from caseflow.store import subscriptions
 from caseflow.store.models import SubscriptionDelivery
 
 log = structlog.get_logger(__name__)
+
+PER_SUBSCRIPTION = 10  # deliveries of one subscription per drain
+DRAIN_BUDGET = timedelta(seconds=60)  # no new claim after this long in one drain
 
 
 @dataclass(frozen=True)
@@ -67,19 +71,29 @@ class Deliverer:
         self.hold = timedelta(seconds=4 * timeout + 30)
 
     def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Send up to `limit` due deliveries; returns how many were received (2xx)."""
-        now = now or datetime.now(timezone.utc)
+        """Send up to `limit` due deliveries; returns how many were received (2xx).
+
+        Fair to every subscriber: at most PER_SUBSCRIPTION deliveries of one subscription per
+        drain, and no new claim after DRAIN_BUDGET, so a receiver that is down (each POST
+        waiting for its timeout) cannot hold up the others or the worker's shutdown."""
+        clock, began = drain_clock(now), time.monotonic()
+        taken: Counter[int] = Counter()
         received = 0
         for _ in range(limit):
-            parcel = self._claim(now)
+            if time.monotonic() - began > DRAIN_BUDGET.total_seconds():
+                break
+            full = [sid for sid, count in taken.items() if count >= PER_SUBSCRIPTION]
+            parcel = self._claim(clock(), full)
             if parcel is None:
                 break
-            received += self._record(parcel, self._post(parcel), now)
+            taken[parcel.subscription_id] += 1
+            answer = self._post(parcel)
+            received += self._record(parcel, answer, clock())
         return received
 
-    def _claim(self, now: datetime) -> Parcel | None:
+    def _claim(self, now: datetime, skip: list[int]) -> Parcel | None:
         with self.sessions.begin() as session:
-            claimed = subscriptions.claim_due(session, now=now, hold=self.hold)
+            claimed = subscriptions.claim_due(session, now=now, hold=self.hold, skip=skip)
             if claimed is None:
                 return None
             owed, subscription, row = claimed

@@ -6,6 +6,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError
@@ -82,6 +83,14 @@ def location(field: str | None) -> list[str]:
 
 
 def install(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        """422 naming each bad field and why, without echoing the value sent back (it may be
+        a secret, a password or a patient's details)."""
+        return JSONResponse({"detail": [
+            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in error.errors()]}, status_code=422)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         status = status_of(error)

@@ -49,6 +49,8 @@ class CommitmentSpec(_Strict):
     # A paging commitment has no warning and no ladder: when it is due, the workflow pages the
     # next person of the on-call chain and starts a new round (an emergency's acknowledgement).
     paging: bool = False
+    # Reminders to the owner at every multiple of this before due (e.g. missing signatures).
+    remind_every: Duration | None = None
 
     @model_validator(mode="after")
     def _one_deadline(self) -> CommitmentSpec:
@@ -56,6 +58,8 @@ class CommitmentSpec(_Strict):
             raise ValueError("give exactly one of 'within' (a duration) or 'by: end_of_day'")
         if self.paging and (self.within is None or self.pausable):
             raise ValueError("a paging commitment needs 'within' and 'pausable: false'")
+        if self.paging and self.remind_every is not None:
+            raise ValueError("a paging commitment has no reminders")
         return self
 
 
@@ -200,6 +204,9 @@ class SlaPolicy(_Strict):
         for where, spec in self.commitment_specs():
             if spec.calendar not in self.calendars:
                 raise ValueError(f"{where}: unknown calendar {spec.calendar!r}")
+            if where.startswith("emergency.") and not self.calendars[spec.calendar].always_open:
+                raise ValueError(f"{where}: an emergency runs day and night; its calendar "
+                                 f"{spec.calendar!r} must be always open (e.g. 7x24)")
         return self
 
     def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:

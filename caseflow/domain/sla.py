@@ -39,6 +39,8 @@ class Commitment(BaseModel):
     notify_offset: int = 0
     # No ladder: due means "page the next person" (see CommitmentSpec.paging).
     paging: bool = False
+    # Reminders to the owner every this much working time before due (rungs -1, -2, ...).
+    remind_every: timedelta | None = None
     pausable: bool
     started_at: datetime
     working_time: timedelta

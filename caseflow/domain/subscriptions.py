@@ -30,6 +30,9 @@ def _long_enough(secret: SecretStr) -> SecretStr:
 def _storable(url: HttpUrl) -> HttpUrl:
     if len(str(url)) > 1000:
         raise ValueError("must be at most 1000 characters")
+    if url.username or url.password:
+        raise ValueError("must not carry a user name or password (it would be shown to every "
+                         "admin); receivers check the signature instead")
     return url
 
 

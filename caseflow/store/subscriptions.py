@@ -3,6 +3,7 @@ deliveries, claiming a due delivery, recording how it went, and listing them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
@@ -102,19 +103,19 @@ def requeue(found: SubscriptionDelivery, *, now: datetime) -> None:
     found.sent_at, found.response_status, found.last_error = None, None, ""
 
 
-def claim_due(session: Session, *, now: datetime,
-              hold: timedelta) -> tuple[SubscriptionDelivery, Subscription, CaseEventRow] | None:
+def claim_due(session: Session, *, now: datetime, hold: timedelta, skip: Collection[int] = (),
+              ) -> tuple[SubscriptionDelivery, Subscription, CaseEventRow] | None:
     """Take the longest-due pending delivery of an active subscription for `hold`: its due time
     moves past the hold, so no other deliverer takes it meanwhile (on PostgreSQL the row is
     also skipped while locked). The compare-and-set on the due time makes the claim safe on
-    SQLite too, where there is no SKIP LOCKED."""
+    SQLite too, where there is no SKIP LOCKED. Subscriptions in `skip` are passed over."""
     for _ in range(10):
         query = (select(SubscriptionDelivery, Subscription, CaseEventRow)
                  .join(Subscription, Subscription.id == SubscriptionDelivery.subscription_id)
                  .join(CaseEventRow, CaseEventRow.id == SubscriptionDelivery.case_event_id)
                  .where(SubscriptionDelivery.status == "pending",
                         SubscriptionDelivery.next_attempt_at <= now,
-                        Subscription.active.is_(True))
+                        Subscription.active.is_(True), Subscription.id.not_in(skip))
                  .order_by(SubscriptionDelivery.next_attempt_at, SubscriptionDelivery.id)
                  .limit(1))
         if session.get_bind().dialect.name == "postgresql":

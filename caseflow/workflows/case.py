@@ -315,7 +315,8 @@ class CaseWorkflow:
         self.seq += 1
         self._publish()
         info = workflow.info()
-        name = LEVEL_NAMES.get(due.level, f"level {due.level}")
+        name = (f"提醒 reminder {-due.level}" if due.level < 0
+                else LEVEL_NAMES.get(due.level, f"level {due.level}"))
         due_text = due.due_at.isoformat() if due.due_at else "?"
         owner_id = due.owner_id or (self.assignee.id if self.assignee else None)
         await workflow.execute_activity(

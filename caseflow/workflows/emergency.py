@@ -57,7 +57,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.paging
         self.outcome: EmergencyOutcome | None = None
         self.pages: list[e.Page] = []
-        self.position = 0  # index in the chain of the level paged last
+        self.position = -1  # index in the chain of the level paged last
         self.acknowledged_level: int | None = None
         self.acknowledged_at = None
         self.team: list[e.TeamMember] = []
@@ -167,7 +167,8 @@ class EmergencyResponseWorkflow(CaseWorkflow):
             return  # acknowledged while the chain was read
         now = workflow.now()
         chain = [level for level in chain if level.people]
-        self.position = index % len(chain) if chain else 0
+        # With nobody on call, the next page starts again from level 1.
+        self.position = index % len(chain) if chain else -1
         level = chain[self.position] if chain else None
         people = level.people if level else []
         spec = self.commitments.acknowledge

@@ -202,9 +202,13 @@ class Deadlines:
 
         None while the commitment is paused with no end before that point.
         """
-        calendar = self.policy.calendar(commitment.calendar)
         base = commitment.ladder_base or commitment.working_time
-        remaining = commitment.working_time * min(fraction, 1.0) + base * max(fraction - 1.0, 0)
+        return self.point_after(commitment, commitment.working_time * min(fraction, 1.0)
+                                + base * max(fraction - 1.0, 0))
+
+    def point_after(self, commitment: Commitment, remaining: timedelta) -> datetime | None:
+        """When `remaining` working time of the commitment has run, pauses left out."""
+        calendar = self.policy.calendar(commitment.calendar)
         cursor = commitment.started_at
         for span in commitment.pauses:
             if span.started_at > cursor:
@@ -217,25 +221,34 @@ class Deadlines:
             cursor = max(cursor, span.ended_at)
         return calendar.add(cursor, remaining)
 
-    def _rungs(self, commitment: Commitment) -> list[tuple[int, float, str]]:
+    def _rungs(self, commitment: Commitment) -> list[tuple[int, datetime | None, str]]:
+        """(level, when, whom) of every rung: reminders (levels -1, -2... every
+        `remind_every` before due, to the owner), the warning (0), the ladder's levels."""
         if commitment.paging:
-            return [(1, 1.0, NEXT_ON_CALL)]
+            return [(1, self.point(commitment, 1.0), NEXT_ON_CALL)]
         ladder = self.policy.ladder
         top = len(ladder.levels) - 1
-        rungs = [(WARNING, ladder.warning_at, commitment.owner)]
-        rungs += [(step.level, step.at,
+        rungs: list[tuple[int, datetime | None, str]] = []
+        if commitment.remind_every:
+            count = 1
+            while commitment.remind_every * count < commitment.working_time:
+                rungs.append((-count, self.point_after(commitment, commitment.remind_every * count),
+                              commitment.owner))
+                count += 1
+        rungs.append((WARNING, self.point(commitment, ladder.warning_at), commitment.owner))
+        rungs += [(step.level, self.point(commitment, step.at),
                    ladder.levels[min(index + commitment.notify_offset, top)].notify.value)
                   for index, step in enumerate(ladder.levels)]
         return rungs
 
     def _pending(self, commitment: Commitment) -> list[tuple[int, datetime, str]]:
-        """Rungs not fired yet, with their times; the warning is moot once level 1 fired."""
+        """Rungs not fired yet, with their times; reminders and the warning are moot once
+        level 1 fired."""
         fired = commitment.fired_levels
         pending = []
-        for level, fraction, notify in self._rungs(commitment):
-            if level in fired or (level == WARNING and 1 in fired):
+        for level, at, notify in self._rungs(commitment):
+            if level in fired or (level <= WARNING and 1 in fired):
                 continue
-            at = self.point(commitment, fraction)
             if at is not None:
                 pending.append((level, at, notify))
         return pending
@@ -260,8 +273,8 @@ class Deadlines:
                        if at <= now]
             breach_due = any(lvl >= 1 for lvl, _, _ in pending)
             for level, at, notify in pending:
-                if level == WARNING and breach_due:
-                    continue  # a warning after the breach tells nobody anything
+                if level <= WARNING and breach_due:
+                    continue  # a warning or reminder after the breach tells nobody anything
                 commitment.fired.append(
                     FiredLevel(level=level, notify=notify, scheduled_at=at, fired_at=now))
                 if level == 1:
@@ -297,6 +310,8 @@ class Deadlines:
     def _size(self, commitment: Commitment, spec: CommitmentSpec) -> None:
         """The commitment's working time (and ladder base) from its spec, from its start."""
         calendar = self.policy.calendar(spec.calendar)
+        commitment.remind_every = (calendar.working_time(spec.remind_every)
+                                   if spec.remind_every is not None else None)
         if spec.by == "end_of_day":
             end = self.policy.local_calendar.end_of_day(commitment.started_at)
             commitment.working_time = calendar.between(commitment.started_at, end)

@@ -70,7 +70,8 @@ async def list_cases(
     hospital_id: str | None = None, assignee_id: str | None = None,
     breached: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="cursor: next_before of a page")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**31 - 1,
+                                        description="cursor: next_before of a page")] = None,
 ) -> CaseList:
     """Cases, newest first, filtered; page with `before`."""
     filters = {"kind": kind, "status": status, "severity": severity,

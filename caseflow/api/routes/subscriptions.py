@@ -30,8 +30,9 @@ Admin = Annotated[Principal, require(Role.admin)]
 # Who may re-fetch an event: admins, and the roles that read cases for outside tools.
 EventReader = Annotated[Principal, require(Role.admin, Role.manager, Role.director,
                                            Role.supervisor, Role.auditor, Role.hotline)]
-SubscriptionId = Annotated[int, Path(ge=1)]
-DeliveryId = Annotated[int, Path(ge=1)]
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is bad input (422), not a 500
+SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
+DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 def _public(row: Subscription) -> SubscriptionPublic:
@@ -105,7 +106,8 @@ async def list_deliveries(
     subscription_id: SubscriptionId, principal: Admin, sessions: SessionsDep,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, description="cursor: next_before of a page")] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID,
+                                        description="cursor: next_before of a page")] = None,
 ) -> DeliveryList:
     """The subscription's deliveries, newest first, optionally of one status; page with
     `before`."""
@@ -146,7 +148,7 @@ async def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, pr
 
 
 @router.get("/v1/events/{event_id}", response_model=EventMessage)
-async def get_event(event_id: Annotated[int, Path(ge=1)], principal: EventReader,
+async def get_event(event_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: EventReader,
                     sessions: SessionsDep) -> Response:
     """One case event by id, byte for byte the body its deliveries carry (for a receiver that
     missed one)."""
