@@ -15,6 +15,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from caseflow.activities.cases import CaseOpening
 from caseflow.activities.channels import Channel, EmailChannel, LogChannel, WebhookChannel
 from caseflow.activities.directory import Directory
+from caseflow.activities.equipment import EquipmentRegister
 from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.activities.subscriptions import Deliverer
@@ -25,22 +26,29 @@ from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.emergency import EmergencyResponseWorkflow
+from caseflow.workflows.installation import InstallationAcceptanceWorkflow
+from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
 from caseflow.workflows.repair import RepairWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow]
+WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
+             InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow]
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
                  executor: ThreadPoolExecutor, book: PolicyBook) -> Worker:
     records, people, opening = CaseRecords(sessions), Directory(sessions), CaseOpening(sessions, book)
+    register = EquipmentRegister(sessions, book.defaults.timezone)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
         activities=[records.record_case_event, records.record_escalation,
                     opening.open_linked_complaint, opening.open_linked_emergency,
+                    opening.open_maintenance_visit, opening.start_maintenance_plan,
+                    opening.open_linked_repair,
+                    register.accept_installation, register.set_equipment_status,
                     people.lookup_equipment, people.find_people, people.on_call_chain],
         activity_executor=executor,
         max_concurrent_activities=32,

@@ -24,6 +24,7 @@ from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests.complaint_driver import MANAGER, ComplaintDriver
 from tests.emergency_driver import CHAIN, EN1, EN2, EmergencyDriver, new_hospital
+from tests.installation_driver import IN_SPEC, InstallationDriver, site
 from tests.repair_driver import (
     ENGINEER,
     HOTLINE,
@@ -31,6 +32,7 @@ from tests.repair_driver import (
     SUPERVISOR,
     RepairDriver,
 )
+from tests.test_maintenance import PlanDriver, VisitDriver, change, open_visit, start_plan
 
 OUT = Path(__file__).parent / "histories"
 
@@ -151,6 +153,48 @@ async def emergency_climbs_then_closed(case: EmergencyDriver) -> None:
     await case.act("close", MANAGER, note="复盘完成")
 
 
+async def installation_site_fix_to_acceptance(case: InstallationDriver) -> None:
+    """A failed site check (clock paused, reminders), an out-of-spec round, late signatures
+    (reminded), accepted: the unit goes into service and its plan starts."""
+    await case.walk_to("ordered")
+    await case.act("assess-site", ENGINEER, **site(failing=("grounding",)))
+    await case.sleep(days=3)
+    await case.act("assess-site", ENGINEER, **site())
+    await case.walk_to("commissioned")
+    await case.act("verify", ENGINEER, parameters=[dict(IN_SPEC[0], value=7.5), *IN_SPEC[1:]])
+    await case.act("commission", ENGINEER, note="重新校准")
+    await case.walk_to("trained")
+    await case.act("sign", MANAGER, party="vendor", signer_name="赵敏", signature_ref="v.pdf")
+    await case.sleep(days=3)
+    await case.walk_to("accepted")
+
+
+async def visit_finding_opens_repair(case: VisitDriver) -> None:
+    await case.act("assign", SUPERVISOR, engineer_id="EN-01", engineer_name="张伟")
+    await case.act("report", ENGINEER, cleaning={"done": True}, inspection={"done": True},
+                   calibration=[{"name": "CT值 水模", "value": 0.8, "unit": "HU", "low": -4,
+                                 "high": 4}],
+                   findings=[{"description": "滑环碳刷磨损", "needs_repair": True,
+                              "severity": "general"}])
+    while not (await case.state()).linked_cases:
+        await asyncio.sleep(0.05)
+    await case.act("confirm", HOTLINE, confirmed_by="设备科 吴工")
+
+
+async def plan_paused_resumed_ended(case: PlanDriver) -> None:
+    """Two due dates: the first opens a visit, the second passes while paused; ended."""
+    plan = await case.state()
+    await case.sleep(days=31)
+    while not (await case.state()).visits:
+        await asyncio.sleep(0.05)
+    await change(case.handle, "pause", reason="球管更换停机")
+    await case.sleep(days=30)
+    while len((await case.state()).visits) < 2:
+        await asyncio.sleep(0.05)
+    await change(case.handle, "resume", reason="恢复使用")
+    await change(case.handle, "end", reason=f"设备报废 {plan.serial}")
+
+
 async def complaint_reopened(case: ComplaintDriver) -> None:
     """Actions added mid-way, one missed, a dissatisfied callback (level 2), then closed."""
     await case.walk_to_answered(action_days=2)
@@ -189,6 +233,11 @@ COMPLAINT_SCENARIOS = {
 EMERGENCY_SCENARIOS = {
     "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
 }
+OTHER_SCENARIOS = {
+    "installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
+    "maintenance_visit_finding_opens_repair": visit_finding_opens_repair,
+    "maintenance_plan_paused_resumed_ended": plan_paused_resumed_ended,
+}
 
 
 async def main() -> None:
@@ -205,9 +254,10 @@ async def main() -> None:
         try:
             with ThreadPoolExecutor(8) as executor:
                 async with build_worker(env.client, sessions, "record", executor, book):
-                    for name, (scenario, intake) in [*SCENARIOS.items(),
-                                                     *COMPLAINT_SCENARIOS.items(),
-                                                     *EMERGENCY_SCENARIOS.items()]:
+                    for name, (scenario, intake) in [
+                            *SCENARIOS.items(), *COMPLAINT_SCENARIOS.items(),
+                            *EMERGENCY_SCENARIOS.items(),
+                            *((n, (f, {})) for n, f in OTHER_SCENARIOS.items())]:
                         target = OUT / f"{name}.json"
                         if target.exists():
                             print(f"kept     {target}")
@@ -217,6 +267,13 @@ async def main() -> None:
                         elif name in EMERGENCY_SCENARIOS:
                             case = await EmergencyDriver.open(
                                 env, "record", book, new_hospital(sessions, CHAIN), **intake)
+                        elif name.startswith("installation"):
+                            case = await InstallationDriver.open(env, "record", sessions, book)
+                        elif name.startswith("maintenance_visit"):
+                            case = await open_visit(env, "record", sessions, book)
+                        elif name.startswith("maintenance_plan"):
+                            handle, _ = await start_plan(env, "record", sessions, interval=30)
+                            case = PlanDriver(env, handle)
                         else:
                             case = await RepairDriver.open(env, "record", sessions, book,
                                                            **intake)

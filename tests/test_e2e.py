@@ -174,3 +174,19 @@ def test_docs_emergency_walkthrough_runs_as_written(stack, tmp_path: Path) -> No
                            "restored", "checked", "surveyed", "reviewed", "reviewed", "closed"]
     assert any(line.startswith("EM-") and " closed restored pages 1" in line for line in lines)
     assert "notify" in done.stdout and "on_site" in done.stdout
+
+
+def test_docs_installation_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
+    base, _, data = stack
+    script = "set -euo pipefail\n" + "\n".join(
+        [sh_blocks("Walk-through")[0], *sh_blocks("Installation walk-through")])
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
+                          timeout=120, env={**os.environ, "API": base,
+                                            "TOKENS": str(data / "dev-tokens.json")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("ordered IN-")
+    assert lines[1:10] == ["ordered", "site_ready", "delivered", "installed", "commissioned",
+                           "verified", "trained", "trained", "accepted"]
+    assert lines[10].startswith("in_service warranty ") and "next visits" in lines[10]
+    assert lines[11] == "paused"

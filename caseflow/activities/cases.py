@@ -7,27 +7,50 @@ same case number.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, LinkedEmergencyRequest
 from caseflow.domain.enums import ComplaintChannel, EmergencyTrigger
-from caseflow.domain.errors import DomainError
+from caseflow.domain.errors import DomainError, UnknownReference
+from caseflow.domain.maintenance import (
+    LinkedRepairRequest,
+    OpenVisit,
+    PlanStart,
+    VisitStart,
+    plan_id,
+)
 from caseflow.domain.policy_loader import PolicyBook
-from caseflow.domain.records import OPEN_LINKED_COMPLAINT, OPEN_LINKED_EMERGENCY
+from caseflow.domain.records import (
+    OPEN_LINKED_COMPLAINT,
+    OPEN_LINKED_EMERGENCY,
+    OPEN_LINKED_REPAIR,
+    OPEN_MAINTENANCE_VISIT,
+    START_MAINTENANCE_PLAN,
+)
+from caseflow.domain.repair import RepairStart
+from caseflow.store import directory
 from caseflow.store.cases import Draft, reserve_case
-from caseflow.store.intake import complaint_start, emergency_start
+from caseflow.store.intake import (
+    complaint_start,
+    emergency_start,
+    linked_repair_start,
+    visit_start,
+)
+from caseflow.workflows import search_attributes as search
 
-Started = TypeVar("Started", ComplaintStart, EmergencyStart)
+Started = TypeVar("Started", ComplaintStart, EmergencyStart, VisitStart, RepairStart)
 MATTER_ROOM = 3000  # of the 4000 characters of a complaint's matter, for the customer's words
 
 
@@ -57,7 +80,7 @@ class CaseOpening:
                                    now=now, today=today, opened_by=request.opened_by,
                                    origin=origin)
 
-        return self._reserve("complaint", "callback-complaint", origin.case_id,
+        return self._reserve("complaint", "callback-complaint", f"case:{origin.case_id}",
                              lambda: Draft(hospital_id=request.hospital_id,
                                            equipment_serial=request.equipment_serial,
                                            title=body().matter), start)
@@ -81,16 +104,82 @@ class CaseOpening:
             return emergency_start(session, case_id=case_id, body=body(), book=self.book,
                                    now=now, opened_by=request.opened_by)
 
-        return self._reserve("emergency", "critical-emergency", request.repair_case_id,
+        return self._reserve("emergency", "critical-emergency", f"case:{request.repair_case_id}",
                              lambda: Draft(hospital_id=request.hospital_id,
                                            equipment_serial=request.equipment_serial,
                                            title=body().impact), start)
 
-    def _reserve(self, kind: str, key: str, origin_id: str, draft: Callable[[], Draft],
+    @activity.defn(name=OPEN_MAINTENANCE_VISIT)
+    async def open_maintenance_visit(self, request: OpenVisit) -> VisitStart:
+        """Reserve the visit due on a date of a unit's plan and start its workflow: once per
+        plan and date, however often this is retried. The visit is a workflow of its own, not
+        a child of the plan (the plan continues as new while its visits go on)."""
+
+        def start(session: Session, case_id: str, now: datetime, today: date) -> VisitStart:
+            return visit_start(session, case_id=case_id, request=request, book=self.book,
+                               now=now)
+
+        visit = await asyncio.to_thread(
+            self._reserve, "maintenance", f"visit-{request.due_on.isoformat()}",
+            f"plan:{request.plan_id}",
+            lambda: Draft(hospital_id=self._hospital(request.serial),
+                          equipment_serial=request.serial,
+                          title=f"预防性维护 {request.serial} due {request.due_on}"), start)
+        await self._start_workflow(
+            "MaintenanceVisitWorkflow", visit, visit.case_id,
+            {"CaseKind": "maintenance", "CaseStatus": "scheduled",
+             "HospitalId": visit.equipment.hospital_id, "EquipmentSerial": request.serial,
+             "SlaBreached": False}, f"预防性维护 {request.serial} due {request.due_on}")
+        return visit
+
+    @activity.defn(name=START_MAINTENANCE_PLAN)
+    async def start_maintenance_plan(self, plan: PlanStart) -> str:
+        """Start a unit's maintenance plan (once: a plan already running for the unit is kept)."""
+        await self._start_workflow("MaintenancePlanWorkflow", plan, plan_id(plan.serial), {},
+                                   f"预防性维护计划 maintenance plan {plan.serial}")
+        return plan_id(plan.serial)
+
+    @staticmethod
+    async def _start_workflow(name: str, arg: BaseModel, workflow_id: str,
+                              attributes: dict[str, Any], summary: str) -> None:
+        """Start a workflow of its own on this worker's task queue; one already started with
+        this id (an earlier attempt) counts as started."""
+        try:
+            await activity.client().start_workflow(
+                name, arg, id=workflow_id, task_queue=activity.info().task_queue,
+                search_attributes=search.typed(attributes) if attributes else None,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                static_summary=summary[:200])
+        except WorkflowAlreadyStartedError:
+            pass  # started (and maybe finished) by an earlier attempt
+
+    @activity.defn(name=OPEN_LINKED_REPAIR)
+    def open_linked_repair(self, request: LinkedRepairRequest) -> RepairStart:
+        """Reserve the repair a maintenance visit's findings need: once per visit."""
+
+        def start(session: Session, case_id: str, now: datetime, today: date) -> RepairStart:
+            return linked_repair_start(session, case_id=case_id, request=request,
+                                       book=self.book, now=now, today=today)
+
+        return self._reserve("repair", "visit-repair", f"case:{request.visit_case_id}",
+                             lambda: Draft(hospital_id=self._hospital(request.serial),
+                                           equipment_serial=request.serial,
+                                           title=request.symptom), start)
+
+    def _hospital(self, serial: str) -> str:
+        with self.sessions() as session:
+            found = directory.equipment(session, serial)
+            if found is None:
+                raise UnknownReference(f"no equipment with serial {serial!r}", field="serial")
+            return found[0].hospital_id
+
+    def _reserve(self, kind: str, key: str, created_by: str, draft: Callable[[], Draft],
                  start: Callable[[Session, str, datetime, date], Started]) -> Started:
-        """The case `kind` opened from case `origin_id`: its number reserved once, keyed by the
-        origin alone (the origin checked its hospital and unit at intake, and a retry finds the
-        same number even if the wording changed since), and its workflow input.
+        """The case `kind` opened by another case or a plan (`created_by`): its number
+        reserved once, keyed by `created_by` and `key` alone (the origin checked its hospital
+        and unit, and a retry finds the same number even if the wording changed since), and
+        its workflow input.
 
         What cannot succeed on a retry (bad data) is raised as non-retryable, so the origin
         records it at once instead of retrying forever.
@@ -100,8 +189,8 @@ class CaseOpening:
             today = now.astimezone(ZoneInfo(self.book.defaults.timezone)).date()
             with self.sessions.begin() as session:
                 row, _ = reserve_case(
-                    session, kind=kind, created_by=f"case:{origin_id}"[:64], key=key,
-                    request_hash=hashlib.sha256(origin_id.encode()).hexdigest(),
+                    session, kind=kind, created_by=created_by[:64], key=key,
+                    request_hash=hashlib.sha256(created_by.encode()).hexdigest(),
                     draft=draft(), now=now, local_day=today)
                 assert row.case_id is not None
                 return start(session, row.case_id, now, today)

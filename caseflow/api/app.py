@@ -9,7 +9,17 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from caseflow.api import errors
-from caseflow.api.routes import cases, complaints, emergencies, health, repairs, rosters, subscriptions
+from caseflow.api.routes import (
+    cases,
+    complaints,
+    emergencies,
+    equipment,
+    health,
+    installations,
+    repairs,
+    rosters,
+    subscriptions,
+)
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
@@ -36,6 +46,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.temporal = temporal
     errors.install(app)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
-                   cases.router, rosters.router, subscriptions.router):
+                   installations.router, cases.router, equipment.router, rosters.router,
+                   subscriptions.router):
         app.include_router(router)
     return app

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from caseflow.domain.cases import ActionRule
 from caseflow.domain.complaint import COMPLAINT_ACTIONS, ComplaintView
 from caseflow.domain.emergency import EMERGENCY_ACTIONS, EmergencyView
+from caseflow.domain.installation import INSTALLATION_ACTIONS, InstallationView
+from caseflow.domain.maintenance import VISIT_ACTIONS, VisitView
 from caseflow.domain.repair import REPAIR_ACTIONS, RepairView
 
 
@@ -23,4 +25,6 @@ KINDS: dict[str, Kind] = {
     "repair": Kind("repair", REPAIR_ACTIONS, RepairView),
     "complaint": Kind("complaint", COMPLAINT_ACTIONS, ComplaintView),
     "emergency": Kind("emergency", EMERGENCY_ACTIONS, EmergencyView),
+    "installation": Kind("installation", INSTALLATION_ACTIONS, InstallationView),
+    "maintenance": Kind("maintenance", VISIT_ACTIONS, VisitView),
 }

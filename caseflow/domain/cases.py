@@ -13,6 +13,7 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    model_validator,
 )
 
 from caseflow.domain.enums import Role
@@ -24,6 +25,7 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9+\-() ]{5,32}$")]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 
 
 def with_zone(value: datetime) -> datetime:
@@ -121,6 +123,30 @@ class LinkedCase(BaseModel):
     opened_at: datetime
     closed_at: datetime | None = None
     outcome: str | None = None
+
+
+class Measurement(Payload):
+    """One performance parameter: measured value, unit, specification range (an emergency's
+    post-incident check, an installation's performance verification)."""
+
+    name: Name
+    value: float = Field(allow_inf_nan=False)
+    unit: Unit = ""
+    low: float | None = Field(default=None, allow_inf_nan=False)
+    high: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _range(self) -> Measurement:
+        if self.low is None and self.high is None:
+            raise ValueError("give the specification range: low, high or both")
+        if self.low is not None and self.high is not None and self.low > self.high:
+            raise ValueError("low must not be above high")
+        return self
+
+    @property
+    def within_spec(self) -> bool:
+        return ((self.low is None or self.value >= self.low)
+                and (self.high is None or self.value <= self.high))
 
 
 class CorrectiveActionInput(Payload):

@@ -8,9 +8,9 @@ satisfaction survey -> post-incident review with improvement actions -> closed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field
 
 from caseflow.domain.cases import (
     STAFF,
@@ -18,6 +18,7 @@ from caseflow.domain.cases import (
     CompleteAction,
     CorrectiveAction,
     CorrectiveActionInput,
+    Measurement,
     Name,
     Note,
     Payload,
@@ -37,8 +38,6 @@ from caseflow.domain.enums import (
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import EquipmentSnapshot
-
-Unit = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
 
 
 class EmergencyCreate(Payload):
@@ -116,29 +115,6 @@ class Progress(Payload):
 class Restored(Payload):
     summary: Text
     parts_used: list[Name] = Field(default=[], max_length=50)
-
-
-class Measurement(Payload):
-    """One performance parameter: measured value, unit, specification range."""
-
-    name: Name
-    value: float
-    unit: Unit = ""
-    low: float | None = None
-    high: float | None = None
-
-    @model_validator(mode="after")
-    def _range(self) -> Measurement:
-        if self.low is None and self.high is None:
-            raise ValueError("give the specification range: low, high or both")
-        if self.low is not None and self.high is not None and self.low > self.high:
-            raise ValueError("low must not be above high")
-        return self
-
-    @property
-    def within_spec(self) -> bool:
-        return ((self.low is None or self.value >= self.low)
-                and (self.high is None or self.value <= self.high))
 
 
 class PerformanceCheck(Payload):

@@ -148,3 +148,54 @@ class EmergencyStatus(StrEnum):
 class EmergencyOutcome(StrEnum):
     restored = "restored"
     stood_down = "stood_down"  # declared in error or a duplicate
+
+
+class InstallationStatus(StrEnum):
+    ordered = "ordered"
+    site_not_ready = "site_not_ready"  # a site check failed: waiting for the hospital's fix
+    site_ready = "site_ready"
+    delivered = "delivered"
+    installed = "installed"  # also: back here for re-commissioning after an out-of-spec round
+    commissioned = "commissioned"
+    verified = "verified"
+    trained = "trained"
+    accepted = "accepted"
+    cancelled = "cancelled"
+
+
+class SiteItem(StrEnum):
+    """Site assessment checklist (DOMAIN.md section 3)."""
+
+    power = "power"
+    grounding = "grounding"
+    temperature = "temperature"
+    humidity = "humidity"
+    rf_shielding = "rf_shielding"  # MR only
+    radiation_protection = "radiation_protection"  # CT (and other X-ray units) only
+    floor_load = "floor_load"
+    network = "network"
+
+
+class TrainingTopic(StrEnum):
+    operation = "operation"
+    maintenance = "maintenance"
+    safety = "safety"
+
+
+class SigningParty(StrEnum):
+    vendor = "vendor"
+    hospital = "hospital"
+
+
+class VisitStatus(StrEnum):
+    scheduled = "scheduled"
+    assigned = "assigned"
+    done = "done"  # checklist reported, waiting for the customer's confirmation
+    confirmed = "confirmed"
+    cancelled = "cancelled"
+
+
+class PlanStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+    ended = "ended"

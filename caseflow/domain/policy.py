@@ -20,6 +20,7 @@ from caseflow.domain.enums import FaultCategory, Role, Severity
 Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUOTATION_PAUSE = "awaiting_quotation_approval"
+SITE_PAUSE = "site_not_ready"  # an installation waits for the hospital to fix its site
 LOCAL = "local"  # the built-in 7x24 calendar in the policy's time zone (dates people set)
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -179,6 +180,26 @@ class EmergencyPolicy(_Strict):
         return self
 
 
+class InstallationPolicy(_Strict):
+    """Commitments of an installation (DOMAIN.md section 3). Site assessment and delivery are
+    due by the delivery date of the order, which the order itself gives."""
+
+    site_fix: CommitmentSpec = _spec("14d", "现场整改 site fixed by the hospital", "hotline",
+                                     remind_every="2d")
+    commissioning: CommitmentSpec = CommitmentSpec.model_validate(
+        {"within": "14d", "label": "安装调试 installation and commissioning"})
+    signatures: CommitmentSpec = _spec("7d", "验收签字 acceptance signed by both parties",
+                                       "supervisor", remind_every="2d")
+
+
+class MaintenancePolicy(_Strict):
+    """A preventive-maintenance visit: opened on its due date, done within its window."""
+
+    assign: CommitmentSpec = _spec("2d", "派工 engineer assigned", "supervisor")
+    visit: CommitmentSpec = _spec("14d", "预防性维护 maintenance visit done")
+    confirmation: CommitmentSpec = _spec("3d", "客户确认 customer confirmation", "hotline")
+
+
 class SlaPolicy(_Strict):
     """A complete policy: the file's defaults, or the defaults with one contract's overrides."""
 
@@ -194,11 +215,14 @@ class SlaPolicy(_Strict):
     repair: RepairPolicy
     complaint: ComplaintPolicy
     emergency: EmergencyPolicy = EmergencyPolicy()
+    installation: InstallationPolicy = InstallationPolicy()
+    maintenance: MaintenancePolicy = MaintenancePolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
-        if QUOTATION_PAUSE not in self.pause_reasons:
-            raise ValueError(f"pause_reasons must include {QUOTATION_PAUSE!r} (quotation wait)")
+        for needed, why in ((QUOTATION_PAUSE, "quotation wait"), (SITE_PAUSE, "site not ready")):
+            if needed not in self.pause_reasons:
+                raise ValueError(f"pause_reasons must include {needed!r} ({why})")
         if self.ladder.levels[0].at != 1.0:
             raise ValueError("ladder: level 1 is the breach, so its 'at' must be 1.0")
         for where, spec in self.commitment_specs():
@@ -212,7 +236,8 @@ class SlaPolicy(_Strict):
     def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:
         found: list[tuple[str, CommitmentSpec]] = []
         for kind, section in (("repair", self.repair), ("complaint", self.complaint),
-                              ("emergency", self.emergency)):
+                              ("emergency", self.emergency), ("installation", self.installation),
+                              ("maintenance", self.maintenance)):
             for name, value in section:
                 if isinstance(value, CommitmentSpec):
                     found.append((f"{kind}.{name}", value))
@@ -235,6 +260,8 @@ class CasePolicy(BaseModel):
     repair: RepairPolicy
     complaint: ComplaintPolicy | None = None  # None only in cases pinned before complaints
     emergency: EmergencyPolicy | None = None  # None only in cases pinned before emergencies
+    installation: InstallationPolicy | None = None  # None in cases pinned before installations
+    maintenance: MaintenancePolicy | None = None  # None in cases pinned before maintenance
 
     def calendar(self, name: str) -> WorkingCalendar:
         if name == LOCAL:

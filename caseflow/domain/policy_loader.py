@@ -67,6 +67,8 @@ class PolicyBook(BaseModel):
             repair=policy.repair,
             complaint=policy.complaint,
             emergency=policy.emergency,
+            installation=policy.installation,
+            maintenance=policy.maintenance,
         )
 
 

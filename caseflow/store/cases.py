@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from caseflow.domain.errors import InvalidPayload
 from caseflow.store.models import Case, Contract
 
-PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM"}
+PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM", "installation": "IN",
+            "maintenance": "MV"}
 
 
 @dataclass(frozen=True)

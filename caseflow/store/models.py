@@ -81,7 +81,10 @@ class Equipment(Base):
     install_date: Mapped[date | None] = mapped_column(Date)
     warranty_start: Mapped[date | None] = mapped_column(Date)
     warranty_end: Mapped[date | None] = mapped_column(Date)
+    # installing (an installation case is open), in_service, out_of_service, decommissioned
     status: Mapped[str] = mapped_column(String(32), default="in_service")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class Person(Base):

@@ -83,9 +83,7 @@ class Deadlines:
                 self._close_pause(previous, at)
             self.earlier.append(previous)
         if spec.pausable and self.revision >= 2:
-            commitment.pauses.extend(
-                PauseSpan(started_at=max(p.started_at, begin), ended_at=p.ended_at)
-                for p in self.pauses if p.ended_at is None or p.ended_at > begin)
+            self._hold_by_pauses(commitment)
         elif spec.pausable and self.paused is not None:
             commitment.pauses.append(PauseSpan(started_at=max(at, begin)))
         self.commitments[key] = commitment
@@ -94,14 +92,17 @@ class Deadlines:
 
     def start_until(self, key: str, *, label: str, at: datetime, due_at: datetime,
                     owner: str = "assignee", owner_id: str | None = None,
-                    calendar: str = LOCAL) -> Commitment:
+                    calendar: str = LOCAL, pausable: bool = False) -> Commitment:
         """Start a commitment whose due time was set by a person (a corrective action's due
-        date); its ladder is measured on the span from `at` to `due_at`."""
+        date, an order's delivery date); its ladder is measured on the span from `at` to
+        `due_at`. A pausable one is held by the case's pauses like any other."""
         previous = self.commitments.get(key)
         commitment = Commitment(
             key=key, label=label, round=previous.round + 1 if previous else 1,
-            calendar=calendar, owner=owner, owner_id=owner_id, pausable=False, started_at=at,
+            calendar=calendar, owner=owner, owner_id=owner_id, pausable=pausable, started_at=at,
             working_time=self.policy.calendar(calendar).between(at, due_at))
+        if pausable:
+            self._hold_by_pauses(commitment)
         if previous is not None:
             if previous.is_open:
                 previous.waived_at, previous.waived_reason = at, "superseded by a new round"
@@ -321,6 +322,13 @@ class Deadlines:
             assert spec.within is not None  # the policy model requires one of within / by
             commitment.working_time = calendar.working_time(spec.within)
             commitment.ladder_base = None
+
+    def _hold_by_pauses(self, commitment: Commitment) -> None:
+        """The case's pauses from the commitment's start on hold its clock too."""
+        begin = commitment.started_at
+        commitment.pauses.extend(
+            PauseSpan(started_at=max(p.started_at, begin), ended_at=p.ended_at)
+            for p in self.pauses if p.ended_at is None or p.ended_at > begin)
 
     def _plan(self, commitment: Commitment) -> None:
         commitment.due_at = self.point(commitment, 1.0)

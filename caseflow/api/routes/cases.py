@@ -32,13 +32,16 @@ from caseflow.domain.complaint import ComplaintView
 from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
+from caseflow.domain.installation import InstallationView
+from caseflow.domain.maintenance import VisitView
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
 from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-CaseView = Annotated[RepairView | ComplaintView | EmergencyView, Field(discriminator="kind")]
+CaseView = Annotated[RepairView | ComplaintView | EmergencyView | InstallationView | VisitView,
+                     Field(discriminator="kind")]
 Reader = Annotated[Principal, require(*READERS)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 

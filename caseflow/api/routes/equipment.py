@@ -1,0 +1,124 @@
+"""A unit's record: status, warranty, its maintenance plan and its service history
+(GET /v1/equipment/{serial}); pausing, resuming and ending its plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.errors import ServiceUnavailable, domain_error_from_update
+from caseflow.domain.cases import Payload, Text
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.maintenance import PlanChange, PlanView, plan_id
+from caseflow.store import directory
+from caseflow.store.equipment import cases_of
+
+router = APIRouter(prefix="/v1/equipment", tags=["equipment"])
+Serial = Annotated[str, Path(max_length=100, description="e.g. CT-DH-0001")]
+
+
+class ServiceEntry(BaseModel):
+    case_id: str
+    kind: str
+    status: str
+    title: str
+    opened_at: datetime
+    closed_at: datetime | None
+    breached: bool
+
+
+class EquipmentRecord(BaseModel):
+    serial: str
+    hospital_id: str
+    hospital_name: str
+    modality: str
+    brand: str
+    model: str
+    department: str
+    contract_code: str | None
+    status: str
+    status_reason: str
+    status_changed_at: datetime | None
+    in_service_on: date | None
+    warranty_start: date | None
+    warranty_end: date | None
+    in_warranty: bool
+    plan: PlanView | None
+    cases: list[ServiceEntry]
+
+
+class PlanChangeBody(Payload):
+    reason: Text
+
+
+@router.get("/{serial}", response_model=EquipmentRecord)
+async def get_equipment(serial: Serial, principal: Annotated[Principal, require(*READERS)],
+                        sessions: SessionsDep, temporal: TemporalDep,
+                        settings: SettingsDep) -> EquipmentRecord:
+    """The unit: status, warranty, its plan (next visits) and every case of it, newest first."""
+
+    def read() -> EquipmentRecord | None:
+        with sessions() as session:
+            found = directory.equipment(session, serial)
+            if found is None:
+                return None
+            unit, hospital = found
+            today = datetime.now().astimezone().date()
+            return EquipmentRecord(
+                serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
+                modality=unit.modality, brand=unit.brand, model=unit.model,
+                department=unit.department, contract_code=unit.contract_code,
+                status=unit.status, status_reason=unit.status_reason,
+                status_changed_at=unit.status_changed_at, in_service_on=unit.install_date,
+                warranty_start=unit.warranty_start, warranty_end=unit.warranty_end,
+                in_warranty=directory.in_warranty(unit, today), plan=None, cases=[
+                    ServiceEntry(case_id=c.case_id or "", kind=c.kind, status=c.status,
+                                 title=c.title, opened_at=c.opened_at, closed_at=c.closed_at,
+                                 breached=c.breached) for c in cases_of(session, serial)])
+
+    record = await run_in_threadpool(read)
+    if record is None:
+        raise UnknownRecord(f"no equipment with serial {serial!r}")
+    try:
+        record.plan = await temporal.get_workflow_handle(plan_id(serial)).query(
+            "state", result_type=PlanView,
+            rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+    except RPCError as error:
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None
+    except WorkflowQueryFailedError as error:
+        raise ServiceUnavailable(f"the plan could not answer: {error.message}") from None
+    return record
+
+
+@router.post("/{serial}/plan/{change}", response_model=PlanView)
+async def change_plan(
+    serial: Serial, change: Literal["pause", "resume", "end"], body: PlanChangeBody,
+    principal: Annotated[Principal, require(Role.supervisor, Role.manager, Role.director,
+                                            Role.admin)],
+    temporal: TemporalDep, settings: SettingsDep,
+) -> PlanView:
+    """Pause the unit's plan (out of service), resume it, or end it (decommissioned), with a
+    reason: 409 if the plan is not in a state that allows it, 404 if the unit has none."""
+    handle = temporal.get_workflow_handle(plan_id(serial))
+    try:
+        return await handle.execute_update(
+            "change", PlanChange(change=change, reason=body.reason, actor=principal.actor),
+            result_type=PlanView, rpc_timeout=timedelta(seconds=settings.update_timeout_seconds))
+    except WorkflowUpdateFailedError as error:
+        raise domain_error_from_update(error) from None
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            if "completed" in error.message or "closed" in error.message:
+                raise InvalidTransition(f"the plan of {serial} has ended") from None
+            raise UnknownRecord(f"no maintenance plan for {serial!r}") from None
+        raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None

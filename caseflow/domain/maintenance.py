@@ -1,0 +1,212 @@
+"""Contracts of preventive maintenance: a unit's plan, and each visit it opens (DOMAIN.md
+section 3: the plan starts when an installation is accepted).
+
+A plan opens a visit on each due date, every `interval_days` from the day the unit went into
+service; it may be paused (the unit is out of service) and resumed, or ended (decommissioned),
+each with a reason. A visit has a due window, an engineer, a checklist (cleaning, inspection,
+calibration values), the customer's confirmation; a finding that needs a repair opens one.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from caseflow.domain.cases import (
+    STAFF,
+    CaseView,
+    LinkedCase,
+    Measurement,
+    Name,
+    Note,
+    Payload,
+    PersonField,
+    Text,
+    rule,
+)
+from caseflow.domain.enums import PlanStatus, Role, Severity, VisitStatus
+from caseflow.domain.policy import CasePolicy
+from caseflow.domain.records import Actor
+from caseflow.domain.repair import EquipmentSnapshot
+
+# ----- the plan ---------------------------------------------------------------------------------
+
+def plan_id(serial: str) -> str:
+    """The workflow id of a unit's plan: one plan per unit."""
+    return f"PM-{serial}"
+
+
+OPENS_AT = time(8, 0)  # a visit opens at 08:00 local time on its due date
+
+
+def opens_at(day: date, timezone: str) -> datetime:
+    """When the visit due on `day` opens: 08:00 in the plan's time zone."""
+    return datetime.combine(day, OPENS_AT, tzinfo=ZoneInfo(timezone))
+
+
+
+class PlanStart(BaseModel):
+    """A unit's plan: due dates every `interval_days` from `first_due`. Carried over when the
+    plan continues as new (so `visits` and `changes` are the whole record)."""
+
+    serial: str
+    hospital_id: str
+    interval_days: int = Field(ge=1, le=3650)
+    first_due: date
+    timezone: str = "Asia/Shanghai"
+    opened_by: Actor
+    origin_case_id: str | None = None  # the installation that started it
+    status: PlanStatus = PlanStatus.active
+    next_due: date | None = None  # None: first_due
+    visits: list[PlannedVisit] = []
+    changes: list[PlanChangeRecord] = []
+
+
+class PlannedVisit(BaseModel):
+    due_on: date
+    case_id: str | None  # None: not opened (the plan was paused or ended on that date)
+    opened_at: datetime | None = None
+    note: str = ""
+
+
+class PlanChangeRecord(BaseModel):
+    change: Literal["pause", "resume", "end"]
+    reason: str
+    by: Actor
+    at: datetime
+
+
+class PlanChange(Payload):
+    """Pause (out of service), resume, or end (decommissioned) a unit's plan, with a reason."""
+
+    change: Literal["pause", "resume", "end"]
+    reason: Text
+    actor: Actor | None = Field(default=None, description="set by the API")
+
+
+class PlanView(BaseModel):
+    serial: str
+    hospital_id: str
+    status: PlanStatus
+    interval_days: int
+    first_due: date
+    next_due: date | None
+    upcoming: list[date]
+    visits: list[PlannedVisit]
+    changes: list[PlanChangeRecord]
+    origin_case_id: str | None
+
+
+class OpenVisit(BaseModel):
+    """Reserve the visit due on `due_on` for a unit (the open_maintenance_visit activity)."""
+
+    serial: str
+    due_on: date
+    plan_id: str
+    opened_by: Actor
+
+
+# ----- a visit ----------------------------------------------------------------------------------
+
+class VisitStart(BaseModel):
+    case_id: str
+    equipment: EquipmentSnapshot
+    due_on: date
+    plan_id: str
+    policy: CasePolicy
+    opened_by: Actor
+
+
+class AssignEngineer(Payload):
+    engineer_id: Name
+    engineer_name: Name | None = Field(default=None, description="filled in by the API")
+
+
+class Finding(Payload):
+    description: Text
+    needs_repair: bool = False
+    severity: Severity | None = Field(default=None, description="for a finding needing repair")
+
+
+class ChecklistItem(Payload):
+    done: bool
+    note: Note = ""
+
+
+class VisitReport(Payload):
+    cleaning: ChecklistItem
+    inspection: ChecklistItem
+    calibration: list[Measurement] = Field(min_length=1, max_length=300)
+    findings: list[Finding] = Field(default=[], max_length=50)
+    note: Note = ""
+
+    @property
+    def repair_findings(self) -> list[Finding]:
+        return [f for f in self.findings if f.needs_repair]
+
+
+class Confirmation(Payload):
+    confirmed_by: Name
+    comment: Note = ""
+
+
+class CancelVisit(Payload):
+    reason: Text
+
+
+V = VisitStatus
+OPEN_VISIT = frozenset({V.scheduled, V.assigned})
+VISIT_ACTIONS = {
+    "assign": rule(AssignEngineer, STAFF, OPEN_VISIT, "the engineer of the visit",
+                   PersonField("engineer_id", "engineer_name", frozenset({Role.engineer}))),
+    "report": rule(VisitReport, frozenset({Role.engineer}) | STAFF, {V.assigned},
+                   "checklist: cleaning, inspection, calibration values, findings"),
+    "confirm": rule(Confirmation, frozenset({Role.hotline}) | STAFF, {V.done},
+                    "the customer confirms the visit"),
+    "cancel": rule(CancelVisit, STAFF, OPEN_VISIT, "the visit is not needed (reason kept)"),
+}
+
+
+class VisitView(CaseView):
+    kind: Literal["maintenance"] = "maintenance"
+    status: VisitStatus
+    equipment: EquipmentSnapshot
+    due_on: date
+    plan_id: str
+    report: VisitReport | None = None
+    confirmation: Confirmation | None = None
+    linked_cases: list[LinkedCase] = []
+    cancel_reason: str | None = None
+
+
+class VisitResult(BaseModel):
+    case_id: str
+    status: VisitStatus
+    closed_at: datetime
+    repair_id: str | None = None
+
+
+PlanStart.model_rebuild()
+
+
+class LinkedRepairRequest(BaseModel):
+    """A visit's findings need a repair: open one on the unit (the open_linked_repair activity)."""
+
+    visit_case_id: str
+    serial: str
+    symptom: str
+    severity: Severity | None
+    observed_at: datetime
+    reporter: Actor
+
+
+class EquipmentStatusChange(BaseModel):
+    """The unit's status follows its plan: out of service, in service, decommissioned."""
+
+    serial: str
+    status: Literal["in_service", "out_of_service", "decommissioned"]
+    reason: str
+    by: Actor

@@ -1,0 +1,313 @@
+"""InstallationAcceptanceWorkflow: a new CT or MR unit from the order to clinical service
+(DOMAIN.md section 3).
+
+The unit cannot go into service before its site was assessed, every performance parameter
+was measured inside its specification, its users were trained and both parties signed. A
+failed site check pauses the case's clock (the delivery date moves by the time the hospital
+takes) while the hotline is reminded every 2 days to chase the fix; an out-of-spec measurement
+round sends the case back to commissioning (every round is kept); missing signatures are
+reminded every 2 days and escalate after 7. On acceptance the unit is registered in service
+with its warranty, and its preventive-maintenance plan starts as a workflow of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
+    from caseflow.domain import installation as i
+    from caseflow.domain.cases import CaseAction, LinkedCase
+    from caseflow.domain.enums import InstallationStatus, Role, SigningParty, TrainingTopic
+    from caseflow.domain.errors import InvalidPayload, NotPermitted
+    from caseflow.domain.maintenance import PlanStart, plan_id
+    from caseflow.domain.policy import SITE_PAUSE
+    from caseflow.domain.records import (
+        ACCEPT_INSTALLATION,
+        START_MAINTENANCE_PLAN,
+        SYSTEM,
+        Actor,
+        CaseProjection,
+        NoticeRequest,
+    )
+
+I = InstallationStatus  # noqa: E741
+VENDOR_SIGNERS = frozenset({Role.supervisor, Role.manager, Role.director})
+
+
+@workflow.defn
+class InstallationAcceptanceWorkflow(CaseWorkflow):
+    kind = "installation"
+    rules = i.INSTALLATION_ACTIONS
+
+    @workflow.init
+    def __init__(self, start: i.InstallationStart) -> None:
+        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
+        assert start.policy.installation is not None, "the pinned policy has no installation"
+        self.start = start
+        self.commitments = start.policy.installation
+        self.status = I.ordered
+        self.assessments: list[i.Recorded] = []
+        self.verifications: list[i.Recorded] = []
+        self.training: i.Training | None = None
+        self.signatures: dict[SigningParty, i.SignatureRecord] = {}
+        self.refusals: list[i.Recorded] = []
+        self.accepted: i.AcceptedUnit | None = None
+        self.linked_cases: list[LinkedCase] = []
+        self.cancel_reason: str | None = None
+        order = start.intake
+        due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
+        self.deadlines.start_until("site_assessment", label="现场评估 site assessment",
+                                   at=self.opened_at, due_at=due)
+        self.deadlines.start_until("delivery", label="到货 delivery", at=self.opened_at,
+                                   due_at=due, pausable=True)
+        self._intake_events.append(self._event(
+            "opened", start.opened_by,
+            f"装机订单 installation ordered: {order.modality.value} {order.brand} {order.model} "
+            f"{order.serial} for {start.hospital_name} {order.department}, delivery due "
+            f"{order.delivery_due_at.isoformat()}",
+            {"intake": order.model_dump(mode="json"), "contract_code": start.contract_code,
+             "policy_version": self.policy.policy_version},
+            [NoticeRequest(to_role=Role.supervisor,
+                           subject=f"新装机 new installation {self.case_id}",
+                           body=f"{order.modality.value} {order.serial} {start.hospital_name}")]))
+
+    @workflow.run
+    async def run(self, start: i.InstallationStart) -> i.InstallationResult:
+        await self._live()
+        if self.status == I.accepted:
+            await self._start_plan()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        assert self.closed_at is not None
+        return i.InstallationResult(case_id=self.case_id, status=self.status,
+                                    accepted=self.accepted, closed_at=self.closed_at)
+
+    # ----- reads --------------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self.status in (I.accepted, I.cancelled)
+
+    def view(self) -> i.InstallationView:
+        return i.InstallationView(
+            **self._case_view(), status=self.status, intake=self.start.intake,
+            hospital_name=self.start.hospital_name, contract_code=self.start.contract_code,
+            assessments=self.assessments, verifications=self.verifications,
+            training=self.training, signatures=list(self.signatures.values()),
+            refusals=self.refusals, accepted=self.accepted, linked_cases=self.linked_cases,
+            paused=self.deadlines.paused, pauses=self.deadlines.pauses,
+            cancel_reason=self.cancel_reason)
+
+    # ----- checks beyond the rule table ---------------------------------------------------------
+
+    def _refusal(self, action: str) -> str | None:
+        if action == "sign" and len(self.signatures) == 2:
+            return "both parties have signed"
+        return None
+
+    def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
+        """An engineer acts only as the installation's lead; the vendor signs through staff."""
+        super()._check_person(request, payload)
+        role = request.actor.role
+        if isinstance(payload, i.Signature | i.Refusal) and payload.party == SigningParty.vendor \
+                and role not in VENDOR_SIGNERS:
+            raise NotPermitted(f"a {role} may not sign for the vendor; a supervisor, manager or "
+                               "director signs for the vendor")
+
+    def _check_payload(self, action: str, payload: BaseModel) -> None:
+        if isinstance(payload, i.SiteAssessment):
+            needed = i.site_items(self.start.intake.modality)
+            for item in needed:
+                if item not in payload.items:
+                    raise InvalidPayload(f"a {self.start.intake.modality.value} site needs "
+                                         f"{item.value} checked", field=f"items.{item.value}")
+            for item in payload.items:
+                if item not in needed:
+                    raise InvalidPayload(f"{item.value} does not apply to a "
+                                         f"{self.start.intake.modality.value} site",
+                                         field=f"items.{item.value}")
+        if isinstance(payload, i.Training):
+            missing = [t.value for t in TrainingTopic if t not in payload.topics]
+            if missing:
+                raise InvalidPayload(f"training must cover {', '.join(missing)} too",
+                                     field="topics")
+        if isinstance(payload, i.Signature) and payload.party in self.signatures:
+            raise InvalidPayload(f"the {payload.party.value} has signed already", field="party")
+
+    # ----- step handlers ------------------------------------------------------------------------
+
+    def _assign(self, actor: Actor, p: i.AssignLead) -> Outcome:
+        self.assignee = Actor(id=p.engineer_id, name=p.engineer_name or p.engineer_id,
+                              role=Role.engineer)
+        return (f"负责工程师 lead engineer {self.assignee.name}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=p.engineer_id,
+                               subject=f"装机由您负责 installation {self.case_id} is yours",
+                               body=f"{self.start.intake.modality.value} "
+                                    f"{self.start.intake.serial} {self.start.hospital_name}")])
+
+    def _assess_site(self, actor: Actor, p: i.SiteAssessment) -> Outcome:
+        now = workflow.now()
+        self.assessments.append(i.Recorded(at=now, by=actor, data=p.model_dump(mode="json")))
+        self.deadlines.meet("site_assessment", now)
+        failed = p.failed
+        data = p.model_dump(mode="json") | {"failed": [f.value for f in failed]}
+        if failed:
+            names = ", ".join(f.value for f in failed)
+            if self.deadlines.paused is None:
+                self.deadlines.pause(at=now, reason=SITE_PAUSE, note=names, by=actor.id)
+            if self.status != I.site_not_ready:
+                self.deadlines.start("site_fix", self.commitments.site_fix, at=now)
+            self.status = I.site_not_ready
+            return (f"现场不合格 site not ready ({names}): waiting for the hospital, clock "
+                    "paused", data,
+                    [NoticeRequest(to_role=Role.hotline, subject=f"现场整改 site of "
+                                   f"{self.case_id} needs the hospital's fix", body=names)])
+        self.deadlines.meet("site_fix", now)
+        if self.deadlines.paused is not None:
+            self.deadlines.resume(at=now, by=actor.id)
+        self.status = I.site_ready
+        return "现场合格 site ready: every item passed", data, []
+
+    def _deliver(self, actor: Actor, p: i.Step) -> Outcome:
+        now = workflow.now()
+        self.deadlines.meet("delivery", now)
+        self.deadlines.start("commissioning", self.commitments.commissioning, at=now)
+        self.status = I.delivered
+        return f"到货 delivered {p.note}".strip(), p.model_dump(mode="json"), []
+
+    def _install(self, actor: Actor, p: i.Step) -> Outcome:
+        self.status = I.installed
+        return f"安装 installed {p.note}".strip(), p.model_dump(mode="json"), []
+
+    def _commission(self, actor: Actor, p: i.Step) -> Outcome:
+        self.deadlines.meet("commissioning", workflow.now())
+        self.status = I.commissioned
+        return f"调试完成 commissioned {p.note}".strip(), p.model_dump(mode="json"), []
+
+    def _verify(self, actor: Actor, p: i.Verification) -> Outcome:
+        now = workflow.now()
+        out = p.out_of_spec
+        data = p.model_dump(mode="json") | {"round": len(self.verifications) + 1,
+                                            "out_of_spec": [m.name for m in out]}
+        self.verifications.append(i.Recorded(at=now, by=actor, data=data))
+        if out:
+            self.status = I.installed  # back to commissioning; its window keeps counting
+            self.deadlines.reopen("commissioning", now)
+            names = "; ".join(f"{m.name} {m.value:g}{m.unit} (spec {m.low}..{m.high})"
+                              for m in out)
+            return (f"性能验证不合格 out of spec, back to commissioning: {names}", data,
+                    [NoticeRequest(to_role=Role.supervisor, subject=f"性能验证不合格 "
+                                   f"{self.case_id} out of spec", body=names)])
+        self.status = I.verified
+        return (f"性能验证合格 verified: {len(p.parameters)} parameters within spec "
+                f"(round {data['round']})", data, [])
+
+    def _train(self, actor: Actor, p: i.Training) -> Outcome:
+        self.training = p
+        self.status = I.trained
+        self.deadlines.start("signatures", self.commitments.signatures, at=workflow.now())
+        names = ", ".join(a.name for a in p.attendees)
+        return (f"培训 trained {len(p.attendees)} ({names}) on "
+                f"{', '.join(t.value for t in p.topics)}", p.model_dump(mode="json"), [])
+
+    def _sign(self, actor: Actor, p: i.Signature) -> Outcome:
+        now = workflow.now()
+        self.signatures[p.party] = i.SignatureRecord(
+            party=p.party, signer_name=p.signer_name, signer_title=p.signer_title,
+            signature_ref=p.signature_ref, at=now, recorded_by=actor)
+        summary = f"签字 {p.party.value} signed: {p.signer_name} {p.signer_title}".strip()
+        if len(self.signatures) < 2:
+            return summary, p.model_dump(mode="json"), []
+        self.deadlines.meet("signatures", now)
+        self.status = I.accepted
+        self.closed_at = now
+        return (f"{summary}; 验收通过 accepted by both parties", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.supervisor, subject=f"验收通过 {self.case_id} "
+                               f"accepted", body=f"{self.start.intake.serial} in service")])
+
+    def _refuse(self, actor: Actor, p: i.Refusal) -> Outcome:
+        now = workflow.now()
+        self.refusals.append(i.Recorded(at=now, by=actor, data=p.model_dump(mode="json")))
+        self.signatures.clear()
+        self.deadlines.waive("signatures", now, f"refused by the {p.party.value}")
+        self.status = I.installed  # rework, then commission and verify again
+        return (f"拒签 {p.party.value} refused ({p.signer_name}): {p.reason}; back to "
+                "commissioning", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.supervisor, urgent=True,
+                               subject=f"验收被拒 {self.case_id} refused by the "
+                                       f"{p.party.value}", body=p.reason)])
+
+    def _cancel(self, actor: Actor, p: i.Cancel) -> Outcome:
+        now = workflow.now()
+        self._settle(now, "cancelled")
+        if self.deadlines.paused is not None:
+            self.deadlines.resume(at=now, by=actor.id)
+        self.cancel_reason = p.reason
+        self.status = I.cancelled
+        self.closed_at = now
+        return f"取消 cancelled: {p.reason}", p.model_dump(mode="json"), []
+
+    # ----- acceptance -------------------------------------------------------------------------
+
+    async def _start_plan(self) -> None:
+        """Register the unit in service with its warranty, then start its maintenance plan
+        (a workflow of its own, started by an activity: it outlives this case by years).
+        Trouble is recorded, never lost."""
+        order = self.start.intake
+        try:
+            self.accepted = await workflow.execute_activity(
+                ACCEPT_INSTALLATION,
+                i.AcceptUnit(case_id=self.case_id, serial=order.serial,
+                             accepted_at=self.closed_at or workflow.now()),
+                result_type=i.AcceptedUnit, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY)
+            await self._record("in-service", SYSTEM,
+                               f"投入使用 {order.serial} in service on "
+                               f"{self.accepted.in_service_on}; warranty "
+                               f"{self.accepted.warranty_start} .. {self.accepted.warranty_end}",
+                               self.accepted.model_dump(mode="json"))
+            first_due = self.accepted.in_service_on + timedelta(
+                days=self.accepted.maintenance_interval_days)
+            await workflow.execute_activity(
+                START_MAINTENANCE_PLAN,
+                PlanStart(serial=order.serial, hospital_id=self.hospital_id,
+                          interval_days=self.accepted.maintenance_interval_days,
+                          first_due=first_due, timezone=self.policy.timezone,
+                          opened_by=SYSTEM, origin_case_id=self.case_id),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+        except ActivityError as error:
+            cause = error.cause if error.cause is not None else error
+            await self._record("plan-not-started", SYSTEM,
+                               f"未能启动维护计划 the maintenance plan could not start: {cause}",
+                               {"error": str(cause)},
+                               [NoticeRequest(to_role=Role.supervisor, urgent=True,
+                                              subject=f"维护计划未启动 {self.case_id}",
+                                              body=str(cause))])
+            return
+        self.linked_cases.append(LinkedCase(case_id=plan_id(order.serial), kind="plan",
+                                            relation="maintenance plan", status="active",
+                                            opened_at=workflow.now()))
+        await self._record("plan-started", SYSTEM,
+                           f"预防性维护计划 maintenance plan every "
+                           f"{self.accepted.maintenance_interval_days} days, first visit due "
+                           f"{first_due}", {"plan_id": plan_id(order.serial),
+                                            "first_due": first_due.isoformat()})
+
+    # ----- recording ----------------------------------------------------------------------------
+
+    def _projection(self) -> CaseProjection:
+        order = self.start.intake
+        return CaseProjection(
+            case_id=self.case_id, kind=self.kind, status=self.status.value, severity=None,
+            hospital_id=self.hospital_id, equipment_serial=order.serial,
+            assignee_id=self.assignee.id if self.assignee else None,
+            breached=self.deadlines.breached,
+            title=f"{order.modality.value} {order.brand} {order.model} {order.serial}"[:200],
+            opened_at=self.opened_at, closed_at=self.closed_at,
+            policy_version=self.policy.policy_version)
