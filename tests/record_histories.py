@@ -169,6 +169,19 @@ async def installation_site_fix_to_acceptance(case: InstallationDriver) -> None:
     await case.walk_to("accepted")
 
 
+async def installation_refused_then_accepted(case: InstallationDriver) -> None:
+    """The hospital refuses to sign: rework on a new commissioning window, verified again,
+    training kept, signed by both. (Signatures counted from the verification.)"""
+    await case.walk_to("trained")
+    await case.act("sign", MANAGER, party="vendor", signer_name="赵敏", signature_ref="v.pdf")
+    await case.act("refuse", HOTLINE, party="hospital", signer_name="吴工",
+                   reason="图像均匀性不达标")
+    await case.act("commission", ENGINEER, note="更换准直器后重新调试")
+    await case.act("verify", ENGINEER, parameters=IN_SPEC)
+    await case.sleep(days=3)
+    await case.walk_to("accepted")
+
+
 async def visit_finding_opens_repair(case: VisitDriver) -> None:
     await case.act("assign", SUPERVISOR, engineer_id="EN-01", engineer_name="张伟")
     await case.act("report", ENGINEER, cleaning={"done": True}, inspection={"done": True},
@@ -235,6 +248,7 @@ EMERGENCY_SCENARIOS = {
 }
 OTHER_SCENARIOS = {
     "installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
+    "installation_refused_then_accepted": installation_refused_then_accepted,
     "maintenance_visit_finding_opens_repair": visit_finding_opens_repair,
     "maintenance_plan_paused_resumed_ended": plan_paused_resumed_ended,
 }

@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 from caseflow.domain.installation import InstallationView
 from caseflow.domain.maintenance import PlanView, plan_id
 from caseflow.domain.records import Actor
+from caseflow.store.equipment import warranty_end
 from caseflow.store.models import CaseEventRow, Equipment, Escalation, Notification
 from tests.conftest import private_server
 from tests.installation_driver import (
@@ -39,6 +41,7 @@ from tests.installation_driver import (
 from tests.test_deadlines import advance_to
 
 DAY = timedelta(days=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 Opener = Callable[..., Awaitable[InstallationDriver]]
 
 
@@ -115,8 +118,9 @@ async def test_a_full_acceptance_puts_the_unit_in_service_and_starts_its_plan(or
     for action, payload in early.items():  # nothing out of order, whoever asks
         await refused(case, action, MANAGER, "InvalidTransition", **payload)
     await refused(case, "assess-site", ENGINEER, "NotAssignee", **site())  # not the lead yet
-    view = await case.walk_to("trained")
+    view = await case.walk_to("verified")
     assert commitment(view, "signatures").due_at == view.steps[-1].at + 7 * DAY
+    view = await case.walk_to("trained")
     await refused(case, "sign", ENGINEER, "NotPermitted", party="vendor", signer_name="张伟",
                   signature_ref="x")  # an engineer does not sign for the vendor
     view = await case.walk_to("accepted")
@@ -126,9 +130,11 @@ async def test_a_full_acceptance_puts_the_unit_in_service_and_starts_its_plan(or
     view = await case.state()
     accepted = view.accepted
     assert accepted is not None
-    today = view.closed_at.astimezone().date() if view.closed_at else date.today()
+    assert view.closed_at is not None
+    today = view.closed_at.astimezone(SHANGHAI).date()  # the policy's day, not the host's
     assert accepted.in_service_on == today and accepted.warranty_start == today
-    assert accepted.warranty_end == date(today.year + 2, today.month, today.day) - DAY
+    assert accepted.warranty_end == warranty_end(today, 24)  # the contract's 24 months
+    assert accepted.contract_ends_on == date(2027, 12, 31)
     registered = unit(sessions, case.serial)
     assert (registered.status, registered.install_date, registered.warranty_end) == (
         "in_service", today, accepted.warranty_end)
@@ -136,6 +142,7 @@ async def test_a_full_acceptance_puts_the_unit_in_service_and_starts_its_plan(or
         "state", result_type=PlanView)
     assert plan.status == "active" and plan.interval_days == 90
     assert plan.next_due == today + 90 * DAY and plan.origin_case_id == case.case_id
+    assert plan.ends_on == date(2027, 12, 31) and all(d <= plan.ends_on for d in plan.upcoming)
     assert events(sessions, case.case_id)[-3:] == ["sign", "in-service", "plan-started"]
     await env.client.get_workflow_handle(plan_id(case.serial)).execute_update(
         "change", {"change": "end", "reason": "测试结束", "actor": SUPERVISOR.model_dump()},
@@ -204,30 +211,43 @@ async def test_a_refused_signature_goes_back_to_commissioning_and_needs_both_aga
     case = await order()
     await case.walk_to("trained")
     await case.act("sign", MANAGER, party="vendor", signer_name="赵敏", signature_ref="v.pdf")
-    await refused(case, "sign", SUPERVISOR, "InvalidPayload", field="party", party="vendor",
+    await refused(case, "sign", SUPERVISOR, "InvalidTransition", party="vendor",
                   signer_name="李强", signature_ref="v2.pdf")  # the vendor signed already
+    await refused(case, "refuse", SUPERVISOR, "InvalidTransition", party="vendor",
+                  signer_name="李强", reason="改主意")  # nor can it refuse now
     view = await case.act("refuse", HOTLINE, party="hospital", signer_name="吴工",
                           reason="图像均匀性不达标,需复测")
     assert view.status == "installed" and view.signatures == []
     assert commitment(view, "signatures").state == "waived"
     assert view.refusals[-1].data["reason"] == "图像均匀性不达标,需复测"
+    assert commitment(view, "commissioning").state == "open", "the rework has its window"
     await case.act("commission", ENGINEER)
-    await case.act("verify", ENGINEER, parameters=IN_SPEC)
-    view = await case.state()
-    assert view.status == "verified" and view.training is not None  # training is kept
-    await case.act("cancel", SUPERVISOR, reason="测试结束")
+    view = await case.act("verify", ENGINEER, parameters=IN_SPEC)
+    assert view.status == "trained", "the training before the refusal is kept"
+    signatures = commitment(view, "signatures")
+    assert signatures.round == 2 and signatures.started_at == view.steps[-1].at
+    await case.act("sign", MANAGER, party="vendor", signer_name="赵敏", signature_ref="v2.pdf")
+    view = await case.act("sign", HOTLINE, party="hospital", signer_name="吴工",
+                          signature_ref="h2.pdf")
+    assert view.status == "accepted" and len(view.signatures) == 2
+    await finished(env, case)
+    await env.client.get_workflow_handle(plan_id(case.serial)).execute_update(
+        "change", {"change": "end", "reason": "测试结束", "actor": SUPERVISOR.model_dump()},
+        result_type=PlanView)
 
 
 async def test_missing_signatures_are_reminded_every_2_days_then_escalate(order, env, sessions):
     case = await order()
-    view = await case.walk_to("trained")
-    trained_at = view.steps[-1].at
+    view = await case.walk_to("verified")
+    verified_at = view.steps[-1].at  # DOMAIN.md: signed 7 days after the verification
+    assert commitment(view, "signatures").started_at == verified_at
+    await case.walk_to("trained")
     await case.act("sign", MANAGER, party="vendor", signer_name="赵敏", signature_ref="v.pdf")
-    await advance_to(env, trained_at + 11 * DAY)
+    await advance_to(env, verified_at + 11 * DAY)
     signatures = commitment(await case.state(), "signatures")
     # Reminders at 2, 4 and 6 days, the warning at 75% (5.25 days), the breach at 7 days to
     # the supervisors, at 10.5 days to the service manager.
-    assert [(f.level, f.notify, f.scheduled_at - trained_at) for f in signatures.fired] == [
+    assert [(f.level, f.notify, f.scheduled_at - verified_at) for f in signatures.fired] == [
         (-1, "supervisor", 2 * DAY), (-2, "supervisor", 4 * DAY), (0, "supervisor", 5.25 * DAY),
         (-3, "supervisor", 6 * DAY), (1, "supervisor", 7 * DAY), (2, "manager", 10.5 * DAY)]
     assert escalations(sessions, case.case_id, "signatures")[-2:] == [(1, "supervisor"),

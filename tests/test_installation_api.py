@@ -60,13 +60,16 @@ async def test_bad_orders_name_the_field_and_write_nothing(api, tokens):
         (body(contract_code="HT-2024-JB-007"), ["body", "contract_code"]),  # another hospital's
         (body(delivery_due_at="2027-01-04T09:00:00"), ["body", "delivery_due_at"]),
         (body(modality="PET"), ["body", "modality"]),
+        (body(serial="CT-" + "9" * 120), ["body", "serial"]),
+        (body(brand="联" * 101), ["body", "brand"]),
+        (body(delivery_due_at="2020-01-04T09:00:00+08:00"), ["body", "delivery_due_at"]),
         (body(colour="red"), ["body", "colour"]),
     ]
     for payload, loc in cases:
         response = await order(api, tokens, payload)
         assert response.status_code == 422, (payload, response.text)
         assert locs(response) == [loc], response.text
-        if payload["serial"] != "CT-DH-0001":
+        if payload["serial"] != "CT-DH-0001" and len(payload["serial"]) <= 100:
             assert (await equipment(api, tokens, payload["serial"])).status_code == 404
     for role in ("hotline", "engineer", "auditor"):
         assert (await order(api, tokens, body(), role=role)).status_code == 403
@@ -148,3 +151,36 @@ async def test_equipment_reads(api, tokens):
     missing = await api.post("/v1/equipment/CT-DH-0001/plan/pause", json={"reason": "停机"},
                              headers=headers(tokens, "manager"))
     assert missing.status_code == 404 and missing.json()["code"] == "UnknownRecord"
+
+
+async def test_a_cancelled_or_never_started_order_frees_its_serial(api, tokens, sessions):
+    payload = body()
+    serial = payload["serial"]
+    case_id = (await order(api, tokens, payload)).json()["case_id"]
+    again = await order(api, tokens, body(serial=serial))  # a live order holds the serial
+    assert again.status_code == 422 and locs(again) == [["body", "serial"]]
+    for _ in range(100):
+        if await timeline_of(api, tokens, case_id):
+            break
+        await asyncio.sleep(0.05)
+    cancelled = await act(api, tokens, case_id, "manager", "cancel", {"reason": "医院取消订单"})
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    for _ in range(100):
+        record = (await equipment(api, tokens, serial)).json()
+        if record["status"] == "cancelled":
+            break
+        await asyncio.sleep(0.1)
+    assert record["status"] == "cancelled" and "医院取消订单" in record["status_reason"]
+    reordered = await order(api, tokens, body(serial=serial))
+    assert reordered.status_code == 201, reordered.text
+    assert (await equipment(api, tokens, serial)).json()["status"] == "installing"
+
+    # A unit left `installing` by an order whose workflow never started (its case row was
+    # freed) can be ordered again too.
+    from caseflow.store.models import Equipment
+
+    orphan = f"CT-O{uuid.uuid4().hex[:8]}"
+    with sessions.begin() as session:
+        session.add(Equipment(serial=orphan, hospital_id="H-DH", modality="CT", brand="GE",
+                              model="x", department="放射科", status="installing"))
+    assert (await order(api, tokens, body(serial=orphan))).status_code == 201

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -65,11 +65,13 @@ def new_unit(sessions, today: date) -> str:  # type: ignore[no-untyped-def]
 
 
 async def start_plan(env: WorkflowEnvironment, queue: str, sessions,  # type: ignore[no-untyped-def]
-                     interval: int = 90) -> tuple[WorkflowHandle, PlanStart]:
+                     interval: int = 90, ends_on: date | None = None,
+                     ) -> tuple[WorkflowHandle, PlanStart]:
     today = (await env.get_current_time()).astimezone().date()
     serial = new_unit(sessions, today)
     start = PlanStart(serial=serial, hospital_id="H-DH", interval_days=interval,
-                      first_due=today + interval * DAY, timezone=TZ, opened_by=SYSTEM)
+                      first_due=today + interval * DAY, timezone=TZ, opened_by=SYSTEM,
+                      ends_on=ends_on)
     handle = await env.client.start_workflow(MaintenancePlanWorkflow.run, start,
                                              id=f"PM-{serial}", task_queue=queue)
     return handle, start
@@ -235,3 +237,39 @@ async def test_a_finding_that_needs_a_repair_opens_one_linked_repair(private_env
         rows = list(session.scalars(select(Case.case_id).where(
             Case.kind == "repair", Case.created_by == f"case:{visit.case_id}")))
     assert rows == [link.case_id]
+
+
+async def test_the_plan_ends_with_its_contract(private_env, sessions):
+    env, queue = private_env
+    today = (await env.get_current_time()).astimezone().date()
+    handle, start = await start_plan(env, queue, sessions, interval=30,
+                                     ends_on=today + 75 * DAY)
+    assert (await plan_state(handle)).upcoming == [start.first_due, start.first_due + 30 * DAY]
+    await advance_to(env, opens_at(start.first_due + 30 * DAY, TZ) + PROMPT)
+    with env.auto_time_skipping_disabled():
+        ended = PlanView.model_validate(await asyncio.wait_for(handle.result(), 30))
+    assert [v.due_on for v in ended.visits] == [start.first_due, start.first_due + 30 * DAY]
+    assert ended.status == "ended" and ended.changes[-1].by.id == "system"
+    assert "contract ended" in ended.changes[-1].reason
+    assert status_of(sessions, start.serial)[0] == "in_service"  # the unit is still in use
+
+
+async def test_changes_close_together_leave_the_unit_as_the_plan_says(private_env, sessions):
+    """The second change is accepted while the first one's register write is under way: the
+    unit ends as the plan says after both."""
+    env, queue = private_env
+    handle, start = await start_plan(env, queue, sessions)
+
+    async def both(first: str, second: str) -> None:
+        accepted = await handle.start_update(
+            "change", {"change": first, "reason": first, "actor": SUPERVISOR.model_dump()},
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED, result_type=PlanView)
+        await change(handle, second, reason=second)
+        await accepted.result()
+
+    await both("pause", "resume")
+    assert (await plan_state(handle)).status == "active"
+    assert status_of(sessions, start.serial)[0] == "in_service"
+    await both("pause", "end")
+    assert (await plan_state(handle)).status == "ended"
+    assert status_of(sessions, start.serial)[0] == "decommissioned"

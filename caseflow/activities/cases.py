@@ -83,7 +83,7 @@ class CaseOpening:
         return self._reserve("complaint", "callback-complaint", f"case:{origin.case_id}",
                              lambda: Draft(hospital_id=request.hospital_id,
                                            equipment_serial=request.equipment_serial,
-                                           title=body().matter), start)
+                                           title=body().matter), start, origin.case_id)
 
     @activity.defn(name=OPEN_LINKED_EMERGENCY)
     def open_linked_emergency(self, request: LinkedEmergencyRequest) -> EmergencyStart:
@@ -107,7 +107,7 @@ class CaseOpening:
         return self._reserve("emergency", "critical-emergency", f"case:{request.repair_case_id}",
                              lambda: Draft(hospital_id=request.hospital_id,
                                            equipment_serial=request.equipment_serial,
-                                           title=body().impact), start)
+                                           title=body().impact), start, request.repair_case_id)
 
     @activity.defn(name=OPEN_MAINTENANCE_VISIT)
     async def open_maintenance_visit(self, request: OpenVisit) -> VisitStart:
@@ -175,11 +175,13 @@ class CaseOpening:
             return found[0].hospital_id
 
     def _reserve(self, kind: str, key: str, created_by: str, draft: Callable[[], Draft],
-                 start: Callable[[Session, str, datetime, date], Started]) -> Started:
+                 start: Callable[[Session, str, datetime, date], Started],
+                 hashed: str | None = None) -> Started:
         """The case `kind` opened by another case or a plan (`created_by`): its number
         reserved once, keyed by `created_by` and `key` alone (the origin checked its hospital
         and unit, and a retry finds the same number even if the wording changed since), and
-        its workflow input.
+        its workflow input. `hashed` is what the reservation's request hash is taken of
+        (reservations made by earlier versions hashed the origin's case id alone).
 
         What cannot succeed on a retry (bad data) is raised as non-retryable, so the origin
         records it at once instead of retrying forever.
@@ -190,7 +192,7 @@ class CaseOpening:
             with self.sessions.begin() as session:
                 row, _ = reserve_case(
                     session, kind=kind, created_by=created_by[:64], key=key,
-                    request_hash=hashlib.sha256(created_by.encode()).hexdigest(),
+                    request_hash=hashlib.sha256((hashed or created_by).encode()).hexdigest(),
                     draft=draft(), now=now, local_day=today)
                 assert row.case_id is not None
                 return start(session, row.case_id, now, today)

@@ -10,9 +10,9 @@ recorded, preventive-maintenance plan started.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from caseflow.domain.cases import (
     STAFF,
@@ -51,6 +51,9 @@ SITE_ITEMS_BY_MODALITY: dict[Modality, tuple[SiteItem, ...]] = {
 }
 
 
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
 def site_items(modality: Modality) -> tuple[SiteItem, ...]:
     return SITE_ITEMS_BY_MODALITY.get(modality, COMMON_SITE_ITEMS)
 
@@ -59,10 +62,10 @@ class InstallationCreate(Payload):
     """A new unit ordered by a hospital (POST /v1/installations)."""
 
     hospital_id: Name
-    serial: Name = Field(description="the new unit's serial number (not registered yet)")
+    serial: Short = Field(description="the new unit's serial number (not registered yet)")
     modality: Modality
-    brand: Name
-    model: Name
+    brand: Short
+    model: Short
     department: Name
     location: Note = ""
     contract_code: Name | None = Field(default=None,
@@ -92,6 +95,7 @@ class AcceptedUnit(BaseModel):
     warranty_start: date
     warranty_end: date
     maintenance_interval_days: int
+    contract_ends_on: date | None = None  # the plan's visits stop with the contract
 
 
 class AcceptUnit(BaseModel):

@@ -59,6 +59,7 @@ class PlanStart(BaseModel):
     timezone: str = "Asia/Shanghai"
     opened_by: Actor
     origin_case_id: str | None = None  # the installation that started it
+    ends_on: date | None = None  # the contract's end: no visit is due after it
     status: PlanStatus = PlanStatus.active
     next_due: date | None = None  # None: first_due
     visits: list[PlannedVisit] = []
@@ -95,6 +96,7 @@ class PlanView(BaseModel):
     first_due: date
     next_due: date | None
     upcoming: list[date]
+    ends_on: date | None = None
     visits: list[PlannedVisit]
     changes: list[PlanChangeRecord]
     origin_case_id: str | None
@@ -207,6 +209,6 @@ class EquipmentStatusChange(BaseModel):
     """The unit's status follows its plan: out of service, in service, decommissioned."""
 
     serial: str
-    status: Literal["in_service", "out_of_service", "decommissioned"]
+    status: Literal["in_service", "out_of_service", "decommissioned", "cancelled"]
     reason: str
     by: Actor

@@ -15,6 +15,7 @@ from caseflow.store.models import Case, Contract, Equipment
 
 DEFAULT_WARRANTY_MONTHS = 12
 DEFAULT_INTERVAL_DAYS = 90  # quarterly
+REORDERABLE = ("installing", "cancelled")  # a serial in these states may be ordered again
 
 
 def add_months(day: date, months: int) -> date:
@@ -24,10 +25,24 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def warranty_end(start: date, months: int) -> date:
+    """The last day of a warranty of `months` from `start`: the day before the same day
+    `months` later (a start on 29 February ends on the last day of February)."""
+    if start.month == 2 and start.day == 29:
+        return add_months(start, months)
+    return date.fromordinal(add_months(start, months).toordinal() - 1)
+
+
 def register_installing(session: Session, body: InstallationCreate, contract_code: str | None,
                         now: datetime) -> None:
-    """The ordered unit enters the register as `installing` (not in clinical service)."""
-    if session.get(Equipment, body.serial) is None:
+    """The ordered unit enters the register as `installing` (not in clinical service); a unit
+    left `installing` by an order that never started, or `cancelled`, is ordered afresh."""
+    found = session.get(Equipment, body.serial)
+    if found is not None and found.status in REORDERABLE:
+        session.delete(found)
+        session.flush()
+        found = None
+    if found is None:
         session.add(Equipment(serial=body.serial, hospital_id=body.hospital_id,
                               contract_code=contract_code, modality=body.modality.value,
                               brand=body.brand, model=body.model, department=body.department,
@@ -45,12 +60,13 @@ def accept(session: Session, serial: str, on: date, now: datetime) -> AcceptedUn
     interval = contract.maintenance_interval_days if contract else DEFAULT_INTERVAL_DAYS
     if unit.status == "installing":  # a retried activity finds it done and answers the same
         unit.install_date, unit.warranty_start = on, on
-        unit.warranty_end = date.fromordinal(add_months(on, months).toordinal() - 1)
+        unit.warranty_end = warranty_end(on, months)
         unit.status, unit.status_reason, unit.status_changed_at = "in_service", "accepted", now
     assert unit.install_date and unit.warranty_start and unit.warranty_end
     return AcceptedUnit(serial=serial, in_service_on=unit.install_date,
                         warranty_start=unit.warranty_start, warranty_end=unit.warranty_end,
-                        maintenance_interval_days=interval)
+                        maintenance_interval_days=interval,
+                        contract_ends_on=contract.ends_on if contract else None)
 
 
 def set_status(session: Session, serial: str, status: str, reason: str, now: datetime) -> None:

@@ -21,7 +21,7 @@ from caseflow.domain.records import Actor
 from caseflow.domain.repair import RepairCreate, RepairStart
 from caseflow.store import directory
 from caseflow.store.cases import Draft, case_kind, contract_of
-from caseflow.store.equipment import register_installing
+from caseflow.store.equipment import REORDERABLE, register_installing
 from caseflow.store.models import Case, Contract, Equipment, Hospital
 
 
@@ -96,17 +96,31 @@ def installation_contract(session: Session, body: InstallationCreate, today: dat
 
 
 def installation_draft(session: Session, body: InstallationCreate, *, created_by: str,
-                       key: str) -> Draft:
-    """Check the hospital and that the serial is new (or is this very order, retried)."""
+                       key: str, now: datetime) -> Draft:
+    """Check the hospital, the delivery date, and that the serial is new: not registered, or
+    left by an order that was cancelled or never started, or this very order retried."""
     if directory.hospital(session, body.hospital_id) is None:
         raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
-    if session.get(Equipment, body.serial) is not None:
+    unit = session.get(Equipment, body.serial)
+    if unit is not None:
         retried = session.scalar(select(Case.seq).where(
             Case.kind == "installation", Case.equipment_serial == body.serial,
             Case.created_by == created_by, Case.idempotency_key == key))
-        if retried is None:
-            raise InvalidPayload(f"a unit with serial {body.serial} is registered already",
+        if retried is not None:
+            return _installation_row(body)
+        live = session.scalar(select(Case.case_id).where(
+            Case.kind == "installation", Case.equipment_serial == body.serial,
+            Case.status.not_in(("cancelled", "accepted"))))
+        if unit.status not in REORDERABLE or live is not None:
+            raise InvalidPayload(f"a unit with serial {body.serial} is registered already "
+                                 f"({unit.status}{', order ' + live if live else ''})",
                                  field="serial")
+    if body.delivery_due_at <= now:
+        raise InvalidPayload("must be in the future", field="delivery_due_at")
+    return _installation_row(body)
+
+
+def _installation_row(body: InstallationCreate) -> Draft:
     return Draft(hospital_id=body.hospital_id, equipment_serial=body.serial,
                  title=f"{body.modality.value} {body.brand} {body.model} {body.serial}")
 

@@ -25,11 +25,12 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain import installation as i
     from caseflow.domain.cases import CaseAction, LinkedCase
     from caseflow.domain.enums import InstallationStatus, Role, SigningParty, TrainingTopic
-    from caseflow.domain.errors import InvalidPayload, NotPermitted
-    from caseflow.domain.maintenance import PlanStart, plan_id
+    from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotPermitted
+    from caseflow.domain.maintenance import EquipmentStatusChange, PlanStart, plan_id
     from caseflow.domain.policy import SITE_PAUSE
     from caseflow.domain.records import (
         ACCEPT_INSTALLATION,
+        SET_EQUIPMENT_STATUS,
         START_MAINTENANCE_PLAN,
         SYSTEM,
         Actor,
@@ -38,6 +39,10 @@ with workflow.unsafe.imports_passed_through():
     )
 
 I = InstallationStatus  # noqa: E741
+# The signature clock runs from the passing verification (DOMAIN.md: 7 days after it), a
+# refusal reopens the commissioning window, and training given before a refusal is kept.
+# Histories recorded before this patch started the clock at training.
+SIGN_AFTER_VERIFICATION = "installation-signatures-from-verification"
 VENDOR_SIGNERS = frozenset({Role.supervisor, Role.manager, Role.director})
 
 
@@ -61,6 +66,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.accepted: i.AcceptedUnit | None = None
         self.linked_cases: list[LinkedCase] = []
         self.cancel_reason: str | None = None
+        self.revised = workflow.patched(SIGN_AFTER_VERIFICATION)
         order = start.intake
         due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
         self.deadlines.start_until("site_assessment", label="现场评估 site assessment",
@@ -83,6 +89,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         await self._live()
         if self.status == I.accepted:
             await self._start_plan()
+        elif self.status == I.cancelled and self.revised:
+            await self._release_unit()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.closed_at is not None
         return i.InstallationResult(case_id=self.case_id, status=self.status,
@@ -137,8 +145,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
             if missing:
                 raise InvalidPayload(f"training must cover {', '.join(missing)} too",
                                      field="topics")
-        if isinstance(payload, i.Signature) and payload.party in self.signatures:
-            raise InvalidPayload(f"the {payload.party.value} has signed already", field="party")
+        if isinstance(payload, i.Signature | i.Refusal) and payload.party in self.signatures:
+            raise InvalidTransition(f"the {payload.party.value} has signed already")
 
     # ----- step handlers ------------------------------------------------------------------------
 
@@ -205,13 +213,18 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                     [NoticeRequest(to_role=Role.supervisor, subject=f"性能验证不合格 "
                                    f"{self.case_id} out of spec", body=names)])
         self.status = I.verified
+        if self.revised:
+            self.deadlines.start("signatures", self.commitments.signatures, at=now)
+            if self.training is not None:  # trained before a refusal: ready to sign again
+                self.status = I.trained
         return (f"性能验证合格 verified: {len(p.parameters)} parameters within spec "
                 f"(round {data['round']})", data, [])
 
     def _train(self, actor: Actor, p: i.Training) -> Outcome:
         self.training = p
         self.status = I.trained
-        self.deadlines.start("signatures", self.commitments.signatures, at=workflow.now())
+        if not self.revised:
+            self.deadlines.start("signatures", self.commitments.signatures, at=workflow.now())
         names = ", ".join(a.name for a in p.attendees)
         return (f"培训 trained {len(p.attendees)} ({names}) on "
                 f"{', '.join(t.value for t in p.topics)}", p.model_dump(mode="json"), [])
@@ -236,6 +249,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.refusals.append(i.Recorded(at=now, by=actor, data=p.model_dump(mode="json")))
         self.signatures.clear()
         self.deadlines.waive("signatures", now, f"refused by the {p.party.value}")
+        if self.revised:  # the rework runs on the commissioning window again
+            self.deadlines.start("commissioning", self.commitments.commissioning, at=now)
         self.status = I.installed  # rework, then commission and verify again
         return (f"拒签 {p.party.value} refused ({p.signer_name}): {p.reason}; back to "
                 "commissioning", p.model_dump(mode="json"),
@@ -253,7 +268,20 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.closed_at = now
         return f"取消 cancelled: {p.reason}", p.model_dump(mode="json"), []
 
-    # ----- acceptance -------------------------------------------------------------------------
+    # ----- the register ---------------------------------------------------------------------
+
+    async def _release_unit(self) -> None:
+        """A cancelled order leaves the register: the unit is `cancelled` (its serial may be
+        ordered again)."""
+        await workflow.execute_activity(
+            SET_EQUIPMENT_STATUS,
+            EquipmentStatusChange(serial=self.start.intake.serial, status="cancelled",
+                                  reason=f"installation {self.case_id} cancelled: "
+                                         f"{self.cancel_reason}", by=SYSTEM),
+            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+        await self._record("unit-released", SYSTEM,
+                           f"取消登记 {self.start.intake.serial} removed from the register "
+                           "(cancelled)")
 
     async def _start_plan(self) -> None:
         """Register the unit in service with its warranty, then start its maintenance plan
@@ -279,7 +307,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                 PlanStart(serial=order.serial, hospital_id=self.hospital_id,
                           interval_days=self.accepted.maintenance_interval_days,
                           first_due=first_due, timezone=self.policy.timezone,
-                          opened_by=SYSTEM, origin_case_id=self.case_id),
+                          opened_by=SYSTEM, origin_case_id=self.case_id,
+                          ends_on=self.accepted.contract_ends_on),
                 start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
         except ActivityError as error:
             cause = error.cause if error.cause is not None else error

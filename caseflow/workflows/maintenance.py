@@ -14,6 +14,7 @@ and confirmed by the customer; a finding that needs a repair opens a linked repa
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 
 from temporalio import workflow
@@ -44,7 +45,8 @@ with workflow.unsafe.imports_passed_through():
 V = VisitStatus
 VISITS_PER_RUN = 4  # the plan continues as new after this many due dates
 PLAN_CHANGERS = frozenset({Role.supervisor, Role.manager, Role.director, Role.admin})
-EQUIPMENT_STATUS = {"pause": "out_of_service", "resume": "in_service", "end": "decommissioned"}
+STATUS_OF_PLAN = {PlanStatus.paused: "out_of_service", PlanStatus.active: "in_service",
+                  PlanStatus.ended: "decommissioned"}
 SEVERITY_ORDER = (Severity.critical, Severity.severe, Severity.general, Severity.minor)
 
 
@@ -56,6 +58,7 @@ class MaintenancePlanWorkflow:
         if self.plan.next_due is None:
             self.plan.next_due = self.plan.first_due
         self.version = 0
+        self.register = asyncio.Lock()
 
     @workflow.run
     async def run(self, start: m.PlanStart) -> m.PlanView:
@@ -79,8 +82,11 @@ class MaintenancePlanWorkflow:
         if self.plan.status != PlanStatus.ended and self.plan.next_due is not None:
             step = timedelta(days=self.plan.interval_days)
             upcoming = [self.plan.next_due + step * n for n in range(4)]
+        if self.plan.ends_on is not None:
+            upcoming = [day for day in upcoming if day <= self.plan.ends_on]
         return m.PlanView(serial=self.plan.serial, hospital_id=self.plan.hospital_id,
                           status=self.plan.status, interval_days=self.plan.interval_days,
+                          ends_on=self.plan.ends_on,
                           first_due=self.plan.first_due, next_due=upcoming[0] if upcoming else None,
                           upcoming=upcoming, visits=self.plan.visits, changes=self.plan.changes,
                           origin_case_id=self.plan.origin_case_id)
@@ -88,19 +94,25 @@ class MaintenancePlanWorkflow:
     @workflow.update
     async def change(self, request: m.PlanChange) -> m.PlanView:
         assert request.actor is not None
-        now = workflow.now()
-        self.plan.changes.append(m.PlanChangeRecord(change=request.change, reason=request.reason,
-                                                    by=request.actor, at=now))
-        self.plan.status = {"pause": PlanStatus.paused, "resume": PlanStatus.active,
-                            "end": PlanStatus.ended}[request.change]
-        self.version += 1
-        await workflow.execute_activity(
-            SET_EQUIPMENT_STATUS,
-            m.EquipmentStatusChange(serial=self.plan.serial,
-                                    status=EQUIPMENT_STATUS[request.change],  # type: ignore[arg-type]
-                                    reason=request.reason, by=request.actor),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+        self._change(request.change, request.reason, request.actor)
+        # One register write at a time, each of the plan's status as it is then: two changes
+        # close together leave the unit as the last one says, whatever their retries do.
+        async with self.register:
+            status = STATUS_OF_PLAN[self.plan.status]
+            reason = self.plan.changes[-1]
+            await workflow.execute_activity(
+                SET_EQUIPMENT_STATUS,
+                m.EquipmentStatusChange(serial=self.plan.serial, status=status,  # type: ignore[arg-type]
+                                        reason=reason.reason, by=reason.by),
+                start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
         return self.view()
+
+    def _change(self, change: str, reason: str, actor: Actor) -> None:
+        self.plan.changes.append(m.PlanChangeRecord(change=change, reason=reason,  # type: ignore[arg-type]
+                                                    by=actor, at=workflow.now()))
+        self.plan.status = {"pause": PlanStatus.paused, "resume": PlanStatus.active,
+                            "end": PlanStatus.ended}[change]
+        self.version += 1
 
     @change.validator
     def _validate_change(self, request: m.PlanChange) -> None:
@@ -120,7 +132,13 @@ class MaintenancePlanWorkflow:
     async def _until_due(self) -> bool:
         """Sleep until the next due date (or the plan ends): True when it is due."""
         while self.plan.status != PlanStatus.ended:
-            due_at = m.opens_at(self.plan.next_due or self.plan.first_due, self.plan.timezone)
+            due = self.plan.next_due or self.plan.first_due
+            if self.plan.ends_on is not None and due > self.plan.ends_on:
+                # The contract ends before the next visit: the plan ends (the unit stays in
+                # service; a renewed contract starts a new plan).
+                self._change("end", f"合同到期 the contract ended on {self.plan.ends_on}", SYSTEM)
+                return False
+            due_at = m.opens_at(due, self.plan.timezone)
             now = workflow.now()
             if now >= due_at:
                 return True

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.auth import READERS, Principal, require
-from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_update
 from caseflow.domain.cases import Payload, Text
 from caseflow.domain.enums import Role
@@ -53,6 +54,8 @@ class EquipmentRecord(BaseModel):
     warranty_end: date | None
     in_warranty: bool
     plan: PlanView | None
+    plan_unavailable: bool = Field(default=False, description="the plan exists but could not "
+                                   "be read now (Temporal); the rest is from the register")
     cases: list[ServiceEntry]
 
 
@@ -62,8 +65,8 @@ class PlanChangeBody(Payload):
 
 @router.get("/{serial}", response_model=EquipmentRecord)
 async def get_equipment(serial: Serial, principal: Annotated[Principal, require(*READERS)],
-                        sessions: SessionsDep, temporal: TemporalDep,
-                        settings: SettingsDep) -> EquipmentRecord:
+                        sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+                        policy: PolicyDep) -> EquipmentRecord:
     """The unit: status, warranty, its plan (next visits) and every case of it, newest first."""
 
     def read() -> EquipmentRecord | None:
@@ -72,7 +75,7 @@ async def get_equipment(serial: Serial, principal: Annotated[Principal, require(
             if found is None:
                 return None
             unit, hospital = found
-            today = datetime.now().astimezone().date()
+            today = datetime.now(ZoneInfo(policy.defaults.timezone)).date()
             return EquipmentRecord(
                 serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
                 modality=unit.modality, brand=unit.brand, model=unit.model,
@@ -92,11 +95,10 @@ async def get_equipment(serial: Serial, principal: Annotated[Principal, require(
         record.plan = await temporal.get_workflow_handle(plan_id(serial)).query(
             "state", result_type=PlanView,
             rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
-    except RPCError as error:
-        if error.status != RPCStatusCode.NOT_FOUND:
-            raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None
-    except WorkflowQueryFailedError as error:
-        raise ServiceUnavailable(f"the plan could not answer: {error.message}") from None
+    except RPCError as error:  # no plan (NOT_FOUND), or Temporal away: the register answers
+        record.plan_unavailable = error.status != RPCStatusCode.NOT_FOUND
+    except WorkflowQueryFailedError:
+        record.plan_unavailable = True
     return record
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Response
@@ -35,7 +35,8 @@ def installation_opening(body: InstallationCreate, principal: Principal, key: st
 
     return Opening("installation", "InstallationAcceptanceWorkflow",
                    lambda session: installation_draft(session, body, created_by=principal.id,
-                                                      key=key), start, summary)
+                                                      key=key, now=datetime.now(timezone.utc)),
+                   start, summary)
 
 
 @router.post("/installations", status_code=201, response_model=CaseCreated,
