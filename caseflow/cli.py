@@ -1,4 +1,4 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, replay."""
+"""The `caseflow` command: dev, worker, api, migrate, seed, replay, audit."""
 
 from __future__ import annotations
 
@@ -91,6 +91,42 @@ def replay(paths: Annotated[list[Path], typer.Argument(help="history JSON files 
     files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
     failures = asyncio.run(replay_files(files, console))
     raise typer.Exit(1 if failures else 0)
+
+
+audit = typer.Typer(help="Tamper evidence: verify exported histories and the seal chain.",
+                    no_args_is_help=True)
+app.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
+        help="exported case files or history JSON files; none: verify the whole chain")] = None,
+) -> None:
+    """Check exported histories against their seals, or the seal chain itself: prints OK or
+    the first record that does not match; non-zero exit on any mismatch."""
+    from caseflow.audit import verify_file
+    from caseflow.store import seals
+    from caseflow.store.db import make_engine, make_sessions
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    sessions = make_sessions(engine)
+    try:
+        if paths:
+            results = [verify_file(path, sessions) for path in paths]
+            for ok, message in results:
+                console.print(f"[green]OK[/]   {message}" if ok else f"[red]FAIL[/] {message}")
+            raise typer.Exit(0 if all(ok for ok, _ in results) else 1)
+        with sessions() as session:
+            check = seals.verify_chain(session)
+        if check.ok:
+            console.print(f"[green]OK[/]   the chain of {check.links} sealed cases is intact")
+            raise typer.Exit(0)
+        console.print(f"[red]FAIL[/] link {check.first_bad} (case {check.case_id}): "
+                      f"{check.reason}")
+        raise typer.Exit(1)
+    finally:
+        engine.dispose()
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     delivery_give_up_hours: float = 24.0
     # Event subscriptions of outside tools (docs/operations.md); POSTs use webhook_timeout_seconds.
     subscription_poll_seconds: float = 1.0
+    seal_poll_seconds: float = 5.0  # how often closed cases are fingerprinted into the chain
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0

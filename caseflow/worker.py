@@ -19,6 +19,7 @@ from caseflow.activities.equipment import EquipmentRegister
 from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.activities.subscriptions import Deliverer
+from caseflow.audit import run_sealer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import PolicyBook, load_policy
@@ -83,7 +84,8 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker, the outbox sender and the subscription deliverer until cancelled."""
+    """Run the worker, the outbox sender, the subscription deliverer and the sealer of closed
+    cases until cancelled."""
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
     client = await connect(settings)
@@ -101,6 +103,8 @@ async def run_worker(settings: Settings) -> None:
                               give_up_after=timedelta(hours=settings.subscription_give_up_hours))
         events_out = asyncio.create_task(run_outbox(
             deliverer, settings.subscription_poll_seconds, stop, name="subscriptions"))
+        sealer = asyncio.create_task(run_sealer(client, sessions, settings.seal_poll_seconds,
+                                                stop))
         log.info("worker started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
         try:
@@ -109,4 +113,5 @@ async def run_worker(settings: Settings) -> None:
             stop.set()
             await outbox
             await events_out
+            await sealer
             engine.dispose()

@@ -14,6 +14,7 @@ from caseflow.api.routes import (
     complaints,
     emergencies,
     equipment,
+    exports,
     health,
     installations,
     repairs,
@@ -46,7 +47,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.temporal = temporal
     errors.install(app)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
-                   installations.router, cases.router, equipment.router, rosters.router,
-                   subscriptions.router):
+                   installations.router, cases.router, equipment.router, exports.router,
+                   rosters.router, subscriptions.router):
         app.include_router(router)
     return app

@@ -269,3 +269,22 @@ class SubscriptionDelivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     response_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class CaseSeal(Base):
+    """A closed case's history fingerprint, one link of the hash chain (domain/audit.py).
+    `position` is the link's place in the chain, 1, 2, 3... with no gaps."""
+
+    __tablename__ = "case_seals"
+    __table_args__ = (UniqueConstraint("case_id", name="uq_case_seals_case"),)
+
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    case_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    workflow_id: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[str] = mapped_column(String(100))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    history_sha256: Mapped[str] = mapped_column(String(64))
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    chain_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,56 @@
+"""Exports for spreadsheets: the cases list as CSV (UTF-8 with a byte-order mark, so Excel
+shows Chinese text as it is)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.deps import SessionsDep
+from caseflow.api.routes.cases import case_query
+from caseflow.store.models import Case
+
+router = APIRouter(prefix="/v1/exports", tags=["exports"])
+COLUMNS = ("case_id", "kind", "status", "severity", "hospital_id", "equipment_serial",
+           "assignee_id", "breached", "title", "opened_at", "closed_at", "policy_version")
+
+
+@router.get("/cases.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def cases_csv(
+    principal: Annotated[Principal, require(*READERS)], sessions: SessionsDep,
+    kind: str | None = None, status: str | None = None, severity: str | None = None,
+    hospital_id: str | None = None, assignee_id: str | None = None,
+    breached: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
+) -> Response:
+    """The cases that match the filters (as GET /v1/cases), oldest first, one row each."""
+    filters = {"kind": kind, "status": status, "severity": severity,
+               "hospital_id": hospital_id, "assignee_id": assignee_id, "breached": breached}
+
+    def write() -> str:
+        out = io.StringIO()
+        table = csv.writer(out)
+        table.writerow(COLUMNS)
+        with sessions() as session:
+            for row in session.scalars(case_query(filters).order_by(Case.seq).limit(limit)):
+                table.writerow([_cell(getattr(row, column)) for column in COLUMNS])
+        return out.getvalue()
+
+    text = await run_in_threadpool(write)
+    return Response(content=("\ufeff" + text).encode("utf-8"), media_type="text/csv",
+                    headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
