@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from temporalio.service import RPCError
 
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyError, load_policy
@@ -15,7 +17,7 @@ from caseflow.logs import configure_logging
 
 app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # one line per result, however long
 
 
 def _settings() -> Settings:
@@ -83,14 +85,58 @@ def seed() -> None:
 
 
 @app.command()
-def replay(paths: Annotated[list[Path], typer.Argument(help="history JSON files or folders")]) -> None:
-    """Replay saved histories against today's workflow code; non-zero exit on any divergence."""
-    from caseflow.replay import replay_files
+def replay(
+    targets: Annotated[list[str] | None, typer.Argument(
+        help="history or export JSON files, folders of them, or case ids (fetched from "
+             "Temporal)")] = None,
+    kind: Annotated[str | None, typer.Option(help="every closed case of this kind ...")] = None,
+    since: Annotated[datetime | None, typer.Option("--from", help="... closed from (UTC)")] = None,
+    until: Annotated[datetime | None, typer.Option("--to", help="... closed before (UTC)")] = None,
+) -> None:
+    """Replay histories against today's workflow code: OK, or the first divergence with its
+    event id and why; non-zero exit on any divergence."""
+    from caseflow import replay as r
 
     configure_logging("console", "WARNING")
-    files = [f for p in paths for f in (sorted(p.glob("*.json")) if p.is_dir() else [p])]
-    failures = asyncio.run(replay_files(files, console))
+    paths = [Path(t) for t in targets or [] if Path(t).exists()]
+    case_ids = [t for t in targets or [] if not Path(t).exists()]
+    if kind is None and (since or until):
+        console.print("[red]--from/--to need --kind[/]")
+        raise typer.Exit(2)
+    if not paths and not case_ids and kind is None:
+        console.print("[red]nothing to replay[/]: give files, folders, case ids or --kind")
+        raise typer.Exit(2)
+
+    async def run() -> int:
+        failures = await r.replay_files(paths, console) if paths else 0
+        if not case_ids and kind is None:
+            return failures
+        from caseflow.store.db import make_engine, make_sessions
+        from caseflow.temporal import connect
+
+        settings = _settings()
+        client = await connect(settings)
+        wanted = list(case_ids)
+        if kind is not None:
+            engine = make_engine(settings.database_url)
+            try:
+                wanted += r.closed_cases(make_sessions(engine), kind,
+                                         _utc(since or datetime(1970, 1, 1)),
+                                         _utc(until or datetime(9999, 1, 1)))
+            finally:
+                engine.dispose()
+        return failures + await r.replay_all(r.cases(client, wanted), console, len(wanted))
+
+    try:
+        failures = asyncio.run(run())
+    except RPCError as error:
+        console.print(f"[red]Temporal did not answer[/]: {error.message}")
+        raise typer.Exit(2) from None
     raise typer.Exit(1 if failures else 0)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 audit = typer.Typer(help="Tamper evidence: verify exported histories and the seal chain.",

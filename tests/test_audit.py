@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from caseflow.audit import history_fingerprint, seal_once, verify_file
 from caseflow.domain.audit import GENESIS, link_hash
+from caseflow.replay import replay_one, replayer
 from caseflow.store import seals
 from caseflow.store.models import Case, CaseSeal
 from caseflow.temporal import binary
@@ -149,6 +150,27 @@ async def test_a_closed_case_is_sealed_and_its_export_checks_against_the_seal(
     assert history_fingerprint(shown.stdout, case_id) == record["seal"]["history_sha256"]
     ok, message = verify_file(cli_file, sessions)
     assert ok, message
+
+    # Auditors replay it: the Temporal CLI's file, the case by id, every closed complaint of
+    # the day, and over the API.
+    assert (await replay_one(replayer(), case_id, json.loads(shown.stdout))).ok
+    env = {**os.environ, "CASEFLOW_TEMPORAL_ADDRESS": target,
+           "DATABASE_URL": str(sessions.kw["bind"].url.render_as_string(hide_password=False)),
+           "CASEFLOW_LOG_LEVEL": "WARNING"}
+    cli = [sys.executable, "-m", "caseflow.cli", "replay"]
+    for args in ([case_id], [str(cli_file)],
+                 ["--kind", "complaint", "--from", datetime.now(timezone.utc).date().isoformat()]):
+        done = subprocess.run([*cli, *args], capture_output=True, text=True, env=env, timeout=120)
+        said = done.stdout + done.stderr
+        assert done.returncode == 0 and "FAIL" not in said, said
+        assert any(line.startswith("OK") and case_id in line for line in said.splitlines()), said
+    replayed = await api.post("/v1/audit/replay", json={"case_id": case_id},
+                              headers=headers(tokens, "auditor"))
+    assert replayed.status_code == 200 and replayed.json()["ok"] is True, replayed.text
+    for body, role, status in (({"case_id": "CP-19990101-000001"}, "auditor", 404),
+                               ({"case_id": case_id}, "hotline", 403), ({}, "auditor", 422)):
+        response = await api.post("/v1/audit/replay", json=body, headers=headers(tokens, role))
+        assert response.status_code == status, (body, role, response.text)
 
 
 async def test_the_cases_csv_keeps_chinese_text_and_filters(api, tokens):

@@ -40,3 +40,20 @@ async def test_replay_reports_a_history_the_code_would_not_produce():
     result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is not None
     assert "some_other_activity" in str(result.replay_failure)
+
+
+async def test_a_divergence_names_its_event_and_says_why():
+    from caseflow.replay import replay_one
+
+    raw = json.loads(HISTORIES[0].read_text("utf-8"))
+    changed = None
+    for event in raw["events"]:
+        scheduled = event.get("activityTaskScheduledEventAttributes")
+        if scheduled:
+            scheduled["activityType"]["name"] = "some_other_activity"
+            changed = int(event["eventId"])
+            break
+    outcome = await replay_one(replayer(), "tampered", raw)
+    assert not outcome.ok and outcome.event_id == changed
+    assert outcome.event_type == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+    assert "some_other_activity" in outcome.reason and "Failure {" not in outcome.reason

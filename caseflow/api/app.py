@@ -10,6 +10,7 @@ from temporalio.client import Client
 
 from caseflow.api import errors
 from caseflow.api.routes import (
+    audit,
     cases,
     complaints,
     emergencies,
@@ -48,6 +49,6 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     errors.install(app)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
-                   rosters.router, subscriptions.router):
+                   rosters.router, subscriptions.router, audit.router):
         app.include_router(router)
     return app

@@ -104,7 +104,7 @@ async def list_cases(
     return await run_in_threadpool(read)
 
 
-async def _known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
+async def known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
     def read() -> Case | None:
         with sessions() as session:
             return session.scalar(select(Case).where(Case.case_id == case_id))
@@ -119,7 +119,7 @@ async def _known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untype
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps."""
-    kind = KINDS[(await _known_case(sessions, case_id)).kind]
+    kind = KINDS[(await known_case(sessions, case_id)).kind]
     try:
         return await temporal.get_workflow_handle(case_id).query(
             "state", result_type=kind.view,
@@ -141,7 +141,7 @@ async def act(
         description="unique per step; a retry with the same key is the same step")],
 ) -> BaseModel:
     """Report a step. Same Idempotency-Key again = the same step, taken once."""
-    kind = KINDS[(await _known_case(sessions, case_id)).kind]
+    kind = KINDS[(await known_case(sessions, case_id)).kind]
     rule = kind.rules.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
@@ -201,7 +201,7 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
 async def timeline(case_id: CaseId, principal: Reader, sessions: SessionsDep) -> list[TimelineEntry]:
     """What happened, in order, who did it, in words."""
-    await _known_case(sessions, case_id)
+    await known_case(sessions, case_id)
 
     def read() -> list[TimelineEntry]:
         with sessions() as session:
@@ -218,7 +218,7 @@ async def timeline(case_id: CaseId, principal: Reader, sessions: SessionsDep) ->
 async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await _known_case(sessions, case_id)
+    await known_case(sessions, case_id)
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
@@ -248,7 +248,7 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                  temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
-    row = await _known_case(sessions, case_id)
+    row = await known_case(sessions, case_id)
     state = await get_case(case_id, principal, sessions, temporal, settings)
     entries = await timeline(case_id, principal, sessions)
     found = await history(case_id, principal, sessions, temporal)

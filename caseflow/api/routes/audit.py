@@ -1,0 +1,50 @@
+"""Auditors replay a case against today's workflow code: POST /v1/audit/replay."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from temporalio.service import RPCError
+
+from caseflow.api.auth import Principal, require
+from caseflow.api.deps import SessionsDep, TemporalDep
+from caseflow.api.errors import domain_error_from_rpc
+from caseflow.api.routes.cases import known_case
+from caseflow.domain.cases import Name, Payload
+from caseflow.domain.enums import Role
+from caseflow.replay import replay_one, replayer
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+class ReplayRequest(Payload):
+    case_id: Name
+
+
+class ReplayResult(BaseModel):
+    case_id: str
+    ok: bool
+    event_id: int | None = None
+    event_type: str | None = None
+    reason: str = ""
+
+
+@router.post("/replay", response_model=ReplayResult)
+async def replay_case(
+    body: ReplayRequest,
+    principal: Annotated[Principal, require(Role.auditor, Role.manager, Role.director,
+                                            Role.admin)],
+    sessions: SessionsDep, temporal: TemporalDep,
+) -> ReplayResult:
+    """Replay the case's history against today's code: ok, or the first divergence (the
+    event and why). 404 for an unknown case."""
+    await known_case(sessions, body.case_id)
+    try:
+        history = await temporal.get_workflow_handle(body.case_id).fetch_history()
+    except RPCError as error:
+        raise domain_error_from_rpc(error, body.case_id) from None
+    outcome = await replay_one(replayer(), body.case_id, history.to_json_dict())
+    return ReplayResult(case_id=body.case_id, ok=outcome.ok, event_id=outcome.event_id,
+                        event_type=outcome.event_type, reason=outcome.reason)
