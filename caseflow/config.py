@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     temporal_ui_port: int = 8233
+    # Where people open the Temporal Web UI (links from each case); default: the dev server's.
+    temporal_ui_url: str | None = None
+
+    @property
+    def web_ui(self) -> str:
+        return (self.temporal_ui_url or f"http://127.0.0.1:{self.temporal_ui_port}").rstrip("/")
+
+    def workflow_link(self, workflow_id: str) -> str:
+        return f"{self.web_ui}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
     outbox_poll_seconds: float = 1.0
     # Notification delivery (docs/operations.md). Without an SMTP host, e-mail is not sent and
     # people whose profile asks for e-mail get their messages in the log instead.

@@ -144,8 +144,9 @@ class CaseRecords:
             return
         for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
                       "assignee_id", "breached", "title", "opened_at", "closed_at",
-                      "policy_version"):
+                      "policy_version", "next_due_at", "next_due_key"):
             setattr(row, field, getattr(projection, field))
+        row.commitments = [c.model_dump(mode="json") for c in projection.commitments]
         row.projection_seq = seq
         row.updated_at = datetime.now(timezone.utc)
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from caseflow.domain.enums import Role
+from caseflow.domain.sla import CommitmentView
 
 
 class Actor(BaseModel):
@@ -50,6 +51,10 @@ class CaseProjection(BaseModel):
     opened_at: datetime
     closed_at: datetime | None = None
     policy_version: str
+    # The deadlines as the case page shows them, for lists, "due soon" and the SLA report.
+    next_due_at: datetime | None = None  # the earliest due time of an open, running commitment
+    next_due_key: str | None = None
+    commitments: list[CommitmentView] = []
 
 
 class CaseEvent(BaseModel):

@@ -159,6 +159,10 @@ class Case(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     policy_version: Mapped[str] = mapped_column(String(64), default="")
     projection_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The deadlines as the case page shows them (from the workflow, with each event).
+    next_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    next_due_key: Mapped[str | None] = mapped_column(String(64))
+    commitments: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))

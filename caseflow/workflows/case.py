@@ -106,6 +106,16 @@ class CaseWorkflow:
     def _projection(self) -> CaseProjection:
         raise NotImplementedError
 
+    def _projected(self) -> CaseProjection:
+        """The projection with the deadlines as the case page shows them."""
+        running = [c for c in self.deadlines.commitments.values()
+                   if c.is_open and not c.is_paused and c.due_at is not None]
+        first = min(running, key=lambda c: (c.due_at, c.key), default=None)
+        return self._projection().model_copy(update={
+            "commitments": self.deadlines.views(workflow.now()),
+            "next_due_at": first.due_at if first else None,
+            "next_due_key": first.key if first else None})
+
     def search_attributes(self) -> dict[str, Any]:
         """The search attributes, read off the projection (so the two never disagree)."""
         p = self._projection()
@@ -297,7 +307,7 @@ class CaseWorkflow:
         info = workflow.info()
         return CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
                          seq=self.seq, event=event, at=workflow.now(), actor=actor,
-                         summary=summary, data=data or {}, projection=self._projection(),
+                         summary=summary, data=data or {}, projection=self._projected(),
                          notices=notices or [])
 
     async def _write(self, event: CaseEvent) -> None:
@@ -329,5 +339,5 @@ class CaseWorkflow:
                 fired_at=due.fired_at, due_at=due.due_at,
                 urgent=self._urgent_rung(due),
                 summary=f"{name}: {due.label} due {due_text}",
-                projection=self._projection()),
+                projection=self._projected()),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)

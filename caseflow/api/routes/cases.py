@@ -28,6 +28,7 @@ from caseflow.api.errors import (
 )
 from caseflow.api.kinds import KINDS
 from caseflow.audit import history_fingerprint
+from caseflow.config import Settings
 from caseflow.domain.audit import Seal
 from caseflow.domain.cases import CaseAction, PersonField
 from caseflow.domain.complaint import ComplaintView
@@ -49,9 +50,10 @@ CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001
 
 
 class CaseSummary(CaseProjection):
-    """A case as the list shows it: its projection, and when that last changed."""
+    """A case as the list shows it: its projection, when that last changed, its Temporal page."""
 
     updated_at: datetime
+    web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
 
 
 class CaseList(BaseModel):
@@ -79,29 +81,80 @@ def case_query(filters: dict[str, Any]) -> Select[tuple[Case]]:
 
 @router.get("", response_model=CaseList)
 async def list_cases(
-    principal: Reader, sessions: SessionsDep,
+    principal: Reader, sessions: SessionsDep, settings: SettingsDep,
     kind: str | None = None, status: str | None = None, severity: str | None = None,
     hospital_id: str | None = None, assignee_id: str | None = None,
-    breached: bool | None = None,
+    equipment_serial: str | None = None, breached: bool | None = None,
+    opened_from: Annotated[datetime | None, Query(description="opened at or after (with zone)")]
+    = None,
+    opened_to: Annotated[datetime | None, Query(description="opened before (with zone)")] = None,
+    due_before: Annotated[datetime | None, Query(
+        description="open cases with a commitment due before this (with zone)")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1,
                                         description="cursor: next_before of a page")] = None,
 ) -> CaseList:
     """Cases, newest first, filtered; page with `before`."""
     filters = {"kind": kind, "status": status, "severity": severity,
-               "hospital_id": hospital_id, "assignee_id": assignee_id, "breached": breached}
+               "hospital_id": hospital_id, "assignee_id": assignee_id,
+               "equipment_serial": equipment_serial, "breached": breached}
+    for name, value in (("opened_from", opened_from), ("opened_to", opened_to),
+                        ("due_before", due_before)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidPayload("must include a time zone, e.g. 2026-11-22T00:00:00+08:00",
+                                 field=f"query.{name}")
 
     def read() -> CaseList:
         query = case_query(filters)
+        if opened_from is not None:
+            query = query.where(Case.opened_at >= opened_from)
+        if opened_to is not None:
+            query = query.where(Case.opened_at < opened_to)
+        if due_before is not None:
+            query = query.where(Case.closed_at.is_(None), Case.next_due_at < due_before)
         if before is not None:
             query = query.where(Case.seq < before)
         with sessions() as session:
             rows = list(session.scalars(query.order_by(Case.seq.desc()).limit(limit + 1)))
         page = rows[:limit]
-        return CaseList(items=[CaseSummary.model_validate(r, from_attributes=True) for r in page],
+        return CaseList(items=[_summary(r, settings) for r in page],
                         next_before=page[-1].seq if len(rows) > limit else None)
 
     return await run_in_threadpool(read)
+
+
+class DueList(BaseModel):
+    now: datetime
+    items: list[CaseSummary]
+
+
+@router.get("/due", response_model=DueList)
+async def due_soon(
+    principal: Reader, sessions: SessionsDep, settings: SettingsDep,
+    within_hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
+    kind: str | None = None, hospital_id: str | None = None, assignee_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DueList:
+    """Open cases whose next commitment is due within `within_hours` (the overdue ones first),
+    ordered by due time: what is about to break, and what broke."""
+    now = datetime.now(timezone.utc)
+    filters = {"kind": kind, "hospital_id": hospital_id, "assignee_id": assignee_id}
+
+    def read() -> list[CaseSummary]:
+        query = case_query(filters).where(
+            Case.closed_at.is_(None), Case.next_due_at.is_not(None),
+            Case.next_due_at < now + timedelta(hours=within_hours))
+        with sessions() as session:
+            rows = session.scalars(query.order_by(Case.next_due_at, Case.seq).limit(limit))
+            return [_summary(r, settings) for r in rows]
+
+    return DueList(now=now, items=await run_in_threadpool(read))
+
+
+def _summary(row: Case, settings: Settings) -> CaseSummary:
+    summary = CaseSummary.model_validate(row, from_attributes=True)
+    summary.web_ui = settings.workflow_link(row.case_id or "")
+    return summary
 
 
 async def known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
