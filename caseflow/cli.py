@@ -175,5 +175,56 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
         engine.dispose()
 
 
+report = typer.Typer(help="Reports: SLA compliance.", no_args_is_help=True)
+app.add_typer(report, name="report")
+
+
+@report.command("sla")
+def report_sla(
+    since: Annotated[datetime | None, typer.Option("--from", help="first day")] = None,
+    until: Annotated[datetime | None, typer.Option("--to", help="day after the last")] = None,
+    kind: Annotated[str | None, typer.Option(help="repair, complaint, emergency...")] = None,
+    hospital: Annotated[str | None, typer.Option(help="a hospital id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+) -> None:
+    """How commitments were kept for the cases opened in a period (default: 30 days)."""
+    from datetime import timedelta
+
+    from rich.table import Table
+
+    from caseflow.domain.reports import period, sla_report
+    from caseflow.store.db import make_engine, make_sessions
+    from caseflow.store.reports import cases_opened
+
+    settings = _settings()
+    zone = load_policy(settings.policy_file).defaults.timezone
+    end = until.date() if until else datetime.now(timezone.utc).date() + timedelta(days=1)
+    start = since.date() if since else end - timedelta(days=30)
+    lower, upper = period(start, end, zone)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine)() as session:
+            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital)
+    finally:
+        engine.dispose()
+    result = sla_report(found, lower, upper)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"SLA {start} .. {end} ({result.cases} cases)")
+    for column in ("kind", "severity", "hospital", "commitment", "cases", "met %", "met",
+                   "late", "breached", "median min", "p90 min", "escalations"):
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(row.kind, row.severity or "", row.hospital_id, row.commitment,
+                      str(row.cases), "" if row.met_percent is None else f"{row.met_percent}",
+                      str(row.met), str(row.met_late), str(row.breached_open),
+                      str(row.median_minutes_to_meet or ""), str(row.p90_minutes_to_meet or ""),
+                      " ".join(f"L{k}:{v}" for k, v in row.escalations_by_level.items()))
+    Console(soft_wrap=True).print(table)
+    for severity, hours in result.mean_hours_to_restore.items():
+        print(f"mean time to restore ({severity}): {hours} h")
+
+
 if __name__ == "__main__":
     app()

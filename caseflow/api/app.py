@@ -19,6 +19,7 @@ from caseflow.api.routes import (
     health,
     installations,
     repairs,
+    reports,
     rosters,
     subscriptions,
 )
@@ -49,6 +50,6 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     errors.install(app)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
-                   rosters.router, subscriptions.router, audit.router):
+                   rosters.router, subscriptions.router, audit.router, reports.router):
         app.include_router(router)
     return app

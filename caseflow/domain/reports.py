@@ -1,0 +1,107 @@
+"""The SLA report: how commitments were kept, per period, case kind, severity, hospital and
+commitment, computed from the commitments each case page shows (so the two always agree)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel
+
+from caseflow.domain.sla import CommitmentView
+
+
+class SlaRow(BaseModel):
+    kind: str
+    severity: str | None
+    hospital_id: str
+    commitment: str
+    label: str
+    cases: int  # distinct cases with this commitment
+    rounds: int  # every round counted (a daily progress report is a commitment per day)
+    met: int  # on time
+    met_late: int
+    breached_open: int  # breached and still not met
+    open: int  # running, not due yet
+    waived: int
+    met_percent: float | None  # on time / (met + met late + breached open)
+    median_minutes_to_meet: float | None  # working time from start to met, pauses left out
+    p90_minutes_to_meet: float | None
+    escalations_by_level: dict[int, int]
+
+
+class SlaReport(BaseModel):
+    period_from: datetime
+    period_to: datetime
+    rows: list[SlaRow]
+    mean_hours_to_restore: dict[str, float]  # repairs, by severity: intake to `restore` met
+    cases: int
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile (p90: the value 90% of the values are at or below)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * fraction // 1))  # ceil
+    return ordered[int(rank) - 1]
+
+
+def sla_report(cases: Iterable[dict[str, Any]], period_from: datetime,
+               period_to: datetime) -> SlaReport:
+    """`cases`: each {case_id, kind, severity, hospital_id, opened_at, commitments: [views]}."""
+    groups: dict[tuple[str, str | None, str, str], dict[str, Any]] = {}
+    restore: dict[str, list[float]] = defaultdict(list)
+    count = 0
+    for case in cases:
+        count += 1
+        for raw in case["commitments"] or []:
+            view = CommitmentView.model_validate(raw)
+            key = (case["kind"], case["severity"], case["hospital_id"], view.key)
+            group = groups.setdefault(key, {"label": view.label, "cases": set(), "rounds": 0,
+                                            "states": defaultdict(int), "minutes": [],
+                                            "levels": defaultdict(int)})
+            group["cases"].add(case["case_id"])
+            group["rounds"] += 1
+            state = "breached_open" if view.state == "breached" else view.state
+            group["states"][state] += 1
+            if view.met_at is not None:
+                worked = (view.met_at - view.started_at).total_seconds() - view.paused_seconds
+                group["minutes"].append(max(worked, 0) / 60)
+                if case["kind"] == "repair" and view.key == "restore":
+                    restore[case["severity"] or "unclassified"].append(
+                        (view.met_at - case["opened_at"]).total_seconds() / 3600)
+            for fired in view.fired:
+                if fired.level >= 1:
+                    group["levels"][fired.level] += 1
+    rows = []
+    for (kind, severity, hospital, key), group in sorted(
+            groups.items(), key=lambda item: tuple(str(x) for x in item[0])):
+        states = group["states"]
+        decided = states["met"] + states["met_late"] + states["breached_open"]
+        minutes = group["minutes"]
+        rows.append(SlaRow(
+            kind=kind, severity=severity, hospital_id=hospital, commitment=key,
+            label=group["label"], cases=len(group["cases"]), rounds=group["rounds"],
+            met=states["met"], met_late=states["met_late"],
+            breached_open=states["breached_open"], open=states["open"] + states["paused"],
+            waived=states["waived"],
+            met_percent=round(100 * states["met"] / decided, 1) if decided else None,
+            median_minutes_to_meet=round(statistics.median(minutes), 1) if minutes else None,
+            p90_minutes_to_meet=(round(p90, 1) if (p90 := percentile(minutes, 0.9)) is not None
+                                 else None),
+            escalations_by_level=dict(sorted(group["levels"].items()))))
+    return SlaReport(period_from=period_from, period_to=period_to, rows=rows, cases=count,
+                     mean_hours_to_restore={s: round(statistics.fmean(v), 2)
+                                            for s, v in sorted(restore.items())})
+
+
+def period(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
+    """[start, end) as local days of the policy's time zone."""
+    zone = ZoneInfo(timezone)
+    return (datetime.combine(start, time(0), tzinfo=zone),
+            datetime.combine(end, time(0), tzinfo=zone))

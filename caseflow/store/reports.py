@@ -1,0 +1,25 @@
+"""Reading what the reports need from the cases' projections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseflow.store.models import Case
+
+
+def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str | None = None,
+                 hospital_id: str | None = None) -> list[dict[str, Any]]:
+    query = select(Case).where(Case.case_id.is_not(None), Case.status != "opening",
+                               Case.opened_at >= start, Case.opened_at < end)
+    if kind is not None:
+        query = query.where(Case.kind == kind)
+    if hospital_id is not None:
+        query = query.where(Case.hospital_id == hospital_id)
+    return [{"case_id": c.case_id, "kind": c.kind, "severity": c.severity,
+             "hospital_id": c.hospital_id, "opened_at": c.opened_at,
+             "commitments": c.commitments or []}
+            for c in session.scalars(query.order_by(Case.seq))]

@@ -1,0 +1,115 @@
+"""The SLA report: numbers worked out by hand on a set of commitments, and, over the API and
+the CLI, numbers that agree with the case pages of the cases they count."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from caseflow.domain.reports import percentile, sla_report
+from caseflow.store.models import Equipment, Hospital
+from tests.test_api import headers, open_case, walk_to
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
+MIN = timedelta(minutes=1)
+
+
+def view(key: str, started: datetime, *, met_after: timedelta | None = None,
+         due_after: timedelta = 30 * MIN, breached: bool = False, paused: float = 0,
+         levels: tuple[int, ...] = ()) -> dict[str, Any]:
+    met = started + met_after if met_after is not None else None
+    due = started + due_after
+    late = met is not None and met > due
+    state = ("met_late" if late else "met") if met else ("breached" if breached else "open")
+    return {"key": key, "label": key, "round": 1, "state": state, "calendar": "7x24",
+            "started_at": started.isoformat(), "due_at": due.isoformat(),
+            "met_at": met.isoformat() if met else None, "waived_at": None,
+            "waived_reason": None, "breached": late or breached,
+            "breached_at": due.isoformat() if late or breached else None,
+            "paused_seconds": paused, "escalation_level": max(levels, default=0),
+            "warned": False,
+            "fired": [{"level": lvl, "notify": "supervisor", "scheduled_at": due.isoformat(),
+                       "fired_at": due.isoformat()} for lvl in levels]}
+
+
+def test_the_report_counts_met_late_breached_and_times_to_meet():
+    cases = [
+        {"case_id": "A", "kind": "repair", "severity": "severe", "hospital_id": "H1",
+         "opened_at": T0, "commitments": [
+             view("arrival", T0, met_after=10 * MIN),
+             view("restore", T0, met_after=timedelta(hours=6), due_after=timedelta(hours=24))]},
+        {"case_id": "B", "kind": "repair", "severity": "severe", "hospital_id": "H1",
+         "opened_at": T0, "commitments": [
+             # 50 minutes, 10 of them paused: 40 working minutes, late (due in 30).
+             view("arrival", T0, met_after=50 * MIN, paused=600, levels=(1,)),
+             view("restore", T0, met_after=timedelta(hours=10), due_after=timedelta(hours=24))]},
+        {"case_id": "C", "kind": "repair", "severity": "severe", "hospital_id": "H1",
+         "opened_at": T0, "commitments": [
+             view("arrival", T0, breached=True, levels=(1, 2)),
+             view("restore", T0, due_after=timedelta(hours=24))]},
+    ]
+    report = sla_report(cases, T0, T0 + timedelta(days=1))
+    arrival = next(r for r in report.rows if r.commitment == "arrival")
+    assert (arrival.cases, arrival.met, arrival.met_late, arrival.breached_open) == (3, 1, 1, 1)
+    assert arrival.met_percent == 33.3
+    assert arrival.median_minutes_to_meet == 25.0  # (10 + 40) / 2
+    assert arrival.p90_minutes_to_meet == 40.0
+    assert arrival.escalations_by_level == {1: 2, 2: 1}
+    restore = next(r for r in report.rows if r.commitment == "restore")
+    assert (restore.met, restore.open, restore.met_percent) == (2, 1, 100.0)
+    assert report.mean_hours_to_restore == {"severe": 8.0}
+    assert report.cases == 3
+    assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0 and percentile([], 0.9) is None
+
+
+def new_hospital_unit(sessions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    hospital_id, serial = f"H-R{uuid.uuid4().hex[:8]}", f"CT-R{uuid.uuid4().hex[:8]}"
+    with sessions.begin() as session:
+        session.add(Hospital(id=hospital_id, name="报表测试医院"))
+        session.flush()
+        session.add(Equipment(serial=serial, hospital_id=hospital_id, modality="CT",
+                              brand="GE", model="Revolution CT", department="放射科"))
+    return hospital_id, serial
+
+
+async def test_report_numbers_agree_with_the_case_pages(api, tokens, sessions):
+    hospital_id, serial = new_hospital_unit(sessions)
+    arrived = await open_case(api, tokens, serial=serial, hospital=hospital_id,
+                              severity="severe")
+    waiting = await open_case(api, tokens, serial=serial, hospital=hospital_id,
+                              severity="severe")
+    await walk_to(api, tokens, arrived, "on_site")
+    response = await api.get("/v1/reports/sla", params={"hospital_id": hospital_id},
+                             headers=headers(tokens, "manager"))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["cases"] == 2
+    rows = {row["commitment"]: row for row in report["rows"]}
+    pages = [(await api.get(f"/v1/cases/{c}", headers=headers(tokens, "manager"))).json()
+             for c in (arrived, waiting)]
+    states = [next(c["state"] for c in page["commitments"] if c["key"] == "arrival")
+              for page in pages]
+    assert states == ["met", "open"]
+    arrival = rows["arrival"]
+    assert (arrival["cases"], arrival["met"], arrival["open"], arrival["met_percent"]) == (
+        2, 1, 1, 100.0)
+    assert arrival["kind"] == "repair" and arrival["severity"] == "severe"
+
+    env = {**os.environ, "CASEFLOW_LOG_LEVEL": "WARNING",
+           "DATABASE_URL": sessions.kw["bind"].url.render_as_string(hide_password=False)}
+    done = subprocess.run([sys.executable, "-m", "caseflow.cli", "report", "sla", "--json",
+                           "--hospital", hospital_id], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["rows"] == report["rows"]
+
+    for params, role, status in (({}, "hotline", 403),
+                                 ({"from": "2026-11-22", "to": "2026-11-01"}, "manager", 422),
+                                 ({"from": "yesterday"}, "manager", 422)):
+        response = await api.get("/v1/reports/sla", params=params, headers=headers(tokens, role))
+        assert response.status_code == status, (params, response.text)
