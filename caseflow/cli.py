@@ -226,5 +226,57 @@ def report_sla(
         print(f"mean time to restore ({severity}): {hours} h")
 
 
+@report.command("what-if")
+def report_what_if(
+    policy_file: Annotated[Path, typer.Option("--policy", help="the candidate SLA policy file")],
+    since: Annotated[datetime | None, typer.Option("--from", help="first day")] = None,
+    until: Annotated[datetime | None, typer.Option("--to", help="day after the last")] = None,
+    kind: Annotated[str | None, typer.Option(help="repair, complaint, emergency...")] = None,
+    hospital: Annotated[str | None, typer.Option(help="a hospital id")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+) -> None:
+    """How the closed cases opened in a period (default: 90 days) would have kept their
+    commitments under a candidate policy, before a contract is renegotiated."""
+    from datetime import timedelta
+
+    from rich.table import Table
+
+    from caseflow.domain.reports import period, what_if
+    from caseflow.store.db import make_engine, make_sessions
+    from caseflow.store.reports import cases_opened, contracts_of
+
+    settings = _settings()
+    try:
+        candidate = load_policy(policy_file)
+    except PolicyError as error:
+        console.print(f"[red]bad candidate policy[/]\n{error}")
+        raise typer.Exit(2) from None
+    end = until.date() if until else datetime.now(timezone.utc).date() + timedelta(days=1)
+    start = since.date() if since else end - timedelta(days=90)
+    lower, upper = period(start, end, candidate.defaults.timezone)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine)() as session:
+            found = [c for c in cases_opened(session, lower, upper, kind=kind,
+                                             hospital_id=hospital) if c["closed_at"]]
+            contracts = contracts_of(session, found)
+    finally:
+        engine.dispose()
+    result = what_if(found, lambda case: candidate.pin(contracts[case["case_id"]],
+                                                       case["opened_at"]), lower, upper)
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"what if {policy_file} ({start} .. {end}, {result.cases} closed cases)")
+    for column in ("kind", "commitment", "decided", "met % now", "met % candidate",
+                   "lost", "won"):
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(row.kind, row.commitment, str(row.decided), str(row.met_percent_now),
+                      str(row.met_percent_candidate), str(row.now_met_candidate_missed),
+                      str(row.now_missed_candidate_met))
+    Console(soft_wrap=True).print(table)
+
+
 if __name__ == "__main__":
     app()

@@ -72,8 +72,11 @@ def new_hospital_unit(sessions) -> tuple[str, str]:  # type: ignore[no-untyped-d
     with sessions.begin() as session:
         session.add(Hospital(id=hospital_id, name="报表测试医院"))
         session.flush()
+        today = datetime.now(timezone.utc).date()
         session.add(Equipment(serial=serial, hospital_id=hospital_id, modality="CT",
-                              brand="GE", model="Revolution CT", department="放射科"))
+                              brand="GE", model="Revolution CT", department="放射科",
+                              warranty_start=today - timedelta(days=365),
+                              warranty_end=today + timedelta(days=365)))
     return hospital_id, serial
 
 
@@ -113,3 +116,65 @@ async def test_report_numbers_agree_with_the_case_pages(api, tokens, sessions):
                                  ({"from": "yesterday"}, "manager", 422)):
         response = await api.get("/v1/reports/sla", params=params, headers=headers(tokens, role))
         assert response.status_code == status, (params, response.text)
+
+
+def candidate_policy(tmp_path, arrival: str = "60m"):  # type: ignore[no-untyped-def]
+    """The default policy with a different on-site time for severe repairs."""
+    from pathlib import Path
+
+    import caseflow
+
+    text = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text("utf-8")
+    changed = text.replace("severe:   {within: 30m", f"severe:   {{within: {arrival}")
+    assert changed != text
+    path = tmp_path / "candidate.yaml"
+    path.write_text(changed, "utf-8")
+    return path
+
+
+def test_what_if_recomputes_each_decided_commitment_under_the_candidate(tmp_path):
+    from caseflow.domain.policy_loader import load_policy
+    from caseflow.domain.reports import what_if
+
+    candidate = load_policy(candidate_policy(tmp_path))
+    cases = [
+        {"case_id": c, "kind": "repair", "severity": "severe", "hospital_id": "H1",
+         "opened_at": T0, "commitments": [arrival]}
+        for c, arrival in (("A", view("arrival", T0, met_after=10 * MIN)),
+                           ("B", view("arrival", T0, met_after=50 * MIN)),
+                           ("C", view("arrival", T0, met_after=90 * MIN)),
+                           ("D", view("arrival", T0, breached=True)),
+                           ("E", view("arrival", T0)))]  # still open: not decided
+    report = what_if(cases, lambda case: candidate.pin(None, case["opened_at"]), T0,
+                     T0 + timedelta(days=1))
+    (row,) = report.rows
+    assert (row.decided, row.recomputed) == (4, 4)
+    assert (row.met_percent_now, row.met_percent_candidate) == (25.0, 50.0)
+    assert (row.now_missed_candidate_met, row.now_met_candidate_missed) == (1, 0)
+    stricter = load_policy(candidate_policy(tmp_path, "5m"))
+    report = what_if(cases, lambda case: stricter.pin(None, case["opened_at"]), T0,
+                     T0 + timedelta(days=1))
+    assert report.rows[0].now_met_candidate_missed == 1  # A, on site in 10 of 5 minutes
+
+
+async def test_what_if_over_the_cli_reads_the_closed_cases(api, tokens, sessions, tmp_path):
+    hospital_id, serial = new_hospital_unit(sessions)
+    closed = await open_case(api, tokens, serial=serial, hospital=hospital_id, severity="severe")
+    await walk_to(api, tokens, closed, "closed")
+    env = {**os.environ, "CASEFLOW_LOG_LEVEL": "WARNING",
+           "DATABASE_URL": sessions.kw["bind"].url.render_as_string(hide_password=False)}
+    done = subprocess.run([sys.executable, "-m", "caseflow.cli", "report", "what-if", "--json",
+                           "--policy", str(candidate_policy(tmp_path, "5m")),
+                           "--hospital", hospital_id], capture_output=True, text=True, env=env,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["cases"] == 1
+    arrival = next(r for r in result["rows"] if r["commitment"] == "arrival")
+    assert arrival["decided"] == 1 and arrival["met_percent_now"] == 100.0
+    # On site within seconds over the API: it stays met even in 5 minutes.
+    assert arrival["met_percent_candidate"] == 100.0
+    bad = subprocess.run([sys.executable, "-m", "caseflow.cli", "report", "what-if",
+                          "--policy", str(tmp_path / "missing.yaml")], capture_output=True,
+                         text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "candidate" in bad.stderr

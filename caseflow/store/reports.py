@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.store.cases import contract_of
 from caseflow.store.models import Case
 
 
@@ -20,6 +21,12 @@ def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str 
     if hospital_id is not None:
         query = query.where(Case.hospital_id == hospital_id)
     return [{"case_id": c.case_id, "kind": c.kind, "severity": c.severity,
-             "hospital_id": c.hospital_id, "opened_at": c.opened_at,
+             "hospital_id": c.hospital_id, "opened_at": c.opened_at, "closed_at": c.closed_at,
              "commitments": c.commitments or []}
             for c in session.scalars(query.order_by(Case.seq))]
+
+
+def contracts_of(session: Session, cases: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The contract each case's hospital had in force on the day it opened."""
+    return {c["case_id"]: contract_of(session, c["hospital_id"], c["opened_at"].date())
+            for c in cases}
