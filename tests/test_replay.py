@@ -6,9 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from temporalio import workflow
 from temporalio.client import WorkflowHistory
 
+from caseflow.domain import complaint as c
 from caseflow.replay import replayer
+from caseflow.workflows.complaint import ComplaintWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -57,3 +60,32 @@ async def test_a_divergence_names_its_event_and_says_why():
     assert not outcome.ok and outcome.event_id == changed
     assert outcome.event_type == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
     assert "some_other_activity" in outcome.reason and "Failure {" not in outcome.reason
+
+
+@workflow.defn(name="ComplaintWorkflow", sandboxed=False)
+class ChangedComplaint(ComplaintWorkflow):
+    """Today's code, changed: a timer before the complaint's life that no history has."""
+
+    @workflow.run
+    async def run(self, start: c.ComplaintStart) -> c.ComplaintResult:
+        await workflow.sleep(1)
+        return await super().run(start)
+
+
+async def test_a_changed_workflow_is_reported_divergent_at_its_event():
+    """Replayed against changed code (in the test), a saved complaint history diverges, and
+    the report says where and why; against today's code it replays."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from caseflow.replay import replay_one
+    from caseflow.worker import sandbox_runner
+
+    path = next(p for p in HISTORIES if p.stem.startswith("complaint_"))
+    raw = json.loads(path.read_text("utf-8"))
+    changed = Replayer(workflows=[ChangedComplaint], data_converter=pydantic_data_converter,
+                       workflow_runner=sandbox_runner())
+    outcome = await replay_one(changed, path.stem, raw)
+    assert not outcome.ok, "the changed code does not produce the recorded trace"
+    assert outcome.reason, outcome
+    assert (await replay_one(replayer(), path.stem, raw)).ok, "today's code still does"
