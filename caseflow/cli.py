@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated
 
@@ -135,6 +135,13 @@ def replay(
     raise typer.Exit(1 if failures else 0)
 
 
+def _today(zone: str) -> date:
+    """Today in the policy's time zone: report periods are local days."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo(zone)).date()
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -198,7 +205,7 @@ def report_sla(
 
     settings = _settings()
     zone = load_policy(settings.policy_file).defaults.timezone
-    end = until.date() if until else datetime.now(timezone.utc).date() + timedelta(days=1)
+    end = until.date() if until else _today(zone) + timedelta(days=1)
     start = since.date() if since else end - timedelta(days=30)
     lower, upper = period(start, end, zone)
     engine = make_engine(settings.database_url)
@@ -251,7 +258,8 @@ def report_what_if(
     except PolicyError as error:
         console.print(f"[red]bad candidate policy[/]\n{error}")
         raise typer.Exit(2) from None
-    end = until.date() if until else datetime.now(timezone.utc).date() + timedelta(days=1)
+    end = (until.date() if until
+           else _today(candidate.defaults.timezone) + timedelta(days=1))
     start = since.date() if since else end - timedelta(days=90)
     lower, upper = period(start, end, candidate.defaults.timezone)
     engine = make_engine(settings.database_url)
