@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -135,13 +135,6 @@ def replay(
     raise typer.Exit(1 if failures else 0)
 
 
-def _today(zone: str) -> date:
-    """Today in the policy's time zone: report periods are local days."""
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(zone)).date()
-
-
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
@@ -182,7 +175,42 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
         engine.dispose()
 
 
-report = typer.Typer(help="Reports: SLA compliance.", no_args_is_help=True)
+report = typer.Typer(help="Reports: SLA compliance, and what a candidate policy would change.",
+                     no_args_is_help=True)
+
+
+class _Period:
+    """The local days a report covers ([since, until), default the last `days` days up to
+    today in the policy's time zone), and the cases opened in them."""
+
+    def __init__(self, zone: str, since: datetime | None, until: datetime | None,
+                 days: int) -> None:
+        from datetime import timedelta
+        from zoneinfo import ZoneInfo
+
+        from caseflow.domain.reports import period
+
+        end = until.date() if until else datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
+        start = since.date() if since else end - timedelta(days=days)
+        self.days: tuple[date, date] = (start, end)
+        self.bounds = period(start, end, zone)
+
+    def cases(self, settings: Settings, kind: str | None, hospital: str | None,
+              closed: bool = False) -> tuple[list[dict[str, Any]], dict[str, str | None]]:
+        """The cases opened in the period (only the closed ones if `closed`) and the contract
+        each case's hospital had on the day it opened."""
+        from caseflow.store.db import make_engine, make_sessions
+        from caseflow.store.reports import cases_opened, contracts_of
+
+        engine = make_engine(settings.database_url)
+        try:
+            with make_sessions(engine)() as session:
+                found = [c for c in cases_opened(session, *self.bounds, kind=kind,
+                                                 hospital_id=hospital)
+                         if c["closed_at"] or not closed]
+                return found, contracts_of(session, found)
+        finally:
+            engine.dispose()
 app.add_typer(report, name="report")
 
 
@@ -195,26 +223,16 @@ def report_sla(
     as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
 ) -> None:
     """How commitments were kept for the cases opened in a period (default: 30 days)."""
-    from datetime import timedelta
 
     from rich.table import Table
 
-    from caseflow.domain.reports import period, sla_report
-    from caseflow.store.db import make_engine, make_sessions
-    from caseflow.store.reports import cases_opened
+    from caseflow.domain.reports import sla_report
 
     settings = _settings()
-    zone = load_policy(settings.policy_file).defaults.timezone
-    end = until.date() if until else _today(zone) + timedelta(days=1)
-    start = since.date() if since else end - timedelta(days=30)
-    lower, upper = period(start, end, zone)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessions(engine)() as session:
-            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital)
-    finally:
-        engine.dispose()
-    result = sla_report(found, lower, upper)
+    chosen = _Period(load_policy(settings.policy_file).defaults.timezone, since, until, 30)
+    found, _ = chosen.cases(settings, kind, hospital)
+    start, end = chosen.days
+    result = sla_report(found, *chosen.bounds)
     if as_json:
         print(result.model_dump_json(indent=2))
         return
@@ -244,13 +262,10 @@ def report_what_if(
 ) -> None:
     """How the closed cases opened in a period (default: 90 days) would have kept their
     commitments under a candidate policy, before a contract is renegotiated."""
-    from datetime import timedelta
 
     from rich.table import Table
 
-    from caseflow.domain.reports import period, what_if
-    from caseflow.store.db import make_engine, make_sessions
-    from caseflow.store.reports import cases_opened, contracts_of
+    from caseflow.domain.reports import what_if
 
     settings = _settings()
     try:
@@ -258,20 +273,11 @@ def report_what_if(
     except PolicyError as error:
         console.print(f"[red]bad candidate policy[/]\n{error}")
         raise typer.Exit(2) from None
-    end = (until.date() if until
-           else _today(candidate.defaults.timezone) + timedelta(days=1))
-    start = since.date() if since else end - timedelta(days=90)
-    lower, upper = period(start, end, candidate.defaults.timezone)
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessions(engine)() as session:
-            found = [c for c in cases_opened(session, lower, upper, kind=kind,
-                                             hospital_id=hospital) if c["closed_at"]]
-            contracts = contracts_of(session, found)
-    finally:
-        engine.dispose()
+    chosen = _Period(candidate.defaults.timezone, since, until, 90)
+    found, contracts = chosen.cases(settings, kind, hospital, closed=True)
+    start, end = chosen.days
     result = what_if(found, lambda case: candidate.pin(contracts[case["case_id"]],
-                                                       case["opened_at"]), lower, upper)
+                                                       case["opened_at"]), *chosen.bounds)
     if as_json:
         print(result.model_dump_json(indent=2))
         return

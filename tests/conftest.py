@@ -80,6 +80,19 @@ async def private_server(sessions, prefix: str) -> AsyncIterator[tuple[WorkflowE
         yield env, worker.task_queue
 
 
+@pytest.fixture(scope="module")
+async def private_env(request, sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
+    """The test module's own time-skipping server and worker: (env, task queue)."""
+    prefix = "ts-" + request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    async with private_server(sessions, prefix) as server:
+        yield server
+
+
+@pytest.fixture
+def env(private_env) -> WorkflowEnvironment:  # type: ignore[no-untyped-def]
+    return private_env[0]
+
+
 @pytest.fixture(scope="session")
 async def ts_worker(ts_env: WorkflowEnvironment, sessions) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
     async with running_worker(ts_env, sessions, "ts") as worker:

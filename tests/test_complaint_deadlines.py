@@ -17,7 +17,7 @@ must not move the shared server's clock (repair tests there assume units still i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,7 +32,6 @@ from caseflow.domain.records import Actor
 from caseflow.domain.sla import CommitmentView
 from caseflow.store.models import Escalation, Notification
 from tests.complaint_driver import MANAGER, ComplaintDriver
-from tests.conftest import private_server
 from tests.repair_driver import AUDITOR, ENGINEER, HOTLINE, OTHER_ENGINEER, SUPERVISOR
 from tests.test_deadlines import (
     LADDER,
@@ -67,17 +66,6 @@ class Driver(ComplaintDriver):
 
 
 # ----- fixtures and helpers ----------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-async def private_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
-    async with private_server(sessions, "ts-complaint") as server:
-        yield server
-
-
-@pytest.fixture
-def env(private_env) -> WorkflowEnvironment:  # type: ignore[no-untyped-def]
-    return private_env[0]
-
 
 @pytest.fixture
 def open_complaint(private_env, policy_book) -> Opener:  # type: ignore[no-untyped-def]

@@ -121,10 +121,17 @@ def walkthrough_script() -> str:
     return "set -euo pipefail\n" + "\n".join(sh_blocks("Walk-through"))
 
 
-def complaint_script() -> str:
-    """The complaint walk-through, after the helpers the repair walk-through defines."""
-    prelude = sh_blocks("Walk-through")[0]
-    return "set -euo pipefail\n" + "\n".join([prelude, *sh_blocks("Complaint walk-through")])
+def run_section(stack, tmp_path: Path, heading: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    """One walk-through of docs/api.md, after the helpers the repair walk-through defines,
+    against the running stack; it must succeed."""
+    base, _, data = stack
+    script = "set -euo pipefail\n" + "\n".join(
+        [sh_blocks("Walk-through")[0], *sh_blocks(heading)])
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
+                          timeout=120, env={**os.environ, "API": base,
+                                            "TOKENS": str(data / "dev-tokens.json")})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
 
 
 def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
@@ -147,12 +154,7 @@ def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
 
 
 def test_docs_complaint_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
-    base, _, data = stack
-    done = subprocess.run(["bash", "-c", complaint_script()], cwd=tmp_path, text=True,
-                          capture_output=True, timeout=120,
-                          env={**os.environ, "API": base,
-                               "TOKENS": str(data / "dev-tokens.json")})
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_section(stack, tmp_path, "Complaint walk-through")
     lines = done.stdout.splitlines()
     assert lines[0].startswith("recorded CP-")
     assert any(line.startswith("CP-") and " closed level 1" in line for line in lines)
@@ -160,13 +162,7 @@ def test_docs_complaint_walkthrough_runs_as_written(stack, tmp_path: Path) -> No
 
 
 def test_docs_emergency_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
-    base, _, data = stack
-    script = "set -euo pipefail\n" + "\n".join(
-        [sh_blocks("Walk-through")[0], *sh_blocks("Emergency walk-through")])
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
-                          timeout=120, env={**os.environ, "API": base,
-                                            "TOKENS": str(data / "dev-tokens.json")})
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_section(stack, tmp_path, "Emergency walk-through")
     lines = done.stdout.splitlines()
     assert lines[0].startswith("declared EM-")
     assert lines[1] == "paged level 1 张伟"
@@ -177,13 +173,7 @@ def test_docs_emergency_walkthrough_runs_as_written(stack, tmp_path: Path) -> No
 
 
 def test_docs_installation_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
-    base, _, data = stack
-    script = "set -euo pipefail\n" + "\n".join(
-        [sh_blocks("Walk-through")[0], *sh_blocks("Installation walk-through")])
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
-                          timeout=120, env={**os.environ, "API": base,
-                                            "TOKENS": str(data / "dev-tokens.json")})
-    assert done.returncode == 0, done.stdout + done.stderr
+    done = run_section(stack, tmp_path, "Installation walk-through")
     lines = done.stdout.splitlines()
     assert lines[0].startswith("ordered IN-")
     assert lines[1:10] == ["ordered", "site_ready", "delivered", "installed", "commissioned",

@@ -26,7 +26,6 @@ from temporalio.testing import WorkflowEnvironment
 from caseflow.domain.emergency import EmergencyResult, EmergencyView
 from caseflow.domain.records import Actor
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
-from tests.conftest import private_server
 from tests.emergency_driver import (
     AUDITOR,
     CHAIN,
@@ -47,17 +46,6 @@ MINUTE = timedelta(minutes=1)
 PROMPT = timedelta(seconds=5)  # a page or rung fires within this of its time
 Opener = Callable[..., Awaitable[EmergencyDriver]]
 STANDS_DOWN = {"paging", "acknowledged", "dispatched", "on_site"}
-
-
-@pytest.fixture(scope="module")
-async def private_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
-    async with private_server(sessions, "ts-emergency") as server:
-        yield server
-
-
-@pytest.fixture
-def env(private_env) -> WorkflowEnvironment:  # type: ignore[no-untyped-def]
-    return private_env[0]
 
 
 @pytest.fixture

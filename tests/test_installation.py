@@ -11,7 +11,7 @@ view and in what the activities wrote to PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +27,6 @@ from caseflow.domain.maintenance import PlanView, plan_id
 from caseflow.domain.records import Actor
 from caseflow.store.equipment import warranty_end
 from caseflow.store.models import CaseEventRow, Equipment, Escalation, Notification
-from tests.conftest import private_server
 from tests.installation_driver import (
     ENGINEER,
     HOTLINE,
@@ -43,17 +42,6 @@ from tests.test_deadlines import advance_to
 DAY = timedelta(days=1)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 Opener = Callable[..., Awaitable[InstallationDriver]]
-
-
-@pytest.fixture(scope="module")
-async def private_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
-    async with private_server(sessions, "ts-installation") as server:
-        yield server
-
-
-@pytest.fixture
-def env(private_env) -> WorkflowEnvironment:  # type: ignore[no-untyped-def]
-    return private_env[0]
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
@@ -25,7 +24,6 @@ from caseflow.store import directory
 from caseflow.store.models import Case, Equipment, Escalation
 from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
 from tests.case_driver import CaseDriver
-from tests.conftest import private_server
 from tests.installation_driver import CONTRACT, ENGINEER, HOTLINE, SUPERVISOR
 from tests.test_deadlines import advance_to
 
@@ -40,17 +38,6 @@ class VisitDriver(CaseDriver):
 
 class PlanDriver(CaseDriver):
     view = PlanView
-
-
-@pytest.fixture(scope="module")
-async def private_env(sessions) -> AsyncIterator[tuple[WorkflowEnvironment, str]]:  # type: ignore[no-untyped-def]
-    async with private_server(sessions, "ts-maintenance") as server:
-        yield server
-
-
-@pytest.fixture
-def env(private_env) -> WorkflowEnvironment:  # type: ignore[no-untyped-def]
-    return private_env[0]
 
 
 def new_unit(sessions, today: date) -> str:  # type: ignore[no-untyped-def]

@@ -113,6 +113,15 @@ class Step(BaseModel):
     data: dict[str, Any] = {}
 
 
+class Recorded(BaseModel):
+    """A report kept with who made it and when (safety measures, progress updates, checks,
+    site assessments, measurement rounds, refusals)."""
+
+    at: datetime
+    by: Actor
+    data: dict[str, object]
+
+
 class LinkedCase(BaseModel):
     """Another case this one opened or refers to, and how it stands."""
 

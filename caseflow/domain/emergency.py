@@ -24,6 +24,7 @@ from caseflow.domain.cases import (
     Payload,
     PersonField,
     Phone,
+    Recorded,
     Text,
     Zoned,
     rule,
@@ -200,14 +201,6 @@ class Page(BaseModel):
     people: list[Actor]
     at: datetime
     source: str
-
-
-class Recorded(BaseModel):
-    """A report kept with who made it and when (safety measures, progress, checks)."""
-
-    at: datetime
-    by: Actor
-    data: dict[str, object]
 
 
 class EmergencyView(CaseView):

@@ -24,6 +24,7 @@ from caseflow.domain.cases import (
     Payload,
     PersonField,
     Phone,
+    Recorded,
     Text,
     Zoned,
     rule,
@@ -203,12 +204,6 @@ INSTALLATION_ACTIONS = {
 
 
 # ----- what a query shows -----------------------------------------------------------------------
-
-class Recorded(BaseModel):
-    at: datetime
-    by: Actor
-    data: dict[str, object]
-
 
 class SignatureRecord(BaseModel):
     party: SigningParty
