@@ -106,9 +106,11 @@ async def open_case(api: httpx.AsyncClient, tokens: dict[str, str], **extra: Any
 
 async def timeline_of(api: httpx.AsyncClient, tokens: dict[str, str], case_id: str,
                       at_least: int = 0) -> list[Json]:
-    """The timeline; waits (up to 5 s) for the first events an activity writes after intake."""
+    """The steps and deadlines on the timeline (its case entries); waits (up to 5 s) for the
+    first events an activity writes after intake."""
     for _ in range(100):
-        response = await api.get(f"/v1/cases/{case_id}/timeline", headers=headers(tokens, "auditor"))
+        response = await api.get(f"/v1/cases/{case_id}/timeline", params={"sources": "case"},
+                                 headers=headers(tokens, "auditor"))
         assert response.status_code == 200, response.text
         if len(response.json()) >= at_least:
             return response.json()
@@ -569,33 +571,33 @@ async def test_list_filters_by_each_column(api, tokens):
 
 
 async def test_list_refuses_a_limit_out_of_range(api, tokens):
-    for params in ({"limit": 0}, {"limit": 1000}, {"limit": "many"}, {"before": 0}):
+    for params in ({"limit": 0}, {"limit": 1000}, {"limit": "many"}, {"cursor": "x" * 2001}):
         response = await api.get("/v1/cases", params=params, headers=headers(tokens, "manager"))
         assert response.status_code == 422, (params, response.text)
         assert ["query", next(iter(params))] in locs(response)
 
 
-async def test_list_pages_newest_first_with_next_before(api, tokens):
+async def test_list_pages_newest_first_with_next_cursor(api, tokens):
     opened = [await open_case(api, tokens, serial="CT-JB-0003", hospital="H-JB") for _ in range(3)]
     first = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2},
                           headers=headers(tokens, "manager"))
     assert first.status_code == 200, first.text
     page = first.json()
     assert [item["case_id"] for item in page["items"]] == [opened[2], opened[1]]
-    assert isinstance(page["next_before"], int)
+    assert isinstance(page["next_cursor"], str)
     second = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
-                                                "before": page["next_before"]},
+                                                "cursor": page["next_cursor"]},
                            headers=headers(tokens, "manager"))
     assert second.status_code == 200, second.text
     assert second.json()["items"][0]["case_id"] == opened[0]
     seen: list[str] = [item["case_id"] for item in page["items"]]
-    cursor: int | None = page["next_before"]
+    cursor: str | None = page["next_cursor"]
     while cursor is not None:  # walk every page: each case once, none repeated
         response = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
-                                                      "before": cursor},
+                                                      "cursor": cursor},
                                  headers=headers(tokens, "manager"))
         seen += [item["case_id"] for item in response.json()["items"]]
-        cursor = response.json()["next_before"]
+        cursor = response.json()["next_cursor"]
     assert len(seen) == len(set(seen))
     assert sorted(seen) == sorted(await listed(api, tokens, hospital_id="H-JB"))
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -101,9 +102,13 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
     assert state["status"] == "closed"
     assert {c["key"]: c["state"] for c in state["commitments"]}["restore"] == "met"
     timeline = call("auditor", "GET", f"/v1/cases/{case}/timeline")
-    assert [e["event"] for e in timeline][:3] == ["opened", "classify", "assign"]
-    assert timeline[-1]["event"] == "callback"
-    assert "探测器温度异常" in timeline[0]["summary"]
+    steps = [e for e in timeline if e["source"] == "case"]
+    assert [e["event"] for e in steps][:3] == ["opened", "classify", "assign"]
+    assert steps[-1]["event"] == "callback"
+    assert "探测器温度异常" in steps[0]["summary"]
+    times = [datetime.fromisoformat(e["at"]) for e in timeline]
+    assert times == sorted(times), "one timeline in time order"
+    assert "notification-queued" in [e["event"] for e in timeline], "with the outbox's records"
     history = call("auditor", "GET", f"/v1/cases/{case}/history")
     assert history["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
     listed = call("manager", "GET", "/v1/cases?status=closed")
@@ -180,3 +185,12 @@ def test_docs_installation_walkthrough_runs_as_written(stack, tmp_path: Path) ->
                            "verified", "trained", "trained", "accepted"]
     assert lines[10].startswith("in_service warranty ") and "next visits" in lines[10]
     assert lines[11] == "paused"
+
+
+def test_docs_finding_cases_runs_as_written(stack, tmp_path: Path) -> None:
+    done = run_section(stack, tmp_path, "Finding cases")
+    assert "cases due within 2 hours" in done.stdout
+    assert "last page" in done.stdout or "more: pass next_cursor" in done.stdout
+    found = [line for line in done.stdout.splitlines() if line.startswith("RP-")]
+    assert any(" RUNNING http" in line or " COMPLETED http" in line for line in found), \
+        "Temporal visibility answered, with links to the Web UI"
