@@ -176,12 +176,12 @@ def test_json_logs_keep_chinese_text_readable(monkeypatch):
 def test_tokens_past_expiry_or_revoked_do_not_authenticate(sessions):
     from caseflow.store import directory
     from caseflow.store.models import ApiToken
-    from caseflow.store.seed import issue_token
+    from caseflow.store.people import issue_token
 
     with sessions.begin() as session:
-        expired = issue_token(session, "HL-01", "t", expires_at=NOW - timedelta(seconds=1))
-        revoked = issue_token(session, "HL-01", "t")
-        good = issue_token(session, "HL-01", "t")
+        expired, _ = issue_token(session, "HL-01", "t", expires_at=NOW - timedelta(seconds=1))
+        revoked, _ = issue_token(session, "HL-01", "t")
+        good, _ = issue_token(session, "HL-01", "t")
     with sessions.begin() as session:
         row = session.scalar(select(ApiToken).where(
             ApiToken.token_hash == directory.hash_token(revoked)))
@@ -189,7 +189,7 @@ def test_tokens_past_expiry_or_revoked_do_not_authenticate(sessions):
     with sessions() as session:
         assert directory.principal_for_token(session, expired, NOW) is None
         assert directory.principal_for_token(session, revoked, NOW) is None
-        assert directory.principal_for_token(session, good, NOW).id == "HL-01"
+        assert directory.principal_for_token(session, good, NOW)[0].id == "HL-01"
         assert session.scalar(select(func.count()).select_from(ApiToken).where(
             ApiToken.token_hash == good)) == 0  # only the hash is stored
 

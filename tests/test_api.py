@@ -396,7 +396,7 @@ async def test_a_role_not_allowed_is_403(api, tokens):
     case_id = await open_case(api, tokens, severity="severe")
     response = await refused(api, tokens, case_id, "auditor", "assign", {"engineer_id": "EN-01"}, 403)
     assert response.json()["code"] == "NotPermitted"
-    assert "auditor may not assign" in response.json()["detail"]
+    assert "auditor may not report steps" in response.json()["detail"]
     await walk_to(api, tokens, case_id, "site_reported")
     response = await refused(api, tokens, case_id, "hotline", "approve-start", {}, 403)
     assert "hotline may not approve-start" in response.json()["detail"]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from caseflow.api import errors
+from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
     cases,
@@ -18,6 +19,8 @@ from caseflow.api.routes import (
     exports,
     health,
     installations,
+    people,
+    policy,
     repairs,
     reports,
     rosters,
@@ -31,7 +34,7 @@ from caseflow.temporal import connect
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     """Build the app; the policy is loaded now so a bad policy file stops the API at start."""
-    policy = load_policy(settings.policy_file)
+    book = load_policy(settings.policy_file)
     engine = make_engine(settings.database_url)
 
     @asynccontextmanager
@@ -42,14 +45,17 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         engine.dispose()
 
     app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
-                  description="Service cases for CT/MR maintenance, each a durable workflow.")
+                  description="Service cases for CT/MR maintenance, each a durable workflow.",
+                  max_body_size=settings.max_body_bytes)
     app.state.settings = settings
-    app.state.policy = policy
+    app.state.policy = book
     app.state.sessions = make_sessions(engine)
     app.state.temporal = temporal
+    app.state.limiter = Limiter()
     errors.install(app)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
-                   rosters.router, subscriptions.router, audit.router, reports.router):
+                   rosters.router, subscriptions.router, audit.router, reports.router,
+                   people.router, policy.router):
         app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from caseflow.api.limits import RateLimited
 from caseflow.domain.errors import (
     ERROR_TYPES,
     DomainError,
@@ -99,6 +100,11 @@ def install(app: FastAPI) -> None:
             body["detail"] = [{"loc": location(error.field), "msg": error.message,
                                "type": "value_error"}]
         return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, error: RateLimited) -> JSONResponse:
+        return JSONResponse({"detail": error.message, "code": "RateLimited"}, status_code=429,
+                            headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, error: DBAPIError) -> JSONResponse:

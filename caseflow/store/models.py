@@ -102,6 +102,9 @@ class Person(Base):
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
     # The policy calendar of their working hours: non-urgent messages wait for it.
     work_calendar: Mapped[str] = mapped_column(String(64), default="business")
+    # Signing in to the console with a user name and password (argon2 hash); None: tokens only.
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class OnCallShift(Base):
@@ -133,6 +136,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Case(Base):

@@ -4,8 +4,7 @@ rosters, dev tokens."""
 from __future__ import annotations
 
 import json
-import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, OnCallShift, Person
+from caseflow.store.people import issue_token
 
 HOSPITALS = [
     Hospital(id="H-DH", name="东湖县人民医院 Donghu County People's Hospital", region="华东"),
@@ -93,15 +93,6 @@ def demo_rosters(sessions: sessionmaker[Session], now: datetime) -> int:
     return added
 
 
-def issue_token(session: Session, person_id: str, label: str,
-                expires_at: datetime | None = None) -> str:
-    """Create a token for a person; the clear text is returned once and never stored."""
-    token = "cf_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label,
-                         created_at=datetime.now(timezone.utc), expires_at=expires_at))
-    return token
-
-
 def dev_tokens(sessions: sessionmaker[Session], path: Path) -> dict[str, str]:
     """The development tokens in `path`, re-issued for any role whose token is not valid here."""
     known: dict[str, str] = {}
@@ -115,7 +106,7 @@ def dev_tokens(sessions: sessionmaker[Session], path: Path) -> dict[str, str]:
                 select(ApiToken.id).where(ApiToken.token_hash == hash_token(token),
                                           ApiToken.revoked_at.is_(None))) is not None
             tokens[role] = token if valid and token else issue_token(session, person_id,
-                                                                      f"dev {role}")
+                                                                      f"dev {role}")[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(tokens, indent=2, ensure_ascii=False) + "\n", "utf-8")
     path.chmod(0o600)

@@ -202,7 +202,7 @@ class CaseWorkflow:
         role = request.actor.role
         if role not in rule.roles:
             allowed = ", ".join(sorted(x.value for x in rule.roles))
-            raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
+            raise NotPermitted(f"role {role} may not {request.action}; allowed: {allowed}")
         payload = rule.parse(request.payload)
         self._check_person(request, payload)
         if self.status not in rule.statuses:

@@ -20,7 +20,7 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from caseflow.api import visibility
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import (
     ServiceUnavailable,
@@ -30,6 +30,7 @@ from caseflow.api.errors import (
 from caseflow.api.kinds import KINDS
 from caseflow.audit import history_fingerprint
 from caseflow.config import Settings
+from caseflow.domain.access import Capability
 from caseflow.domain.audit import Seal
 from caseflow.domain.cases import CaseAction, PersonField
 from caseflow.domain.complaint import ComplaintView
@@ -48,7 +49,8 @@ from caseflow.store.models import Case
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 CaseView = Annotated[RepairView | ComplaintView | EmergencyView | InstallationView | VisitView,
                      Field(discriminator="kind")]
-Reader = Annotated[Principal, require(*READERS)]
+Reader = Annotated[Principal, allowed(Capability.read_cases)]
+Stepper = Annotated[Principal, allowed(Capability.report_steps)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 
 
@@ -101,22 +103,26 @@ async def list_cases(
     """Cases matching every filter given, in `sort` order, a page at a time."""
     found.check()
     if source == "temporal":
-        return await _from_temporal(temporal, sessions, settings, found, sort, limit, cursor)
+        return await _from_temporal(temporal, sessions, settings, principal, found, sort, limit,
+                                    cursor)
     after = Cursor.decode(cursor, sort) if cursor else None
 
     def read() -> CaseList:
         with sessions() as session:
-            rows, following = search.find_cases(session, found, sort, after, limit)
+            rows, following = search.find_cases(session, found, principal.scope, sort, after,
+                                                limit)
             return CaseList(source="database", items=[_summary(r, settings) for r in rows],
                             next_cursor=following.encode() if following else None)
 
     return await run_in_threadpool(read)
 
 
-async def _from_temporal(temporal: Client, sessions, settings: Settings, found: CaseFilter,  # type: ignore[no-untyped-def]
-                         sort: CaseSort, limit: int, cursor: str | None) -> CaseList:
+async def _from_temporal(temporal: Client, sessions, settings: Settings, principal: Principal,  # type: ignore[no-untyped-def]
+                         found: CaseFilter, sort: CaseSort, limit: int,
+                         cursor: str | None) -> CaseList:
     """The workflows Temporal visibility finds, with what the database adds (title, due times,
-    commitments); status, severity, assignee and breach as the workflow last set them."""
+    commitments); status, severity, assignee and breach as the workflow last set them. Cases
+    the principal may not read are left out of the page."""
     executions, following = await visibility.list_page(
         temporal, visibility.visibility_query(found, sort), limit, cursor,
         timedelta(seconds=settings.query_timeout_seconds))
@@ -124,8 +130,8 @@ async def _from_temporal(temporal: Client, sessions, settings: Settings, found: 
     def read() -> dict[str, Case]:
         ids = [e.id for e in executions]
         with sessions() as session:
-            return {r.case_id: r for r in session.scalars(select(Case).where(Case.case_id.in_(ids)))
-                    if r.case_id}
+            query = search.visible(select(Case).where(Case.case_id.in_(ids)), principal.scope)
+            return {r.case_id: r for r in session.scalars(query) if r.case_id}
 
     rows = await run_in_threadpool(read)
     items = []
@@ -161,26 +167,37 @@ async def due_soon(
 
     def read() -> list[CaseSummary]:
         with sessions() as session:
-            rows = search.due_soon(session, found, now + timedelta(hours=within_hours), limit)
+            rows = search.due_soon(session, found, principal.scope,
+                                   now + timedelta(hours=within_hours), limit)
             return [_summary(r, settings) for r in rows]
 
     return DueList(now=now, items=await run_in_threadpool(read))
 
 
 def _summary(row: Case, settings: Settings) -> CaseSummary:
+    if row.commitments is None:  # a row no event has projected onto yet
+        row.commitments = []
     summary = CaseSummary.model_validate(row, from_attributes=True)
     summary.web_ui = settings.workflow_link(row.case_id or "")
     return summary
 
 
-async def known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
-    def read() -> Case | None:
+async def known_case(sessions, case_id: str, principal: Principal | None) -> Case:  # type: ignore[no-untyped-def]
+    """The case's row: 404 if there is none, 403 if `principal` may not read it (None: the
+    caller checks what it may do with it, e.g. a step, which its workflow decides)."""
+    def read() -> tuple[Case | None, bool]:
         with sessions() as session:
-            return session.scalar(select(Case).where(Case.case_id == case_id))
+            if principal is None:
+                row = session.scalar(select(Case).where(Case.case_id == case_id))
+                return row, True
+            return search.readable(session, case_id, principal.scope)
 
-    row = await run_in_threadpool(read)
+    row, may_read = await run_in_threadpool(read)
     if row is None:
         raise UnknownCase(f"no case {case_id}")
+    if not may_read:
+        raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
+                           "serve")
     return row
 
 
@@ -189,7 +206,7 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
     its page in the Temporal Web UI."""
-    kind = KINDS[(await known_case(sessions, case_id)).kind]
+    kind = KINDS[(await known_case(sessions, case_id, principal)).kind]
     try:
         view = await temporal.get_workflow_handle(case_id).query(
             "state", result_type=kind.view,
@@ -206,21 +223,23 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
-    principal: Reader, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+    principal: Stepper, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
     payload: Annotated[dict[str, Any], Body(default_factory=dict)],
     idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", min_length=8, max_length=200,
         description="unique per step; a retry with the same key is the same step")],
 ) -> BaseModel:
-    """Report a step. Same Idempotency-Key again = the same step, taken once."""
-    kind = KINDS[(await known_case(sessions, case_id)).kind]
+    """Report a step. Same Idempotency-Key again = the same step, taken once. Who may take it is
+    the action's rule, checked here and again by the case's workflow (an engineer acts only on
+    a case assigned to them)."""
+    kind = KINDS[(await known_case(sessions, case_id, None)).kind]
     rule = kind.rules.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
                              f"{', '.join(kind.rules)}", field="path.action")
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
-        raise NotPermitted(f"a {principal.role.value} may not {action}; allowed: {allowed}")
+        raise NotPermitted(f"role {principal.role.value} may not {action}; allowed: {allowed}")
     data = rule.parse(payload).model_dump(mode="json")
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
@@ -278,7 +297,7 @@ async def timeline(
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the
     workflow recorded, every notification and its delivery, and the history's seal."""
-    await known_case(sessions, case_id)
+    await known_case(sessions, case_id, principal)
     wanted = tuple(sources) if sources else case_timeline.SOURCES
 
     def read() -> list[TimelineEntry]:
@@ -293,7 +312,7 @@ async def timeline(
 async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await known_case(sessions, case_id)
+    await known_case(sessions, case_id, principal)
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
@@ -323,7 +342,7 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                  temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
-    row = await known_case(sessions, case_id)
+    row = await known_case(sessions, case_id, principal)
     state = await get_case(case_id, principal, sessions, temporal, settings)
     entries = await timeline(case_id, principal, sessions)
     found = await history(case_id, principal, sessions, temporal)

@@ -11,8 +11,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
+from caseflow.domain.access import Capability
 from caseflow.domain.search import CaseFilter
 from caseflow.store.models import Case
 from caseflow.store.search import filtered
@@ -25,7 +26,7 @@ COLUMNS = ("case_id", "kind", "status", "severity", "hospital_id", "equipment_se
 @router.get("/cases.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 async def cases_csv(
-    principal: Annotated[Principal, require(*READERS)], sessions: SessionsDep,
+    principal: Annotated[Principal, allowed(Capability.read_cases)], sessions: SessionsDep,
     found: Annotated[CaseFilter, Query()],
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
@@ -37,7 +38,7 @@ async def cases_csv(
         table = csv.writer(out)
         table.writerow(COLUMNS)
         with sessions() as session:
-            for row in session.scalars(filtered(found).order_by(Case.seq).limit(limit)):
+            for row in session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit)):
                 table.writerow([_cell(getattr(row, column)) for column in COLUMNS])
         return out.getvalue()
 
