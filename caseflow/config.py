@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0
+    # Observability (docs/operations.md "Metrics" and "Tracing"). The worker serves Prometheus
+    # metrics on metrics_host:worker_metrics_port (0 = off); the API serves them at /metrics.
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset = no tracing.
+    otlp_endpoint: str | None = None
 
     @field_validator("database_url")
     @classmethod
