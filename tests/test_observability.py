@@ -1,5 +1,6 @@
 """Observability with the real parts: `run_worker` serving Prometheus on its own port against a
-time-skipping server, the API's /metrics, OTLP traces from both to a real local receiver.
+time-skipping server, the API's /metrics, OTLP traces from both to a real local receiver, and the
+Grafana dashboard checked against what the worker and the API actually export.
 
 The module has a database of its own: its worker runs the outbox sender and the deliverer,
 which drain every pending row.
@@ -8,6 +9,7 @@ which drain every pending row.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import secrets
 import threading
@@ -17,6 +19,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -43,6 +46,7 @@ from tests.conftest import time_skipping
 from tests.postgres import free_port, fresh_database
 from tests.repair_driver import PASSING_VERIFICATION, intake
 
+DASHBOARD = Path(__file__).parent.parent / "deploy" / "grafana" / "caseflow-dashboard.json"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
@@ -406,6 +410,42 @@ async def test_one_trace_runs_from_the_caller_through_the_api_and_workflow_to_ac
     await asyncio.sleep(0.5)
     with stack.collector.lock:
         assert not [s for s in stack.collector.spans if s.name in ("GET /metrics", "GET /healthz")]
+
+
+def queries(node: Any) -> list[str]:
+    """Every PromQL expression of a Grafana dashboard: panel targets and template variables."""
+    if isinstance(node, dict):
+        found = [text for key, text in node.items()
+                 if key in ("expr", "query", "definition") and isinstance(text, str)]
+        return found + [q for child in node.values() for q in queries(child)]
+    if isinstance(node, list):
+        return [q for child in node for q in queries(child)]
+    return []
+
+
+METRIC_NAME = re.compile(r"\b(?:caseflow|temporal|process)_[a-z0-9_]+")
+# Label names an expression uses: grouping, matchers, label_values(metric, label).
+LABEL_USES = [re.compile(r"\b(?:by|without) \(([^)]*)\)"),
+              re.compile(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)\s*\""),
+              re.compile(r"label_values\([^,]+,\s*(\w+)\)")]
+SCRAPE_LABELS = {"job", "instance"}  # added by Prometheus when it scrapes
+
+
+async def test_every_metric_and_label_the_dashboard_queries_is_exported(stack: Stack,
+                                                                        walked: Walk):
+    dashboard = json.loads(DASHBOARD.read_text("utf-8"))
+    exported = {**walked.after, **await stack.worker_metrics(), **await stack.api_metrics()}
+    expressions = queries(dashboard)
+    asked = {name for expr in expressions for name in METRIC_NAME.findall(expr)}
+    assert len(asked) >= 10
+    assert asked <= {name for name, _ in exported}, \
+        f"the dashboard queries metrics nobody exports: {asked - {n for n, _ in exported}}"
+    for expr in expressions:
+        names = set(METRIC_NAME.findall(expr))
+        used = {label.strip() for pattern in LABEL_USES for found in pattern.findall(expr)
+                for label in found.split(",") if label.strip()}
+        known = {label for (name, labels) in exported if name in names for label, _ in labels}
+        assert used <= known | SCRAPE_LABELS, f"{expr}: no such labels {used - known}"
 
 
 # ----- counted once, however often Temporal retries -------------------------------------------------
