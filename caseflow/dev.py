@@ -81,6 +81,10 @@ def _show(settings: Settings, tokens: dict[str, str]) -> None:
     console.print(f"[bold]API docs[/]     {api}/docs")
     console.print(f"[bold]Health[/]       {api}/healthz")
     console.print(f"[bold]Temporal UI[/]  http://127.0.0.1:{settings.temporal_ui_port}")
+    if settings.worker_metrics_port:
+        console.print(f"[bold]Metrics[/]      {api}/metrics (API), "
+                      f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics "
+                      "(worker)")
     console.print("Walk through a repair with curl: docs/api.md. Ctrl-C stops everything.")
 
 

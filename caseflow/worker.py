@@ -23,8 +23,10 @@ from caseflow.audit import run_sealer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import PolicyBook, load_policy
+from caseflow.metrics import CaseMetrics, worker_runtime
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect, ensure_search_attributes
+from caseflow.tracing import WORKER_SERVICE, tracer_provider
 from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
@@ -39,7 +41,10 @@ WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
                  executor: ThreadPoolExecutor, book: PolicyBook) -> Worker:
-    records, people, opening = CaseRecords(sessions), Directory(sessions), CaseOpening(sessions, book)
+    """The worker on `client`: its metrics go to the client's runtime, its traces to the
+    client's tracing interceptor (both off for a plain client)."""
+    records = CaseRecords(sessions, CaseMetrics.of(client))
+    people, opening = Directory(sessions), CaseOpening(sessions, book)
     register = EquipmentRegister(sessions, book.defaults.timezone)
     return Worker(
         client,
@@ -85,10 +90,13 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
 
 async def run_worker(settings: Settings) -> None:
     """Run the worker, the outbox sender, the subscription deliverer and the sealer of closed
-    cases until cancelled."""
+    cases until cancelled; metrics on CASEFLOW_WORKER_METRICS_PORT, traces to OTLP if set."""
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
-    client = await connect(settings)
+    runtime = worker_runtime(settings)
+    tracing = tracer_provider(settings, WORKER_SERVICE)
+    client = await connect(settings, runtime=runtime, tracing=tracing)
+    metrics = CaseMetrics.of(client)
     try:
         await ensure_search_attributes(client)
     except Exception as error:  # a production namespace may not let workers register them
@@ -98,15 +106,19 @@ async def run_worker(settings: Settings) -> None:
         book = load_policy(settings.policy_file)
         worker = build_worker(client, sessions, settings.task_queue, executor, book)
         outbox = asyncio.create_task(run_outbox(
-            dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop))
+            dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop,
+            name="notifications", metrics=metrics))
         deliverer = Deliverer(sessions, timeout=settings.webhook_timeout_seconds,
                               give_up_after=timedelta(hours=settings.subscription_give_up_hours))
         events_out = asyncio.create_task(run_outbox(
-            deliverer, settings.subscription_poll_seconds, stop, name="subscriptions"))
+            deliverer, settings.subscription_poll_seconds, stop, name="subscriptions",
+            metrics=metrics))
         sealer = asyncio.create_task(run_sealer(client, sessions, settings.seal_poll_seconds,
                                                 stop))
         log.info("worker started", task_queue=settings.task_queue,
-                 temporal=settings.temporal_address)
+                 temporal=settings.temporal_address,
+                 metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
+                 if runtime else None, tracing=settings.otlp_endpoint)
         try:
             await worker.run()
         finally:
@@ -115,3 +127,5 @@ async def run_worker(settings: Settings) -> None:
             await events_out
             await sealer
             engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()

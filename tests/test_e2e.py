@@ -32,6 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
            "CASEFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
            "CASEFLOW_TEMPORAL_UI_PORT": str(free_port()),
            "CASEFLOW_API_PORT": str(api_port),
+           "CASEFLOW_WORKER_METRICS_PORT": str(free_port()),
            "CASEFLOW_LOG_FORMAT": "json"}
     log = (data / "dev.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "caseflow.cli", "dev"], env=env,
@@ -194,3 +195,13 @@ def test_docs_finding_cases_runs_as_written(stack, tmp_path: Path) -> None:
     found = [line for line in done.stdout.splitlines() if line.startswith("RP-")]
     assert any(" RUNNING http" in line or " COMPLETED http" in line for line in found), \
         "Temporal visibility answered, with links to the Web UI"
+
+
+def test_worker_and_api_serve_prometheus_metrics(stack) -> None:
+    base, _, data = stack
+    api = httpx.get(f"{base}/metrics", timeout=10)  # no token, like /healthz
+    assert api.status_code == 200 and "caseflow_http_requests_total{" in api.text
+    started = next(json.loads(line) for line in (data / "dev.log").read_text("utf-8").splitlines()
+                   if '"worker started"' in line)
+    worker = httpx.get(started["metrics"], timeout=10)
+    assert worker.status_code == 200 and "temporal_request_total{" in worker.text

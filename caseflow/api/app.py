@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from caseflow.api import errors
+from caseflow.api import errors, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
@@ -30,19 +30,26 @@ from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.temporal import connect
+from caseflow.tracing import API_SERVICE, tracer_provider
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
-    """Build the app; the policy is loaded now so a bad policy file stops the API at start."""
+    """Build the app; the policy is loaded now so a bad policy file stops the API at start.
+
+    With CASEFLOW_OTLP_ENDPOINT set, requests are traced (a `temporal` client given by the
+    caller brings its own tracing interceptor, or none)."""
     book = load_policy(settings.policy_file)
     engine = make_engine(settings.database_url)
+    tracing = tracer_provider(settings, API_SERVICE)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if temporal is None:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await connect(settings, tracing=tracing)
         yield
         engine.dispose()
+        if tracing is not None:
+            tracing.shutdown()  # sends the spans still batched
 
     app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
                   description="Service cases for CT/MR maintenance, each a durable workflow.",
@@ -52,7 +59,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.sessions = make_sessions(engine)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
+    app.state.request_metrics = telemetry.RequestMetrics()
+    app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
+                       tracing=tracing)
     errors.install(app)
+    app.include_router(telemetry.router)
     for router in (health.router, repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
