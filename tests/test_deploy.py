@@ -12,6 +12,7 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from fnmatch import fnmatch
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -189,7 +190,8 @@ def settings_variables() -> set[str]:
     return names
 
 
-def api_routes() -> set[str]:
+@cache
+def api_routes() -> frozenset[str]:
     """The paths the API serves (in its OpenAPI schema or not)."""
     app = create_app(Settings(database_url="sqlite:///:memory:", environment="test"))
     paths = set(app.openapi()["paths"])
@@ -201,7 +203,7 @@ def api_routes() -> set[str]:
             if hasattr(route, "original_router"):  # an included router (FastAPI >= 0.16x)
                 walk(route.original_router.routes)
     walk(app.routes)
-    return paths
+    return frozenset(paths)
 
 
 def port_of(url: str) -> int:
