@@ -4,10 +4,12 @@ person."""
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.console import Console
 from temporalio.service import RPCError
@@ -19,6 +21,7 @@ from caseflow.logs import configure_logging
 app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True, soft_wrap=True)  # one line per result, however long
+log = structlog.get_logger(__name__)
 
 
 def _settings() -> Settings:
@@ -49,10 +52,20 @@ def worker() -> None:
     """Run a worker (every workflow and activity) against the configured Temporal and database."""
     from caseflow.worker import run_worker
 
+    settings = _settings()
+
+    async def until_stopped() -> None:
+        # SIGTERM (docker stop, Kubernetes) stops it as Ctrl-C does: polling ends, running
+        # activities finish, the outbox, deliverer and sealer loops end (docs/operations.md).
+        main = asyncio.current_task()
+        assert main is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        await run_worker(settings)
+
     try:
-        asyncio.run(run_worker(_settings()))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(until_stopped())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        log.info("worker stopped")
 
 
 @app.command()

@@ -35,7 +35,8 @@ ROLES = list(Role)
 HOLDER = {Role.hotline: "HL-01", Role.supervisor: "SV-01", Role.engineer: "EN-01",
           Role.manager: "MG-01", Role.director: "DR-01", Role.auditor: "AU-01",
           Role.admin: "AD-01"}
-OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/metrics"), ("POST", "/v1/auth/sign-in")}
+OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/metrics"),
+               ("POST", "/v1/auth/sign-in")}
 NOT_A_FIELD = {"not_a_field": 1}  # every payload refuses it: a step that passed the gate is 422
 
 

@@ -7,11 +7,13 @@ POST /v1/cases/{id}/actions/{action} in the order of DOMAIN.md section 1.
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from temporalio.client import Client
 
 from caseflow.api.app import create_app
 from caseflow.config import Settings
@@ -608,6 +610,22 @@ async def test_healthz_reports_ok(api):
     response = await api.get("/healthz")
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "database": True, "temporal": True}
+
+
+async def test_livez_answers_while_healthz_reports_database_and_temporal_down():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{probe.getsockname()[1]}"
+    settings = Settings(database_url=f"postgresql+psycopg://nobody:x@{nowhere}/none",
+                        environment="test")
+    temporal = await Client.connect(nowhere, lazy=True)
+    transport = httpx.ASGITransport(app=create_app(settings, temporal=temporal))
+    async with httpx.AsyncClient(transport=transport, base_url="http://caseflow.test") as client:
+        alive = await client.get("/livez")
+        ready = await client.get("/healthz")
+    assert alive.status_code == 200 and alive.json() == {"status": "alive"}
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "degraded", "database": False, "temporal": False}
 
 
 # ----- Chinese text ---------------------------------------------------------------------------------
