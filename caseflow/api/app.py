@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import errors, telemetry
+from caseflow.api import errors, strict, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
@@ -64,9 +64,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                        tracing=tracing)
     errors.install(app)
     app.include_router(telemetry.router)
-    for router in (health.router, repairs.router, complaints.router, emergencies.router,
+    app.include_router(health.router, responses={503: errors.ERRORS[503]})
+    for router in (repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router):
-        app.include_router(router)
+        app.include_router(router, responses=errors.ERRORS,
+                           dependencies=[Depends(strict.known_query)])
     return app
