@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -33,6 +34,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def restartable_port() -> int:
+    """A free port below the kernel's ephemeral range. A server that a test stops and starts
+    again keeps it: no outgoing connection is given it while the server is down (a port from
+    free_port() can be, and then the restart fails with "address already in use")."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(100):
+        port = random.randrange(10000, max(low, 10001))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def _as_postgres(args: list[str]) -> list[str]:
@@ -116,7 +136,7 @@ def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
     subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
                                  "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"]),
                    check=True, capture_output=True)
-    port = free_port()
+    port = restartable_port()
     options = f"-h 127.0.0.1 -p {port} -k {root} -c fsync=off " \
               f"-c synchronous_commit={'on' if durable else 'off'} " \
               f"-c full_page_writes=off -c max_connections=200"

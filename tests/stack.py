@@ -17,7 +17,7 @@ from pathlib import Path
 
 from caseflow.config import Settings
 from caseflow.dev import temporal_command, wait_for_temporal
-from tests.postgres import free_port
+from tests.postgres import restartable_port
 
 
 def _stop(process: subprocess.Popen | None, sig: int, seconds: float) -> None:
@@ -32,12 +32,19 @@ def _stop(process: subprocess.Popen | None, sig: int, seconds: float) -> None:
         process.wait(timeout=10)
 
 
+def _kill(process: subprocess.Popen | None) -> None:
+    """kill -9, and wait until it is gone."""
+    assert process is not None and process.poll() is None, "the process is not running"
+    process.kill()
+    process.wait(timeout=10)
+
+
 class TemporalDevServer:
     """`temporal server start-dev` on a free port, its state in a file that outlives restarts."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.settings = Settings(temporal_address=f"127.0.0.1:{free_port()}",
-                                 temporal_ui_port=free_port(), data_dir=data_dir)
+        self.settings = Settings(temporal_address=f"127.0.0.1:{restartable_port()}",
+                                 temporal_ui_port=restartable_port(), data_dir=data_dir)
         self.address = self.settings.temporal_address
         self.log = data_dir / "temporal.log"
         self.process: subprocess.Popen | None = None
@@ -49,8 +56,11 @@ class TemporalDevServer:
         await wait_for_temporal(self.settings, self.process, 60)
 
     def stop(self) -> None:
-        """A clean stop (SIGTERM), as an operator restarting the server would do."""
         _stop(self.process, signal.SIGTERM, 15)
+
+    def kill(self) -> None:
+        """kill -9: the server gets no chance to flush or hand anything over."""
+        _kill(self.process)
 
 
 class WorkerProcess:
@@ -79,9 +89,7 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """kill -9: no shutdown, whatever it was doing is cut off."""
-        assert self.process is not None and self.process.poll() is None, "the worker is not running"
-        self.process.kill()
-        self.process.wait(timeout=10)
+        _kill(self.process)
 
     def stop(self) -> None:
         _stop(self.process, signal.SIGINT, 15)

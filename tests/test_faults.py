@@ -1,7 +1,7 @@
-"""Faults in the middle of a load: kill -9 the worker, restart the Temporal dev server, stop
-PostgreSQL. Afterwards every case is closed, every deadline fired once, every notification is in
-the outbox once and delivered, every create and every step (each sent twice at once, like a
-double click) happened once, and no request was answered 500.
+"""Faults in the middle of a load: kill -9 the worker, kill -9 the Temporal dev server and
+start it again, crash-stop PostgreSQL. Afterwards every case is closed, every deadline fired
+once, every notification is in the outbox once and delivered, every create and every step (each
+sent twice at once, like a double click) happened once, and no request was answered 500.
 
 Real processes on loopback: the dev server (file-backed) and `caseflow worker` as children of
 the test, a PostgreSQL cluster of this module's own, the API in process, and a webhook receiver
@@ -42,16 +42,20 @@ from tests.test_api import WALK
 
 pytestmark = pytest.mark.e2e
 
-# The load of each fault test. A severe case's arrival is due 4 s after intake in this module's
-# policy and nobody arrives until its last rung fired: warning at 50% (to the supervisors),
-# breach at 100%, level 2 at 150%, level 3 at 200%: four rungs, each exactly once. General cases
-# have 30 minutes and are walked straight through, some before the fault and some during it.
-ARRIVAL_SECONDS = 4
-LADDER = [(0, 0.5, "supervisor"), (1, 1.0, "supervisor"), (2, 1.5, "manager"),
-          (3, 2.0, "director")]  # (level, fraction of the deadline, who is told)
+# The load of each fault test. A severe case's arrival is due 6 s after intake in this module's
+# policy and nobody arrives until its last rung fired: warning at 0.6 s (to the supervisors),
+# breach at 6 s, level 2 at 7.5 s, level 3 at 9 s: four rungs, each exactly once. The warning
+# comes 5.4 s before the breach, so a cold worker on a busy machine still fires it before the
+# breach would supersede it (docs/sla-policy.md). The fault begins once every severe case is
+# breached, so levels 2 and 3 come due while it lasts. General cases have 30 minutes and are
+# walked straight through, their steps and creates sent while the fault lasts.
+ARRIVAL_SECONDS = 6
+LADDER = [(0, 0.1, "supervisor"), (1, 1.0, "supervisor"), (2, 1.25, "manager"),
+          (3, 1.5, "director")]  # (level, fraction of the deadline, who is told)
 LATE = 10  # severe cases that miss their arrival
-BEFORE = 6  # general cases started every 0.4 s from the beginning
-DURING = 6  # general cases started once the fault has begun
+HELD = 6  # general cases opened at once, walked half-way, and on when the fault begins
+HOLD_BEFORE = "approve-start"
+DURING = 6  # general cases opened once the fault has begun
 HOSPITAL = "H-DH"
 
 # Who each step of the walk tells (repair.py): a role of the hospital, or the assignee.
@@ -144,10 +148,12 @@ class Load:
     late: list[str] = field(default_factory=list)
     prompt: list[str] = field(default_factory=list)
     create_keys: list[str] = field(default_factory=list)
+    holding: int = 0  # held cases waiting half-way for the fault
     unavailable: Counter[str] = field(default_factory=Counter)  # 503 answers, by request
     fault_at: float = 0.0
     fault_seconds: float = 0.0
     closed_at: float = 0.0
+    worker_starts: int = 0  # how often the worker was started during the load
 
     @property
     def cases(self) -> list[str]:
@@ -203,13 +209,13 @@ def rung_recorded(sessions: sessionmaker[Session], case_id: str, level: int) -> 
         Escalation.case_id == case_id, Escalation.level == level))))
 
 
-async def walk(stack: Stack, load: Load, severity: str, *, delay: float = 0.0,
-               after: asyncio.Event | None = None) -> None:
-    """Open a case and report every step of WALK until it is closed; a severe case's arrival
-    only once its last rung fired."""
-    if after is not None:
-        await after.wait()
-    await asyncio.sleep(delay)
+async def walk(stack: Stack, load: Load, severity: str, *, fault: asyncio.Event,
+               held: bool = False) -> None:
+    """Open a case and report every step of WALK until it is closed. A severe case arrives
+    only once its last rung fired; a held case stops half-way until the fault begins, and a
+    case neither severe nor held is opened once it has begun."""
+    if severity != "severe" and not held:
+        await fault.wait()
     body = intake(severity=severity, symptom=f"故障注入 fault test: {severity}").model_dump(
         mode="json")
     first, second = await double_click(stack, load, "hotline", "/v1/repairs", body)
@@ -220,6 +226,9 @@ async def walk(stack: Stack, load: Load, severity: str, *, delay: float = 0.0,
         if action == "arrive" and severity == "severe":
             await until(lambda: rung_recorded(stack.sessions, case_id, LADDER[-1][0]),
                         f"{case_id}: level {LADDER[-1][0]} recorded", PATIENCE)
+        if action == HOLD_BEFORE and held:
+            load.holding += 1
+            await fault.wait()
         first, second = await double_click(stack, load, role,
                                            f"/v1/cases/{case_id}/actions/{action}", payload)
         assert first["status"] == second["status"] == reached, (action, first["status"],
@@ -229,24 +238,27 @@ async def walk(stack: Stack, load: Load, severity: str, *, delay: float = 0.0,
 
 async def run_load(stack: Stack, fault: Callable[[Stack, Load], Awaitable[None]]) -> Load:
     """The load, with `fault` injected once every severe case is breached (so the timers of
-    its levels 2 and 3 run through the fault) while general cases are being walked and
-    opened; returns once every case is closed and the outbox is drained."""
+    its levels 2 and 3 run through the fault) and every held case is half-way (its next steps
+    are sent as the fault begins, while the last cases are being opened); returns once every
+    case is closed and the outbox is drained."""
     load = Load()
     begun = asyncio.Event()
-    started = time.monotonic()
-    walkers = [asyncio.create_task(walk(stack, load, "severe")) for _ in range(LATE)]
-    walkers += [asyncio.create_task(walk(stack, load, "general", delay=0.4 * i))
-                for i in range(BEFORE)]
-    walkers += [asyncio.create_task(walk(stack, load, "general", delay=0.2 * i, after=begun))
-                for i in range(DURING)]
+    started, starts = time.monotonic(), stack.worker.starts
+    walkers = [asyncio.create_task(walk(stack, load, "severe", fault=begun))
+               for _ in range(LATE)]
+    walkers += [asyncio.create_task(walk(stack, load, "general", fault=begun, held=True))
+                for _ in range(HELD)]
+    walkers += [asyncio.create_task(walk(stack, load, "general", fault=begun))
+                for _ in range(DURING)]
     try:
-        def all_breached() -> bool:
-            return len(load.late) == LATE and all(
+        def ready() -> bool:
+            return len(load.late) == LATE and load.holding == HELD and all(
                 rung_recorded(stack.sessions, case_id, 1) for case_id in load.late)
 
-        await until(all_breached, "every severe case breached", 30)
+        await until(ready, "every severe case breached, every held case half-way", 30)
         load.fault_at = time.monotonic() - started
         begun.set()
+        await asyncio.sleep(0.2)  # the held cases' next steps are on their way
         await fault(stack, load)
         load.fault_seconds = time.monotonic() - started - load.fault_at
         for walker in asyncio.as_completed(walkers, timeout=PATIENCE + 30):
@@ -255,6 +267,7 @@ async def run_load(stack: Stack, fault: Callable[[Stack, Load], Awaitable[None]]
         for walker in walkers:
             walker.cancel()
     load.closed_at = time.monotonic() - started
+    load.worker_starts = stack.worker.starts - starts
 
     def drained() -> bool:
         pending = readable(stack.sessions, lambda s: s.scalar(select(Notification.id).where(
@@ -287,7 +300,7 @@ def expected_notifications(session: Session, load: Load) -> set[str]:
 
 
 async def assert_nothing_lost_or_doubled(stack: Stack, load: Load, name: str) -> None:
-    total = LATE + BEFORE + DURING
+    total = LATE + HELD + DURING
     sessions = stack.sessions
 
     # Cases created = cases completed, one per create key.
@@ -348,7 +361,7 @@ async def assert_nothing_lost_or_doubled(stack: Stack, load: Load, name: str) ->
           f"{len(received)} delivered ({repeats} delivered again); 503 answers "
           f"{sum(load.unavailable.values())} {dict(load.unavailable)}; fault at "
           f"{load.fault_at:.1f} s for {load.fault_seconds:.1f} s, all closed at "
-          f"{load.closed_at:.1f} s; worker starts {stack.worker.starts}")
+          f"{load.closed_at:.1f} s; worker restarted {load.worker_starts} times")
 
 
 # ----- the faults -------------------------------------------------------------------------------------
@@ -356,54 +369,64 @@ async def assert_nothing_lost_or_doubled(stack: Stack, load: Load, name: str) ->
 async def kill_the_worker(stack: Stack, load: Load) -> None:
     """kill -9 the worker; while it is gone timers come due, steps and creates arrive."""
     stack.worker.kill()
-    await asyncio.sleep(2)
-    await stack.worker.start()
+    try:
+        await asyncio.sleep(2)
+    finally:
+        await stack.worker.start()
 
 
-async def restart_temporal(stack: Stack, load: Load) -> None:
-    await asyncio.to_thread(stack.temporal.stop)
-    await asyncio.sleep(2)
-    await stack.temporal.start()
+async def kill_temporal(stack: Stack, load: Load) -> None:
+    """kill -9 the dev server and start it again on its file: what it had committed is all
+    it knows; timers come due and requests arrive while it is away."""
+    stack.temporal.kill()
+    try:
+        await asyncio.sleep(2)
+    finally:
+        await stack.temporal.start()
 
 
 async def stop_the_database(stack: Stack, load: Load) -> None:
     """Crash-stop PostgreSQL while activities write; the API says 503, not 500, meanwhile."""
     await asyncio.to_thread(stack.database.stop, "immediate")
     down = time.monotonic()
-    headers = {"Authorization": f"Bearer {stack.tokens['manager']}"}
-    health = await stack.api.get("/healthz")
-    assert health.status_code == 503 and health.json()["database"] is False, health.text
-    for response in [
-        await stack.api.get("/v1/cases", headers=headers),
-        await stack.api.get(f"/v1/cases/{load.late[0]}", headers=headers),
-        await stack.api.post("/v1/repairs", json=intake().model_dump(mode="json"), headers={
-            "Authorization": f"Bearer {stack.tokens['hotline']}",
-            "Idempotency-Key": f"fault-probe-{uuid.uuid4()}"}),
-        await stack.api.post(f"/v1/cases/{load.late[0]}/actions/progress",
-                             json={"note": "数据库停机 probe"}, headers={
-                                 "Authorization": f"Bearer {stack.tokens['engineer']}",
-                                 "Idempotency-Key": f"fault-probe-{uuid.uuid4()}"}),
-    ]:
-        assert response.status_code == 503, (response.request.url, response.status_code,
-                                              response.text)
-        assert response.headers["Retry-After"] == "5"
-    await asyncio.sleep(max(0.0, 3 - (time.monotonic() - down)))
-    await asyncio.to_thread(stack.database.start)
+    try:
+        headers = {"Authorization": f"Bearer {stack.tokens['manager']}"}
+        health = await stack.api.get("/healthz")
+        assert health.status_code == 503 and health.json()["database"] is False, health.text
+        for response in [
+            await stack.api.get("/v1/cases", headers=headers),
+            await stack.api.get(f"/v1/cases/{load.late[0]}", headers=headers),
+            await stack.api.post("/v1/repairs", json=intake().model_dump(mode="json"), headers={
+                "Authorization": f"Bearer {stack.tokens['hotline']}",
+                "Idempotency-Key": f"fault-probe-{uuid.uuid4()}"}),
+            await stack.api.post(f"/v1/cases/{load.late[0]}/actions/progress",
+                                 json={"note": "数据库停机 probe"}, headers={
+                                     "Authorization": f"Bearer {stack.tokens['engineer']}",
+                                     "Idempotency-Key": f"fault-probe-{uuid.uuid4()}"}),
+        ]:
+            assert response.status_code == 503, (response.request.url, response.status_code,
+                                                  response.text)
+            assert response.headers["Retry-After"] == "5"
+        await asyncio.sleep(max(0.0, 3 - (time.monotonic() - down)))
+    finally:
+        await asyncio.to_thread(stack.database.start)
 
 
 # ----- the tests ----------------------------------------------------------------------------------------
 
 async def test_kill_9_of_the_worker_mid_load_loses_and_doubles_nothing(stack):
     load = await run_load(stack, kill_the_worker)
+    assert load.worker_starts == 1
     await assert_nothing_lost_or_doubled(stack, load, "kill -9 worker")
 
 
-async def test_restart_of_the_temporal_server_mid_load_loses_and_doubles_nothing(stack):
-    load = await run_load(stack, restart_temporal)
-    await assert_nothing_lost_or_doubled(stack, load, "restart Temporal")
+async def test_kill_9_of_the_temporal_server_mid_load_loses_and_doubles_nothing(stack):
+    load = await run_load(stack, kill_temporal)
+    assert load.worker_starts == 0 and stack.worker.running, "the worker reconnected by itself"
+    await assert_nothing_lost_or_doubled(stack, load, "kill -9 Temporal, restart")
 
 
 async def test_database_stopped_mid_load_answers_503_and_loses_and_doubles_nothing(stack):
     load = await run_load(stack, stop_the_database)
-    assert load.unavailable, "requests met the stopped database"
+    assert load.worker_starts == 0 and stack.worker.running, "the worker rode it out"
     await assert_nothing_lost_or_doubled(stack, load, "stop PostgreSQL")
