@@ -29,6 +29,7 @@ from caseflow.api.routes import (
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
+from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect
 from caseflow.tracing import API_SERVICE, tracer_provider
 
@@ -55,8 +56,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                   description="Service cases for CT/MR maintenance, each a durable workflow.",
                   max_body_size=settings.max_body_bytes)
     app.state.settings = settings
-    app.state.policy = book
     app.state.sessions = make_sessions(engine)
+    app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
     app.state.request_metrics = telemetry.RequestMetrics()

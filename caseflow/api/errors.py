@@ -63,7 +63,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorBody, "description": "this role or person may not do this"},
     404: {"model": ErrorBody, "description": "no such case (person, token, subscription...)"},
     409: {"model": ErrorBody, "description": "not allowed in the current state"},
-    413: {"model": ErrorBody, "description": "request body too large"},
+    413: {"model": ErrorBody, "description": "request body too large (plain text when its "
+          "Content-Length already says so)", "content": {"text/plain": {"schema": {
+              "type": "string"}}}},
     422: {"model": FieldErrors, "description": "bad input: the field and the reason"},
     429: {"model": ErrorBody, "description": "too many requests from this token",
           "headers": _RETRY},
