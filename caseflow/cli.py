@@ -352,16 +352,14 @@ def _write_person(person_id: str, fields: dict[str, Any], create: bool) -> None:
         if not create and found is None:
             console.print(f"[red]no person {person_id!r}[/]")
             raise typer.Exit(2)
-        target = found or Person(id=person_id, name=fields["name"], role=fields["role"],
-                                 phone="", email="", channels=["log"], webhook_url="",
-                                 work_calendar="business", active=True)
         try:
-            people.write_person(session, target, body)
+            if create:
+                people.add_person(session, body)  # type: ignore[arg-type]
+            else:
+                people.write_person(session, found, body)  # type: ignore[arg-type]
         except DomainError as error:
             console.print(f"[red]{error.field}: {error.message}[/]")
             raise typer.Exit(2) from None
-        if create:
-            session.add(target)
     console.print(f"{person_id} {'added' if create else 'changed'}")
 
 

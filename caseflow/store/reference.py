@@ -61,15 +61,9 @@ def _upsert(session: Session, model: type[Any], row: Any, item: BaseModel) -> st
 
 
 def _person(session: Session, row: Person | None, item: BaseModel, index: int) -> str:
-    fields = item.model_dump(mode="json", exclude_unset=True)
     try:
         if row is None:
-            person = Person(id=fields["id"], name=fields["name"], role=fields["role"],
-                            phone="", email="", channels=["log"], webhook_url="",
-                            work_calendar="business", active=True)
-            people.write_person(session, person, item)  # type: ignore[arg-type]
-            session.add(person)
-            session.flush()
+            people.add_person(session, item)  # type: ignore[arg-type]
             return "added"
         before = people.public(row).model_dump()
         people.write_person(session, row, item)  # type: ignore[arg-type]
