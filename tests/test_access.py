@@ -4,6 +4,8 @@ workflow's validator; what an engineer may read; fields clients may never set.""
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -363,6 +365,19 @@ async def test_an_engineer_reads_their_hospital_their_assignments_and_their_page
         "/v1/cases", params={"limit": 200, "kind": "repair"}, headers=mine)).json()["items"])
     assert (await client.get("/v1/equipment/CT-DH-0001", headers=mine)).status_code == 403
     assert (await client.get("/v1/equipment/CT-JB-0003", headers=mine)).status_code == 200
+    due = [c["case_id"] for c in (await client.get(
+        "/v1/cases/due", params={"within_hours": 24 * 90}, headers=mine)).json()["items"]]
+    assert elsewhere not in due
+    csv_text = (await client.get("/v1/exports/cases.csv", headers=mine)).text
+    assert elsewhere not in csv_text and at_home in csv_text
+    for _ in range(100):  # Temporal visibility catches up with the new cases
+        found = [c["case_id"] for c in (await client.get(
+            "/v1/cases", params={"source": "temporal", "limit": 200}, headers=mine)
+        ).json()["items"]]
+        if at_home in found:
+            break
+        await asyncio.sleep(0.1)
+    assert at_home in found and elsewhere not in found
 
     assigned = await client.post(f"/v1/cases/{elsewhere}/actions/assign",
                                  json={"engineer_id": "EN-03"},
@@ -372,6 +387,12 @@ async def test_an_engineer_reads_their_hospital_their_assignments_and_their_page
     acknowledged = await client.post(f"/v1/cases/{elsewhere}/actions/acknowledge", json={},
                                      headers={**mine, "Idempotency-Key": new_key()})
     assert acknowledged.status_code == 200, acknowledged.text
+    # Handed to someone else: still readable, since EN-03 was notified about it.
+    moved = await client.post(f"/v1/cases/{elsewhere}/actions/assign",
+                              json={"engineer_id": "EN-02"},
+                              headers=headers(tokens, "supervisor", new_key()))
+    assert moved.status_code == 200 and moved.json()["assignee"]["id"] == "EN-02"
+    assert (await client.get(f"/v1/cases/{elsewhere}", headers=mine)).status_code == 200
     other = await open_case(client, tokens, severity="general")
     refused = await client.post(f"/v1/cases/{other}/actions/assign", json={
         "engineer_id": "EN-03"}, headers={**mine, "Idempotency-Key": new_key()})
@@ -406,3 +427,37 @@ async def test_server_owned_fields_cannot_be_sent(client, tokens, sessions, worl
         "name": "x", "url": "http://127.0.0.1:9/x", "secret": "t" * 20, "events": ["*"],
         "active": False, "created_by": "someone"})
     assert response.status_code == 422
+
+
+def documented_roles(who: str) -> frozenset[Role] | None:
+    """The roles an api.md "who" cell names (None: open, or decided per action)."""
+    if who in ("open", "by action (below)"):
+        return None
+    if who == "any role":
+        return frozenset(Role)
+    if who == "every role but admin":
+        return frozenset(Role) - {Role.admin}
+    return frozenset(Role(name.strip()) for name in who.split(","))
+
+
+def test_the_who_column_of_api_md_agrees_with_the_matrix(app):
+    text = (Path(caseflow.__file__).parent.parent / "docs" / "api.md").read_text("utf-8")
+    routes = {(m, re.sub(r"\{[^}]*\}", "{}", r.path)): r for r in api_routes(app.routes)
+              for m in r.methods}
+    checked = 0
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        operations = re.findall(r"`([A-Z]+) (/[^`]*)`", cells[0])
+        if not line.startswith("| `") or len(cells) < 3 or not operations:
+            continue  # not a row of an endpoint table (the actions tables name steps)
+        roles = documented_roles(cells[1])
+        for method, path in operations:
+            route = routes.get((method, re.sub(r"\{[^}]*\}", "{}", path)))
+            assert route is not None, f"api.md documents {method} {path}, which is no route"
+            found = capability_of(route)
+            if roles is None:
+                assert cells[1] != "open" or not found, f"{method} {path} is not open"
+                continue
+            assert set(MATRIX[found[0]]) == set(roles), (method, path, cells[1])
+            checked += 1
+    assert checked > 30

@@ -705,3 +705,16 @@ async def test_a_case_whose_worker_is_away_answers_503_not_500(database_url, dev
         assert step.status_code == 503, step.text
         assert "same Idempotency-Key" in step.json()["detail"]
         await dev_env.client.get_workflow_handle(case_id).terminate("test done")
+
+
+async def test_control_characters_are_refused_with_the_field_not_a_database_error(api, tokens):
+    """PostgreSQL cannot store a NUL: it is the client's bad input (422), never a 503 or 500."""
+    response = await api.post("/v1/repairs", json=intake_body(symptom="球管\u0000报警"),
+                              headers=headers(tokens, "hotline", new_key()))
+    assert response.status_code == 422 and locs(response) == [["body", "symptom"]], response.text
+    for path, params, loc in (("/v1/cases/RP-1%00", {}, ["path", "case_id"]),
+                              ("/v1/reports/sla", {"hospital_id": "H\x00"},
+                               ["query", "hospital_id"]),
+                              ("/v1/cases", {"status": "open\x07"}, ["query", "status"])):
+        response = await api.get(path, params=params, headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [loc], (path, response.text)

@@ -107,6 +107,14 @@ async def test_bad_people_are_refused_naming_the_field(api, tokens, sessions, ho
     missing = await api.patch("/v1/people/NOBODY", json={"phone": "13900001111"},
                               headers=headers(tokens, "admin"))
     assert missing.status_code == 404
+    for name in ("name", "role", "channels", "active", "phone", "email", "work_calendar",
+                 "username", "password"):
+        response = await api.patch(f"/v1/people/{taken['id']}", json={name: None},
+                                   headers=headers(tokens, "admin"))
+        assert response.status_code == 422 and locs(response) == [["body", name]], name
+    cleared = await api.patch(f"/v1/people/{taken['id']}", json={"hospital_id": ""},
+                              headers=headers(tokens, "admin"))
+    assert cleared.status_code == 200 and cleared.json()["hospital_id"] is None
     myself = await api.patch("/v1/people/AD-01", json={"active": False},
                              headers=headers(tokens, "admin"))
     assert myself.status_code == 422 and locs(myself) == [["body", "active"]]

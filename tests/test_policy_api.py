@@ -4,6 +4,8 @@ file stays the policy until then, and open cases keep theirs."""
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from sqlalchemy import text as sql
 
 import caseflow
 from caseflow.api.app import create_app
@@ -21,7 +24,7 @@ from caseflow.store.models import StoredPolicy
 from caseflow.store.people import issue_token
 from caseflow.store.policies import PolicySource
 from tests.postgres import fresh_database
-from tests.test_api import locs
+from tests.test_api import intake_body, locs, new_key
 
 DEFAULT = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text("utf-8")
 
@@ -33,10 +36,14 @@ async def own(database_url, dev_env) -> AsyncIterator[dict[str, Any]]:  # type: 
         with sessions.begin() as session:
             tokens = {role: issue_token(session, person, "policy")[0] for role, person in
                       {"manager": "MG-01", "hotline": "HL-01", "auditor": "AU-01"}.items()}
-        app = create_app(Settings(database_url=url, environment="test"), temporal=dev_env.client)
+        with sessions.begin() as session:  # case numbers no other test's database gives
+            session.execute(sql("ALTER SEQUENCE cases_seq_seq RESTART WITH 900000"))
+        app = create_app(Settings(database_url=url, environment="test",
+                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=dev_env.client)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://caseflow.test", timeout=30) as client:
-            yield {"api": client, "tokens": tokens, "sessions": sessions}
+            yield {"api": client, "tokens": tokens, "sessions": sessions,
+                   "temporal": dev_env.client}
 
 
 def auth(own: dict[str, Any], role: str) -> dict[str, str]:
@@ -69,6 +76,17 @@ async def test_a_manager_puts_a_policy_in_force_for_new_cases(own):
     pinned = worker_side.current().pin("HT-2025-RJ-001", datetime.now(timezone.utc))
     assert str(pinned.repair.restore["general"].within) == "36h"
 
+    # A repair opened now is pinned to it (its start input carries the policy; no worker runs
+    # the case here, so it is terminated afterwards).
+    created = await api.post("/v1/repairs", json=intake_body(severity="general"),
+                             headers={**auth(own, "hotline"), "Idempotency-Key": new_key()})
+    assert created.status_code == 201, created.text
+    handle = own["temporal"].get_workflow_handle(created.json()["case_id"])
+    started = (await handle.fetch_history()).events[0]
+    payload = started.workflow_execution_started_event_attributes.input.payloads[0].data
+    assert json.loads(payload)["policy"]["policy_version"] == now["version"]
+    await handle.terminate("test done")
+
     history = (await api.get("/v1/policy/history", headers=auth(own, "auditor"))).json()
     assert history[0]["put_by"] == "MG-01" and "36小时" in history[0]["note"]
     again = await api.put("/v1/policy", json={"policy_yaml": candidate()},
@@ -82,7 +100,9 @@ async def test_a_bad_policy_is_refused_naming_the_field_and_changes_nothing(own)
         stored = session.query(StoredPolicy).count()
     broken = candidate().replace("within: 36h", "within: 36 hours")
     for text, hint in ((broken, "contracts.HT-2025-RJ-001.repair.restore.general.within"),
-                       ("version: 1\ndefaults: [unclosed\n", "not valid YAML")):
+                       ("version: 1\ndefaults: [unclosed\n", "not valid YAML"),
+                       ("[" * 5000, "nested too deeply"),
+                       (DEFAULT + "\ncontracts: [1, 2]\n", "contracts")):
         for path in ("/v1/policy", "/v1/policy/check"):
             method = api.put if path == "/v1/policy" else api.post
             response = await method(path, json={"policy_yaml": text},
@@ -94,3 +114,18 @@ async def test_a_bad_policy_is_refused_naming_the_field_and_changes_nothing(own)
     checked = await api.post("/v1/policy/check", json={"policy_yaml": candidate()},
                              headers=auth(own, "auditor"))
     assert checked.status_code == 200 and checked.json()["version"].startswith("2027.1#")
+
+
+async def test_a_stored_policy_this_release_cannot_read_gives_way_to_the_one_before(own):
+    with own["sessions"].begin() as session:
+        good = PolicySource(own["sessions"], load_policy(), refresh_seconds=0).current()
+        row = StoredPolicy(version="old#1", policy_yaml="version: old\ndefaults: {}\n",
+                           note="older rules", put_by="MG-01", put_at=datetime.now(timezone.utc))
+        session.add(row)
+    try:
+        source = PolicySource(own["sessions"], load_policy(), refresh_seconds=0)
+        assert source.current().version == good.version, \
+            "a process started now uses the newest policy it can read"
+    finally:
+        with own["sessions"].begin() as session:
+            session.delete(session.get(StoredPolicy, row.id))

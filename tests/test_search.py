@@ -5,6 +5,8 @@ cases of several kinds in several states, from the database and from Temporal vi
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -236,6 +238,11 @@ async def test_temporal_visibility_finds_the_same_cases(client, tokens, scene: S
         [item["case_id"] for item in everything]
 
 
+def crafted(parts: list[Any]) -> str:
+    """A cursor made by hand, not by a list (as a client could)."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
 async def test_refused_search_parameters_name_the_parameter(client, tokens, scene: Scene):
     api = client
     other_sort = (await page(api, tokens, hospital_id=scene.hospital_id, limit=1))["next_cursor"]
@@ -251,6 +258,8 @@ async def test_refused_search_parameters_name_the_parameter(client, tokens, scen
         ({"opened_from": "2026-11-22T08:00:00+08:00", "opened_to": "2026-11-21T08:00:00+08:00"},
          ["query", "opened_to"]),
         ({"cursor": "not-a-cursor"}, ["query", "cursor"]),
+        ({"cursor": crafted(["-opened_at", "2026-01-01T00:00:00", 1])}, ["query", "cursor"]),
+        ({"cursor": crafted(["-opened_at", None, 10**30])}, ["query", "cursor"]),
         ({"cursor": other_sort, "sort": "opened_at"}, ["query", "cursor"]),
         ({"source": "temporal", "due_before": "2026-11-22T08:00:00+08:00"},
          ["query", "due_before"]),

@@ -115,7 +115,7 @@ class Dispatcher:
             if opens > now:  # held to the recipient's working hours
                 message.not_before = opens
                 return 0
-        wanted = [name for name in person.channels if name in self.channels] or ["log"]
+        wanted = [name for name in person.channels or [] if name in self.channels] or ["log"]
         errors = []
         for name in wanted:
             if name in message.delivered:

@@ -71,5 +71,5 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router):
         app.include_router(router, responses=errors.ERRORS,
-                           dependencies=[Depends(strict.known_query)])
+                           dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     return app

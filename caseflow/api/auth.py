@@ -66,10 +66,11 @@ async def current_principal(
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
-# Capabilities whose requests count against a per-token rate (settings: rate_*_per_minute).
-RATED = {Capability.open_repair: "create", Capability.open_complaint: "create",
-         Capability.open_emergency: "create", Capability.open_installation: "create",
-         Capability.report_steps: "act"}
+# Capabilities whose requests count against a per-token rate: (bucket, the setting, in words).
+_CREATE = ("create", "rate_create_per_minute", "new cases")
+RATED = {Capability.open_repair: _CREATE, Capability.open_complaint: _CREATE,
+         Capability.open_emergency: _CREATE, Capability.open_installation: _CREATE,
+         Capability.report_steps: ("act", "rate_actions_per_minute", "steps")}
 
 
 def allowed(capability: Capability):  # type: ignore[no-untyped-def]
@@ -82,13 +83,10 @@ def allowed(capability: Capability):  # type: ignore[no-untyped-def]
             names = ", ".join(sorted(r.value for r in roles))
             what = capability.value.replace("_", " ")
             raise NotPermitted(f"role {principal.role.value} may not {what}; allowed: {names}")
-        kind = RATED.get(capability)
-        if kind is not None:
-            settings = request.app.state.settings
-            per_minute = (settings.rate_create_per_minute if kind == "create"
-                          else settings.rate_actions_per_minute)
-            request.app.state.limiter.take(kind, str(principal.token_id), per_minute,
-                                           "new cases" if kind == "create" else "steps")
+        if capability in RATED:
+            bucket, setting, what = RATED[capability]
+            request.app.state.limiter.take(bucket, str(principal.token_id),
+                                           getattr(request.app.state.settings, setting), what)
         return principal
 
     check.capability = capability  # type: ignore[attr-defined]  # read by the matrix tests

@@ -16,25 +16,27 @@ R = Role
 
 
 class Capability(StrEnum):
-    read_cases = "read_cases"  # lists, due soon, a case, its timeline, history, export, CSV
+    """What a route needs; WHAT below says each in words."""
+
+    read_cases = "read_cases"
     open_repair = "open_repair"
     open_complaint = "open_complaint"
     open_emergency = "open_emergency"
     open_installation = "open_installation"
-    report_steps = "report_steps"  # then each action's own rule of roles
+    report_steps = "report_steps"
     replay_cases = "replay_cases"
     read_reports = "read_reports"
     read_equipment = "read_equipment"
-    change_plans = "change_plans"  # pause, resume, end a unit's maintenance plan
+    change_plans = "change_plans"
     read_rosters = "read_rosters"
     maintain_rosters = "maintain_rosters"
     read_policy = "read_policy"
-    check_policy = "check_policy"  # validate a candidate policy, see what it would change
-    maintain_policy = "maintain_policy"  # put a policy in force for new cases
+    check_policy = "check_policy"
+    maintain_policy = "maintain_policy"
     read_events = "read_events"
     manage_subscriptions = "manage_subscriptions"
-    manage_people = "manage_people"  # people, their roles, log-ins and tokens
-    read_self = "read_self"  # who am I, sign out
+    manage_people = "manage_people"
+    read_self = "read_self"
 
 
 EVERYONE = frozenset(Role)

@@ -6,7 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, HttpUrl, SecretStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    HttpUrl,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+)
 
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Name, Payload
@@ -58,6 +66,20 @@ class PersonFields(Payload):
     password: Password | None = Field(default=None, description="10+ characters; kept only "
                                       "as an argon2 hash")
 
+    @field_validator("hospital_id", mode="before")
+    @classmethod
+    def _every_hospital(cls, value: object) -> object:
+        return None if value == "" else value  # "" and null both mean: serves every hospital
+
+    @field_validator("name", "role", "phone", "email", "channels", "work_calendar", "username",
+                     "password")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may not be null: leave the field out to keep it, or send \"\" to "
+                             "clear a phone or e-mail")
+        return value
+
 
 class PersonCreate(PersonFields):
     id: PersonId
@@ -68,6 +90,13 @@ class PersonCreate(PersonFields):
 class PersonUpdate(PersonFields):
     active: bool | None = Field(default=None, description="false: every token and sign-in "
                                 "of theirs stops working")
+
+    @field_validator("active")
+    @classmethod
+    def _active_not_null(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("may not be null: true or false")
+        return value
 
 
 class PersonPublic(BaseModel):

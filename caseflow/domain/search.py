@@ -84,7 +84,7 @@ class Cursor(BaseModel):
 
     sort: CaseSort
     value: str | None  # the sort column of the last row, ISO text; None when that was empty
-    seq: int
+    seq: int = Field(ge=1, le=2**31 - 1)  # the row number (a 32-bit column)
 
     def encode(self) -> str:
         raw = json.dumps([self.sort.value, self.value, self.seq], separators=(",", ":"))
@@ -97,7 +97,7 @@ class Cursor(BaseModel):
             sort_value, value, seq = json.loads(raw)
             found = cls(sort=sort_value, value=value, seq=seq)
             if value is not None:
-                datetime.fromisoformat(value)
+                with_zone(datetime.fromisoformat(value))
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             raise InvalidPayload("not a cursor this list gave", field="query.cursor") from None
         if found.sort != sort:

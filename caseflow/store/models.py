@@ -160,7 +160,7 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     policy_version: Mapped[str] = mapped_column(String(64), default="")
     projection_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The deadlines as the case page shows them (from the workflow, with each event).
@@ -213,7 +213,8 @@ class Notification(Base):
     """The notifications outbox: written with the case change, delivered by a sender later."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),)
+    __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),
+                      Index("ix_notifications_person_case", "person_id", "case_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)

@@ -7,12 +7,14 @@ import threading
 import time
 from datetime import datetime
 
-import yaml
-from sqlalchemy import select
+import structlog
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.domain.policy_loader import PolicyBook, parse_policy
+from caseflow.domain.policy_loader import PolicyBook, PolicyError, parse_policy, read_yaml
 from caseflow.store.models import StoredPolicy
+
+log = structlog.get_logger(__name__)
 
 
 class PolicySource:
@@ -33,13 +35,23 @@ class PolicySource:
             if time.monotonic() - self._checked < self.refresh_seconds:
                 return self._book
             with self.sessions() as session:
-                row = newest(session)
-            if row is None:
-                self._book, self._row_id = self.fallback, 0
-            elif row.id != self._row_id:
-                self._book, self._row_id = stored_book(row), row.id
+                newest_id = session.scalar(select(func.max(StoredPolicy.id))) or 0
+                if newest_id != self._row_id:
+                    self._book = self._readable(history(session, limit=20))
+                    self._row_id = newest_id
             self._checked = time.monotonic()
             return self._book
+
+    def _readable(self, rows: list[StoredPolicy]) -> PolicyBook:
+        """The newest stored policy this release can read (one stored under an older release's
+        rules is logged and passed over, so cases keep opening), else the file."""
+        for row in rows:
+            try:
+                return stored_book(row)
+            except PolicyError as error:
+                log.error("stored policy cannot be read; using the one before it",
+                          policy_id=row.id, error=str(error))
+        return self.fallback
 
     def forget(self) -> None:
         """Look in the database on the next `current()` (after this process put one in force)."""
@@ -47,13 +59,10 @@ class PolicySource:
             self._checked = float("-inf")
 
 
-def newest(session: Session) -> StoredPolicy | None:
-    return session.scalar(select(StoredPolicy).order_by(StoredPolicy.id.desc()).limit(1))
-
-
 def stored_book(row: StoredPolicy) -> PolicyBook:
-    return parse_policy(yaml.safe_load(row.policy_yaml), f"policy #{row.id} put in force by "
-                        f"{row.put_by} at {row.put_at.isoformat(timespec='seconds')}")
+    source = (f"policy #{row.id} put in force by {row.put_by} at "
+              f"{row.put_at.isoformat(timespec='seconds')}")
+    return parse_policy(read_yaml(row.policy_yaml, source), source)
 
 
 def put_in_force(session: Session, book: PolicyBook, text: str, *, by: str, note: str,

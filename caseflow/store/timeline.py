@@ -57,9 +57,10 @@ def _notification_entries(message: Notification, person: Person | None) -> list[
         channels = ", ".join(message.delivered or []) or "-"
         return [queued, {**queued, "at": message.sent_at, "event": "notification-sent",
                          "summary": f"delivered to {name} by {channels}"}]
-    if message.status == "failed":
+    if message.status == "failed":  # the error itself (it may name a robot's key) is not shown
         return [queued, {**queued, "at": _last(message), "event": "notification-failed",
-                         "summary": f"not delivered to {name}: {message.last_error}"[:500]}]
+                         "summary": f"not delivered to {name} after {message.attempts} "
+                                    f"attempt{'' if message.attempts == 1 else 's'}"}]
     return [queued]
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-import yaml
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, StringConstraints
 from starlette.concurrency import run_in_threadpool
@@ -16,7 +15,7 @@ from caseflow.api.deps import PolicyDep, SessionsDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Note, Payload
 from caseflow.domain.errors import InvalidPayload, InvalidTransition
-from caseflow.domain.policy_loader import PolicyBook, PolicyError, parse_policy
+from caseflow.domain.policy_loader import PolicyBook, PolicyError, parse_policy, read_yaml
 from caseflow.store import policies
 
 router = APIRouter(prefix="/v1/policy", tags=["policy"])
@@ -61,9 +60,7 @@ def _public(book: PolicyBook) -> PolicyPublic:
 def _parse(text: str) -> PolicyBook:
     """The candidate as a policy, or 422 naming its first wrong field and why."""
     try:
-        return parse_policy(yaml.safe_load(text), "candidate")
-    except yaml.YAMLError as error:
-        raise InvalidPayload(f"not valid YAML: {error}", field="policy_yaml") from None
+        return parse_policy(read_yaml(text, "candidate"), "candidate")
     except PolicyError as error:
         first = str(error).splitlines()[0].removeprefix("candidate: ")
         raise InvalidPayload(first, field="policy_yaml") from None
