@@ -212,6 +212,11 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("DELETE", "/v1/tokens/{token_id}"),
     Example("GET", "/v1/policy"),
     Example("POST", "/v1/policy/check", lambda w: {"policy_yaml": POLICY}),
+    Example("GET", "/v1/cases/{case_id}/actions"),
+    Example("GET", "/v1/hospitals"),
+    Example("GET", "/v1/equipment", params={"q": "CT"}),
+    Example("GET", "/v1/staff", params={"role": "engineer"}),
+    Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
 ]}
 
 
