@@ -14,6 +14,7 @@ import * as signin from "./pages/signin.js";
 
 const main = document.getElementById("main");
 let me = null;
+let visits = 0; // each route() is a visit; a slow page of an earlier visit is dropped
 
 // #/name/arg -> page; `needs`: the capability that shows it in the navigation.
 const PAGES = {
@@ -33,11 +34,14 @@ function shown(entry) {
   return me.capabilities.includes(entry.needs);
 }
 
+// Where each role starts.
+const HOME = { hotline: "hotline", engineer: "mine", supervisor: "board", manager: "board",
+  director: "board", auditor: "search", admin: "rosters" };
+
 function home() {
   if (!me) return "sign-in";
-  if (me.role === "engineer") return "mine";
-  const first = Object.entries(PAGES).find(([, entry]) => entry.nav && shown(entry));
-  return first ? first[0] : "search";
+  const page = HOME[me.role];
+  return page && shown(PAGES[page]) ? page : "search";
 }
 
 function shell() {
@@ -100,13 +104,16 @@ async function route() {
   shell();
   clear(main);
   main.append(el("p", { class: "loading" }, t("loading")));
+  const visit = ++visits;
   try {
     const page = el("div", { class: `page page-${name}` });
     await entry.page.render(page, args, me, { signedIn });
+    if (visit !== visits) return; // the person went elsewhere meanwhile
     clear(main).append(page);
     const heading = main.querySelector("h1");
     if (heading) document.title = `${heading.textContent} · caseflow`;
   } catch (error) {
+    if (visit !== visits) return;
     clear(main).append(el("h1", {}, t("error.title")), message("error", explain(error)));
   }
 }

@@ -189,6 +189,12 @@ const WORDS = {
   train: ["培训", "Training"], sign: ["签字验收", "Sign"], refuse: ["拒签", "Refuse"],
   cancel: ["取消订单", "Cancel order"], report: ["维护报告", "Report"],
   opened: ["开单", "opened"], cases: ["工单数", "cases"],
+  "notification-queued": ["通知待发", "notification queued"], "notification-sent": ["通知已送达", "notification sent"],
+  "notification-failed": ["通知失败", "notification failed"], sealed: ["已封存", "sealed"],
+  warning: ["预警", "warning"], escalation: ["超时升级", "escalation"], reminder: ["提醒", "reminder"],
+  page: ["呼叫值班", "page"], "complaint-opened": ["已开投诉", "complaint opened"],
+  "complaint-closed": ["投诉已结", "complaint closed"], "emergency-opened": ["已开应急", "emergency opened"],
+  "repair-opened": ["已开报修", "repair opened"], "in-service": ["投入使用", "in service"],
   // statuses
   awaiting_classification: ["待分级", "awaiting classification"],
   awaiting_assignment: ["待分派", "awaiting assignment"], assigned: ["已分派", "assigned"],

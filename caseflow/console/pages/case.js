@@ -22,10 +22,10 @@ export async function render(page, [caseId], me) {
       view.breached ? el("span", { class: "badge breached" }, t("breached")) : null),
     status,
     summary(view),
-    section(t("case.actions"), await actionButtons(caseId, (fresh, action) => {
+    me.capabilities.includes("report_steps") ? section(t("case.actions"), await actionButtons(caseId, (fresh, action) => {
       again().then(() => document.querySelector(".page-case [aria-live]")
         ?.replaceChildren(message("ok", t("case.done", { action: word(action.action) }))));
-    })),
+    })) : null,
     section(t("case.commitments"), commitmentTable(view.commitments || [])),
     section(t("case.timeline"), timelineTable(timeline)),
     auditTools(caseId, view, me));

@@ -11,10 +11,11 @@ import { countdown, day, when } from "../time.js";
 const SEVERITIES = ["critical", "severe", "general", "minor", null];
 const TARGET = 90; // the line drawn across the chart, in percent on time
 
-export async function render(page) {
+// #/board or #/board/<hospital_id>: everything, or one hospital's cases and compliance.
+export async function render(page, [hospitalId]) {
   const [due, weeks, hospitals] = await Promise.all([
-    get("/v1/cases/due", { within_hours: 24 * 90, limit: 500 }),
-    get("/v1/reports/sla/weekly", { weeks: 12 }),
+    get("/v1/cases/due", { within_hours: 24 * 90, limit: 500, hospital_id: hospitalId }),
+    get("/v1/reports/sla/weekly", { weeks: 12, hospital_id: hospitalId }),
     get("/v1/hospitals"),
   ]);
   const names = Object.fromEntries(hospitals.map((h) => [h.id, h.name]));
@@ -26,8 +27,12 @@ export async function render(page) {
     .map((f) => ({ ...f, case: k.case, label: k.label })))
     .sort((a, b) => String(b.fired_at).localeCompare(String(a.fired_at)));
 
+  const scope = el("select", { id: "board-hospital", "aria-label": t("col.hospital"),
+    onchange: (event) => { location.hash = `#/board/${encodeURIComponent(event.target.value)}`; } },
+  el("option", { value: "" }, t("intake.anyHospital")),
+  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId }, h.name)));
   page.append(
-    el("h1", {}, t("board.title")),
+    el("div", { class: "page-head" }, el("h1", {}, t("board.title")), scope),
     el("div", { class: "counters" },
       counter(t("board.open"), cases.length, "open"),
       counter(t("board.breached"), breached.length, "breached"),
