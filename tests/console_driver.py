@@ -18,7 +18,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 # machine's closed network refuses its connections.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", "--disable-default-apps"]
+        "--no-first-run", "--disable-default-apps", "--lang=zh-CN"]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 

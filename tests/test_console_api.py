@@ -3,8 +3,12 @@ schemas, the look-ups behind its forms, SLA compliance by week, and its own file
 
 from __future__ import annotations
 
+import tomllib
 from datetime import date, datetime, timedelta, timezone
+from fnmatch import fnmatch
+from pathlib import Path
 
+import caseflow
 from caseflow.domain.reports import week_of, weekly_compliance
 from caseflow.store.people import issue_token
 from tests.test_api import headers, new_key, open_case
@@ -140,3 +144,16 @@ async def test_the_console_is_served_with_its_security_headers(api):
     script = await api.get("/console/app.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert (await api.get("/console/no-such-file.js")).status_code == 404
+
+
+def test_every_console_file_is_packaged():
+    """A file under caseflow/console that no package-data pattern names would be missing from
+    an installed caseflow (the Docker image): the console would 404 on it."""
+    root = Path(caseflow.__file__).parent
+    project = tomllib.loads((root.parent / "pyproject.toml").read_text("utf-8"))
+    patterns = project["tool"]["setuptools"]["package-data"]["caseflow"]
+    files = [p.relative_to(root).as_posix() for p in (root / "console").rglob("*") if p.is_file()]
+    assert "console/index.html" in files
+    for name in files:
+        assert any(fnmatch(name, pattern) and name.count("/") == pattern.count("/")
+                   for pattern in patterns), name

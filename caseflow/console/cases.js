@@ -4,7 +4,7 @@
 import { explain, get, newKey, post } from "./api.js";
 import { el, message, table } from "./dom.js";
 import { schemaForm } from "./forms.js";
-import { t, word } from "./i18n.js";
+import { language, t, word } from "./i18n.js";
 import { countdown, when } from "./time.js";
 
 export function caseLink(caseId) {
@@ -82,7 +82,7 @@ export async function actionDialog(caseId, action, { intro } = {}) {
       },
     },
     el("h2", {}, title),
-    el("p", { class: "summary" }, action.summary),
+    language() === "en" ? el("p", { class: "summary" }, action.summary) : null,
     intro || null,
     form.node,
     el("div", { class: "buttons" }, submit,

@@ -107,6 +107,8 @@ function objectFields(schema, path, context) {
 }
 
 function label(name, schema) {
+  const own = word(`field:${name}`);
+  if (!own.startsWith("field:")) return own;
   const known = word(name);
   return known && known !== String(name).replace(/[_-]+/g, " ") ? known : (schema.title || known);
 }

@@ -156,7 +156,8 @@ const TEXT = {
   "source.seal": ["封存", "seal"],
 };
 
-// Domain words: actions, fields, statuses and enum values -> [zh-CN, en].
+// Domain words: actions, fields, statuses and enum values -> [zh-CN, en]. A field whose name
+// is also another word (the callback's `complaint` box) is "field:<name>".
 const WORDS = {
   // case kinds
   repair: ["报修", "repair"], complaint: ["投诉", "complaint"], emergency: ["应急", "emergency"],
@@ -243,7 +244,7 @@ const WORDS = {
   reference: ["参考值", "Reference"], tolerance: ["允差", "Tolerance"], unit: ["单位", "Unit"],
   confirmed_by: ["确认人", "Confirmed by"], signature_ref: ["签名引用", "Signature reference"],
   satisfaction: ["满意度(1-5)", "Satisfaction (1-5)"], comment: ["客户意见", "Comment"],
-  complaint: ["客户要求投诉", "Customer wants to complain"], resume_at: ["恢复时间", "Resume at"],
+  "field:complaint": ["客户要求投诉", "Customer wants to complain"], resume_at: ["恢复时间", "Resume at"],
   ref: ["引用", "Reference"], message: ["内容", "Message"], members: ["成员", "Members"],
   role: ["角色", "Role"], person_id: ["人员", "Person"], facts: ["事实", "Facts"], evidence: ["证据", "Evidence"],
   root_cause: ["根本原因", "Root cause"], actions: ["措施", "Actions"], owner_id: ["负责人", "Owner"],
