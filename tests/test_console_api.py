@@ -68,6 +68,9 @@ async def test_hospitals_and_equipment_look_up_by_hospital_and_by_text(api, toke
     assert [u["serial"] for u in by_department.json()] == ["MR-DH-0002"]
     wildcard = await api.get("/v1/equipment", params={"q": "%"}, headers=headers(tokens, "hotline"))
     assert wildcard.json() == [], "% is a character to find, not a wildcard"
+    control = await api.get("/v1/equipment", params={"q": "CT\x00"},
+                            headers=headers(tokens, "hotline"))
+    assert control.status_code == 422 and control.json()["detail"][0]["loc"] == ["query", "q"]
 
     with sessions.begin() as session:
         jb_engineer = {"Authorization": f"Bearer {issue_token(session, 'EN-03', 'scope')[0]}"}

@@ -19,7 +19,8 @@ from caseflow.store.models import Equipment, Hospital, Person
 router = APIRouter(prefix="/v1", tags=["directory"])
 Looker = Annotated[Principal, allowed(Capability.read_equipment)]
 Directory = Annotated[Principal, allowed(Capability.read_directory)]
-HospitalFilter = Annotated[str | None, Query(max_length=64)]
+PLAIN = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
+HospitalFilter = Annotated[str | None, Query(max_length=64, pattern=PLAIN)]
 
 
 class HospitalPublic(BaseModel):
@@ -64,7 +65,7 @@ async def list_hospitals(principal: Directory, sessions: SessionsDep) -> list[Ho
 async def find_equipment(
     principal: Looker, sessions: SessionsDep,
     hospital_id: HospitalFilter = None,
-    q: Annotated[str | None, Query(max_length=100, description=(
+    q: Annotated[str | None, Query(max_length=100, pattern=PLAIN, description=(
         "part of the serial, model, brand or department (case-insensitive)"))] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[UnitPublic]:
@@ -95,7 +96,7 @@ async def find_equipment(
 async def list_staff(
     principal: Directory, sessions: SessionsDep,
     role: Annotated[list[Role] | None, Query(description="only these roles (repeat)")] = None,
-    hospital_id: Annotated[str | None, Query(max_length=64, description=(
+    hospital_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN, description=(
         "people serving this hospital, and those serving every hospital"))] = None,
 ) -> list[StaffMember]:
     """Active people who take cases (no admins or auditors), by id: whom a form may name as the engineer

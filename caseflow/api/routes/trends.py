@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.api.routes.directory import PLAIN
 from caseflow.domain.access import Capability
 from caseflow.domain.reports import WeekCompliance, period, week_of, weekly_compliance
 from caseflow.store.reports import cases_opened
@@ -23,8 +24,8 @@ async def sla_weekly(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
     sessions: SessionsDep, policy: PolicyDep,
     weeks: Annotated[int, Query(ge=1, le=104, description="how many weeks, this one last")] = 12,
-    kind: Annotated[str | None, Query(max_length=32)] = None,
-    hospital_id: Annotated[str | None, Query(max_length=64)] = None,
+    kind: Annotated[str | None, Query(max_length=32, pattern=PLAIN)] = None,
+    hospital_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN)] = None,
 ) -> list[WeekCompliance]:
     """For each of the last `weeks` local weeks (Monday to Sunday, oldest first, this week
     last): the cases opened that week and how their commitments were kept, counted as
