@@ -39,23 +39,28 @@ async def chromium() -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="module")
 def people(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    """A hotline operator who signs in with a password, and an engineer of this test's own (so
-    "my cases" holds only this test's case): user name and engineer id, token."""
+    """A hospital and unit of this test's own, with a hotline operator who signs in with a
+    password and an engineer (so "my cases" holds only this test's case), both serving that
+    hospital only, so no other test's notices reach them."""
+    hospital_id, serial = new_hospital_unit(sessions)
     suffix = uuid.uuid4().hex[:6]
     with sessions.begin() as session:
         operator = Person(id=f"HL-C{suffix}", name="接线员 钱芳", role="hotline",
-                          username=f"qianfang{suffix}", channels=["log"])
+                          hospital_id=hospital_id, username=f"qianfang{suffix}",
+                          channels=["log"])
         set_password(operator, PASSWORD)
-        engineer = Person(id=f"EN-C{suffix}", name="工程师 孙涛", role="engineer", channels=["log"])
+        engineer = Person(id=f"EN-C{suffix}", name="工程师 孙涛", role="engineer",
+                          hospital_id=hospital_id, channels=["log"])
         session.add_all([operator, engineer])
         session.flush()
-        return {"username": operator.username or "", "engineer_id": engineer.id,
+        return {"hospital_id": hospital_id, "serial": serial,
+                "username": operator.username or "", "engineer_id": engineer.id,
                 "engineer": issue_token(session, engineer.id, "console test")[0]}
 
 
 async def test_a_repair_from_the_hotline_form_to_the_auditors_timeline(
-        console, chromium, people, tokens, sessions):
-    hospital_id, serial = new_hospital_unit(sessions)
+        console, chromium, people, tokens):
+    hospital_id, serial = people["hospital_id"], people["serial"]
     # The browser's own zone is UTC: every time shown must still be Shanghai's.
     made = await context(chromium, timezone="UTC")
 
