@@ -1,5 +1,5 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, replay, audit, report, token,
-person."""
+"""The `caseflow` command: dev, worker, api, migrate, seed, import, replay, audit, report,
+token, person."""
 
 from __future__ import annotations
 
@@ -189,6 +189,56 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
         engine.dispose()
 
 
+@app.command("import")
+def import_reference(
+    path: Annotated[Path, typer.Argument(help="YAML or JSON: hospitals, contracts, equipment, "
+                                              "people (docs/operations.md)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, write nothing")]
+    = False,
+) -> None:
+    """Load a site's reference data: each row added or updated by its key, all or nothing."""
+    import yaml
+    from pydantic import ValidationError
+    from rich.table import Table
+
+    from caseflow.domain.errors import DomainError
+    from caseflow.domain.reference import ReferenceFile
+    from caseflow.store.reference import load_reference
+
+    try:
+        found = ReferenceFile.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+    except OSError as error:
+        console.print(f"[red]{path}: cannot read: {error.strerror}[/]")
+        raise typer.Exit(2) from None
+    except yaml.YAMLError as error:
+        console.print(f"[red]{path}: not valid YAML or JSON: {error}[/]")
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        for item in error.errors()[:20]:
+            console.print(f"[red]{path}: {'.'.join(map(str, item['loc']))}: {item['msg']}[/]")
+        raise typer.Exit(2) from None
+    sessions = _directory(_settings())
+    session = sessions()
+    try:
+        counts = load_reference(session, found)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except DomainError as error:
+        session.rollback()
+        console.print(f"[red]{path}: {error.field}: {error.message}[/] (nothing was written)")
+        raise typer.Exit(2) from None
+    finally:
+        session.close()
+    table = Table(title=f"{path}{' (dry run: nothing written)' if dry_run else ''}")
+    for column in ("", "added", "changed", "unchanged"):
+        table.add_column(column)
+    for name, count in counts.items():
+        table.add_row(name, str(count.added), str(count.changed), str(count.unchanged))
+    Console(soft_wrap=True).print(table)
+
+
 token = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 app.add_typer(token, name="token")
 person = typer.Typer(help="People: add one, set a console password.", no_args_is_help=True)
@@ -302,16 +352,14 @@ def _write_person(person_id: str, fields: dict[str, Any], create: bool) -> None:
         if not create and found is None:
             console.print(f"[red]no person {person_id!r}[/]")
             raise typer.Exit(2)
-        target = found or Person(id=person_id, name=fields["name"], role=fields["role"],
-                                 phone="", email="", channels=["log"], webhook_url="",
-                                 work_calendar="business", active=True)
         try:
-            people.write_person(session, target, body)
+            if create:
+                people.add_person(session, body)  # type: ignore[arg-type]
+            else:
+                people.write_person(session, found, body)  # type: ignore[arg-type]
         except DomainError as error:
             console.print(f"[red]{error.field}: {error.message}[/]")
             raise typer.Exit(2) from None
-        if create:
-            session.add(target)
     console.print(f"{person_id} {'added' if create else 'changed'}")
 
 

@@ -58,7 +58,8 @@ def temporal_command(settings: Settings) -> list[str]:
     return command
 
 
-async def _wait_for_temporal(settings: Settings, process: subprocess.Popen, seconds: float) -> None:
+async def wait_for_temporal(settings: Settings, process: subprocess.Popen, seconds: float) -> None:
+    """Until the dev server started as `process` answers; an error if it exits or takes longer."""
     deadline = time.monotonic() + seconds
     while True:
         if process.poll() is not None:
@@ -116,7 +117,7 @@ def run_dev(settings: Settings) -> int:
     try:
         temporal = subprocess.Popen(temporal_command(settings), env=env)
         children.append(temporal)
-        asyncio.run(_wait_for_temporal(settings, temporal, 60))
+        asyncio.run(wait_for_temporal(settings, temporal, 60))
         me = [sys.executable, "-m", "caseflow.cli"]
         children.append(subprocess.Popen([*me, "worker"], env=env))
         children.append(subprocess.Popen([*me, "api"], env=env))

@@ -22,9 +22,10 @@ from caseflow.activities.subscriptions import Deliverer
 from caseflow.audit import run_sealer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
-from caseflow.domain.policy_loader import PolicyBook, load_policy
+from caseflow.domain.policy_loader import load_policy
 from caseflow.metrics import CaseMetrics, worker_runtime
 from caseflow.store.db import make_engine, make_sessions
+from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.tracing import WORKER_SERVICE, tracer_provider
 from caseflow.workflows.complaint import ComplaintWorkflow
@@ -40,12 +41,13 @@ WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
-                 executor: ThreadPoolExecutor, book: PolicyBook) -> Worker:
+                 executor: ThreadPoolExecutor, policies: PolicySource) -> Worker:
     """The worker on `client`: its metrics go to the client's runtime, its traces to the
-    client's tracing interceptor (both off for a plain client)."""
+    client's tracing interceptor (both off for a plain client). Cases it opens (linked
+    complaints, emergencies, visits) are pinned to the policy in force."""
     records = CaseRecords(sessions, CaseMetrics.of(client))
-    people, opening = Directory(sessions), CaseOpening(sessions, book)
-    register = EquipmentRegister(sessions, book.defaults.timezone)
+    people, opening = Directory(sessions), CaseOpening(sessions, policies)
+    register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
     return Worker(
         client,
         task_queue=task_queue,
@@ -70,7 +72,7 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 
 def dispatcher(sessions: sessionmaker[Session], settings: Settings,
-               book: PolicyBook) -> Dispatcher:
+               policies: PolicySource) -> Dispatcher:
     """The outbox dispatcher with the channels the settings configure."""
     channels: dict[str, Channel] = {
         "log": LogChannel(), "webhook": WebhookChannel(settings.webhook_timeout_seconds)}
@@ -81,7 +83,7 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
             starttls=settings.smtp_starttls)
 
     def working_hours(name: str, at: datetime) -> WorkingCalendar:
-        policy = book.pin(None, at)
+        policy = policies.current().pin(None, at)
         return policy.calendar(name) if name in policy.calendars else policy.local_calendar
 
     return Dispatcher(sessions, channels, working_hours,
@@ -103,10 +105,10 @@ async def run_worker(settings: Settings) -> None:
         log.warning("could not register search attributes", error=str(error))
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
-        book = load_policy(settings.policy_file)
-        worker = build_worker(client, sessions, settings.task_queue, executor, book)
+        policies = PolicySource(sessions, load_policy(settings.policy_file))
+        worker = build_worker(client, sessions, settings.task_queue, executor, policies)
         outbox = asyncio.create_task(run_outbox(
-            dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop,
+            dispatcher(sessions, settings, policies), settings.outbox_poll_seconds, stop,
             name="notifications", metrics=metrics))
         deliverer = Deliverer(sessions, timeout=settings.webhook_timeout_seconds,
                               give_up_after=timedelta(hours=settings.subscription_give_up_hours))

@@ -18,6 +18,7 @@ from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.people import issue_token
+from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
@@ -69,7 +70,7 @@ async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> Asy
     """caseflow's worker, with real activities, on a fresh task queue of `env`."""
     with ThreadPoolExecutor(max_workers=32) as executor:
         async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
-                                executor, load_policy()) as worker:
+                                executor, PolicySource(sessions, load_policy())) as worker:
             yield worker
 
 

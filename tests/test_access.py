@@ -211,6 +211,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/tokens"),
     Example("DELETE", "/v1/tokens/{token_id}"),
     Example("GET", "/v1/policy"),
+    Example("GET", "/v1/policy/history"),
+    # The policy in force again: refused as no change (409), so the shared database keeps it.
+    Example("PUT", "/v1/policy", lambda w: {"policy_yaml": POLICY}, frozenset({409})),
     Example("POST", "/v1/policy/check", lambda w: {"policy_yaml": POLICY}),
     Example("GET", "/v1/cases/{case_id}/actions"),
     Example("GET", "/v1/hospitals"),

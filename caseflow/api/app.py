@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import console, errors, telemetry
+from caseflow.api import console, errors, strict, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
@@ -32,6 +32,7 @@ from caseflow.api.routes import (
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
+from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect
 from caseflow.tracing import API_SERVICE, tracer_provider
 
@@ -58,8 +59,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                   description="Service cases for CT/MR maintenance, each a durable workflow.",
                   max_body_size=settings.max_body_bytes)
     app.state.settings = settings
-    app.state.policy = book
     app.state.sessions = make_sessions(engine)
+    app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
     app.state.request_metrics = telemetry.RequestMetrics()
@@ -67,11 +68,13 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                        tracing=tracing)
     errors.install(app)
     app.include_router(telemetry.router)
-    for router in (health.router, repairs.router, complaints.router, emergencies.router,
+    app.include_router(health.router, responses={503: errors.ERRORS[503]})
+    for router in (repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
                    trends.router):
-        app.include_router(router)
+        app.include_router(router, responses=errors.ERRORS,
+                           dependencies=[Depends(strict.known_query)])
     console.install(app)
     return app

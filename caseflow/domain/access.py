@@ -30,6 +30,7 @@ class Capability(StrEnum):
     maintain_rosters = "maintain_rosters"
     read_policy = "read_policy"
     check_policy = "check_policy"  # validate a candidate policy, see what it would change
+    maintain_policy = "maintain_policy"  # put a policy in force for new cases
     read_events = "read_events"
     manage_subscriptions = "manage_subscriptions"
     manage_people = "manage_people"  # people, their roles, log-ins and tokens
@@ -57,6 +58,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.maintain_rosters: MANAGERS | {R.admin},
     Capability.read_policy: CASE_READERS,
     Capability.check_policy: MANAGERS | {R.auditor},
+    Capability.maintain_policy: MANAGERS,
     Capability.read_events: frozenset({R.hotline, R.supervisor, R.manager, R.director,
                                        R.auditor, R.admin}),
     Capability.manage_subscriptions: frozenset({R.admin}),
@@ -80,6 +82,7 @@ WHAT = {
     Capability.maintain_rosters: "replace on-call shifts",
     Capability.read_policy: "the SLA policy in force",
     Capability.check_policy: "check a candidate SLA policy",
+    Capability.maintain_policy: "put an SLA policy in force for new cases",
     Capability.read_events: "re-fetch a case event as subscribers receive it",
     Capability.manage_subscriptions: "event subscriptions of outside tools",
     Capability.manage_people: "people, roles, log-ins and API tokens",

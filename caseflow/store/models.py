@@ -296,3 +296,18 @@ class CaseSeal(Base):
     previous_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StoredPolicy(Base):
+    """An SLA policy a manager put in force: the newest row is the one new cases are pinned to
+    (none: the policy file). Rows are never changed or deleted: they are the policy's history."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(200))
+    policy_yaml: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    put_by: Mapped[str] = mapped_column(String(64))
+    put_at: Mapped[datetime] = mapped_column(UtcDateTime)

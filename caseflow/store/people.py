@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, UnknownReference
-from caseflow.domain.people import PersonFields, PersonPublic, TokenPublic
+from caseflow.domain.people import PersonCreate, PersonFields, PersonPublic, TokenPublic
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Hospital, Person
 
@@ -86,6 +86,17 @@ def token_public(token: ApiToken, person: Person) -> TokenPublic:
                        label=token.label, created_at=token.created_at,
                        created_by=token.created_by or "", expires_at=token.expires_at,
                        revoked_at=token.revoked_at)
+
+
+def add_person(session: Session, fields: PersonCreate) -> Person:
+    """A new person from what an admin sent (the directory's defaults for what they did not:
+    reached through the log, working hours of the business calendar)."""
+    person = Person(id=fields.id, name=fields.name, role=fields.role.value, phone="", email="",
+                    channels=["log"], webhook_url="", work_calendar="business", active=True)
+    write_person(session, person, fields)
+    session.add(person)
+    session.flush()
+    return person
 
 
 def write_person(session: Session, person: Person, fields: PersonFields) -> Person:

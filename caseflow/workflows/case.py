@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from caseflow.domain.sla import EscalationDue
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
 LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}

@@ -109,13 +109,7 @@ async def add_person(body: PersonCreate, principal: Admin, sessions: SessionsDep
             if session.get(Person, body.id) is not None:
                 raise InvalidTransition(f"a person with id {body.id!r} exists; change them "
                                         "with PATCH")
-            person = Person(id=body.id, name=body.name, role=body.role.value, phone="",
-                            email="", channels=["log"], webhook_url="",
-                            work_calendar="business", active=True)
-            people.write_person(session, person, body)
-            session.add(person)
-            session.flush()
-            return people.public(person)
+            return people.public(people.add_person(session, body))
 
     return await run_in_threadpool(write)
 

@@ -62,7 +62,10 @@ export async function render(page) {
   };
   const csv = async () => {
     try {
-      const response = await call("GET", "/v1/exports/cases.csv", { params: params(), raw: true });
+      const filters = params(); // the CSV takes the filters, oldest first, no sort or page
+      delete filters.sort;
+      filters.limit = 10000;
+      const response = await call("GET", "/v1/exports/cases.csv", { params: filters, raw: true });
       const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "cases.csv" });
       document.body.append(link);
       link.click();
