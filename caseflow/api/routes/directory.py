@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1", tags=["directory"])
 Looker = Annotated[Principal, allowed(Capability.read_equipment)]
 Directory = Annotated[Principal, allowed(Capability.read_directory)]
 PLAIN = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL in text)
-HospitalFilter = Annotated[str | None, Query(max_length=64, pattern=PLAIN)]
+HospitalFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=PLAIN)]
 
 
 class HospitalPublic(BaseModel):
@@ -65,7 +65,7 @@ async def list_hospitals(principal: Directory, sessions: SessionsDep) -> list[Ho
 async def find_equipment(
     principal: Looker, sessions: SessionsDep,
     hospital_id: HospitalFilter = None,
-    q: Annotated[str | None, Query(max_length=100, pattern=PLAIN, description=(
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=PLAIN, description=(
         "part of the serial, model, brand or department (case-insensitive)"))] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[UnitPublic]:
@@ -96,19 +96,15 @@ async def find_equipment(
 async def list_staff(
     principal: Directory, sessions: SessionsDep,
     role: Annotated[list[Role] | None, Query(description="only these roles (repeat)")] = None,
-    hospital_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN, description=(
-        "people serving this hospital, and those serving every hospital"))] = None,
 ) -> list[StaffMember]:
-    """Active people who take cases (no admins or auditors), by id: whom a form may name as the engineer
-    to assign, the owner of an action, or the person on call."""
+    """Active people who take cases (no admins or auditors), by id, with the hospital each
+    serves (none: every hospital): whom a form may name as the engineer to assign, the owner
+    of an action, or the person on call."""
     def read() -> list[StaffMember]:
         query = select(Person).where(Person.active.is_not(False),
                                      Person.role.not_in([Role.admin.value, Role.auditor.value]))
         if role:
             query = query.where(Person.role.in_([r.value for r in role]))
-        if hospital_id:
-            query = query.where(or_(Person.hospital_id == hospital_id,
-                                    Person.hospital_id.is_(None)))
         with sessions() as session:
             return [StaffMember(id=p.id, name=p.name, role=Role(p.role),
                                 hospital_id=p.hospital_id)

@@ -24,8 +24,8 @@ async def sla_weekly(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
     sessions: SessionsDep, policy: PolicyDep,
     weeks: Annotated[int, Query(ge=1, le=104, description="how many weeks, this one last")] = 12,
-    kind: Annotated[str | None, Query(max_length=32, pattern=PLAIN)] = None,
-    hospital_id: Annotated[str | None, Query(max_length=64, pattern=PLAIN)] = None,
+    kind: Annotated[str | None, Query(min_length=1, max_length=32, pattern=PLAIN)] = None,
+    hospital_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PLAIN)] = None,
 ) -> list[WeekCompliance]:
     """For each of the last `weeks` local weeks (Monday to Sunday, oldest first, this week
     last): the cases opened that week and how their commitments were kept, counted as

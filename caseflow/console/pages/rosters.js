@@ -54,7 +54,7 @@ function shiftTable(shifts) {
 
 // The period's shifts as rows to change, add or remove; saving replaces the period.
 async function editor(roster, hospitalId, modality, fromValue, toValue, reload) {
-  const people = await get("/v1/staff", { hospital_id: hospitalId });
+  const people = (await get("/v1/staff")).filter((p) => !p.hospital_id || p.hospital_id === hospitalId);
   const periodStart = new Date(fromInput(fromValue)), periodEnd = new Date(fromInput(toValue));
   const clip = (iso, low, high) => new Date(Math.min(Math.max(new Date(iso).getTime(), low.getTime()), high.getTime()));
   const rows = el("tbody", {});
