@@ -205,3 +205,17 @@ def test_worker_and_api_serve_prometheus_metrics(stack) -> None:
                    if '"worker started"' in line)
     worker = httpx.get(started["metrics"], timeout=10)
     assert worker.status_code == 200 and "temporal_request_total{" in worker.text
+
+
+def test_dev_stack_serves_the_console_and_its_log_ins(stack) -> None:
+    base, _, data = stack
+    assert f"{base}/console/" in (data / "dev.log").read_text("utf-8"), "the URL is printed"
+    page = httpx.get(f"{base}/console/", timeout=10)
+    assert page.status_code == 200 and "app.js" in page.text
+    logins = json.loads((data / "dev-logins.json").read_text("utf-8"))
+    assert oct((data / "dev-logins.json").stat().st_mode & 0o777) == "0o600"
+    signed = httpx.post(f"{base}/v1/auth/sign-in", json=logins["engineer"], timeout=10)
+    assert signed.status_code == 200, signed.text
+    me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {signed.json()['token']}"},
+                   timeout=10)
+    assert me.json()["role"] == "engineer"

@@ -8,12 +8,13 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import errors, strict, telemetry
+from caseflow.api import console, errors, strict, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
     cases,
     complaints,
+    directory,
     emergencies,
     equipment,
     exports,
@@ -24,7 +25,9 @@ from caseflow.api.routes import (
     repairs,
     reports,
     rosters,
+    steps,
     subscriptions,
+    trends,
 )
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
@@ -69,7 +72,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     for router in (repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
-                   people.router, policy.router):
+                   people.router, policy.router, steps.router, directory.router,
+                   trends.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
+    console.install(app)
     return app

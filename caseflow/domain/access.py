@@ -37,6 +37,7 @@ class Capability(StrEnum):
     manage_subscriptions = "manage_subscriptions"
     manage_people = "manage_people"
     read_self = "read_self"
+    read_directory = "read_directory"
 
 
 EVERYONE = frozenset(Role)
@@ -65,6 +66,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.manage_subscriptions: frozenset({R.admin}),
     Capability.manage_people: frozenset({R.admin}),
     Capability.read_self: EVERYONE,
+    Capability.read_directory: EVERYONE,
 }
 
 WHAT = {
@@ -87,6 +89,7 @@ WHAT = {
     Capability.manage_subscriptions: "event subscriptions of outside tools",
     Capability.manage_people: "people, roles, log-ins and API tokens",
     Capability.read_self: "who am I; sign out",
+    Capability.read_directory: "hospitals; colleagues' names and roles (to assign, to put on call)",
 }
 
 

@@ -1,9 +1,10 @@
 """Demo reference data for `make run`: hospitals, contracts, CT/MR units, people, on-call
-rosters, dev tokens."""
+rosters, dev tokens and dev console log-ins."""
 
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, OnCallShift, Person
-from caseflow.store.people import issue_token
+from caseflow.store.people import check_password, issue_token, set_password
 
 HOSPITALS = [
     Hospital(id="H-DH", name="东湖县人民医院 Donghu County People's Hospital", region="华东"),
@@ -111,3 +112,26 @@ def dev_tokens(sessions: sessionmaker[Session], path: Path) -> dict[str, str]:
     path.write_text(json.dumps(tokens, indent=2, ensure_ascii=False) + "\n", "utf-8")
     path.chmod(0o600)
     return tokens
+
+
+def dev_logins(sessions: sessionmaker[Session], path: Path) -> dict[str, dict[str, str]]:
+    """Console log-ins for the development people: user name = the role, a random password
+    kept in `path` (mode 600) and set again if the database lost it. Development only."""
+    known: dict[str, dict[str, str]] = {}
+    if path.exists():
+        known = json.loads(path.read_text("utf-8"))
+    logins: dict[str, dict[str, str]] = {}
+    with sessions.begin() as session:
+        for role, person_id in TOKEN_HOLDERS.items():
+            login = known.get(role) or {"username": role,
+                                        "password": f"{role}-{secrets.token_hex(5)}"}
+            if check_password(session, login["username"], login["password"]) is None:
+                person = session.get(Person, person_id)
+                assert person is not None, person_id
+                person.username = login["username"]
+                set_password(person, login["password"])
+            logins[role] = login
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(logins, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    path.chmod(0o600)
+    return logins
