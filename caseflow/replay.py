@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -111,16 +112,36 @@ def closed_cases(sessions: sessionmaker[Session], kind: str, start: datetime,
 async def replay_all(items: AsyncIterator[tuple[str, dict[str, Any]]], console: Console,
                      total: int | None = None) -> int:
     """Replay each history; print OK or the first divergence; return the number of failures.
-    A progress bar shows the way through many."""
+    One replayer takes the whole stream (a replayer per history would start a worker for each);
+    a progress bar shows the way through many."""
     failures = 0
-    engine = replayer()
+    fed: deque[tuple[str, dict[str, Any]]] = deque()  # results come back in the order fed
     with Progress(console=console, transient=True, disable=(total or 0) < 5) as progress:
         task = progress.add_task("replaying", total=total)
-        async for name, history in items:
-            outcome = await replay_one(engine, name, history)
+
+        def report(outcome: Outcome) -> None:
+            nonlocal failures
             failures += not outcome.ok
             progress.console.print(outcome.line())
             progress.advance(task)
+
+        async def histories() -> AsyncIterator[WorkflowHistory]:
+            async for name, history in items:
+                try:
+                    loaded = WorkflowHistory.from_json(name, json.dumps(history,
+                                                                        ensure_ascii=False))
+                except Exception as error:
+                    report(Outcome(name, False, reason=f"not a workflow history: {error}"))
+                    continue
+                fed.append((name, history))
+                yield loaded
+
+        async with replayer().workflow_replay_iterator(histories()) as results:
+            async for result in results:
+                name, history = fed.popleft()
+                failure = result.replay_failure
+                report(Outcome(name, True) if failure is None
+                       else Outcome(name, False, *divergence(failure, history)))
     return failures
 
 
