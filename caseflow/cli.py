@@ -1,4 +1,4 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, replay, audit."""
+"""The `caseflow` command: dev, worker, api, migrate, seed, replay, audit, report, bench."""
 
 from __future__ import annotations
 
@@ -290,6 +290,24 @@ def report_what_if(
                       str(row.met_percent_candidate), str(row.now_met_candidate_missed),
                       str(row.now_missed_candidate_met))
     Console(soft_wrap=True).print(table)
+
+
+def _bench() -> typer.Typer | None:
+    """`caseflow bench ...` from bench/ of a source checkout (benchmarks are not installed)."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "cli.py").is_file():
+        return None
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    from bench.cli import app as bench_app
+
+    return bench_app
+
+
+if (_bench_app := _bench()) is not None:
+    app.add_typer(_bench_app, name="bench")
 
 
 if __name__ == "__main__":

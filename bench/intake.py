@@ -1,0 +1,81 @@
+"""Intake throughput and latency: hotline tools opening repairs through the API, 1, 8 and 32 at
+once, each level for a fixed time; then how long the worker takes to record what was accepted."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from bench.load import Api, Call, spread
+from bench.report import Grid, envelope, now, number
+from bench.stack import Stack, cpu_used
+
+
+async def settle(stack: Stack, timeout: float = 600.0) -> float:
+    """Seconds until the worker has recorded the intake of every case opened so far."""
+    started = time.monotonic()
+    while await asyncio.to_thread(stack.opening):
+        stack.check()
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"intakes still unrecorded after {timeout:g} s")
+        await asyncio.sleep(0.2)
+    return time.monotonic() - started
+
+
+async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
+                  seconds: float = 20.0) -> dict[str, Any]:
+    result = envelope("intake", {"clients": list(clients), "seconds_per_level": seconds,
+                                 "severity": "minor"}, now())
+    levels = []
+    async with Api(stack, connections=max(clients)) as api:
+        for count in clients:
+            await settle(stack)
+            cpu_before = await asyncio.to_thread(stack.cpu)
+            calls, elapsed = await _open_for(api, count, seconds)
+            recorded = await settle(stack)
+            cpu = await asyncio.to_thread(stack.cpu)
+            ok = [c for c in calls if c.ok]
+            levels.append({
+                "clients": count, "created": len(ok), "errors": len(calls) - len(ok),
+                "error_statuses": sorted({c.status for c in calls if not c.ok}),
+                "seconds": round(elapsed, 1),
+                "cases_per_second": round(len(ok) / elapsed, 1),
+                "latency_ms": spread((c.seconds for c in ok), 1000, 1),
+                # After the last answer, until the worker had recorded every accepted intake.
+                "recorded_after_seconds": round(recorded, 1),
+                "recorded_per_second": round(len(ok) / (elapsed + recorded), 1),
+                "cpu_seconds": cpu_used(cpu_before, cpu),
+            })
+    result["levels"] = levels
+    result["memory_mb"] = await asyncio.to_thread(stack.memory)
+    return result
+
+
+async def _open_for(api: Api, clients: int, seconds: float) -> tuple[list[Call], float]:
+    """`clients` hotline tools open repairs one after another for `seconds`."""
+    calls: list[Call] = []
+    begin = time.monotonic()
+    end = begin + seconds
+
+    async def client() -> None:
+        while time.monotonic() < end:
+            calls.append(await api.open_repair("minor", len(calls)))
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return calls, time.monotonic() - begin
+
+
+def grids(result: dict[str, Any]) -> list[Grid]:
+    rows = [[str(level["clients"]), str(level["created"]),
+             number(level["cases_per_second"]), number(level["latency_ms"]["p50"], 0),
+             number(level["latency_ms"]["p99"], 0), str(level["errors"]),
+             number(level["recorded_after_seconds"]), number(level["recorded_per_second"])]
+            for level in result["levels"]]
+    seconds = result["parameters"]["seconds_per_level"]
+    note = (f"POST /v1/repairs for {seconds:g} s per level. 'recorded after': seconds after the "
+            "last answer until the worker had recorded every accepted intake; 'end to end' = "
+            "created / (level time + recorded after).")
+    return [Grid("Intake through the API", ["clients", "created", "cases/s", "p50 ms",
+                                            "p99 ms", "errors", "recorded after s",
+                                            "end to end cases/s"], rows, note)]
