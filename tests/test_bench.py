@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from bench import actions, capacity, intake, lateness, replay
@@ -40,9 +41,17 @@ def round_trip(result: dict[str, Any], folder: Path) -> dict[str, Any]:
 
 
 async def test_lateness_compares_caseflow_with_pollers_on_the_same_deadlines(stack, tmp_path):
+    seen_by_meanwhile = []
+
+    async def meanwhile() -> None:  # make bench runs other benchmarks here
+        with stack.engine.connect() as connection:
+            seen_by_meanwhile.append(connection.scalar(text(
+                "SELECT count(*) FROM escalations WHERE commitment = 'arrival' AND level = 3")))
+
     result = await lateness.measure(stack, cases=6, spread_seconds=2, intervals=(1.0, 3.0),
-                                    seed=7)
+                                    seed=7, meanwhile=meanwhile)
     round_trip(result, tmp_path)
+    assert seen_by_meanwhile == [6]  # it ran once, after caseflow's last rung was recorded
     assert [s["system"] for s in result["systems"]] == [
         "caseflow", "cron poll every 1 s", "cron poll every 3 s"]
     for system in result["systems"]:
