@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.intake import settle
 from bench.load import WALK, Api, Call, open_cases, spread, walk_cases
-from bench.report import Grid, envelope, now, number
+from bench.report import Grid, cpu_per, envelope, now, number
 from bench.stack import Stack, cpu_used
 
 ENGINEER_ACTIONS = sorted({action for role, action, _ in WALK if role == "engineer"})
@@ -67,11 +67,13 @@ def grids(result: dict[str, Any]) -> list[Grid]:
              number(level["engineer_latency_ms"]["p50"], 0),
              number(level["engineer_latency_ms"]["p99"], 0),
              number(level["all_latency_ms"]["p50"], 0), number(level["all_latency_ms"]["p99"], 0),
-             str(level["errors"])] for level in result["levels"]]
+             str(level["errors"]), cpu_per(level.get("cpu_seconds"), level["actions"])]
+            for level in result["levels"]]
     p = result["parameters"]
     note = (f"{p['cases_per_level']} repairs per level walked from intake to closed "
             f"({p['steps_per_case']} steps each) by that many people at once; engineer actions: "
-            f"{', '.join(p['engineer_actions'])}.")
+            f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker "
+            "and the API.")
     return [Grid("Action round trip through the API (ms)",
                  ["people at once", "actions", "actions/s", "engineer p50", "engineer p99",
-                  "all p50", "all p99", "errors"], rows, note)]
+                  "all p50", "all p99", "errors", "CPU ms/step T / W / A"], rows, note)]

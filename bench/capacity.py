@@ -12,14 +12,15 @@ from sqlalchemy import text
 
 from bench import lateness
 from bench.intake import settle
-from bench.load import Api, open_cases, spread
+from bench.load import Api, open_cases, open_paced, spread
 from bench.report import Grid, envelope, now, number
 from bench.stack import Stack
 
 
-async def measure(stack: Stack, *, cases: int = 10_000, sample: int = 100,
-                  clients: int = 32) -> dict[str, Any]:
-    result = envelope("capacity", {"open_cases": cases, "sample": sample, "clients": clients,
+async def measure(stack: Stack, *, cases: int = 10_000, sample: int = 50,
+                  sample_seconds: float = 30.0, clients: int = 32) -> dict[str, Any]:
+    result = envelope("capacity", {"open_cases": cases, "sample": sample,
+                                   "sample_seconds": sample_seconds, "clients": clients,
                                    "sample_deadline_seconds": stack.deadline}, now())
     memory = {"at start": await asyncio.to_thread(stack.memory)}
     async with Api(stack, connections=clients) as api:
@@ -27,8 +28,8 @@ async def measure(stack: Stack, *, cases: int = 10_000, sample: int = 100,
         recorded = await settle(stack)
         memory["all open"] = await asyncio.to_thread(stack.memory)
         # The sample: general repairs whose arrival breaches `deadline` seconds after intake,
-        # among all the open ones.
-        short, _ = await open_cases(api, sample, "general", 8)
+        # opened at a steady pace among all the open ones.
+        short = await open_paced(api, sample, "general", sample_seconds)
     sample_ids = [c.body["case_id"] for c in short if c.ok and c.body]
     until = time.monotonic() + stack.deadline + lateness.GRACE + 30
     while True:
@@ -74,7 +75,8 @@ def grids(result: dict[str, Any]) -> list[Grid]:
     note = (f"{result['created']:,} repairs opened in {result['create_seconds']:g} s "
             f"({result['cases_per_second']:g}/s, {result['errors']} errors), all intakes "
             f"recorded {result['recorded_after_seconds']:g} s later; {result['open_cases']:,} "
-            f"open. Sample of {result['sample_escalated']} short deadlines among them: lateness "
+            f"open. Sample of {result['sample_escalated']} short deadlines opened among them over "
+            f"{result['parameters']['sample_seconds']:g} s: lateness "
             f"p50 {number(late['p50'], 2)} s, p99 {number(late['p99'], 2)} s, max "
             f"{number(late['max'], 2)} s, {result['sample_missing']} missing. Storage: "
             f"PostgreSQL {result['storage_mb']['postgresql']:g} MB, Temporal SQLite "

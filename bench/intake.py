@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from bench.load import Api, Call, spread
-from bench.report import Grid, envelope, now, number
+from bench.report import Grid, cpu_per, envelope, now, number
 from bench.stack import Stack, cpu_used
 
 
@@ -70,12 +70,15 @@ def grids(result: dict[str, Any]) -> list[Grid]:
     rows = [[str(level["clients"]), str(level["created"]),
              number(level["cases_per_second"]), number(level["latency_ms"]["p50"], 0),
              number(level["latency_ms"]["p99"], 0), str(level["errors"]),
-             number(level["recorded_after_seconds"]), number(level["recorded_per_second"])]
+             number(level["recorded_after_seconds"]), number(level["recorded_per_second"]),
+             cpu_per(level.get("cpu_seconds"), level["created"])]
             for level in result["levels"]]
     seconds = result["parameters"]["seconds_per_level"]
     note = (f"POST /v1/repairs for {seconds:g} s per level. 'recorded after': seconds after the "
             "last answer until the worker had recorded every accepted intake; 'end to end' = "
-            "created / (level time + recorded after).")
+            "created / (level time + recorded after). CPU ms per case: of the dev server, the worker and "
+            "the API, from the level's start until every intake was recorded.")
     return [Grid("Intake through the API", ["clients", "created", "cases/s", "p50 ms",
                                             "p99 ms", "errors", "recorded after s",
-                                            "end to end cases/s"], rows, note)]
+                                            "end to end cases/s",
+                                            "CPU ms/case T / W / A"], rows, note)]

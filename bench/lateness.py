@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import select
 from bench import baseline
 from bench.load import Api, spread
 from bench.report import Grid, envelope, now, number
-from bench.stack import Stack
+from bench.stack import Stack, cpu_used
 from caseflow.store.models import Escalation
 
 COMMITMENT = "arrival"
@@ -29,7 +30,7 @@ RUNGS = 4  # the default ladder: the warning and levels 1, 2 and 3
 GRACE = 30.0  # seconds an escalation may be late before the bench counts it missing
 
 
-async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 120.0,
+async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 300.0,
                   intervals: tuple[float, ...] = (60.0, 300.0), seed: int | None = None,
                   meanwhile: Callable[[], Awaitable[Any]] | None = None) -> dict[str, Any]:
     """Measure; `meanwhile` runs once caseflow's escalations are all recorded, while the
@@ -46,8 +47,10 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 120
     stop = asyncio.Event()
     polling = [asyncio.create_task(poller.run(stop)) for poller in pollers]
     due: dict[str, datetime] = {}
-    refused: list[int] = []
+    refused: list[str] = []
     overlapped = 0.0
+    cpu: dict[str, float] | None = None
+    cpu_before = await asyncio.to_thread(stack.cpu)
     begin = time.monotonic()
     step = spread_seconds / max(cases - 1, 1)
 
@@ -56,15 +59,14 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 120
             await asyncio.sleep(max(0.0, begin + number * step - time.monotonic()))
             opened = await api.open_repair("general", number)
             if not opened.ok or opened.body is None:
-                refused.append(opened.status)
+                refused.append(f"open {opened.status}")
                 return
             case_id = opened.body["case_id"]
-            try:
-                view = await api.case(case_id)
-            except RuntimeError:
-                refused.append(0)
+            read = await api.case(case_id)
+            if not read.ok or read.body is None:
+                refused.append(f"read {read.status}")
                 return
-            arrival = next(c for c in view["commitments"] if c["key"] == COMMITMENT)
+            arrival = next(c for c in read.body["commitments"] if c["key"] == COMMITMENT)
             at = datetime.fromisoformat(arrival["due_at"])
             await asyncio.to_thread(baseline.record_deadline, engine, case_id, COMMITMENT, at)
             due[case_id] = at
@@ -81,6 +83,8 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 120
     while True:
         rungs = await asyncio.to_thread(recorded_rungs, stack, list(due))
         caseflow_done = len(rungs) >= RUNGS * len(due) or time.monotonic() > caseflow_until
+        if caseflow_done and cpu is None:
+            cpu = await asyncio.to_thread(stack.cpu)
         if caseflow_done and meanwhile is not None:
             caseflow_at = time.monotonic()
             await meanwhile()
@@ -124,6 +128,9 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 120
             abs((r["scheduled_at"] - due[r["case_id"]]).total_seconds()) > 0.001
             for r in breaches),
         "refused_intakes": len(refused),
+        "refused": dict(Counter(refused)),
+        # From the first intake until caseflow's last rung was recorded.
+        "cpu_seconds": cpu_used(cpu_before, cpu or await asyncio.to_thread(stack.cpu)),
         "opening_seconds": round(opened_by - begin, 1),
         # Seconds other benchmarks ran on this stack while the pollers waited (`make bench`).
         "meanwhile_seconds": overlapped,

@@ -92,11 +92,15 @@ class Api:
         return await self.call(role, "POST", f"/v1/cases/{case_id}/actions/{action}", action,
                                payload)
 
-    async def case(self, case_id: str) -> dict[str, Any]:
-        done = await self.call("manager", "GET", f"/v1/cases/{case_id}", "read")
-        if not done.ok or done.body is None:
-            raise RuntimeError(f"reading {case_id} answered {done.status}")
-        return done.body
+    async def case(self, case_id: str, patience: float = 60.0) -> Call:
+        """GET the case page; a 503 (the case did not answer in time) is asked again, for up
+        to `patience` seconds."""
+        until = time.monotonic() + patience
+        while True:
+            done = await self.call("manager", "GET", f"/v1/cases/{case_id}", "read")
+            if done.status != 503 or time.monotonic() > until:
+                return done
+            await asyncio.sleep(0.5)
 
     async def walk(self, case_id: str) -> list[Call]:
         """Report every step of WALK on one case, in order; stop at the first refusal."""
@@ -138,6 +142,18 @@ async def open_cases(api: Api, count: int, severity: str, clients: int) -> tuple
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
     return calls, time.perf_counter() - started
+
+
+async def open_paced(api: Api, count: int, severity: str, seconds: float) -> list[Call]:
+    """Open `count` repairs at a steady pace over `seconds`, as calls come in to a hotline."""
+    begin = time.monotonic()
+    step = seconds / max(count - 1, 1)
+
+    async def one(number: int) -> Call:
+        await asyncio.sleep(max(0.0, begin + number * step - time.monotonic()))
+        return await api.open_repair(severity, number)
+
+    return list(await asyncio.gather(*(one(n) for n in range(count))))
 
 
 def percentile(ordered: list[float], fraction: float) -> float:

@@ -101,3 +101,11 @@ def number(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "-"
     return f"{value:,.{digits}f}"
+
+
+def cpu_per(cpu: dict[str, float] | None, count: int) -> str:
+    """CPU milliseconds per item of the dev server / worker / API, e.g. `36 / 43 / 10`."""
+    if not cpu or not count:
+        return "-"
+    return " / ".join(f"{1000 * cpu.get(name, 0) / count:.0f}"
+                      for name in ("temporal", "worker", "api"))

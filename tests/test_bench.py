@@ -96,13 +96,14 @@ async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):
     result = round_trip(await replay.measure(stack, case_ids=closed, sizes=(2, 3)), tmp_path)
     assert [(r["histories"], r["distinct"], r["source"]) for r in result["runs"]] == [
         (2, 2, "histories in memory"), (3, 2, "histories in memory"),
-        (2, 2, "fetched from Temporal")]
+        (2, 2, "histories in memory, one replayer for all"), (2, 2, "fetched from Temporal")]
     assert all(r["failures"] == 0 and r["histories_per_second"] > 0 for r in result["runs"])
     assert result["events_per_history"]["min"] > 50  # a whole walk, intake to callback
 
 
 async def test_capacity_measures_memory_and_whether_short_deadlines_keep_time(stack, tmp_path):
-    result = round_trip(await capacity.measure(stack, cases=10, sample=2, clients=4), tmp_path)
+    result = round_trip(await capacity.measure(stack, cases=10, sample=2, sample_seconds=1,
+                                                      clients=4), tmp_path)
     assert (result["created"], result["errors"]) == (10, 0)
     assert result["open_cases"] >= 10
     assert (result["sample_escalated"], result["sample_missing"]) == (2, 0)
