@@ -13,7 +13,7 @@ from sqlalchemy import text
 from bench import lateness
 from bench.intake import settle
 from bench.load import Api, open_cases, open_paced, spread
-from bench.report import Grid, envelope, now, number
+from bench.report import Grid, envelope, now, number, progress
 from bench.stack import Stack
 
 
@@ -24,11 +24,14 @@ async def measure(stack: Stack, *, cases: int = 10_000, sample: int = 50,
                                    "sample_deadline_seconds": stack.deadline}, now())
     memory = {"at start": await asyncio.to_thread(stack.memory)}
     async with Api(stack, connections=clients) as api:
+        progress(f"capacity: opening {cases:,} repairs with {clients} clients")
         calls, seconds = await open_cases(api, cases, "minor", clients)
+        progress(f"capacity: {cases:,} answered in {seconds:.0f} s")
         recorded = await settle(stack)
         memory["all open"] = await asyncio.to_thread(stack.memory)
         # The sample: general repairs whose arrival breaches `deadline` seconds after intake,
         # opened at a steady pace among all the open ones.
+        progress(f"capacity: all recorded; opening the sample over {sample_seconds:g} s")
         short = await open_paced(api, sample, "general", sample_seconds)
     sample_ids = [c.body["case_id"] for c in short if c.ok and c.body]
     until = time.monotonic() + stack.deadline + lateness.GRACE + 30

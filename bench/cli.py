@@ -33,11 +33,11 @@ BEGIN, END = "<!-- bench:results -->", "<!-- /bench:results -->"
 # The sizes `make bench` runs (under 15 minutes on 2 cores; docs/performance.md says why).
 DEADLINE = 30.0
 MAKE_BENCH: dict[str, dict[str, Any]] = {
-    "lateness": {"cases": 300, "spread_seconds": 180.0, "intervals": (60.0, 300.0)},
+    "lateness": {"cases": 250, "spread_seconds": 150.0, "intervals": (60.0, 300.0)},
     "intake": {"clients": (1, 8, 32), "seconds": 10.0},
     "actions": {"people": (1, 8), "cases": 50},
     "replay": {"sizes": (100, 1000)},
-    "capacity": {"cases": 2000, "sample": 50, "sample_seconds": 30.0, "clients": 32},
+    "capacity": {"cases": 1500, "sample": 50, "sample_seconds": 30.0, "clients": 32},
 }
 
 Results = Annotated[Path, typer.Option(help="where the JSON results go")]

@@ -8,18 +8,26 @@ import time
 from typing import Any
 
 from bench.load import Api, Call, spread
-from bench.report import Grid, cpu_per, envelope, now, number
+from bench.report import Grid, cpu_per, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 
 
 async def settle(stack: Stack, timeout: float = 600.0) -> float:
-    """Seconds until the worker has recorded the intake of every case opened so far."""
-    started = time.monotonic()
-    while await asyncio.to_thread(stack.opening):
+    """Seconds until the worker has recorded the intake of every case opened so far; gives up
+    once `timeout` seconds pass without any progress."""
+    started = last_change = told = time.monotonic()
+    left = await asyncio.to_thread(stack.opening)
+    while left:
         stack.check()
-        if time.monotonic() - started > timeout:
-            raise RuntimeError(f"intakes still unrecorded after {timeout:g} s")
         await asyncio.sleep(0.2)
+        now_left = await asyncio.to_thread(stack.opening)
+        if now_left != left:
+            left, last_change = now_left, time.monotonic()
+        if time.monotonic() - last_change > timeout:
+            raise RuntimeError(f"{left} intakes unrecorded, none for {timeout:g} s")
+        if time.monotonic() - told > 30:
+            progress(f"{left:,} intakes still to be recorded by the worker")
+            told = time.monotonic()
     return time.monotonic() - started
 
 
@@ -33,6 +41,7 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
             await settle(stack)
             cpu_before = await asyncio.to_thread(stack.cpu)
             calls, elapsed = await _open_for(api, count, seconds)
+            progress(f"intake: {count} clients answered {len(calls)} calls in {elapsed:.0f} s")
             recorded = await settle(stack)
             cpu = await asyncio.to_thread(stack.cpu)
             ok = [c for c in calls if c.ok]

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bench import baseline
 from bench.load import Api, spread
-from bench.report import Grid, envelope, now, number
+from bench.report import Grid, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 from caseflow.store.models import Escalation
 
@@ -71,8 +71,11 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 300
             await asyncio.to_thread(baseline.record_deadline, engine, case_id, COMMITMENT, at)
             due[case_id] = at
 
+        progress(f"lateness: opening {cases} repairs over {spread_seconds:g} s, pollers every "
+                 f"{', '.join(f'{i:g}' for i in intervals)} s")
         await asyncio.gather(*(open_one(n) for n in range(cases)))
     opened_by = time.monotonic()
+    progress("lateness: all opened; waiting for caseflow's escalations and the pollers' scans")
 
     # Wait for every rung of caseflow (the last, level 3, comes at 2.5 times the deadline) and
     # for each poller's scan after the last deadline; stop waiting once each is surely late.
@@ -86,6 +89,8 @@ async def measure(stack: Stack, *, cases: int = 500, spread_seconds: float = 300
         if caseflow_done and cpu is None:
             cpu = await asyncio.to_thread(stack.cpu)
         if caseflow_done and meanwhile is not None:
+            progress("lateness: caseflow's escalations recorded; the next benchmarks run while "
+                     "the pollers wait")
             caseflow_at = time.monotonic()
             await meanwhile()
             meanwhile, overlapped = None, round(time.monotonic() - caseflow_at, 1)

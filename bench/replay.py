@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHistory
 
 from bench.intake import settle
 from bench.load import Api, open_cases, walk_cases
-from bench.report import Grid, envelope, now, number
+from bench.report import Grid, envelope, now, number, progress
 from bench.stack import Stack
 from caseflow import replay
 from caseflow.config import Settings
@@ -50,6 +50,7 @@ async def measure(stack: Stack, *, case_ids: list[str],
 
     runs = []
     for size in sizes:
+        progress(f"replay: {size:,} histories")
         begin = time.perf_counter()
         failures = await replay.replay_all(_cycle(histories, size), quiet, size)
         seconds = time.perf_counter() - begin

@@ -15,6 +15,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+_progress = Console(stderr=True)
+
+
+def progress(message: str) -> None:
+    """A line on stderr about a long step, so a run of many minutes is not silent."""
+    _progress.print(f"[dim]{datetime.now().strftime('%H:%M:%S')}[/] {message}", highlight=False)
+
 
 def machine() -> dict[str, Any]:
     """Cores, memory, CPU model, load, Python, Temporal CLI and PostgreSQL versions."""
