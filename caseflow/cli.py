@@ -301,8 +301,10 @@ def _bench() -> typer.Typer | None:
         return None
     if str(root) not in sys.path:
         sys.path.append(str(root))
-    from bench.cli import app as bench_app
-
+    try:
+        from bench.cli import app as bench_app
+    except ImportError:  # another module named `bench` came first: no bench command
+        return None
     return bench_app
 
 
