@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
-.PHONY: run test lint replay bench clean postgres
+.PHONY: run test lint replay bench clean postgres chromium screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ run: $(VENV)/.installed-run
 	$(BIN)/caseflow dev
 
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
-test: $(VENV)/.installed-test postgres
+test: $(VENV)/.installed-test postgres chromium
 	$(BIN)/ruff check caseflow tests bench
 	$(BIN)/pytest
 
@@ -33,6 +33,18 @@ postgres:
 		echo "installing PostgreSQL server binaries"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
+
+## chromium: the console's browser tests drive Debian's chromium (Playwright downloads no
+## browser); a CJK font so screenshots show Chinese
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "installing chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+## screenshots: docs/console/*.png, each page of the console on a fresh `caseflow dev` stack
+screenshots: $(VENV)/.installed-test chromium
+	$(BIN)/python -m tests.console_screenshots
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check caseflow tests bench

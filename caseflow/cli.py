@@ -1,12 +1,15 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, replay, audit, report, bench."""
+"""The `caseflow` command: dev, worker, api, migrate, seed, import, replay, audit, report,
+token, person, bench."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.console import Console
 from temporalio.service import RPCError
@@ -18,6 +21,7 @@ from caseflow.logs import configure_logging
 app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(stderr=True, soft_wrap=True)  # one line per result, however long
+log = structlog.get_logger(__name__)
 
 
 def _settings() -> Settings:
@@ -48,10 +52,20 @@ def worker() -> None:
     """Run a worker (every workflow and activity) against the configured Temporal and database."""
     from caseflow.worker import run_worker
 
+    settings = _settings()
+
+    async def until_stopped() -> None:
+        # SIGTERM (docker stop, Kubernetes) stops it as Ctrl-C does: polling ends, running
+        # activities finish, the outbox, deliverer and sealer loops end (docs/operations.md).
+        main = asyncio.current_task()
+        assert main is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main.cancel)
+        await run_worker(settings)
+
     try:
-        asyncio.run(run_worker(_settings()))
-    except KeyboardInterrupt:
-        pass
+        asyncio.run(until_stopped())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        log.info("worker stopped")
 
 
 @app.command()
@@ -173,6 +187,213 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
         raise typer.Exit(1)
     finally:
         engine.dispose()
+
+
+@app.command("import")
+def import_reference(
+    path: Annotated[Path, typer.Argument(help="YAML or JSON: hospitals, contracts, equipment, "
+                                              "people (docs/operations.md)")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="check and count, write nothing")]
+    = False,
+) -> None:
+    """Load a site's reference data: each row added or updated by its key, all or nothing."""
+    import yaml
+    from pydantic import ValidationError
+    from rich.table import Table
+
+    from caseflow.domain.errors import DomainError
+    from caseflow.domain.reference import ReferenceFile
+    from caseflow.store.reference import load_reference
+
+    try:
+        found = ReferenceFile.model_validate(yaml.safe_load(path.read_text("utf-8")) or {})
+    except OSError as error:
+        console.print(f"[red]{path}: cannot read: {error.strerror}[/]")
+        raise typer.Exit(2) from None
+    except yaml.YAMLError as error:
+        console.print(f"[red]{path}: not valid YAML or JSON: {error}[/]")
+        raise typer.Exit(2) from None
+    except ValidationError as error:
+        for item in error.errors()[:20]:
+            console.print(f"[red]{path}: {'.'.join(map(str, item['loc']))}: {item['msg']}[/]")
+        raise typer.Exit(2) from None
+    sessions = _directory(_settings())
+    session = sessions()
+    try:
+        counts = load_reference(session, found)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    except DomainError as error:
+        session.rollback()
+        console.print(f"[red]{path}: {error.field}: {error.message}[/] (nothing was written)")
+        raise typer.Exit(2) from None
+    finally:
+        session.close()
+    table = Table(title=f"{path}{' (dry run: nothing written)' if dry_run else ''}")
+    for column in ("", "added", "changed", "unchanged"):
+        table.add_column(column)
+    for name, count in counts.items():
+        table.add_row(name, str(count.added), str(count.changed), str(count.unchanged))
+    Console(soft_wrap=True).print(table)
+
+
+token = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+app.add_typer(token, name="token")
+person = typer.Typer(help="People: add one, set a console password.", no_args_is_help=True)
+app.add_typer(person, name="person")
+
+
+def _directory(settings: Settings):  # type: ignore[no-untyped-def]
+    from caseflow.store.db import make_engine, make_sessions
+
+    return make_sessions(make_engine(settings.database_url))
+
+
+@token.command("create")
+def token_create(
+    person_id: Annotated[str, typer.Argument(help="the person the token acts as")],
+    label: Annotated[str, typer.Option(help="what uses it, e.g. 'hotline CTI'")],
+    expires_days: Annotated[int | None, typer.Option(
+        help="days until it expires; none with --no-expiry", min=1, max=3650)] = 90,
+    no_expiry: Annotated[bool, typer.Option("--no-expiry", help="never expires")] = False,
+) -> None:
+    """Create a token; it is printed once (only its SHA-256 is kept)."""
+    from datetime import timedelta
+
+    from caseflow.store import people
+    from caseflow.store.models import Person
+
+    sessions = _directory(_settings())
+    with sessions.begin() as session:
+        holder = session.get(Person, person_id)
+        if holder is None or not holder.active:
+            console.print(f"[red]no active person {person_id!r}[/]")
+            raise typer.Exit(2)
+        expires = None if no_expiry or not expires_days else (
+            datetime.now(timezone.utc) + timedelta(days=expires_days))
+        secret, row = people.issue_token(session, person_id, label, expires_at=expires,
+                                         created_by="cli")
+        token_id = row.id
+    console.print(f"token {token_id} for {person_id} ({holder.role}), expires "
+                  f"{expires.isoformat() if expires else 'never'}; shown once:")
+    print(secret)
+
+
+@token.command("list")
+def token_list(
+    person_id: Annotated[str | None, typer.Option("--person", help="only this person's")] = None,
+    include_revoked: Annotated[bool, typer.Option("--all", help="revoked ones too")] = False,
+) -> None:
+    """Tokens (never their secrets)."""
+    from rich.table import Table
+
+    from caseflow.store import people
+
+    sessions = _directory(_settings())
+    table = Table(title="API tokens")
+    for column in ("id", "person", "role", "label", "created", "by", "expires", "revoked"):
+        table.add_column(column)
+    with sessions() as session:
+        for row, holder in people.tokens(session, person_id, include_revoked=include_revoked):
+            table.add_row(str(row.id), f"{holder.id} {holder.name}", holder.role, row.label,
+                          f"{row.created_at:%Y-%m-%d %H:%M}", row.created_by,
+                          f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never",
+                          f"{row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "")
+    Console(soft_wrap=True).print(table)
+
+
+@token.command("revoke")
+def token_revoke(token_id: Annotated[int, typer.Argument(help="the id `token list` shows")],
+                 ) -> None:
+    """Revoke a token: every API process refuses it from the next request."""
+    from caseflow.store import people
+
+    sessions = _directory(_settings())
+    with sessions.begin() as session:
+        row = people.revoke_token(session, token_id, datetime.now(timezone.utc))
+        if row is None:
+            console.print(f"[red]no token {token_id}[/]")
+            raise typer.Exit(2)
+        console.print(f"token {token_id} of {row.person_id} revoked at {row.revoked_at}")
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        import sys
+
+        return sys.stdin.readline().rstrip("\n")
+    return typer.prompt("password", hide_input=True, confirmation_prompt=True)
+
+
+def _write_person(person_id: str, fields: dict[str, Any], create: bool) -> None:
+    """Create or change a person through the same checks as the admin API."""
+    from pydantic import ValidationError
+
+    from caseflow.domain.errors import DomainError
+    from caseflow.domain.people import PersonCreate, PersonUpdate
+    from caseflow.store import people
+    from caseflow.store.models import Person
+
+    try:
+        body = (PersonCreate if create else PersonUpdate).model_validate(
+            {"id": person_id, **fields} if create else fields)
+    except ValidationError as error:
+        first = error.errors()[0]
+        console.print(f"[red]{'.'.join(map(str, first['loc']))}: {first['msg']}[/]")
+        raise typer.Exit(2) from None
+    sessions = _directory(_settings())
+    with sessions.begin() as session:
+        found = session.get(Person, person_id)
+        if create and found is not None:
+            console.print(f"[red]{person_id} exists[/]")
+            raise typer.Exit(2)
+        if not create and found is None:
+            console.print(f"[red]no person {person_id!r}[/]")
+            raise typer.Exit(2)
+        try:
+            if create:
+                people.add_person(session, body)  # type: ignore[arg-type]
+            else:
+                people.write_person(session, found, body)  # type: ignore[arg-type]
+        except DomainError as error:
+            console.print(f"[red]{error.field}: {error.message}[/]")
+            raise typer.Exit(2) from None
+    console.print(f"{person_id} {'added' if create else 'changed'}")
+
+
+@person.command("add")
+def person_add(
+    person_id: Annotated[str, typer.Argument(help="e.g. AD-02")],
+    name: Annotated[str, typer.Option(help="as shown on cases")],
+    role: Annotated[str, typer.Option(help="hotline, supervisor, engineer, manager, director, "
+                                           "auditor or admin")],
+    hospital: Annotated[str | None, typer.Option(help="the hospital they serve")] = None,
+    username: Annotated[str | None, typer.Option(help="to sign in to the console")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the password from standard input")] = False,
+) -> None:
+    """Add a person (the first admin of a new installation, say); with --username, a password
+    is asked for."""
+    fields: dict[str, Any] = {"name": name, "role": role, "hospital_id": hospital}
+    if username:
+        fields |= {"username": username, "password": _read_password(password_stdin)}
+    _write_person(person_id, fields, create=True)
+
+
+@person.command("password")
+def person_password(
+    person_id: Annotated[str, typer.Argument()],
+    username: Annotated[str | None, typer.Option(help="set or change the user name too")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="read the password from standard input")] = False,
+) -> None:
+    """Set a person's console password (and user name)."""
+    fields: dict[str, Any] = {"password": _read_password(password_stdin)}
+    if username:
+        fields["username"] = username
+    _write_person(person_id, fields, create=False)
 
 
 report = typer.Typer(help="Reports: SLA compliance, and what a candidate policy would change.",

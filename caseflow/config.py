@@ -60,6 +60,18 @@ class Settings(BaseSettings):
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     update_timeout_seconds: float = 30.0
+    # Abuse limits (docs/security.md): per token and API process; 0 = no limit.
+    rate_create_per_minute: int = Field(default=120, ge=0)
+    rate_actions_per_minute: int = Field(default=600, ge=0)
+    rate_logins_per_minute: int = Field(default=10, ge=0)  # per user name
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    login_token_hours: float = Field(default=12.0, gt=0)  # a console sign-in lasts this long
+    # Observability (docs/operations.md "Metrics" and "Tracing"). The worker serves Prometheus
+    # metrics on metrics_host:worker_metrics_port (0 = off); the API serves them at /metrics.
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
+    # OTLP/HTTP collector base URL (e.g. http://otel-collector:4318); unset = no tracing.
+    otlp_endpoint: str | None = None
 
     @field_validator("database_url")
     @classmethod

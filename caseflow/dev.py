@@ -7,6 +7,7 @@ API as child processes, on an embedded SQLite database with demo reference data.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -19,14 +20,15 @@ from rich.table import Table
 
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions, migrate
-from caseflow.store.seed import demo_rosters, dev_tokens, load_reference_data
+from caseflow.store.seed import demo_rosters, dev_logins, dev_tokens, load_reference_data
 from caseflow.temporal import SEARCH_ATTRIBUTES, binary, connect
 
 console = Console()
 
 
 def prepare(settings: Settings) -> dict[str, str]:
-    """Migrate the database, load the demo data; in development, one dev token per role."""
+    """Migrate the database, load the demo data; in development, one dev token and one console
+    log-in per role (.data/dev-logins.json)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -34,8 +36,9 @@ def prepare(settings: Settings) -> dict[str, str]:
         sessions = make_sessions(engine)
         load_reference_data(sessions)
         if settings.environment != "development":
-            return {}  # tokens are issued by an admin, never written to a file
+            return {}  # tokens and log-ins come from an admin, never from a file
         demo_rosters(sessions, datetime.now(timezone.utc))
+        dev_logins(sessions, settings.data_dir / "dev-logins.json")
         return dev_tokens(sessions, settings.data_dir / "dev-tokens.json")
     finally:
         engine.dispose()
@@ -55,7 +58,8 @@ def temporal_command(settings: Settings) -> list[str]:
     return command
 
 
-async def _wait_for_temporal(settings: Settings, process: subprocess.Popen, seconds: float) -> None:
+async def wait_for_temporal(settings: Settings, process: subprocess.Popen, seconds: float) -> None:
+    """Until the dev server started as `process` answers; an error if it exits or takes longer."""
     deadline = time.monotonic() + seconds
     while True:
         if process.poll() is not None:
@@ -70,17 +74,26 @@ async def _wait_for_temporal(settings: Settings, process: subprocess.Popen, seco
             await asyncio.sleep(0.3)
 
 
-def _show(settings: Settings, tokens: dict[str, str]) -> None:
-    table = Table(title="development API tokens (also in .data/dev-tokens.json)")
+def _show(settings: Settings, tokens: dict[str, str],
+          logins: dict[str, dict[str, str]]) -> None:
+    table = Table(title="development API tokens (.data/dev-tokens.json) and console log-ins "
+                        "(.data/dev-logins.json)")
     table.add_column("role")
     table.add_column("token")
+    table.add_column("console user / password")
     for role, token in tokens.items():
-        table.add_row(role, token)
+        login = logins.get(role)
+        table.add_row(role, token, f"{login['username']} / {login['password']}" if login else "")
     console.print(table)
     api = f"http://{settings.api_host}:{settings.api_port}"
+    console.print(f"[bold]Console[/]      {api}/console/")
     console.print(f"[bold]API docs[/]     {api}/docs")
     console.print(f"[bold]Health[/]       {api}/healthz")
     console.print(f"[bold]Temporal UI[/]  http://127.0.0.1:{settings.temporal_ui_port}")
+    if settings.worker_metrics_port:
+        console.print(f"[bold]Metrics[/]      {api}/metrics (API), "
+                      f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics "
+                      "(worker)")
     console.print("Walk through a repair with curl: docs/api.md. Ctrl-C stops everything.")
 
 
@@ -94,6 +107,9 @@ def run_dev(settings: Settings) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     tokens = prepare(settings)
+    logins_file = settings.data_dir / "dev-logins.json"
+    logins = (json.loads(logins_file.read_text("utf-8"))
+              if tokens and logins_file.exists() else {})
     env = {**os.environ, "CASEFLOW_DATABASE_URL": settings.database_url,
            "CASEFLOW_TEMPORAL_ADDRESS": settings.temporal_address,
            "CASEFLOW_DATA_DIR": str(settings.data_dir)}
@@ -101,11 +117,11 @@ def run_dev(settings: Settings) -> int:
     try:
         temporal = subprocess.Popen(temporal_command(settings), env=env)
         children.append(temporal)
-        asyncio.run(_wait_for_temporal(settings, temporal, 60))
+        asyncio.run(wait_for_temporal(settings, temporal, 60))
         me = [sys.executable, "-m", "caseflow.cli"]
         children.append(subprocess.Popen([*me, "worker"], env=env))
         children.append(subprocess.Popen([*me, "api"], env=env))
-        _show(settings, tokens)
+        _show(settings, tokens, logins)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         console.print("[red]a process stopped; shutting down the rest[/]")

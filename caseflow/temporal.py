@@ -5,13 +5,19 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from caseflow.config import Settings
+from caseflow.tracing import client_interceptors
 from caseflow.workflows import search_attributes as search
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 # Name -> type, as `temporal server start-dev --search-attribute Name=Type` wants them.
 SEARCH_ATTRIBUTES = {
@@ -19,9 +25,13 @@ SEARCH_ATTRIBUTES = {
     else "Keyword" for name, key in search.KEYS.items()}
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, runtime: Runtime | None = None,
+                  tracing: TracerProvider | None = None) -> Client:
+    """A client with the pydantic converter; on `runtime` (e.g. one exporting metrics), and
+    tracing into `tracing` (workers made from the client trace too)."""
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=pydantic_data_converter, runtime=runtime,
+                                interceptors=client_interceptors(tracing))
 
 
 def binary(name: str) -> str:

@@ -22,9 +22,12 @@ from caseflow.activities.subscriptions import Deliverer
 from caseflow.audit import run_sealer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
-from caseflow.domain.policy_loader import PolicyBook, load_policy
+from caseflow.domain.policy_loader import load_policy
+from caseflow.metrics import CaseMetrics, worker_runtime
 from caseflow.store.db import make_engine, make_sessions
+from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect, ensure_search_attributes
+from caseflow.tracing import WORKER_SERVICE, tracer_provider
 from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
@@ -38,9 +41,13 @@ WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
-                 executor: ThreadPoolExecutor, book: PolicyBook) -> Worker:
-    records, people, opening = CaseRecords(sessions), Directory(sessions), CaseOpening(sessions, book)
-    register = EquipmentRegister(sessions, book.defaults.timezone)
+                 executor: ThreadPoolExecutor, policies: PolicySource) -> Worker:
+    """The worker on `client`: its metrics go to the client's runtime, its traces to the
+    client's tracing interceptor (both off for a plain client). Cases it opens (linked
+    complaints, emergencies, visits) are pinned to the policy in force."""
+    records = CaseRecords(sessions, CaseMetrics.of(client))
+    people, opening = Directory(sessions), CaseOpening(sessions, policies)
+    register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
     return Worker(
         client,
         task_queue=task_queue,
@@ -65,7 +72,7 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
 
 
 def dispatcher(sessions: sessionmaker[Session], settings: Settings,
-               book: PolicyBook) -> Dispatcher:
+               policies: PolicySource) -> Dispatcher:
     """The outbox dispatcher with the channels the settings configure."""
     channels: dict[str, Channel] = {
         "log": LogChannel(), "webhook": WebhookChannel(settings.webhook_timeout_seconds)}
@@ -76,7 +83,7 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
             starttls=settings.smtp_starttls)
 
     def working_hours(name: str, at: datetime) -> WorkingCalendar:
-        policy = book.pin(None, at)
+        policy = policies.current().pin(None, at)
         return policy.calendar(name) if name in policy.calendars else policy.local_calendar
 
     return Dispatcher(sessions, channels, working_hours,
@@ -85,28 +92,35 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
 
 async def run_worker(settings: Settings) -> None:
     """Run the worker, the outbox sender, the subscription deliverer and the sealer of closed
-    cases until cancelled."""
+    cases until cancelled; metrics on CASEFLOW_WORKER_METRICS_PORT, traces to OTLP if set."""
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
-    client = await connect(settings)
+    runtime = worker_runtime(settings)
+    tracing = tracer_provider(settings, WORKER_SERVICE)
+    client = await connect(settings, runtime=runtime, tracing=tracing)
+    metrics = CaseMetrics.of(client)
     try:
         await ensure_search_attributes(client)
     except Exception as error:  # a production namespace may not let workers register them
         log.warning("could not register search attributes", error=str(error))
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
-        book = load_policy(settings.policy_file)
-        worker = build_worker(client, sessions, settings.task_queue, executor, book)
+        policies = PolicySource(sessions, load_policy(settings.policy_file))
+        worker = build_worker(client, sessions, settings.task_queue, executor, policies)
         outbox = asyncio.create_task(run_outbox(
-            dispatcher(sessions, settings, book), settings.outbox_poll_seconds, stop))
+            dispatcher(sessions, settings, policies), settings.outbox_poll_seconds, stop,
+            name="notifications", metrics=metrics))
         deliverer = Deliverer(sessions, timeout=settings.webhook_timeout_seconds,
                               give_up_after=timedelta(hours=settings.subscription_give_up_hours))
         events_out = asyncio.create_task(run_outbox(
-            deliverer, settings.subscription_poll_seconds, stop, name="subscriptions"))
+            deliverer, settings.subscription_poll_seconds, stop, name="subscriptions",
+            metrics=metrics))
         sealer = asyncio.create_task(run_sealer(client, sessions, settings.seal_poll_seconds,
                                                 stop))
         log.info("worker started", task_queue=settings.task_queue,
-                 temporal=settings.temporal_address)
+                 temporal=settings.temporal_address,
+                 metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
+                 if runtime else None, tracing=settings.otlp_endpoint)
         try:
             await worker.run()
         finally:
@@ -115,3 +129,5 @@ async def run_worker(settings: Settings) -> None:
             await events_out
             await sealer
             engine.dispose()
+            if tracing is not None:
+                tracing.shutdown()

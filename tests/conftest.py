@@ -17,7 +17,9 @@ from caseflow.api.app import create_app
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook, load_policy
 from caseflow.store.db import make_engine, make_sessions, migrate
-from caseflow.store.seed import issue_token, load_reference_data
+from caseflow.store.people import issue_token
+from caseflow.store.policies import PolicySource
+from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests.postgres import postgres_cluster
@@ -68,7 +70,7 @@ async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> Asy
     """caseflow's worker, with real activities, on a fresh task queue of `env`."""
     with ThreadPoolExecutor(max_workers=32) as executor:
         async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
-                                executor, load_policy()) as worker:
+                                executor, PolicySource(sessions, load_policy())) as worker:
             yield worker
 
 
@@ -123,7 +125,7 @@ def tokens(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
                "engineer2": "EN-02", "manager": "MG-01", "director": "DR-01",
                "auditor": "AU-01", "admin": "AD-01"}
     with sessions.begin() as session:
-        return {role: issue_token(session, person, f"test {role}")
+        return {role: issue_token(session, person, f"test {role}")[0]
                 for role, person in holders.items()}
 
 

@@ -8,9 +8,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from caseflow.store.throwaway import free_port, postgres_cluster
+from caseflow.store.throwaway import (
+    PostgresServer,
+    free_port,
+    postgres_cluster,
+    postgres_server,
+    restartable_port,
+)
 
-__all__ = ["free_port", "fresh_database", "postgres_cluster"]
+__all__ = ["PostgresServer", "free_port", "fresh_database", "postgres_cluster",
+           "postgres_server", "restartable_port"]
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions, migrate
+from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
@@ -267,7 +268,8 @@ async def main() -> None:
         await ensure_search_attributes(env.client)
         try:
             with ThreadPoolExecutor(8) as executor:
-                async with build_worker(env.client, sessions, "record", executor, book):
+                async with build_worker(env.client, sessions, "record", executor,
+                                        PolicySource(sessions, book)):
                     for name, (scenario, intake) in [
                             *SCENARIOS.items(), *COMPLAINT_SCENARIOS.items(),
                             *EMERGENCY_SCENARIOS.items(),

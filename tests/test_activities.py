@@ -176,12 +176,12 @@ def test_json_logs_keep_chinese_text_readable(monkeypatch):
 def test_tokens_past_expiry_or_revoked_do_not_authenticate(sessions):
     from caseflow.store import directory
     from caseflow.store.models import ApiToken
-    from caseflow.store.seed import issue_token
+    from caseflow.store.people import issue_token
 
     with sessions.begin() as session:
-        expired = issue_token(session, "HL-01", "t", expires_at=NOW - timedelta(seconds=1))
-        revoked = issue_token(session, "HL-01", "t")
-        good = issue_token(session, "HL-01", "t")
+        expired, _ = issue_token(session, "HL-01", "t", expires_at=NOW - timedelta(seconds=1))
+        revoked, _ = issue_token(session, "HL-01", "t")
+        good, _ = issue_token(session, "HL-01", "t")
     with sessions.begin() as session:
         row = session.scalar(select(ApiToken).where(
             ApiToken.token_hash == directory.hash_token(revoked)))
@@ -189,7 +189,7 @@ def test_tokens_past_expiry_or_revoked_do_not_authenticate(sessions):
     with sessions() as session:
         assert directory.principal_for_token(session, expired, NOW) is None
         assert directory.principal_for_token(session, revoked, NOW) is None
-        assert directory.principal_for_token(session, good, NOW).id == "HL-01"
+        assert directory.principal_for_token(session, good, NOW)[0].id == "HL-01"
         assert session.scalar(select(func.count()).select_from(ApiToken).where(
             ApiToken.token_hash == good)) == 0  # only the hash is stored
 
@@ -198,6 +198,7 @@ def test_a_linked_complaint_that_cannot_be_opened_fails_at_once_not_forever(sess
     from caseflow.activities.cases import CaseOpening
     from caseflow.domain.complaint import ComplaintOrigin, LinkedComplaintRequest
     from caseflow.domain.policy_loader import load_policy
+    from caseflow.store.policies import PolicySource
 
     request = LinkedComplaintRequest(
         origin=ComplaintOrigin(case_id=f"RP-X-{uuid.uuid4().hex[:8]}", kind="repair",
@@ -205,8 +206,8 @@ def test_a_linked_complaint_that_cannot_be_opened_fails_at_once_not_forever(sess
         hospital_id="H-NOWHERE", equipment_serial=None, complainant_name="李医生",
         complainant_contact="0571-88886666", opened_by=Actor(id="HL-01", name="王丽"))
     with pytest.raises(ApplicationError) as raised:
-        ActivityEnvironment().run(CaseOpening(sessions, load_policy()).open_linked_complaint,
-                                  request)
+        opening = CaseOpening(sessions, PolicySource(sessions, load_policy()))
+        ActivityEnvironment().run(opening.open_linked_complaint, request)
     assert raised.value.non_retryable and raised.value.type == "UnknownReference"
 
 
@@ -214,6 +215,7 @@ def test_a_linked_complaint_keeps_a_long_comment_within_its_matter(sessions):
     from caseflow.activities.cases import CaseOpening
     from caseflow.domain.complaint import ComplaintOrigin, LinkedComplaintRequest
     from caseflow.domain.policy_loader import load_policy
+    from caseflow.store.policies import PolicySource
 
     origin = ComplaintOrigin(case_id=f"RP-Y-{uuid.uuid4().hex[:8]}", kind="repair",
                              satisfaction=2, comment="不满意" * 1300)  # 3900 characters
@@ -221,7 +223,7 @@ def test_a_linked_complaint_keeps_a_long_comment_within_its_matter(sessions):
                                      equipment_serial="CT-DH-0001", complainant_name="李医生",
                                      complainant_contact="0571-88886666",
                                      opened_by=Actor(id="HL-01", name="王丽"))
-    opening = CaseOpening(sessions, load_policy())
+    opening = CaseOpening(sessions, PolicySource(sessions, load_policy()))
     first = ActivityEnvironment().run(opening.open_linked_complaint, request)
     again = ActivityEnvironment().run(opening.open_linked_complaint, request)  # a retry
     assert first.case_id == again.case_id and first.case_id.startswith("CP-")

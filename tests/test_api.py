@@ -7,11 +7,13 @@ POST /v1/cases/{id}/actions/{action} in the order of DOMAIN.md section 1.
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from temporalio.client import Client
 
 from caseflow.api.app import create_app
 from caseflow.config import Settings
@@ -106,9 +108,11 @@ async def open_case(api: httpx.AsyncClient, tokens: dict[str, str], **extra: Any
 
 async def timeline_of(api: httpx.AsyncClient, tokens: dict[str, str], case_id: str,
                       at_least: int = 0) -> list[Json]:
-    """The timeline; waits (up to 5 s) for the first events an activity writes after intake."""
+    """The steps and deadlines on the timeline (its case entries); waits (up to 5 s) for the
+    first events an activity writes after intake."""
     for _ in range(100):
-        response = await api.get(f"/v1/cases/{case_id}/timeline", headers=headers(tokens, "auditor"))
+        response = await api.get(f"/v1/cases/{case_id}/timeline", params={"sources": "case"},
+                                 headers=headers(tokens, "auditor"))
         assert response.status_code == 200, response.text
         if len(response.json()) >= at_least:
             return response.json()
@@ -394,7 +398,7 @@ async def test_a_role_not_allowed_is_403(api, tokens):
     case_id = await open_case(api, tokens, severity="severe")
     response = await refused(api, tokens, case_id, "auditor", "assign", {"engineer_id": "EN-01"}, 403)
     assert response.json()["code"] == "NotPermitted"
-    assert "auditor may not assign" in response.json()["detail"]
+    assert "auditor may not report steps" in response.json()["detail"]
     await walk_to(api, tokens, case_id, "site_reported")
     response = await refused(api, tokens, case_id, "hotline", "approve-start", {}, 403)
     assert "hotline may not approve-start" in response.json()["detail"]
@@ -569,33 +573,33 @@ async def test_list_filters_by_each_column(api, tokens):
 
 
 async def test_list_refuses_a_limit_out_of_range(api, tokens):
-    for params in ({"limit": 0}, {"limit": 1000}, {"limit": "many"}, {"before": 0}):
+    for params in ({"limit": 0}, {"limit": 1000}, {"limit": "many"}, {"cursor": "x" * 2001}):
         response = await api.get("/v1/cases", params=params, headers=headers(tokens, "manager"))
         assert response.status_code == 422, (params, response.text)
         assert ["query", next(iter(params))] in locs(response)
 
 
-async def test_list_pages_newest_first_with_next_before(api, tokens):
+async def test_list_pages_newest_first_with_next_cursor(api, tokens):
     opened = [await open_case(api, tokens, serial="CT-JB-0003", hospital="H-JB") for _ in range(3)]
     first = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2},
                           headers=headers(tokens, "manager"))
     assert first.status_code == 200, first.text
     page = first.json()
     assert [item["case_id"] for item in page["items"]] == [opened[2], opened[1]]
-    assert isinstance(page["next_before"], int)
+    assert isinstance(page["next_cursor"], str)
     second = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
-                                                "before": page["next_before"]},
+                                                "cursor": page["next_cursor"]},
                            headers=headers(tokens, "manager"))
     assert second.status_code == 200, second.text
     assert second.json()["items"][0]["case_id"] == opened[0]
     seen: list[str] = [item["case_id"] for item in page["items"]]
-    cursor: int | None = page["next_before"]
+    cursor: str | None = page["next_cursor"]
     while cursor is not None:  # walk every page: each case once, none repeated
         response = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
-                                                      "before": cursor},
+                                                      "cursor": cursor},
                                  headers=headers(tokens, "manager"))
         seen += [item["case_id"] for item in response.json()["items"]]
-        cursor = response.json()["next_before"]
+        cursor = response.json()["next_cursor"]
     assert len(seen) == len(set(seen))
     assert sorted(seen) == sorted(await listed(api, tokens, hospital_id="H-JB"))
 
@@ -606,6 +610,22 @@ async def test_healthz_reports_ok(api):
     response = await api.get("/healthz")
     assert response.status_code == 200, response.text
     assert response.json() == {"status": "ok", "database": True, "temporal": True}
+
+
+async def test_livez_answers_while_healthz_reports_database_and_temporal_down():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"127.0.0.1:{probe.getsockname()[1]}"
+    settings = Settings(database_url=f"postgresql+psycopg://nobody:x@{nowhere}/none",
+                        environment="test")
+    temporal = await Client.connect(nowhere, lazy=True)
+    transport = httpx.ASGITransport(app=create_app(settings, temporal=temporal))
+    async with httpx.AsyncClient(transport=transport, base_url="http://caseflow.test") as client:
+        alive = await client.get("/livez")
+        ready = await client.get("/healthz")
+    assert alive.status_code == 200 and alive.json() == {"status": "alive"}
+    assert ready.status_code == 503
+    assert ready.json() == {"status": "degraded", "database": False, "temporal": False}
 
 
 # ----- Chinese text ---------------------------------------------------------------------------------
@@ -685,3 +705,16 @@ async def test_a_case_whose_worker_is_away_answers_503_not_500(database_url, dev
         assert step.status_code == 503, step.text
         assert "same Idempotency-Key" in step.json()["detail"]
         await dev_env.client.get_workflow_handle(case_id).terminate("test done")
+
+
+async def test_control_characters_are_refused_with_the_field_not_a_database_error(api, tokens):
+    """PostgreSQL cannot store a NUL: it is the client's bad input (422), never a 503 or 500."""
+    response = await api.post("/v1/repairs", json=intake_body(symptom="球管\u0000报警"),
+                              headers=headers(tokens, "hotline", new_key()))
+    assert response.status_code == 422 and locs(response) == [["body", "symptom"]], response.text
+    for path, params, loc in (("/v1/cases/RP-1%00", {}, ["path", "case_id"]),
+                              ("/v1/reports/sla", {"hospital_id": "H\x00"},
+                               ["query", "hospital_id"]),
+                              ("/v1/cases", {"status": "open\x07"}, ["query", "status"])):
+        response = await api.get(path, params=params, headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [loc], (path, response.text)

@@ -124,6 +124,8 @@ async def test_a_closed_case_is_sealed_and_its_export_checks_against_the_seal(
     assert record["seal"] is not None and record["seal"]["case_id"] == case_id
     assert record["history_sha256"] == record["seal"]["history_sha256"]
     assert record["state"]["status"] == "withdrawn" and record["timeline"]
+    sealed = [e for e in record["timeline"] if e["event"] == "sealed"]
+    assert [e["data"]["position"] for e in sealed] == [record["seal"]["position"]]
     assert "设备科投诉:报告延误" in exported.text
 
     path = tmp_path / "export.json"

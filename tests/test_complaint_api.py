@@ -435,7 +435,7 @@ async def test_a_role_not_allowed_a_complaint_action_is_403(api, tokens):
     response = await refused(api, tokens, case_id, "auditor", "first-feedback",
                              {"note": "已受理"}, 403)
     assert response.json()["code"] == "NotPermitted"
-    assert "auditor may not first-feedback" in response.json()["detail"]
+    assert "auditor may not report steps" in response.json()["detail"]
     response = await refused(api, tokens, case_id, "engineer", "form-team",
                              {"members": [{"name": "张伟", "role": "engineer"}]}, 403)
     assert response.json()["code"] == "NotPermitted"
@@ -447,7 +447,7 @@ async def test_a_role_not_allowed_a_complaint_action_is_403(api, tokens):
     assert response.json()["code"] == "NotPermitted"
     assert "hotline may not plan" in response.json()["detail"]
     response = await refused(api, tokens, case_id, "auditor", "plan", plan, 403)
-    assert "auditor may not plan" in response.json()["detail"]
+    assert "auditor may not report steps" in response.json()["detail"]
 
 
 async def test_an_engineer_completing_an_action_owned_by_someone_else_is_403(api, tokens):

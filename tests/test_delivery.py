@@ -25,6 +25,7 @@ from caseflow.activities.outbox import Dispatcher, backoff
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.models import Notification, Person
+from caseflow.store.policies import PolicySource
 from caseflow.worker import dispatcher as configured_dispatcher
 from tests.postgres import free_port, fresh_database
 
@@ -114,7 +115,8 @@ def webhook() -> Iterator[tuple[Receiver, str]]:
 def dispatcher(delivery_sessions, smtp) -> Dispatcher:  # type: ignore[no-untyped-def]
     settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp[1], smtp_sender="caseflow@test",
                         delivery_give_up_hours=1)
-    return configured_dispatcher(delivery_sessions, settings, load_policy())
+    return configured_dispatcher(delivery_sessions, settings,
+                                 PolicySource(delivery_sessions, load_policy()))
 
 
 def person(sessions, *, channels: list[str], webhook_url: str = "") -> str:  # type: ignore[no-untyped-def]

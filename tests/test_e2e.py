@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
            "CASEFLOW_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
            "CASEFLOW_TEMPORAL_UI_PORT": str(free_port()),
            "CASEFLOW_API_PORT": str(api_port),
+           "CASEFLOW_WORKER_METRICS_PORT": str(free_port()),
            "CASEFLOW_LOG_FORMAT": "json"}
     log = (data / "dev.log").open("w")
     process = subprocess.Popen([sys.executable, "-m", "caseflow.cli", "dev"], env=env,
@@ -101,9 +103,13 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
     assert state["status"] == "closed"
     assert {c["key"]: c["state"] for c in state["commitments"]}["restore"] == "met"
     timeline = call("auditor", "GET", f"/v1/cases/{case}/timeline")
-    assert [e["event"] for e in timeline][:3] == ["opened", "classify", "assign"]
-    assert timeline[-1]["event"] == "callback"
-    assert "探测器温度异常" in timeline[0]["summary"]
+    steps = [e for e in timeline if e["source"] == "case"]
+    assert [e["event"] for e in steps][:3] == ["opened", "classify", "assign"]
+    assert steps[-1]["event"] == "callback"
+    assert "探测器温度异常" in steps[0]["summary"]
+    times = [datetime.fromisoformat(e["at"]) for e in timeline]
+    assert times == sorted(times), "one timeline in time order"
+    assert "notification-queued" in [e["event"] for e in timeline], "with the outbox's records"
     history = call("auditor", "GET", f"/v1/cases/{case}/history")
     assert history["events"][0]["eventType"] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
     listed = call("manager", "GET", "/v1/cases?status=closed")
@@ -180,3 +186,36 @@ def test_docs_installation_walkthrough_runs_as_written(stack, tmp_path: Path) ->
                            "verified", "trained", "trained", "accepted"]
     assert lines[10].startswith("in_service warranty ") and "next visits" in lines[10]
     assert lines[11] == "paused"
+
+
+def test_docs_finding_cases_runs_as_written(stack, tmp_path: Path) -> None:
+    done = run_section(stack, tmp_path, "Finding cases")
+    assert "cases due within 2 hours" in done.stdout
+    assert "last page" in done.stdout or "more: pass next_cursor" in done.stdout
+    found = [line for line in done.stdout.splitlines() if line.startswith("RP-")]
+    assert any(" RUNNING http" in line or " COMPLETED http" in line for line in found), \
+        "Temporal visibility answered, with links to the Web UI"
+
+
+def test_worker_and_api_serve_prometheus_metrics(stack) -> None:
+    base, _, data = stack
+    api = httpx.get(f"{base}/metrics", timeout=10)  # no token, like /healthz
+    assert api.status_code == 200 and "caseflow_http_requests_total{" in api.text
+    started = next(json.loads(line) for line in (data / "dev.log").read_text("utf-8").splitlines()
+                   if '"worker started"' in line)
+    worker = httpx.get(started["metrics"], timeout=10)
+    assert worker.status_code == 200 and "temporal_request_total{" in worker.text
+
+
+def test_dev_stack_serves_the_console_and_its_log_ins(stack) -> None:
+    base, _, data = stack
+    assert f"{base}/console/" in (data / "dev.log").read_text("utf-8"), "the URL is printed"
+    page = httpx.get(f"{base}/console/", timeout=10)
+    assert page.status_code == 200 and "app.js" in page.text
+    logins = json.loads((data / "dev-logins.json").read_text("utf-8"))
+    assert oct((data / "dev-logins.json").stat().st_mode & 0o777) == "0o600"
+    signed = httpx.post(f"{base}/v1/auth/sign-in", json=logins["engineer"], timeout=10)
+    assert signed.status_code == 200, signed.text
+    me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {signed.json()['token']}"},
+                   timeout=10)
+    assert me.json()["role"] == "engineer"

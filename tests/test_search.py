@@ -1,79 +1,298 @@
-"""Finding cases (PostgreSQL, the dev server): the list's filters and pages, the "due soon"
-view ordered by the next due time, each case's link to the Temporal Web UI."""
+"""Finding cases (PostgreSQL, the dev server): every filter, sort and cursor page over a set of
+cases of several kinds in several states, from the database and from Temporal visibility; the
+"due soon" view; each case's link to the Temporal Web UI."""
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
-from caseflow.store.models import Equipment
-from tests.test_api import headers, locs, open_case
+import httpx
+import pytest
+import yaml
+
+import caseflow
+from caseflow.api.app import create_app
+from caseflow.config import Settings
+from caseflow.store.models import Contract, Equipment, Hospital
+from tests.test_api import (
+    act,
+    headers,
+    intake_body,
+    listed,
+    locs,
+    new_key,
+    timeline_of,
+    walk_to,
+)
+from tests.test_complaint_api import complaint_body
+
+CONTRACT = "HT-SEARCH-001"
 
 
-def new_unit(sessions) -> str:  # type: ignore[no-untyped-def]
-    serial = f"CT-S{uuid.uuid4().hex[:8]}"
+@dataclass
+class Scene:
+    """Six cases at a hospital of their own; `late` breaches its 2-second arrival."""
+
+    hospital_id: str
+    units: list[str]
+    late: str  # repair, severe, awaiting assignment, breached
+    assigned: str  # repair, general, assigned to EN-01
+    unclassified: str  # repair with no severity yet
+    closed: str  # repair walked to closed
+    complaint: str
+    emergency: str
+    split: datetime  # between the first three and the last three openings
+
+    @property
+    def all(self) -> list[str]:
+        return [self.late, self.assigned, self.unclassified, self.closed, self.complaint,
+                self.emergency]
+
+
+def fast_policy(tmp_path: Path) -> Path:
+    """The default policy, with an on-site deadline of 2 s for severe repairs on CONTRACT."""
+    raw = yaml.safe_load((Path(caseflow.__file__).parent / "policy" / "default.yaml")
+                         .read_text("utf-8"))
+    raw.setdefault("contracts", {})
+    raw["contracts"] = {**(raw["contracts"] or {}),
+                        CONTRACT: {"repair": {"arrival": {"severe": {"within": "2s"}}}}}
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), "utf-8")
+    return path
+
+
+def new_site(sessions) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
+    hospital_id = f"H-S{uuid.uuid4().hex[:8]}"
+    units = [f"CT-S{uuid.uuid4().hex[:8]}" for _ in range(3)]
     with sessions.begin() as session:
-        session.add(Equipment(serial=serial, hospital_id="H-DH", contract_code="HT-2025-RJ-001",
-                              modality="CT", brand="GE", model="Revolution CT",
-                              department="放射科", status="in_service"))
-    return serial
+        session.add(Hospital(id=hospital_id, name="检索测试医院 search test hospital"))
+        session.flush()
+        if session.get(Contract, CONTRACT) is None:
+            session.add(Contract(code=CONTRACT, hospital_id=hospital_id,
+                                 starts_on=date(2025, 1, 1), ends_on=date(2030, 12, 31)))
+            session.flush()
+        for serial in units:
+            session.add(Equipment(serial=serial, hospital_id=hospital_id, contract_code=CONTRACT,
+                                  modality="CT", brand="GE", model="Revolution CT",
+                                  department="放射科", warranty_start=date(2025, 1, 1),
+                                  warranty_end=date(2030, 12, 31)))
+    return hospital_id, units
 
 
-async def listed(api, tokens, **params: Any) -> list[str]:  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+async def client(database_url, dev_env, dev_worker, tmp_path_factory) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    """The API with the fast policy, on the shared dev server and worker."""
+    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                        environment="test",
+                        policy_file=fast_policy(tmp_path_factory.mktemp("search")))
+    app = create_app(settings, temporal=dev_env.client)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://caseflow.test", timeout=30) as api:
+        yield api
+
+
+async def repair(api, tokens, hospital_id: str, serial: str, **extra: Any) -> str:  # type: ignore[no-untyped-def]
+    created = await api.post("/v1/repairs",
+                             json=intake_body(serial=serial, hospital=hospital_id, **extra),
+                             headers=headers(tokens, "hotline", new_key()))
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+    await timeline_of(api, tokens, case_id, at_least=2 if extra.get("severity") else 1)
+    return case_id
+
+
+@pytest.fixture(scope="module")
+async def scene(client, tokens, sessions) -> Scene:  # type: ignore[no-untyped-def]
+    hospital_id, units = new_site(sessions)
+    api = client
+    late = await repair(api, tokens, hospital_id, units[0], severity="severe")
+    assigned = await repair(api, tokens, hospital_id, units[1], severity="general")
+    assert (await act(api, tokens, assigned, "supervisor", "assign",
+                      {"engineer_id": "EN-01"})).status_code == 200
+    unclassified = await repair(api, tokens, hospital_id, units[2])
+    await asyncio.sleep(0.01)
+    split = datetime.now(timezone.utc)
+    closed = await repair(api, tokens, hospital_id, units[2], severity="general")
+    await walk_to(api, tokens, closed, "closed")
+    created = await api.post("/v1/complaints", json=complaint_body(
+        hospital_id=hospital_id, equipment_serial=units[0], matter="检索测试:回访不及时"),
+        headers=headers(tokens, "hotline", new_key()))
+    assert created.status_code == 201, created.text
+    complaint = created.json()["case_id"]
+    declared = await api.post("/v1/emergencies", json={
+        "hospital_id": hospital_id, "equipment_serial": units[1], "trigger": "patient_safety",
+        "impact": "检查床无法退出", "department": "放射科", "location": "门诊楼1层",
+        "reporter_name": "刘护士", "reporter_phone": "13811112222"},
+        headers=headers(tokens, "hotline", new_key()))
+    assert declared.status_code == 201, declared.text
+    emergency = declared.json()["case_id"]
+    found = Scene(hospital_id, units, late, assigned, unclassified, closed, complaint, emergency,
+                  split)
+    # Every case recorded, and `late` breached (its 2 s ran out while the others opened).
+    for _ in range(200):
+        rows = await listed(api, tokens, hospital_id=hospital_id)
+        breached = await listed(api, tokens, hospital_id=hospital_id, breached=True)
+        if sorted(rows) == sorted(found.all) and breached == [late]:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the scene did not settle: {rows}, breached {breached}")
+
+
+async def page(api, tokens, **params: Any) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     response = await api.get("/v1/cases", params=params, headers=headers(tokens, "manager"))
     assert response.status_code == 200, response.text
-    return [item["case_id"] for item in response.json()["items"]]
+    return response.json()
 
 
-async def test_filters_pages_and_the_due_soon_view(api, tokens, sessions):
-    started = datetime.now(timezone.utc) - timedelta(seconds=1)
-    urgent_unit, slow_unit = new_unit(sessions), new_unit(sessions)
-    # Severe: on site within 30 minutes. Minor: within 24 hours (business time on H-DH's
-    # contract), so it is not due within the next hour.
-    urgent = await open_case(api, tokens, serial=urgent_unit, severity="severe")
-    slow = await open_case(api, tokens, serial=slow_unit, severity="minor")
-
-    assert await listed(api, tokens, equipment_serial=urgent_unit) == [urgent]
-    mine = await listed(api, tokens, opened_from=started.isoformat(), hospital_id="H-DH",
-                        kind="repair")
-    assert urgent in mine and slow in mine
-    assert urgent not in await listed(api, tokens, opened_to=started.isoformat())
-    within_hour = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
-    due = await listed(api, tokens, due_before=within_hour, hospital_id="H-DH")
-    assert urgent in due and slow not in due
-
-    first = await api.get("/v1/cases", params={"opened_from": started.isoformat(), "limit": 1,
-                                               "kind": "repair"},
-                          headers=headers(tokens, "auditor"))
-    page = first.json()
-    assert len(page["items"]) == 1 and page["next_before"] is not None
-    rest = await listed(api, tokens, opened_from=started.isoformat(), kind="repair",
-                        before=page["next_before"])
-    assert page["items"][0]["case_id"] not in rest
-
-    soon = await api.get("/v1/cases/due", params={"within_hours": 1, "hospital_id": "H-DH"},
-                         headers=headers(tokens, "supervisor"))
-    assert soon.status_code == 200, soon.text
-    items = soon.json()["items"]
-    found = next(item for item in items if item["case_id"] == urgent)
-    assert slow not in [item["case_id"] for item in items]
-    dues = [item["next_due_at"] for item in items]
-    assert dues == sorted(dues), "ordered by the next due time"
-    assert found["next_due_key"] == "arrival"
-    assert found["web_ui"].endswith(f"/namespaces/default/workflows/{urgent}")
-    arrival = next(c for c in found["commitments"] if c["key"] == "arrival")
-    state = (await api.get(f"/v1/cases/{urgent}", headers=headers(tokens, "manager"))).json()
-    assert arrival["due_at"] == next(c for c in state["commitments"]
-                                     if c["key"] == "arrival")["due_at"], "as the case page"
+async def every_page(api, tokens, **params: Any) -> list[str]:  # type: ignore[no-untyped-def]
+    """All pages of a list, following next_cursor."""
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        found = await page(api, tokens, **params, **({"cursor": cursor} if cursor else {}))
+        seen += [item["case_id"] for item in found["items"]]
+        cursor = found["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("the pages never ended")
 
 
-async def test_bad_search_parameters_name_the_parameter(api, tokens):
-    for params, loc in (({"opened_from": "2026-11-22T08:00:00"}, ["query", "opened_from"]),
-                        ({"due_before": "yesterday"}, ["query", "due_before"]),
-                        ({"limit": 0}, ["query", "limit"])):
+async def test_each_filter_finds_exactly_its_cases(client, tokens, scene: Scene):
+    api, here = client, {"hospital_id": scene.hospital_id}
+    expected: list[tuple[dict[str, Any], set[str]]] = [
+        ({"kind": "repair"}, {scene.late, scene.assigned, scene.unclassified, scene.closed}),
+        ({"kind": "complaint"}, {scene.complaint}),
+        ({"kind": "emergency"}, {scene.emergency}),
+        ({"status": "closed"}, {scene.closed}),
+        ({"status": "awaiting_classification"}, {scene.unclassified}),
+        ({"severity": "severe"}, {scene.late}),
+        ({"severity": "critical"}, {scene.emergency}),
+        ({"equipment_serial": scene.units[2]}, {scene.unclassified, scene.closed}),
+        ({"assignee_id": "EN-01", "kind": "repair"}, {scene.assigned, scene.closed}),
+        ({"breached": True}, {scene.late}),
+        ({"breached": False}, set(scene.all) - {scene.late}),
+        ({"opened_to": scene.split.isoformat()}, {scene.late, scene.assigned,
+                                                   scene.unclassified}),
+        ({"opened_from": scene.split.isoformat()}, {scene.closed, scene.complaint,
+                                                     scene.emergency}),
+        ({"kind": "repair", "status": "assigned", "severity": "general"}, {scene.assigned}),
+        ({"kind": "complaint", "status": "closed"}, set()),
+    ]
+    for params, cases in expected:
+        assert set(await listed(api, tokens, **here, **params)) == cases, params
+    # Due before a minute from now: the repairs and the emergency waiting on 30-minute or
+    # shorter steps, never a closed case.
+    due = set(await listed(api, tokens, **here, due_before=(
+        datetime.now(timezone.utc) + timedelta(minutes=1)).isoformat()))
+    assert scene.late in due and scene.closed not in due
+
+
+async def test_sorts_and_cursor_pages_give_every_case_once_in_order(client, tokens,
+                                                                    scene: Scene):
+    api, here = client, {"hospital_id": scene.hospital_id}
+    newest = await listed(api, tokens, **here)
+    assert newest == list(reversed(scene.all)), "newest first by default"
+    assert await listed(api, tokens, **here, sort="opened_at") == scene.all
+    for sort in ("-opened_at", "opened_at", "next_due_at", "-next_due_at", "-updated_at",
+                 "updated_at"):
+        whole = await listed(api, tokens, **here, sort=sort)
+        assert sorted(whole) == sorted(scene.all), sort
+        assert await every_page(api, tokens, **here, sort=sort, limit=2) == whole, sort
+    by_due = (await page(api, tokens, **here, sort="next_due_at"))["items"]
+    dues = [item["next_due_at"] for item in by_due]
+    known = [datetime.fromisoformat(d) for d in dues if d is not None]
+    assert known == sorted(known) and dues[len(known):] == [None] * (len(dues) - len(known)), \
+        "by due time, cases with nothing due last"
+    assert by_due[-1]["case_id"] == scene.closed or by_due[-1]["next_due_at"] is None
+
+
+async def test_temporal_visibility_finds_the_same_cases(client, tokens, scene: Scene):
+    api, here = client, {"hospital_id": scene.hospital_id}
+    for params in ({}, {"kind": "repair"}, {"status": "closed"}, {"severity": "critical"},
+                   {"equipment_serial": scene.units[2]}, {"assignee_id": "EN-01"},
+                   {"breached": True}, {"opened_from": scene.split.isoformat()}):
+        wanted = sorted(await listed(api, tokens, **here, **params))
+        for _ in range(100):  # visibility is eventually consistent
+            found = await page(api, tokens, **here, **params, source="temporal")
+            if sorted(item["case_id"] for item in found["items"]) == wanted:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(item["case_id"] for item in found["items"]) == wanted, params
+        assert found["source"] == "temporal"
+    everything = (await page(api, tokens, **here, source="temporal"))["items"]
+    status = {item["case_id"]: item["workflow_status"] for item in everything}
+    assert status[scene.closed] == "COMPLETED" and status[scene.late] == "RUNNING"
+    assert [item["case_id"] for item in everything][-1] == scene.closed, \
+        "Temporal's order: running cases first"
+    late = next(item for item in everything if item["case_id"] == scene.late)
+    assert late["breached"] and late["title"], "the search attributes, with the database's fields"
+    assert await every_page(api, tokens, **here, source="temporal", limit=4) == \
+        [item["case_id"] for item in everything]
+
+
+def crafted(parts: list[Any]) -> str:
+    """A cursor made by hand, not by a list (as a client could)."""
+    return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+
+async def test_refused_search_parameters_name_the_parameter(client, tokens, scene: Scene):
+    api = client
+    other_sort = (await page(api, tokens, hospital_id=scene.hospital_id, limit=1))["next_cursor"]
+    cases = (
+        ({"opened_from": "2026-11-22T08:00:00"}, ["query", "opened_from"]),
+        ({"due_before": "yesterday"}, ["query", "due_before"]),
+        ({"limit": 0}, ["query", "limit"]),
+        ({"limit": 1000}, ["query", "limit"]),
+        ({"kind": "invoice"}, ["query", "kind"]),
+        ({"severity": "catastrophic"}, ["query", "severity"]),
+        ({"sort": "title"}, ["query", "sort"]),
+        ({"hospital_id": "H-DH' OR '1'='1"}, ["query", "hospital_id"]),
+        ({"opened_from": "2026-11-22T08:00:00+08:00", "opened_to": "2026-11-21T08:00:00+08:00"},
+         ["query", "opened_to"]),
+        ({"cursor": "not-a-cursor"}, ["query", "cursor"]),
+        ({"cursor": crafted(["-opened_at", "2026-01-01T00:00:00", 1])}, ["query", "cursor"]),
+        ({"cursor": crafted(["-opened_at", None, 10**30])}, ["query", "cursor"]),
+        ({"cursor": other_sort, "sort": "opened_at"}, ["query", "cursor"]),
+        ({"source": "temporal", "due_before": "2026-11-22T08:00:00+08:00"},
+         ["query", "due_before"]),
+        ({"source": "temporal", "sort": "next_due_at"}, ["query", "sort"]),
+        ({"source": "elsewhere"}, ["query", "source"]),
+    )
+    for params, loc in cases:
         response = await api.get("/v1/cases", params=params, headers=headers(tokens, "manager"))
-        assert response.status_code == 422 and locs(response) == [loc], response.text
+        assert response.status_code == 422 and locs(response) == [loc], (params, response.text)
     response = await api.get("/v1/cases/due", params={"within_hours": 0},
                              headers=headers(tokens, "manager"))
     assert response.status_code == 422 and locs(response) == [["query", "within_hours"]]
+
+
+async def test_due_soon_lists_open_commitments_by_due_time_with_links(client, tokens,
+                                                                       scene: Scene):
+    api = client
+    soon = await api.get("/v1/cases/due", params={"within_hours": 1,
+                                                  "hospital_id": scene.hospital_id},
+                         headers=headers(tokens, "supervisor"))
+    assert soon.status_code == 200, soon.text
+    items = soon.json()["items"]
+    ids = [item["case_id"] for item in items]
+    assert scene.late in ids and scene.closed not in ids
+    assert scene.complaint not in ids, "its first feedback is due in 24 hours"
+    dues = [datetime.fromisoformat(item["next_due_at"]) for item in items]
+    assert dues == sorted(dues), "ordered by the next due time, the overdue first"
+    late = next(item for item in items if item["case_id"] == scene.late)
+    assert late["next_due_key"] == "arrival" and late["breached"]
+    assert late["web_ui"].endswith(f"/namespaces/default/workflows/{scene.late}")
+    arrival = next(c for c in late["commitments"] if c["key"] == "arrival")
+    state = (await api.get(f"/v1/cases/{scene.late}", headers=headers(tokens, "manager"))).json()
+    shown = next(c for c in state["commitments"] if c["key"] == "arrival")
+    assert arrival["due_at"] == shown["due_at"] and shown["state"] == "breached", \
+        "as the case page shows it"
+    assert state["web_ui"] == late["web_ui"], "the case page links to the Web UI too"

@@ -37,7 +37,8 @@ from caseflow.domain.subscriptions import SubscriptionCreate
 from caseflow.store import subscriptions
 from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.models import CaseEventRow, Subscription, SubscriptionDelivery
-from caseflow.store.seed import issue_token, load_reference_data
+from caseflow.store.people import issue_token
+from caseflow.store.seed import load_reference_data
 from tests.postgres import free_port, fresh_database
 
 SECRET = "s3cr3t-for-the-hotline-tool-0123456789"
@@ -71,7 +72,7 @@ def tokens(db) -> dict[str, str]:  # type: ignore[no-untyped-def]
     holders = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
                "manager": "MG-01", "director": "DR-01", "auditor": "AU-01", "admin": "AD-01"}
     with db.begin() as session:
-        return {role: issue_token(session, person, f"test {role}")
+        return {role: issue_token(session, person, f"test {role}")[0]
                 for role, person in holders.items()}
 
 

@@ -31,7 +31,6 @@ from caseflow.domain.maintenance import (
     VisitStart,
     plan_id,
 )
-from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import (
     OPEN_LINKED_COMPLAINT,
     OPEN_LINKED_EMERGENCY,
@@ -48,6 +47,7 @@ from caseflow.store.intake import (
     linked_repair_start,
     visit_start,
 )
+from caseflow.store.policies import PolicySource
 from caseflow.workflows import search_attributes as search
 
 Started = TypeVar("Started", ComplaintStart, EmergencyStart, VisitStart, RepairStart)
@@ -55,9 +55,9 @@ MATTER_ROOM = 3000  # of the 4000 characters of a complaint's matter, for the cu
 
 
 class CaseOpening:
-    def __init__(self, sessions: sessionmaker[Session], book: PolicyBook) -> None:
+    def __init__(self, sessions: sessionmaker[Session], policies: PolicySource) -> None:
         self.sessions = sessions
-        self.book = book
+        self.policies = policies
 
     @activity.defn(name=OPEN_LINKED_COMPLAINT)
     def open_linked_complaint(self, request: LinkedComplaintRequest) -> ComplaintStart:
@@ -76,7 +76,7 @@ class CaseOpening:
                 related_case_id=origin.case_id, equipment_serial=request.equipment_serial)
 
         def start(session: Session, case_id: str, now: datetime, today: date) -> ComplaintStart:
-            return complaint_start(session, case_id=case_id, body=body(), book=self.book,
+            return complaint_start(session, case_id=case_id, body=body(), book=self.policies.current(),
                                    now=now, today=today, opened_by=request.opened_by,
                                    origin=origin)
 
@@ -101,7 +101,7 @@ class CaseOpening:
                 reporter_phone=request.reporter_phone, related_case_id=request.repair_case_id)
 
         def start(session: Session, case_id: str, now: datetime, today: date) -> EmergencyStart:
-            return emergency_start(session, case_id=case_id, body=body(), book=self.book,
+            return emergency_start(session, case_id=case_id, body=body(), book=self.policies.current(),
                                    now=now, opened_by=request.opened_by)
 
         return self._reserve("emergency", "critical-emergency", f"case:{request.repair_case_id}",
@@ -116,7 +116,7 @@ class CaseOpening:
         a child of the plan (the plan continues as new while its visits go on)."""
 
         def start(session: Session, case_id: str, now: datetime, today: date) -> VisitStart:
-            return visit_start(session, case_id=case_id, request=request, book=self.book,
+            return visit_start(session, case_id=case_id, request=request, book=self.policies.current(),
                                now=now)
 
         visit = await asyncio.to_thread(
@@ -160,7 +160,7 @@ class CaseOpening:
 
         def start(session: Session, case_id: str, now: datetime, today: date) -> RepairStart:
             return linked_repair_start(session, case_id=case_id, request=request,
-                                       book=self.book, now=now, today=today)
+                                       book=self.policies.current(), now=now, today=today)
 
         return self._reserve("repair", "visit-repair", f"case:{request.visit_case_id}",
                              lambda: Draft(hospital_id=self._hospital(request.serial),
@@ -188,7 +188,7 @@ class CaseOpening:
         """
         try:
             now = datetime.now(timezone.utc)
-            today = now.astimezone(ZoneInfo(self.book.defaults.timezone)).date()
+            today = now.astimezone(ZoneInfo(self.policies.current().defaults.timezone)).date()
             with self.sessions.begin() as session:
                 row, _ = reserve_case(
                     session, kind=kind, created_by=created_by[:64], key=key,

@@ -20,21 +20,41 @@ carries its dedupe key (Message-ID / X-Caseflow-Delivery) so the receiver can dr
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
 import structlog
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.activities.channels import Channel, DeliveryError
 from caseflow.domain.calendar import WorkingCalendar
+from caseflow.metrics import CaseMetrics
 from caseflow.store.models import Notification, Person
 
 log = structlog.get_logger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=5)
+BACKLOG_EVERY = 1.0  # at most this often (seconds) a sender counts its backlog for the metrics
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """A sender's queue: messages not yet sent nor given up, and those of them due now."""
+
+    pending: int
+    due: int
+
+
+def count_backlog(session: Session, model: type, due: ColumnElement[bool]) -> Backlog:
+    """Pending rows of an outbox table, and how many of them meet `due`."""
+    pending, ready = session.execute(
+        select(func.count(), func.count().filter(due)).select_from(model)
+        .where(model.status == "pending")).one()  # type: ignore[attr-defined]
+    return Backlog(pending=pending, due=ready)
 
 
 def backoff(attempt: int) -> timedelta:
@@ -58,6 +78,12 @@ class Dispatcher:
         self.channels = channels
         self.working_hours = working_hours
         self.give_up_after = give_up_after
+
+    def backlog(self, now: datetime | None = None) -> Backlog:
+        now = now or datetime.now(timezone.utc)
+        with self.sessions() as session:
+            return count_backlog(session, Notification, or_(Notification.not_before.is_(None),
+                                                            Notification.not_before <= now))
 
     def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
         """Work through up to `limit` due messages; returns how many were fully delivered."""
@@ -89,7 +115,7 @@ class Dispatcher:
             if opens > now:  # held to the recipient's working hours
                 message.not_before = opens
                 return 0
-        wanted = [name for name in person.channels if name in self.channels] or ["log"]
+        wanted = [name for name in person.channels or [] if name in self.channels] or ["log"]
         errors = []
         for name in wanted:
             if name in message.delivered:
@@ -124,12 +150,21 @@ class Drains(Protocol):
 
     def drain_once(self) -> int: ...
 
+    def backlog(self) -> Backlog: ...
+
 
 async def run_outbox(dispatcher: Drains, poll_seconds: float, stop: asyncio.Event,
-                     name: str = "outbox") -> None:
+                     name: str = "notifications", metrics: CaseMetrics | None = None) -> None:
+    """Drain `dispatcher` every `poll_seconds` until `stop`; after a drain, at most every
+    BACKLOG_EVERY seconds, its backlog goes to `metrics` (queue label `name`)."""
+    counted = float("-inf")
     while not stop.is_set():
         try:
             await asyncio.to_thread(dispatcher.drain_once)
+            if metrics is not None and time.monotonic() - counted >= BACKLOG_EVERY:
+                counted = time.monotonic()
+                backlog = await asyncio.to_thread(dispatcher.backlog)
+                metrics.backlog(name, backlog.pending, backlog.due)
         except Exception:  # the database may be away for a while; try again next round
             log.exception(f"{name} drain failed")
         try:

@@ -1,7 +1,7 @@
 """Recording activities: timeline events, the case projection, escalations and their notices.
 
 Each write is keyed by (case id, workflow sequence number), so a retried activity finds its
-earlier write and stops: recorded once, notified once.
+earlier write and stops: recorded once, notified once, and counted in the metrics once.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from caseflow.domain.records import (
     EscalationRecord,
     NoticeRequest,
 )
+from caseflow.metrics import CaseMetrics, Progress, progress
 from caseflow.store import directory
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
 from caseflow.store.subscriptions import fan_out
@@ -37,8 +38,9 @@ def rung_event(level: int) -> str:
 
 
 class CaseRecords:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], metrics: CaseMetrics | None = None) -> None:
         self.sessions = sessions
+        self.metrics = metrics or CaseMetrics()
 
     @activity.defn(name=RECORD_CASE_EVENT)
     def record_case_event(self, event: CaseEvent) -> bool:
@@ -50,13 +52,17 @@ class CaseRecords:
                 if self._seen(session, event.case_id, event.seq):
                     return False
                 session.add(row := self._event_row(event))
-                self._project(session, event.projection, event.seq)
+                change = self._project(session, event.projection, event.seq)
                 for index, notice in enumerate(event.notices):
                     self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
                                   notice, event.projection.hospital_id)
                 fan_out(session, row)
         except IntegrityError:
             return self._raced(event.case_id, event.seq)
+        if event.event == "opened":
+            self.metrics.opened(event.projection.kind)
+        if change is not None:
+            self.metrics.progressed(change)
         bound.info("case event recorded", case_event=event.event, summary=event.summary)
         return True
 
@@ -84,7 +90,7 @@ class CaseRecords:
                           "level": record.level, "notify": record.notify,
                           "scheduled_at": record.scheduled_at.isoformat(),
                           "due_at": record.due_at.isoformat() if record.due_at else None}))
-                self._project(session, record.projection, record.seq)
+                change = self._project(session, record.projection, record.seq)
                 notice = NoticeRequest(subject=f"[{record.case_id}] {record.summary}",
                                        body=record.summary, urgent=record.urgent)
                 key = f"{record.case_id}/esc/{record.commitment}/{record.round}/{record.level}"
@@ -95,9 +101,12 @@ class CaseRecords:
                 fan_out(session, row)
         except IntegrityError:
             return self._raced(record.case_id, record.seq)
+        lateness = record.fired_at - record.scheduled_at
+        self.metrics.rung_fired(record.projection.kind, record.level, lateness)
+        if change is not None:
+            self.metrics.progressed(change)
         bound.warning("escalation recorded", summary=record.summary,
-                      lateness_ms=round((record.fired_at - record.scheduled_at)
-                                        .total_seconds() * 1000))
+                      lateness_ms=round(lateness.total_seconds() * 1000))
         return True
 
     # ----- internals ----------------------------------------------------------------------------
@@ -125,8 +134,9 @@ class CaseRecords:
             run_id=event.run_id)
 
     @staticmethod
-    def _project(session: Session, projection: CaseProjection, seq: int) -> None:
-        """Bring the case row up to this event, unless a later event already did."""
+    def _project(session: Session, projection: CaseProjection, seq: int) -> Progress | None:
+        """Bring the case row up to this event, unless a later event already did (None: that
+        event's projection, being later, carries this one's changes and counts them)."""
         # Normally the API reserved the row; a case opened by another case may not have one yet.
         # Created if missing without racing a concurrent event, then locked, so a concurrent
         # write of an older event cannot overwrite a newer one.
@@ -141,7 +151,8 @@ class CaseRecords:
                              .with_for_update())
         assert row is not None
         if row.projection_seq >= seq:
-            return
+            return None
+        change = progress(row.closed_at is not None, row.commitments, projection)
         for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
                       "assignee_id", "breached", "title", "opened_at", "closed_at",
                       "policy_version", "next_due_at", "next_due_key"):
@@ -149,6 +160,7 @@ class CaseRecords:
         row.commitments = [c.model_dump(mode="json") for c in projection.commitments]
         row.projection_seq = seq
         row.updated_at = datetime.now(timezone.utc)
+        return change
 
     @staticmethod
     def _recipients(session: Session, record: EscalationRecord) -> list[str]:

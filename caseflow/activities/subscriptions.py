@@ -20,13 +20,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.activities.outbox import backoff, drain_clock
+from caseflow.activities.outbox import Backlog, backoff, count_backlog, drain_clock
 from caseflow.domain.subscriptions import encode, signature
 from caseflow.store import subscriptions
 from caseflow.store.models import SubscriptionDelivery
@@ -69,6 +69,12 @@ class Deliverer:
         # Longer than any one POST can take (httpx's timeout is per phase), so a claim never
         # lapses while its POST is still under way.
         self.hold = timedelta(seconds=4 * timeout + 30)
+
+    def backlog(self, now: datetime | None = None) -> Backlog:
+        now = now or datetime.now(timezone.utc)
+        with self.sessions() as session:
+            return count_backlog(session, SubscriptionDelivery,
+                                 SubscriptionDelivery.next_attempt_at <= now)
 
     def drain_once(self, now: datetime | None = None, limit: int = 100) -> int:
         """Send up to `limit` due deliveries; returns how many were received (2xx).

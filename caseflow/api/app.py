@@ -5,51 +5,76 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import errors
+from caseflow.api import console, errors, strict, telemetry
+from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
     cases,
     complaints,
+    directory,
     emergencies,
     equipment,
     exports,
     health,
     installations,
+    people,
+    policy,
     repairs,
     reports,
     rosters,
+    steps,
     subscriptions,
+    trends,
 )
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
+from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect
+from caseflow.tracing import API_SERVICE, tracer_provider
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
-    """Build the app; the policy is loaded now so a bad policy file stops the API at start."""
-    policy = load_policy(settings.policy_file)
+    """Build the app; the policy is loaded now so a bad policy file stops the API at start.
+
+    With CASEFLOW_OTLP_ENDPOINT set, requests are traced (a `temporal` client given by the
+    caller brings its own tracing interceptor, or none)."""
+    book = load_policy(settings.policy_file)
     engine = make_engine(settings.database_url)
+    tracing = tracer_provider(settings, API_SERVICE)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if temporal is None:
-            app.state.temporal = await connect(settings)
+            app.state.temporal = await connect(settings, tracing=tracing)
         yield
         engine.dispose()
+        if tracing is not None:
+            tracing.shutdown()  # sends the spans still batched
 
     app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
-                  description="Service cases for CT/MR maintenance, each a durable workflow.")
+                  description="Service cases for CT/MR maintenance, each a durable workflow.",
+                  max_body_size=settings.max_body_bytes)
     app.state.settings = settings
-    app.state.policy = policy
     app.state.sessions = make_sessions(engine)
+    app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
+    app.state.limiter = Limiter()
+    app.state.request_metrics = telemetry.RequestMetrics()
+    app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
+                       tracing=tracing)
     errors.install(app)
-    for router in (health.router, repairs.router, complaints.router, emergencies.router,
+    app.include_router(telemetry.router)
+    app.include_router(health.router, responses={503: errors.ERRORS[503]})
+    for router in (repairs.router, complaints.router, emergencies.router,
                    installations.router, cases.router, equipment.router, exports.router,
-                   rosters.router, subscriptions.router, audit.router, reports.router):
-        app.include_router(router)
+                   rosters.router, subscriptions.router, audit.router, reports.router,
+                   people.router, policy.router, steps.router, directory.router,
+                   trends.router):
+        app.include_router(router, responses=errors.ERRORS,
+                           dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
+    console.install(app)
     return app

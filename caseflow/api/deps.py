@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from caseflow.config import Settings
@@ -20,8 +21,10 @@ def _temporal(request: Request) -> Client:
     return request.app.state.temporal
 
 
-def _policy(request: Request) -> PolicyBook:
-    return request.app.state.policy
+async def _policy(request: Request) -> PolicyBook:
+    """The policy in force (cached; a policy put in force reaches every API process within
+    seconds)."""
+    return await run_in_threadpool(request.app.state.policies.current)
 
 
 def _settings(request: Request) -> Settings:

@@ -6,14 +6,17 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from caseflow.api.limits import RateLimited
 from caseflow.domain.errors import (
     ERROR_TYPES,
     DomainError,
@@ -33,6 +36,44 @@ STATUS: dict[type[DomainError], int] = {
     UnknownCase: 404,
     UnknownRecord: 404,
 }
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="what went wrong and what to do")
+    code: str | None = Field(default=None, description="NotPermitted, NotAssignee, "
+                             "UnknownCase, InvalidTransition, RateLimited, ServiceUnavailable...")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(description='where: ["body", "verification", "..."], '
+                                 '["query", "limit"], ["header", "Idempotency-Key"]')
+    msg: str
+    type: str
+
+
+class FieldErrors(BaseModel):
+    detail: list[FieldError]
+
+
+_RETRY = {"Retry-After": {"description": "seconds to wait before trying again",
+                          "schema": {"type": "string"}}}
+# The errors any guarded route may answer (docs/api.md "Errors"), in its OpenAPI description.
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "no token, or an unknown, expired or revoked one"},
+    403: {"model": ErrorBody, "description": "this role or person may not do this"},
+    404: {"model": ErrorBody, "description": "no such case (person, token, subscription...)"},
+    409: {"model": ErrorBody, "description": "not allowed in the current state"},
+    413: {"model": ErrorBody, "description": "request body too large (plain text when its "
+          "Content-Length already says so)", "content": {"text/plain": {"schema": {
+              "type": "string"}}}},
+    422: {"model": FieldErrors, "description": "bad input: the field and the reason"},
+    429: {"model": ErrorBody, "description": "too many requests from this token",
+          "headers": _RETRY},
+    503: {"model": ErrorBody, "description": "Temporal or the database cannot be reached now",
+          "headers": _RETRY},
+}
+# What open routes (health, sign-in) may answer besides their own.
+OPEN_ERRORS = {status: ERRORS[status] for status in (401, 413, 422, 429, 503)}
 
 
 class ServiceUnavailable(Exception):
@@ -91,6 +132,16 @@ def install(app: FastAPI) -> None:
             {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
             for e in error.errors()]}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own 400 (a body that is not JSON text at all, e.g. not UTF-8) is bad input
+        like any other: 422 naming the body."""
+        if error.status_code == 400:
+            return JSONResponse({"detail": [{"loc": ["body"], "msg": "not valid JSON text "
+                                             "(UTF-8)", "type": "json_invalid"}]},
+                                status_code=422)
+        return await http_exception_handler(request, error)
+
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         status = status_of(error)
@@ -99,6 +150,11 @@ def install(app: FastAPI) -> None:
             body["detail"] = [{"loc": location(error.field), "msg": error.message,
                                "type": "value_error"}]
         return JSONResponse(body, status_code=status)
+
+    @app.exception_handler(RateLimited)
+    async def _limited(request: Request, error: RateLimited) -> JSONResponse:
+        return JSONResponse({"detail": error.message, "code": "RateLimited"}, status_code=429,
+                            headers={"Retry-After": str(error.retry_after)})
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, error: DBAPIError) -> JSONResponse:

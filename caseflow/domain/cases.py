@@ -201,6 +201,7 @@ class CaseView(BaseModel):
     steps: list[Step]
     allowed_actions: list[str]
     policy_version: str
+    web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

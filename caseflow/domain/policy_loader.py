@@ -134,6 +134,8 @@ def parse_policy(raw: Any, source: str) -> PolicyBook:
         defaults = SlaPolicy.model_validate(defaults_raw)
     except ValidationError as exc:
         raise PolicyError(_describe(source, "defaults", exc)) from None
+    if not isinstance(raw.get("contracts") or {}, dict):
+        raise PolicyError(f"{source}: contracts: expected a mapping of contract code to overrides")
     contracts: dict[str, SlaPolicy] = {}
     for code, override in (raw.get("contracts") or {}).items():
         if not isinstance(override, dict):
@@ -158,8 +160,13 @@ def load_policy(path: str | Path | None = None) -> PolicyBook:
             text = Path(path).read_text("utf-8")
         except OSError as exc:
             raise PolicyError(f"{source}: cannot read: {exc.strerror}") from None
+    return parse_policy(read_yaml(text, source), source)
+
+
+def read_yaml(text: str, source: str) -> Any:
+    """YAML text as data, or PolicyError (also for nesting too deep to read)."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PolicyError(f"{source}: not valid YAML: {exc}") from None
-    return parse_policy(raw, source)
+        return yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise PolicyError(f"{source}: not valid YAML: {reason}") from None

@@ -108,6 +108,49 @@ def period(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
             datetime.combine(end, time(0), tzinfo=zone))
 
 
+
+# ----- compliance by week (the managers' chart) ----------------------------------------------
+
+class WeekCompliance(BaseModel):
+    """How the commitments of the cases opened in one local week (Monday to Sunday) were kept."""
+
+    week_from: date  # the Monday
+    cases: int
+    met: int  # on time
+    met_late: int
+    breached_open: int
+    open: int  # running or paused, not decided yet
+    met_percent: float | None  # on time / (met + met late + breached open), as the report
+
+
+def week_of(day: date) -> date:
+    """The Monday of the week `day` is in."""
+    return day - timedelta(days=day.weekday())
+
+
+def weekly_compliance(cases: Iterable[dict[str, Any]], weeks: list[date],
+                      timezone: str) -> list[WeekCompliance]:
+    """One entry per Monday in `weeks`, counting the commitments of the cases (as for
+    `sla_report`) by the local week each case opened in."""
+    zone = ZoneInfo(timezone)
+    buckets: dict[date, list[dict[str, Any]]] = {week: [] for week in weeks}
+    for case in cases:
+        week = week_of(case["opened_at"].astimezone(zone).date())
+        if week in buckets:
+            buckets[week].append(case)
+    found = []
+    for week in weeks:
+        lower, upper = period(week, week + timedelta(days=7), timezone)
+        rows = sla_report(buckets[week], lower, upper).rows
+        met, late, breached = (sum(getattr(r, name) for r in rows)
+                               for name in ("met", "met_late", "breached_open"))
+        decided = met + late + breached
+        found.append(WeekCompliance(
+            week_from=week, cases=len(buckets[week]), met=met, met_late=late,
+            breached_open=breached, open=sum(r.open for r in rows),
+            met_percent=round(100 * met / decided, 1) if decided else None))
+    return found
+
 # ----- what-if: the same closed cases under a candidate policy ----------------------------------
 
 class WhatIfRow(BaseModel):

@@ -54,7 +54,10 @@ def people_with_role(session: Session, role: str, hospital_id: str | None) -> li
     return list(session.scalars(query.order_by(Person.id)))
 
 
-def principal_for_token(session: Session, token: str, now: datetime) -> Person | None:
+def principal_for_token(session: Session, token: str,
+                        now: datetime) -> tuple[Person, ApiToken] | None:
+    """The active person holding this token and the token's row, if it is neither revoked nor
+    past its expiry."""
     row = session.execute(
         select(Person, ApiToken).join(ApiToken, ApiToken.person_id == Person.id)
         .where(ApiToken.token_hash == hash_token(token))).first()
@@ -65,4 +68,4 @@ def principal_for_token(session: Session, token: str, now: datetime) -> Person |
         return None
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
-    return found
+    return found, api_token

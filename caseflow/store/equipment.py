@@ -9,9 +9,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.access import CaseScope
 from caseflow.domain.errors import UnknownReference
 from caseflow.domain.installation import AcceptedUnit, InstallationCreate
 from caseflow.store.models import Case, Contract, Equipment
+from caseflow.store.search import visible
 
 DEFAULT_WARRANTY_MONTHS = 12
 DEFAULT_INTERVAL_DAYS = 90  # quarterly
@@ -77,8 +79,8 @@ def set_status(session: Session, serial: str, status: str, reason: str, now: dat
         unit.status, unit.status_reason, unit.status_changed_at = status, reason, now
 
 
-def cases_of(session: Session, serial: str, limit: int = 200) -> list[Case]:
-    """The unit's cases, newest first: its service history."""
-    return list(session.scalars(select(Case).where(
-        Case.equipment_serial == serial, Case.case_id.is_not(None))
+def cases_of(session: Session, serial: str, scope: CaseScope, limit: int = 200) -> list[Case]:
+    """The unit's cases that `scope` may read, newest first: its service history."""
+    return list(session.scalars(visible(select(Case).where(
+        Case.equipment_serial == serial, Case.case_id.is_not(None)), scope)
         .order_by(Case.opened_at.desc()).limit(limit)))

@@ -102,6 +102,9 @@ class Person(Base):
     webhook_url: Mapped[str] = mapped_column(String(500), default="")
     # The policy calendar of their working hours: non-urgent messages wait for it.
     work_calendar: Mapped[str] = mapped_column(String(64), default="business")
+    # Signing in to the console with a user name and password (argon2 hash); None: tokens only.
+    username: Mapped[str | None] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class OnCallShift(Base):
@@ -133,6 +136,7 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Case(Base):
@@ -156,7 +160,7 @@ class Case(Base):
     title: Mapped[str] = mapped_column(String(200), default="")
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     policy_version: Mapped[str] = mapped_column(String(64), default="")
     projection_seq: Mapped[int] = mapped_column(Integer, default=0)
     # The deadlines as the case page shows them (from the workflow, with each event).
@@ -209,7 +213,8 @@ class Notification(Base):
     """The notifications outbox: written with the case change, delivered by a sender later."""
 
     __tablename__ = "notifications"
-    __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),)
+    __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),
+                      Index("ix_notifications_person_case", "person_id", "case_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -292,3 +297,18 @@ class CaseSeal(Base):
     previous_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class StoredPolicy(Base):
+    """An SLA policy a manager put in force: the newest row is the one new cases are pinned to
+    (none: the policy file). Rows are never changed or deleted: they are the policy's history."""
+
+    __tablename__ = "sla_policies"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(200))
+    policy_yaml: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    put_by: Mapped[str] = mapped_column(String(64))
+    put_at: Mapped[datetime] = mapped_column(UtcDateTime)

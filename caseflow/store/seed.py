@@ -1,11 +1,11 @@
 """Demo reference data for `make run`: hospitals, contracts, CT/MR units, people, on-call
-rosters, dev tokens."""
+rosters, dev tokens and dev console log-ins."""
 
 from __future__ import annotations
 
 import json
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, OnCallShift, Person
+from caseflow.store.people import check_password, issue_token, set_password
 
 HOSPITALS = [
     Hospital(id="H-DH", name="东湖县人民医院 Donghu County People's Hospital", region="华东"),
@@ -93,15 +94,6 @@ def demo_rosters(sessions: sessionmaker[Session], now: datetime) -> int:
     return added
 
 
-def issue_token(session: Session, person_id: str, label: str,
-                expires_at: datetime | None = None) -> str:
-    """Create a token for a person; the clear text is returned once and never stored."""
-    token = "cf_" + secrets.token_urlsafe(32)
-    session.add(ApiToken(person_id=person_id, token_hash=hash_token(token), label=label,
-                         created_at=datetime.now(timezone.utc), expires_at=expires_at))
-    return token
-
-
 def dev_tokens(sessions: sessionmaker[Session], path: Path) -> dict[str, str]:
     """The development tokens in `path`, re-issued for any role whose token is not valid here."""
     known: dict[str, str] = {}
@@ -115,8 +107,31 @@ def dev_tokens(sessions: sessionmaker[Session], path: Path) -> dict[str, str]:
                 select(ApiToken.id).where(ApiToken.token_hash == hash_token(token),
                                           ApiToken.revoked_at.is_(None))) is not None
             tokens[role] = token if valid and token else issue_token(session, person_id,
-                                                                      f"dev {role}")
+                                                                      f"dev {role}")[0]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(tokens, indent=2, ensure_ascii=False) + "\n", "utf-8")
     path.chmod(0o600)
     return tokens
+
+
+def dev_logins(sessions: sessionmaker[Session], path: Path) -> dict[str, dict[str, str]]:
+    """Console log-ins for the development people: user name = the role, a random password
+    kept in `path` (mode 600) and set again if the database lost it. Development only."""
+    known: dict[str, dict[str, str]] = {}
+    if path.exists():
+        known = json.loads(path.read_text("utf-8"))
+    logins: dict[str, dict[str, str]] = {}
+    with sessions.begin() as session:
+        for role, person_id in TOKEN_HOLDERS.items():
+            login = known.get(role) or {"username": role,
+                                        "password": f"{role}-{secrets.token_hex(5)}"}
+            if check_password(session, login["username"], login["password"]) is None:
+                person = session.get(Person, person_id)
+                assert person is not None, person_id
+                person.username = login["username"]
+                set_password(person, login["password"])
+            logins[role] = login
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(logins, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    path.chmod(0o600)
+    return logins

@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from caseflow.domain.sla import EscalationDue
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
 LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
@@ -202,7 +202,7 @@ class CaseWorkflow:
         role = request.actor.role
         if role not in rule.roles:
             allowed = ", ".join(sorted(x.value for x in rule.roles))
-            raise NotPermitted(f"a {role} may not {request.action}; allowed: {allowed}")
+            raise NotPermitted(f"role {role} may not {request.action}; allowed: {allowed}")
         payload = rule.parse(request.payload)
         self._check_person(request, payload)
         if self.status not in rule.statuses:

@@ -28,6 +28,7 @@ from caseflow.workflows.repair import RepairWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from caseflow.domain import maintenance as m
+    from caseflow.domain.access import MATRIX, Capability
     from caseflow.domain.cases import LinkedCase
     from caseflow.domain.enums import PlanStatus, Role, Severity, VisitStatus
     from caseflow.domain.errors import InvalidTransition, NotPermitted
@@ -44,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
 
 V = VisitStatus
 VISITS_PER_RUN = 4  # the plan continues as new after this many due dates
-PLAN_CHANGERS = frozenset({Role.supervisor, Role.manager, Role.director, Role.admin})
+PLAN_CHANGERS = MATRIX[Capability.change_plans]
 STATUS_OF_PLAN = {PlanStatus.paused: "out_of_service", PlanStatus.active: "in_service",
                   PlanStatus.ended: "decommissioned"}
 SEVERITY_ORDER = (Severity.critical, Severity.severe, Severity.general, Severity.minor)
@@ -118,7 +119,7 @@ class MaintenancePlanWorkflow:
     def _validate_change(self, request: m.PlanChange) -> None:
         status, wanted = self.plan.status, request.change
         if request.actor is None or request.actor.role not in PLAN_CHANGERS:
-            raise _refusal(NotPermitted("a supervisor, manager, director or admin changes a "
+            raise _refusal(NotPermitted("a supervisor, manager or director changes a "
                                         "maintenance plan"))
         allowed = {PlanStatus.active: ("pause", "end"), PlanStatus.paused: ("resume", "end"),
                    PlanStatus.ended: ()}[status]

@@ -8,12 +8,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from temporalio.service import RPCError
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, TemporalDep
 from caseflow.api.errors import domain_error_from_rpc
 from caseflow.api.routes.cases import known_case
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import Name, Payload
-from caseflow.domain.enums import Role
 from caseflow.replay import replay_one, replayer
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -34,13 +34,12 @@ class ReplayResult(BaseModel):
 @router.post("/replay", response_model=ReplayResult)
 async def replay_case(
     body: ReplayRequest,
-    principal: Annotated[Principal, require(Role.auditor, Role.manager, Role.director,
-                                            Role.admin)],
+    principal: Annotated[Principal, allowed(Capability.replay_cases)],
     sessions: SessionsDep, temporal: TemporalDep,
 ) -> ReplayResult:
     """Replay the case's history against today's code: ok, or the first divergence (the
     event and why). 404 for an unknown case."""
-    await known_case(sessions, body.case_id)
+    await known_case(sessions, body.case_id, principal)
     try:
         history = await temporal.get_workflow_handle(body.case_id).fetch_history()
     except RPCError as error:

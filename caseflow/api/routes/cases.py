@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     Client,
@@ -19,7 +19,8 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api import visibility
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import (
     ServiceUnavailable,
@@ -29,6 +30,7 @@ from caseflow.api.errors import (
 from caseflow.api.kinds import KINDS
 from caseflow.audit import history_fingerprint
 from caseflow.config import Settings
+from caseflow.domain.access import Capability
 from caseflow.domain.audit import Seal
 from caseflow.domain.cases import CaseAction, PersonField
 from caseflow.domain.complaint import ComplaintView
@@ -39,13 +41,16 @@ from caseflow.domain.installation import InstallationView
 from caseflow.domain.maintenance import VisitView
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
-from caseflow.store import directory, seals
-from caseflow.store.models import Case, CaseEventRow
+from caseflow.domain.search import CaseFilter, CaseSort, Cursor
+from caseflow.store import directory, seals, search
+from caseflow.store import timeline as case_timeline
+from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 CaseView = Annotated[RepairView | ComplaintView | EmergencyView | InstallationView | VisitView,
                      Field(discriminator="kind")]
-Reader = Annotated[Principal, require(*READERS)]
+Reader = Annotated[Principal, allowed(Capability.read_cases)]
+Stepper = Annotated[Principal, allowed(Capability.report_steps)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
 
 
@@ -54,15 +59,23 @@ class CaseSummary(CaseProjection):
 
     updated_at: datetime
     web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
+    workflow_status: str | None = Field(
+        default=None, description="with source=temporal: the workflow's execution status "
+                                  "(RUNNING, COMPLETED...) as Temporal reports it")
 
 
 class CaseList(BaseModel):
+    source: Literal["database", "temporal"]
     items: list[CaseSummary]
-    next_before: int | None = None
+    next_cursor: str | None = Field(default=None,
+                                    description="pass as `cursor` for the next page")
 
 
 class TimelineEntry(BaseModel):
-    seq: int
+    source: Literal["case", "notification", "seal"] = Field(
+        description="case: a step or deadline the workflow recorded; notification: a message "
+                    "of the outbox and its delivery; seal: the history's fingerprint")
+    seq: int | None = Field(description="the event's number on the case (case entries)")
     at: datetime
     event: str
     actor: dict[str, Any]
@@ -70,57 +83,69 @@ class TimelineEntry(BaseModel):
     data: dict[str, Any]
 
 
-def case_query(filters: dict[str, Any]) -> Select[tuple[Case]]:
-    """The cases that match `filters` (column name -> value; None: any), reserved ones left out."""
-    query = select(Case).where(Case.case_id.is_not(None), Case.status != "opening")
-    for name, value in filters.items():
-        if value is not None:
-            query = query.where(getattr(Case, name) == value)
-    return query
+Filters = Annotated[CaseFilter, Query()]
+Limit = Annotated[int, Query(ge=1, le=200)]
 
 
 @router.get("", response_model=CaseList)
 async def list_cases(
-    principal: Reader, sessions: SessionsDep, settings: SettingsDep,
-    kind: str | None = None, status: str | None = None, severity: str | None = None,
-    hospital_id: str | None = None, assignee_id: str | None = None,
-    equipment_serial: str | None = None, breached: bool | None = None,
-    opened_from: Annotated[datetime | None, Query(description="opened at or after (with zone)")]
-    = None,
-    opened_to: Annotated[datetime | None, Query(description="opened before (with zone)")] = None,
-    due_before: Annotated[datetime | None, Query(
-        description="open cases with a commitment due before this (with zone)")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(ge=1, le=2**31 - 1,
-                                        description="cursor: next_before of a page")] = None,
+    principal: Reader, sessions: SessionsDep, settings: SettingsDep, temporal: TemporalDep,
+    found: Filters,
+    sort: CaseSort = CaseSort.newest,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=2000,
+                                        description="next_cursor of the page before")] = None,
+    source: Annotated[Literal["database", "temporal"], Query(
+        description="database: the case projection (every filter and sort); temporal: "
+                    "Temporal visibility over the search attributes, newest first")]
+    = "database",
 ) -> CaseList:
-    """Cases, newest first, filtered; page with `before`."""
-    filters = {"kind": kind, "status": status, "severity": severity,
-               "hospital_id": hospital_id, "assignee_id": assignee_id,
-               "equipment_serial": equipment_serial, "breached": breached}
-    for name, value in (("opened_from", opened_from), ("opened_to", opened_to),
-                        ("due_before", due_before)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidPayload("must include a time zone, e.g. 2026-11-22T00:00:00+08:00",
-                                 field=f"query.{name}")
+    """Cases matching every filter given, in `sort` order, a page at a time."""
+    found.check()
+    if source == "temporal":
+        return await _from_temporal(temporal, sessions, settings, principal, found, sort, limit,
+                                    cursor)
+    after = Cursor.decode(cursor, sort) if cursor else None
 
     def read() -> CaseList:
-        query = case_query(filters)
-        if opened_from is not None:
-            query = query.where(Case.opened_at >= opened_from)
-        if opened_to is not None:
-            query = query.where(Case.opened_at < opened_to)
-        if due_before is not None:
-            query = query.where(Case.closed_at.is_(None), Case.next_due_at < due_before)
-        if before is not None:
-            query = query.where(Case.seq < before)
         with sessions() as session:
-            rows = list(session.scalars(query.order_by(Case.seq.desc()).limit(limit + 1)))
-        page = rows[:limit]
-        return CaseList(items=[_summary(r, settings) for r in page],
-                        next_before=page[-1].seq if len(rows) > limit else None)
+            rows, following = search.find_cases(session, found, principal.scope, sort, after,
+                                                limit)
+            return CaseList(source="database", items=[_summary(r, settings) for r in rows],
+                            next_cursor=following.encode() if following else None)
 
     return await run_in_threadpool(read)
+
+
+async def _from_temporal(temporal: Client, sessions, settings: Settings, principal: Principal,  # type: ignore[no-untyped-def]
+                         found: CaseFilter, sort: CaseSort, limit: int,
+                         cursor: str | None) -> CaseList:
+    """The workflows Temporal visibility finds, with what the database adds (title, due times,
+    commitments); status, severity, assignee and breach as the workflow last set them. Cases
+    the principal may not read are left out of the page."""
+    executions, following = await visibility.list_page(
+        temporal, visibility.visibility_query(found, sort), limit, cursor,
+        timedelta(seconds=settings.query_timeout_seconds))
+
+    def read() -> dict[str, Case]:
+        ids = [e.id for e in executions]
+        with sessions() as session:
+            query = search.visible(select(Case).where(Case.case_id.in_(ids)), principal.scope)
+            return {r.case_id: r for r in session.scalars(query) if r.case_id}
+
+    rows = await run_in_threadpool(read)
+    items = []
+    for execution in executions:
+        row = rows.get(execution.id)
+        if row is None:
+            continue  # a workflow without a case row is no case of ours
+        summary = _summary(row, settings)
+        for name, value in visibility.attributes(execution).items():
+            if value is not None:  # "" is how a workflow clears a keyword
+                setattr(summary, name, value if value != "" else None)
+        summary.workflow_status = execution.status.name if execution.status else None
+        items.append(summary)
+    return CaseList(source="temporal", items=items, next_cursor=following)
 
 
 class DueList(BaseModel):
@@ -131,77 +156,90 @@ class DueList(BaseModel):
 @router.get("/due", response_model=DueList)
 async def due_soon(
     principal: Reader, sessions: SessionsDep, settings: SettingsDep,
+    found: Filters,
     within_hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
-    kind: str | None = None, hospital_id: str | None = None, assignee_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DueList:
     """Open cases whose next commitment is due within `within_hours` (the overdue ones first),
-    ordered by due time: what is about to break, and what broke."""
+    ordered by due time: what is about to break, and what broke. The list's filters apply."""
+    found.check()
     now = datetime.now(timezone.utc)
-    filters = {"kind": kind, "hospital_id": hospital_id, "assignee_id": assignee_id}
 
     def read() -> list[CaseSummary]:
-        query = case_query(filters).where(
-            Case.closed_at.is_(None), Case.next_due_at.is_not(None),
-            Case.next_due_at < now + timedelta(hours=within_hours))
         with sessions() as session:
-            rows = session.scalars(query.order_by(Case.next_due_at, Case.seq).limit(limit))
+            rows = search.due_soon(session, found, principal.scope,
+                                   now + timedelta(hours=within_hours), limit)
             return [_summary(r, settings) for r in rows]
 
     return DueList(now=now, items=await run_in_threadpool(read))
 
 
 def _summary(row: Case, settings: Settings) -> CaseSummary:
+    if row.commitments is None:  # a row no event has projected onto yet
+        row.commitments = []
     summary = CaseSummary.model_validate(row, from_attributes=True)
     summary.web_ui = settings.workflow_link(row.case_id or "")
     return summary
 
 
-async def known_case(sessions, case_id: str) -> Case:  # type: ignore[no-untyped-def]
-    def read() -> Case | None:
+async def known_case(sessions, case_id: str, principal: Principal | None) -> Case:  # type: ignore[no-untyped-def]
+    """The case's row: 404 if there is none, 403 if `principal` may not read it (None: the
+    caller checks what it may do with it, e.g. a step, which its workflow decides)."""
+    def read() -> tuple[Case | None, bool]:
         with sessions() as session:
-            return session.scalar(select(Case).where(Case.case_id == case_id))
+            if principal is None:
+                row = session.scalar(select(Case).where(Case.case_id == case_id))
+                return row, True
+            return search.readable(session, case_id, principal.scope)
 
-    row = await run_in_threadpool(read)
+    row, may_read = await run_in_threadpool(read)
     if row is None:
         raise UnknownCase(f"no case {case_id}")
+    if not may_read:
+        raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
+                           "serve")
     return row
 
 
 @router.get("/{case_id}", response_model=CaseView)
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
-    """The case as its workflow sees it now: state, every commitment, escalations, steps."""
-    kind = KINDS[(await known_case(sessions, case_id)).kind]
+    """The case as its workflow sees it now: state, every commitment, escalations, steps, and
+    its page in the Temporal Web UI."""
+    kind = KINDS[(await known_case(sessions, case_id, principal)).kind]
     try:
-        return await temporal.get_workflow_handle(case_id).query(
+        view = await temporal.get_workflow_handle(case_id).query(
             "state", result_type=kind.view,
             rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
     except WorkflowQueryFailedError as error:
         raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") from None
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
+    view.web_ui = settings.workflow_link(case_id)
+    return view
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseView)
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
-    principal: Reader, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+    principal: Stepper, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
     payload: Annotated[dict[str, Any], Body(default_factory=dict)],
     idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", min_length=8, max_length=200,
         description="unique per step; a retry with the same key is the same step")],
 ) -> BaseModel:
-    """Report a step. Same Idempotency-Key again = the same step, taken once."""
-    kind = KINDS[(await known_case(sessions, case_id)).kind]
+    """Report a step. Same Idempotency-Key again = the same step, taken once. Who may take it is
+    the action's rule, checked here and again by the case's workflow (an engineer acts only on
+    a case assigned to them)."""
+    kind = KINDS[(await known_case(sessions, case_id, None)).kind]
     rule = kind.rules.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
                              f"{', '.join(kind.rules)}", field="path.action")
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
-        raise NotPermitted(f"a {principal.role.value} may not {action}; allowed: {allowed}")
+        raise NotPermitted(f"role {principal.role.value} may not {action}; allowed: {allowed}")
     data = rule.parse(payload).model_dump(mode="json")
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
@@ -252,17 +290,20 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
-async def timeline(case_id: CaseId, principal: Reader, sessions: SessionsDep) -> list[TimelineEntry]:
-    """What happened, in order, who did it, in words."""
-    await known_case(sessions, case_id)
+async def timeline(
+    case_id: CaseId, principal: Reader, sessions: SessionsDep,
+    sources: Annotated[list[Literal["case", "notification", "seal"]] | None, Query(
+        description="only these kinds of entry (repeat the parameter); default all")] = None,
+) -> list[TimelineEntry]:
+    """What happened, in time order, who did it, in words: the steps and deadlines the
+    workflow recorded, every notification and its delivery, and the history's seal."""
+    await known_case(sessions, case_id, principal)
+    wanted = tuple(sources) if sources else case_timeline.SOURCES
 
     def read() -> list[TimelineEntry]:
         with sessions() as session:
-            rows = session.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case_id)
-                                   .order_by(CaseEventRow.seq))
-            return [TimelineEntry(seq=r.seq, at=r.at, event=r.event, summary=r.summary,
-                                  data=r.data, actor={"id": r.actor_id, "name": r.actor_name,
-                                                      "role": r.actor_role}) for r in rows]
+            return [TimelineEntry.model_validate(entry)
+                    for entry in case_timeline.case_timeline(session, case_id, wanted)]
 
     return await run_in_threadpool(read)
 
@@ -271,7 +312,7 @@ async def timeline(case_id: CaseId, principal: Reader, sessions: SessionsDep) ->
 async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await known_case(sessions, case_id)
+    await known_case(sessions, case_id, principal)
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
@@ -301,7 +342,7 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                  temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
-    row = await known_case(sessions, case_id)
+    row = await known_case(sessions, case_id, principal)
     state = await get_case(case_id, principal, sessions, temporal, settings)
     entries = await timeline(case_id, principal, sessions)
     found = await history(case_id, principal, sessions, temporal)

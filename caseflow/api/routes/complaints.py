@@ -9,11 +9,11 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
+from caseflow.domain.access import Capability
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart
-from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.store.intake import complaint_draft, complaint_start
 from caseflow.store.models import Case
@@ -40,8 +40,7 @@ def complaint_opening(body: ComplaintCreate, principal: Principal) -> Opening:
              responses={200: {"model": CaseCreated, "description": "the same key again"}})
 async def record_complaint(
     body: ComplaintCreate, response: Response,
-    principal: Annotated[Principal, require(Role.hotline, Role.supervisor, Role.manager,
-                                            Role.director)],
+    principal: Annotated[Principal, allowed(Capability.open_complaint)],
     idempotency_key: IdempotencyKey,
     sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
 ) -> CaseCreated:

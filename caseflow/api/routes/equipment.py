@@ -13,12 +13,12 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_update
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import Payload, Text
-from caseflow.domain.enums import Role
-from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecord
 from caseflow.domain.maintenance import PlanChange, PlanView, plan_id
 from caseflow.store import directory
 from caseflow.store.equipment import cases_of
@@ -64,7 +64,8 @@ class PlanChangeBody(Payload):
 
 
 @router.get("/{serial}", response_model=EquipmentRecord)
-async def get_equipment(serial: Serial, principal: Annotated[Principal, require(*READERS)],
+async def get_equipment(serial: Serial,
+                        principal: Annotated[Principal, allowed(Capability.read_equipment)],
                         sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
                         policy: PolicyDep) -> EquipmentRecord:
     """The unit: status, warranty, its plan (next visits) and every case of it, newest first."""
@@ -75,6 +76,9 @@ async def get_equipment(serial: Serial, principal: Annotated[Principal, require(
             if found is None:
                 return None
             unit, hospital = found
+            scope = principal.scope
+            if scope.limited and unit.hospital_id != scope.hospital_id:
+                raise NotPermitted(f"{serial} is at a hospital you do not serve")
             today = datetime.now(ZoneInfo(policy.defaults.timezone)).date()
             return EquipmentRecord(
                 serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
@@ -86,7 +90,8 @@ async def get_equipment(serial: Serial, principal: Annotated[Principal, require(
                 in_warranty=directory.in_warranty(unit, today), plan=None, cases=[
                     ServiceEntry(case_id=c.case_id or "", kind=c.kind, status=c.status,
                                  title=c.title, opened_at=c.opened_at, closed_at=c.closed_at,
-                                 breached=c.breached) for c in cases_of(session, serial)])
+                                 breached=c.breached)
+                    for c in cases_of(session, serial, principal.scope)])
 
     record = await run_in_threadpool(read)
     if record is None:
@@ -105,8 +110,7 @@ async def get_equipment(serial: Serial, principal: Annotated[Principal, require(
 @router.post("/{serial}/plan/{change}", response_model=PlanView)
 async def change_plan(
     serial: Serial, change: Literal["pause", "resume", "end"], body: PlanChangeBody,
-    principal: Annotated[Principal, require(Role.supervisor, Role.manager, Role.director,
-                                            Role.admin)],
+    principal: Annotated[Principal, allowed(Capability.change_plans)],
     temporal: TemporalDep, settings: SettingsDep,
 ) -> PlanView:
     """Pause the unit's plan (out of service), resume it, or end it (decommissioned), with a

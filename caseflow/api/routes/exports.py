@@ -11,10 +11,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
-from caseflow.api.routes.cases import case_query
+from caseflow.domain.access import Capability
+from caseflow.domain.search import CaseFilter
 from caseflow.store.models import Case
+from caseflow.store.search import filtered
 
 router = APIRouter(prefix="/v1/exports", tags=["exports"])
 COLUMNS = ("case_id", "kind", "status", "severity", "hospital_id", "equipment_serial",
@@ -24,22 +26,19 @@ COLUMNS = ("case_id", "kind", "status", "severity", "hospital_id", "equipment_se
 @router.get("/cases.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
 async def cases_csv(
-    principal: Annotated[Principal, require(*READERS)], sessions: SessionsDep,
-    kind: str | None = None, status: str | None = None, severity: str | None = None,
-    hospital_id: str | None = None, assignee_id: str | None = None,
-    breached: bool | None = None,
+    principal: Annotated[Principal, allowed(Capability.read_cases)], sessions: SessionsDep,
+    found: Annotated[CaseFilter, Query()],
     limit: Annotated[int, Query(ge=1, le=100_000)] = 10_000,
 ) -> Response:
     """The cases that match the filters (as GET /v1/cases), oldest first, one row each."""
-    filters = {"kind": kind, "status": status, "severity": severity,
-               "hospital_id": hospital_id, "assignee_id": assignee_id, "breached": breached}
+    found.check()
 
     def write() -> str:
         out = io.StringIO()
         table = csv.writer(out)
         table.writerow(COLUMNS)
         with sessions() as session:
-            for row in session.scalars(case_query(filters).order_by(Case.seq).limit(limit)):
+            for row in session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit)):
                 table.writerow([_cell(getattr(row, column)) for column in COLUMNS])
         return out.getvalue()
 

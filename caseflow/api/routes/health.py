@@ -1,4 +1,5 @@
-"""GET /healthz: the API is up, and whether it reaches the database and Temporal."""
+"""GET /livez: the process answers (liveness); GET /healthz: it also reaches the database and
+Temporal (readiness, 503 when either is down)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from caseflow.api.deps import SessionsDep, TemporalDep
 
 router = APIRouter(tags=["health"])
+
+
+@router.get("/livez")
+async def livez() -> dict:
+    """Touches nothing else: a dead database must not get healthy API processes restarted."""
+    return {"status": "alive"}
 
 
 @router.get("/healthz")

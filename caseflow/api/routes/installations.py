@@ -9,10 +9,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
-from caseflow.domain.enums import Role
+from caseflow.domain.access import Capability
 from caseflow.domain.installation import InstallationCreate, InstallationStart
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.store.intake import installation_draft, installation_start
@@ -43,7 +43,7 @@ def installation_opening(body: InstallationCreate, principal: Principal, key: st
              responses={200: {"model": CaseCreated, "description": "the same key again"}})
 async def order_installation(
     body: InstallationCreate, response: Response,
-    principal: Annotated[Principal, require(Role.supervisor, Role.manager, Role.director)],
+    principal: Annotated[Principal, allowed(Capability.open_installation)],
     idempotency_key: IdempotencyKey,
     sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
 ) -> CaseCreated:

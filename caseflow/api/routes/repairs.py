@@ -9,10 +9,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, Opening, open_case
-from caseflow.domain.enums import Role
+from caseflow.domain.access import Capability
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.repair import RepairCreate, RepairStart
 from caseflow.store import directory
@@ -50,7 +50,7 @@ def repair_opening(body: RepairCreate, principal: Principal) -> Opening:
              responses={200: {"model": CaseCreated, "description": "the same key again"}})
 async def open_repair(
     body: RepairCreate, response: Response,
-    principal: Annotated[Principal, require(Role.hotline, Role.supervisor, Role.manager)],
+    principal: Annotated[Principal, allowed(Capability.open_repair)],
     idempotency_key: IdempotencyKey,
     sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
 ) -> CaseCreated:

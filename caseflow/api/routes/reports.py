@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep
-from caseflow.domain.enums import Role
+from caseflow.domain.access import Capability
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.reports import SlaReport, period, sla_report
 from caseflow.store.reports import cases_opened
@@ -21,8 +21,7 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 @router.get("/sla", response_model=SlaReport)
 async def sla(
-    principal: Annotated[Principal, require(Role.supervisor, Role.manager, Role.director,
-                                            Role.auditor)],
+    principal: Annotated[Principal, allowed(Capability.read_reports)],
     sessions: SessionsDep, policy: PolicyDep,
     since: Annotated[date | None, Query(alias="from", description="first day (local)")] = None,
     until: Annotated[date | None, Query(alias="to", description="day after the last")] = None,

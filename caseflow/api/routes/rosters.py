@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.auth import READERS, Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import with_zone
-from caseflow.domain.enums import Modality, Role
+from caseflow.domain.enums import Modality
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.rosters import ANY_MODALITY, Roster, RosterPut, Shift, check_roster
 from caseflow.store import directory, rosters
@@ -21,7 +22,6 @@ from caseflow.store.models import Hospital, OnCallShift
 router = APIRouter(prefix="/v1/rosters", tags=["rosters"])
 HospitalId = Annotated[str, Path(max_length=64)]
 ModalityPath = Annotated[str, Path(max_length=16, description="CT, MR ... or * for every one")]
-MAINTAINERS = (Role.manager, Role.director, Role.admin)
 
 
 def _scope(session, hospital_id: str, modality: str) -> None:  # type: ignore[no-untyped-def]
@@ -55,7 +55,7 @@ def _read(sessions, hospital_id: str, modality: str, start: datetime,  # type: i
 @router.get("/{hospital_id}/{modality}", response_model=Roster)
 async def read_roster(
     hospital_id: HospitalId, modality: ModalityPath,
-    principal: Annotated[Principal, require(*READERS)], sessions: SessionsDep,
+    principal: Annotated[Principal, allowed(Capability.read_rosters)], sessions: SessionsDep,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> Roster:
@@ -74,7 +74,7 @@ async def read_roster(
 @router.put("/{hospital_id}/{modality}", response_model=Roster)
 async def replace_roster(
     hospital_id: HospitalId, modality: ModalityPath, body: RosterPut,
-    principal: Annotated[Principal, require(*MAINTAINERS)], sessions: SessionsDep,
+    principal: Annotated[Principal, allowed(Capability.maintain_rosters)], sessions: SessionsDep,
 ) -> Roster:
     """Replace the scope's shifts in the body's period. Refused (422, naming the shift) when
     shifts overlap on a level, leave a level uncovered (unless allow_gaps), or name someone

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.auth import Principal, require
+from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
-from caseflow.domain.enums import Role
+from caseflow.domain.access import Capability
 from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.subscriptions import (
     DeliveryList,
@@ -26,10 +26,8 @@ from caseflow.store import subscriptions
 from caseflow.store.models import Subscription, SubscriptionDelivery
 
 router = APIRouter(tags=["subscriptions"])
-Admin = Annotated[Principal, require(Role.admin)]
-# Who may re-fetch an event: admins, and the roles that read cases for outside tools.
-EventReader = Annotated[Principal, require(Role.admin, Role.manager, Role.director,
-                                           Role.supervisor, Role.auditor, Role.hotline)]
+Admin = Annotated[Principal, allowed(Capability.manage_subscriptions)]
+EventReader = Annotated[Principal, allowed(Capability.read_events)]
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one is bad input (422), not a 500
 SubscriptionId = Annotated[int, Path(ge=1, le=MAX_ID)]
 DeliveryId = Annotated[int, Path(ge=1, le=MAX_ID)]

@@ -1,0 +1,182 @@
+"""People and sign-in: who am I, console sign-in and sign-out; admins keep the directory of
+people, their log-ins and their API tokens (shown once, hashed at rest, expiring, revocable)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from caseflow.api.auth import Principal, allowed
+from caseflow.api.deps import SessionsDep, SettingsDep
+from caseflow.domain.access import MATRIX, Capability
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import InvalidPayload, InvalidTransition, UnknownRecord
+from caseflow.domain.people import (
+    Me,
+    PersonCreate,
+    PersonPublic,
+    PersonUpdate,
+    SignIn,
+    TokenCreate,
+    TokenIssued,
+    TokenPublic,
+)
+from caseflow.store import people
+from caseflow.store.models import Person
+
+router = APIRouter(tags=["people"])
+Admin = Annotated[Principal, allowed(Capability.manage_people)]
+Self = Annotated[Principal, allowed(Capability.read_self)]
+PersonPath = Annotated[str, Path(max_length=64)]
+MAX_ID = 2**31 - 1
+
+
+@router.get("/v1/me", response_model=Me)
+async def me(principal: Self) -> Me:
+    """Who the token belongs to and what they may do (the console shows only that)."""
+    return Me(id=principal.id, name=principal.name, role=principal.role,
+              hospital_id=principal.hospital_id,
+              capabilities=[c for c, roles in MATRIX.items() if principal.role in roles])
+
+
+@router.post("/v1/auth/sign-in", response_model=TokenIssued,
+             responses={401: {"description": "wrong user name or password"}})
+async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
+                  settings: SettingsDep) -> TokenIssued:
+    """Sign in with a user name and password: a token for `login_token_hours`, to send as
+    `Authorization: Bearer` like any other. Attempts per user name are rate-limited (429)."""
+    request.app.state.limiter.take("sign-in", body.username, settings.rate_logins_per_minute,
+                                   "sign-in attempts")
+
+    def check() -> TokenIssued | None:
+        with sessions.begin() as session:
+            person = people.check_password(session, body.username,
+                                           body.password.get_secret_value())
+            if person is None:
+                return None
+            expires = datetime.now(timezone.utc) + timedelta(hours=settings.login_token_hours)
+            token, row = people.issue_token(session, person.id, "console sign-in",
+                                            expires_at=expires, created_by=person.id)
+            return TokenIssued(token=token, **people.token_public(row, person).model_dump())
+
+    issued = await run_in_threadpool(check)
+    if issued is None:
+        raise HTTPException(401, "wrong user name or password")
+    return issued
+
+
+@router.post("/v1/auth/sign-out", status_code=204)
+async def sign_out(principal: Self, sessions: SessionsDep) -> None:
+    """Revoke the token this request was made with."""
+    def revoke() -> None:
+        with sessions.begin() as session:
+            people.revoke_token(session, principal.token_id or 0, datetime.now(timezone.utc))
+
+    await run_in_threadpool(revoke)
+
+
+@router.get("/v1/people", response_model=list[PersonPublic])
+async def list_people(
+    principal: Admin, sessions: SessionsDep,
+    role: Role | None = None, active: bool | None = None,
+    hospital_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[PersonPublic]:
+    """The directory, by id."""
+    def read() -> list[PersonPublic]:
+        query = select(Person)
+        if role is not None:
+            query = query.where(Person.role == role.value)
+        if active is not None:
+            query = query.where(Person.active.is_(active))
+        if hospital_id is not None:
+            query = query.where(Person.hospital_id == hospital_id)
+        with sessions() as session:
+            return [people.public(p) for p in session.scalars(query.order_by(Person.id))]
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/v1/people", response_model=PersonPublic, status_code=201)
+async def add_person(body: PersonCreate, principal: Admin, sessions: SessionsDep) -> PersonPublic:
+    """Add a person (409 if the id is taken); with `username` and `password` they can sign in
+    to the console."""
+    def write() -> PersonPublic:
+        with sessions.begin() as session:
+            if session.get(Person, body.id) is not None:
+                raise InvalidTransition(f"a person with id {body.id!r} exists; change them "
+                                        "with PATCH")
+            return people.public(people.add_person(session, body))
+
+    return await run_in_threadpool(write)
+
+
+@router.patch("/v1/people/{person_id}", response_model=PersonPublic)
+async def change_person(person_id: PersonPath, body: PersonUpdate, principal: Admin,
+                        sessions: SessionsDep) -> PersonPublic:
+    """Change the fields given (role, hospital, channels, log-in, password, active)."""
+    def write() -> PersonPublic:
+        with sessions.begin() as session:
+            person = session.get(Person, person_id)
+            if person is None:
+                raise UnknownRecord(f"no person {person_id!r}")
+            if person.id == principal.id and (body.active is False or (
+                    body.role is not None and body.role is not Role.admin)):
+                raise InvalidPayload("an admin cannot deactivate or demote themselves",
+                                     field="active" if body.active is False else "role")
+            people.write_person(session, person, body)
+            return people.public(person)
+
+    return await run_in_threadpool(write)
+
+
+@router.post("/v1/people/{person_id}/tokens", response_model=TokenIssued, status_code=201)
+async def issue_token(person_id: PersonPath, body: TokenCreate, principal: Admin,
+                      sessions: SessionsDep) -> TokenIssued:
+    """A new API token for the person (a tool, a script), shown once in the answer."""
+    def write() -> TokenIssued:
+        with sessions.begin() as session:
+            person = session.get(Person, person_id)
+            if person is None or not person.active:
+                raise UnknownRecord(f"no active person {person_id!r}")
+            expires = (datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
+                       if body.expires_in_days else None)
+            token, row = people.issue_token(session, person.id, body.label, expires_at=expires,
+                                            created_by=principal.id)
+            return TokenIssued(token=token, **people.token_public(row, person).model_dump())
+
+    return await run_in_threadpool(write)
+
+
+@router.get("/v1/tokens", response_model=list[TokenPublic])
+async def list_tokens(
+    principal: Admin, sessions: SessionsDep,
+    person_id: Annotated[str | None, Query(max_length=64)] = None,
+    include_revoked: bool = False,
+) -> list[TokenPublic]:
+    """Tokens (never their secrets), oldest first."""
+    def read() -> list[TokenPublic]:
+        with sessions() as session:
+            return [people.token_public(t, p) for t, p in people.tokens(
+                session, person_id, include_revoked=include_revoked)]
+
+    return await run_in_threadpool(read)
+
+
+@router.delete("/v1/tokens/{token_id}", response_model=TokenPublic)
+async def revoke_token(token_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Admin,
+                       sessions: SessionsDep) -> TokenPublic:
+    """Revoke a token at once (every API process refuses it from the next request)."""
+    def write() -> TokenPublic:
+        with sessions.begin() as session:
+            row = people.revoke_token(session, token_id, datetime.now(timezone.utc))
+            if row is None:
+                raise UnknownRecord(f"no token {token_id}")
+            person = session.get(Person, row.person_id)
+            assert person is not None
+            return people.token_public(row, person)
+
+    return await run_in_threadpool(write)

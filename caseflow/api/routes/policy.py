@@ -1,0 +1,118 @@
+"""The SLA policy: the one in force for new cases, its history, checking a candidate and
+putting one in force (managers; each case keeps the policy it opened with)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, StringConstraints
+from starlette.concurrency import run_in_threadpool
+
+from caseflow.api.auth import Principal, allowed
+from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.domain.access import Capability
+from caseflow.domain.cases import Note, Payload
+from caseflow.domain.errors import InvalidPayload, InvalidTransition
+from caseflow.domain.policy_loader import PolicyBook, PolicyError, parse_policy, read_yaml
+from caseflow.store import policies
+
+router = APIRouter(prefix="/v1/policy", tags=["policy"])
+
+
+class PolicyPublic(BaseModel):
+    version: str = Field(description="the version named in the policy and a digest of it")
+    source: str = Field(description="the file, or which stored policy and who put it in force")
+    timezone: str
+    contracts: list[str] = Field(description="contracts with overrides of their own")
+    defaults: dict[str, Any]
+
+
+class PolicyCandidate(Payload):
+    policy_yaml: Annotated[str, StringConstraints(min_length=1, max_length=200_000),
+                           Field(description="a whole policy file, as YAML")]
+
+
+class PolicyChange(PolicyCandidate):
+    note: Note = Field(default="", description="why: the contract, the renegotiation...")
+
+
+class PolicyChecked(BaseModel):
+    version: str
+    contracts: list[str]
+
+
+class PolicyRecord(BaseModel):
+    id: int
+    version: str
+    note: str
+    put_by: str
+    put_at: datetime
+
+
+def _public(book: PolicyBook) -> PolicyPublic:
+    return PolicyPublic(version=book.version, source=book.source,
+                        timezone=book.defaults.timezone, contracts=sorted(book.contracts),
+                        defaults=book.defaults.model_dump(mode="json"))
+
+
+def _parse(text: str) -> PolicyBook:
+    """The candidate as a policy, or 422 naming its first wrong field and why."""
+    try:
+        return parse_policy(read_yaml(text, "candidate"), "candidate")
+    except PolicyError as error:
+        first = str(error).splitlines()[0].removeprefix("candidate: ")
+        raise InvalidPayload(first, field="policy_yaml") from None
+
+
+@router.get("", response_model=PolicyPublic)
+async def policy_in_force(principal: Annotated[Principal, allowed(Capability.read_policy)],
+                          policy: PolicyDep) -> PolicyPublic:
+    """The policy new cases are pinned to (each case keeps the one it opened with)."""
+    return _public(policy)
+
+
+@router.get("/history", response_model=list[PolicyRecord])
+async def policy_history(
+    principal: Annotated[Principal, allowed(Capability.read_policy)], sessions: SessionsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[PolicyRecord]:
+    """The policies put in force, newest first (before the first: the policy file)."""
+    def read() -> list[PolicyRecord]:
+        with sessions() as session:
+            return [PolicyRecord.model_validate(row, from_attributes=True)
+                    for row in policies.history(session, limit)]
+
+    return await run_in_threadpool(read)
+
+
+@router.post("/check", response_model=PolicyChecked)
+async def check_policy(body: PolicyCandidate,
+                       principal: Annotated[Principal, allowed(Capability.check_policy)],
+                       ) -> PolicyChecked:
+    """Validate a candidate policy file: its version, or 422 naming the first field that is
+    wrong and why. Nothing is changed; `caseflow report what-if` shows its effect."""
+    book = _parse(body.policy_yaml)
+    return PolicyChecked(version=book.version, contracts=sorted(book.contracts))
+
+
+@router.put("", response_model=PolicyPublic)
+async def put_policy(body: PolicyChange, request: Request,
+                     principal: Annotated[Principal, allowed(Capability.maintain_policy)],
+                     sessions: SessionsDep, policy: PolicyDep) -> PolicyPublic:
+    """Put a policy in force for the cases opened from now on (every API process and worker
+    within seconds); open cases keep theirs. 409 if it is the one in force already."""
+    book = _parse(body.policy_yaml)
+    if book.version == policy.version:
+        raise InvalidTransition(f"policy {book.version} is in force already")
+
+    def write() -> None:
+        with sessions.begin() as session:
+            policies.put_in_force(session, book, body.policy_yaml, by=principal.id,
+                                  note=body.note, now=datetime.now(timezone.utc))
+
+    await run_in_threadpool(write)
+    source = request.app.state.policies
+    source.forget()
+    return _public(await run_in_threadpool(source.current))

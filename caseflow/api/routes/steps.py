@@ -1,0 +1,74 @@
+"""The steps a person may take on a case now, each with the JSON schema of its payload, so a
+client (the console) builds its forms from the action rules: GET /v1/cases/{case_id}/actions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from caseflow.api.auth import Principal, allowed
+from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.kinds import KINDS
+from caseflow.api.routes.cases import CaseId, get_case, known_case
+from caseflow.domain.access import Capability, may
+from caseflow.domain.cases import ActionRule
+from caseflow.domain.enums import Role
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+
+
+class PersonChoice(BaseModel):
+    """A field of the payload that names a person by id: the API checks them and fills in
+    `name_field` itself, so a form offers a choice of people and leaves the name out."""
+
+    field: str = Field(description="the id field, e.g. engineer_id")
+    name_field: str = Field(description="filled in by the API; not to be sent")
+    within: str | None = Field(description="the list field whose items carry the id, if any")
+    roles: list[Role] | None = Field(description="the roles the person must have; None: anyone")
+
+
+class ActionForm(BaseModel):
+    action: str = Field(description="POST /v1/cases/{case_id}/actions/{action}")
+    summary: str
+    payload_schema: dict[str, Any] = Field(description="JSON Schema of the payload (pydantic)")
+    people: list[PersonChoice]
+
+
+class CaseActions(BaseModel):
+    case_id: str
+    kind: str
+    status: str
+    actions: list[ActionForm] = Field(
+        description="the actions the case allows now that this person's role may take, in the "
+                    "order of the kind's rules; the workflow still checks the person (an "
+                    "engineer acts only on a case assigned to them) and the payload")
+
+
+def form(action: str, rule: ActionRule) -> ActionForm:
+    return ActionForm(
+        action=action, summary=rule.summary, payload_schema=rule.payload.model_json_schema(),
+        people=[PersonChoice(field=p.id_field, name_field=p.name_field, within=p.within,
+                             roles=sorted(p.roles) if p.roles is not None else None)
+                for p in rule.people])
+
+
+@router.get("/{case_id}/actions", response_model=CaseActions)
+async def case_actions(case_id: CaseId,
+                       principal: Annotated[Principal, allowed(Capability.read_cases)],
+                       sessions: SessionsDep, temporal: TemporalDep,
+                       settings: SettingsDep) -> CaseActions:
+    """What this person may do on the case now: the intersection of what the case's workflow
+    allows in its state (its `allowed_actions`) and the actions their role may take. Empty for
+    a role that reports no steps (an auditor), and for a closed case."""
+    row = await known_case(sessions, case_id, principal)
+    kind = KINDS[row.kind]
+    view = await get_case(case_id, principal, sessions, temporal, settings)
+    role = principal.role
+    steps = may(role, Capability.report_steps)
+    now = set(getattr(view, "allowed_actions", []))
+    return CaseActions(
+        case_id=case_id, kind=kind.name, status=str(getattr(view, "status", row.status)),
+        actions=[form(name, rule) for name, rule in kind.rules.items()
+                 if steps and name in now and role in rule.roles])

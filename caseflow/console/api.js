@@ -1,0 +1,85 @@
+// The one way the console talks to the server: the /v1 JSON API with the bearer token of this
+// tab's sign-in (sessionStorage: gone when the tab closes; no cookie, so no CSRF surface).
+
+const TOKEN = "caseflow.token";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const detail = body && body.detail;
+    super(typeof detail === "string" ? detail : `HTTP ${status}`);
+    this.status = status;
+    this.code = body && body.code;
+    // [{loc: ["body", "field", ...], msg}] for 422
+    this.fields = Array.isArray(detail) ? detail : [];
+  }
+}
+
+export function token() {
+  return sessionStorage.getItem(TOKEN);
+}
+
+export function setToken(value) {
+  if (value) sessionStorage.setItem(TOKEN, value);
+  else sessionStorage.removeItem(TOKEN);
+}
+
+// A fresh Idempotency-Key: one per form shown, so a double submit is one step.
+export function newKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+let onUnauthorized = () => {};
+
+export function whenSignedOut(handler) {
+  onUnauthorized = handler;
+}
+
+export async function call(method, path, { body, params, key, raw } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(params || {})) {
+    for (const one of Array.isArray(value) ? value : [value]) {
+      if (one !== undefined && one !== null && one !== "") url.searchParams.append(name, one);
+    }
+  }
+  const headers = { Accept: "application/json" };
+  if (token()) headers.Authorization = `Bearer ${token()}`;
+  if (key) headers["Idempotency-Key"] = key;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (error) {
+    throw new ApiError(0, { detail: "network" });
+  }
+  if (response.status === 401 && path !== "/v1/auth/sign-in") {
+    setToken(null);
+    onUnauthorized();
+  }
+  if (raw && response.ok) return response;
+  const text = await response.text();
+  let parsed = null;
+  if (text) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = { detail: text };
+    }
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
+export const get = (path, params) => call("GET", path, { params });
+export const post = (path, body, key) => call("POST", path, { body, key });
+export const put = (path, body) => call("PUT", path, { body });
+
+// What went wrong, in words for the person at the screen.
+export function explain(error) {
+  if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
+  if (error.status === 0) return t("error.network");
+  const known = { 403: "error.403", 404: "error.404", 409: "error.409", 429: "error.429", 503: "error.503" }[error.status];
+  const detail = error.fields.length ? error.fields.map((f) => f.msg).join("; ") : error.message;
+  return known ? `${t(known)}: ${detail}` : detail;
+}

@@ -1,0 +1,140 @@
+// The console's shell: who is signed in, the navigation their capabilities allow, the language
+// switch, and the page of the address after "#".
+
+import { ApiError, explain, get, post, setToken, token, whenSignedOut } from "./api.js";
+import { clear, el, message } from "./dom.js";
+import { language, setLanguage, t, word } from "./i18n.js";
+import * as audit from "./pages/audit.js";
+import * as casePage from "./pages/case.js";
+import * as engineer from "./pages/engineer.js";
+import * as hotline from "./pages/hotline.js";
+import * as manager from "./pages/manager.js";
+import * as rosters from "./pages/rosters.js";
+import * as signin from "./pages/signin.js";
+
+const main = document.getElementById("main");
+let me = null;
+let visits = 0; // each route() is a visit; a slow page of an earlier visit is dropped
+
+// #/name/arg -> page; `needs`: the capability that shows it in the navigation.
+const PAGES = {
+  "sign-in": { page: signin },
+  hotline: { page: hotline, nav: "nav.hotline", needs: "open_repair" },
+  intake: { page: hotline.intake },
+  mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
+  board: { page: manager, nav: "nav.board", needs: "read_reports" },
+  rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
+  search: { page: audit, nav: "nav.search", needs: "read_cases" },
+  case: { page: casePage },
+};
+
+function shown(entry) {
+  if (!me) return false;
+  if (entry.roles) return entry.roles.includes(me.role);
+  return me.capabilities.includes(entry.needs);
+}
+
+// Where each role starts.
+const HOME = { hotline: "hotline", engineer: "mine", supervisor: "board", manager: "board",
+  director: "board", auditor: "search", admin: "rosters" };
+
+function home() {
+  if (!me) return "sign-in";
+  const page = HOME[me.role];
+  return page && shown(PAGES[page]) ? page : "search";
+}
+
+function shell() {
+  document.documentElement.lang = language();
+  document.title = t("app");
+  document.getElementById("skip").textContent = t("skip");
+  document.getElementById("lang").textContent = t("lang.switch");
+  document.getElementById("lang").lang = language() === "en" ? "zh-CN" : "en";
+  const current = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const nav = clear(document.getElementById("nav"));
+  if (me) {
+    nav.append(el("ul", {}, Object.entries(PAGES).filter(([, e]) => e.nav && shown(e)).map(([name, e]) =>
+      el("li", {}, el("a", { href: `#/${name}`, "aria-current": name === current ? "page" : null }, t(e.nav))))));
+  }
+  const who = clear(document.getElementById("who"));
+  if (me) {
+    who.append(el("span", { class: "me" }, `${me.name} · ${word(me.role)}`),
+      el("button", { type: "button", class: "link", id: "sign-out", onclick: signOut }, t("nav.signout")));
+  }
+}
+
+async function signOut() {
+  try {
+    await post("/v1/auth/sign-out");
+  } catch {
+    // the token may already be gone; signing out here is what matters
+  }
+  setToken(null);
+  me = null;
+  location.hash = "#/sign-in";
+}
+
+async function whoAmI() {
+  if (!token()) return null;
+  try {
+    return await get("/v1/me");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return null;
+    throw error;
+  }
+}
+
+export async function signedIn() {
+  me = await whoAmI();
+  location.hash = `#/${home()}`;
+  await route();
+}
+
+async function route() {
+  const [name, ...args] = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
+  if (!me && name !== "sign-in") {
+    location.hash = "#/sign-in";
+    return;
+  }
+  const entry = PAGES[name];
+  if (!entry || (me && name === "sign-in")) {
+    location.hash = `#/${home()}`;
+    return;
+  }
+  shell();
+  clear(main);
+  main.append(el("p", { class: "loading" }, t("loading")));
+  const visit = ++visits;
+  try {
+    const page = el("div", { class: `page page-${name}` });
+    await entry.page.render(page, args, me, { signedIn });
+    if (visit !== visits) return; // the person went elsewhere meanwhile
+    clear(main).append(page);
+    const heading = main.querySelector("h1");
+    if (heading) document.title = `${heading.textContent} · caseflow`;
+  } catch (error) {
+    if (visit !== visits) return;
+    clear(main).append(el("h1", {}, t("error.title")), message("error", explain(error)));
+  }
+}
+
+document.getElementById("lang").addEventListener("click", () => {
+  setLanguage(language() === "en" ? "zh-CN" : "en");
+  route();
+});
+whenSignedOut(() => {
+  me = null;
+  if (!location.hash.startsWith("#/sign-in")) location.hash = "#/sign-in";
+});
+window.addEventListener("hashchange", route);
+
+(async () => {
+  setLanguage(language());
+  try {
+    me = await whoAmI();
+  } catch (error) {
+    main.append(message("error", explain(error)));
+  }
+  if (!location.hash || location.hash === "#/") location.hash = `#/${home()}`;
+  else await route();
+})();

@@ -1,0 +1,125 @@
+// What several pages show of cases: links, badges, commitments, and the buttons of the steps a
+// person may take now, each opening its form (made from the action's payload schema).
+
+import { explain, get, newKey, post } from "./api.js";
+import { el, message, table } from "./dom.js";
+import { schemaForm } from "./forms.js";
+import { language, t, word } from "./i18n.js";
+import { countdown, when } from "./time.js";
+
+export function caseLink(caseId) {
+  return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id" }, caseId);
+}
+
+export function badge(value, kind = "status") {
+  if (!value) return el("span", { class: `badge ${kind} none` }, kind === "severity" ? t("board.unclassified") : "");
+  return el("span", { class: `badge ${kind} ${kind}-${value}` }, word(value));
+}
+
+export function dueCell(item) {
+  if (!item.next_due_at) return el("span", { class: "muted" }, t("board.noDeadline"));
+  return el("span", { class: "due" }, el("span", { class: "due-key" }, labelOf(item, item.next_due_key)), " ",
+    countdown(item.next_due_at), el("small", {}, when(item.next_due_at)));
+}
+
+function labelOf(item, key) {
+  const found = (item.commitments || []).find((c) => c.key === key && c.state !== "met" && c.state !== "met_late");
+  return found ? found.label : key;
+}
+
+export function commitmentTable(commitments) {
+  return table([
+    { label: t("col.commitment"), cell: (c) => c.round > 1 ? `${c.label} (#${c.round})` : c.label },
+    { label: t("col.state"), cell: (c) => badge(c.state, "state") },
+    { label: t("col.due"), cell: (c) => c.due_at ? when(c.due_at) : "" },
+    { label: t("col.left"), cell: (c) => (c.state === "open" && c.due_at ? countdown(c.due_at) : "") },
+    { label: t("col.met"), cell: (c) => when(c.met_at || c.waived_at) },
+    { label: t("col.level"), cell: (c) => (c.escalation_level ? t("board.level", { level: c.escalation_level }) : "") },
+  ], commitments);
+}
+
+const staffCache = new Map();
+
+async function staff(roles) {
+  const key = (roles || []).join(",");
+  if (!staffCache.has(key)) staffCache.set(key, get("/v1/staff", { role: roles || [] }));
+  return staffCache.get(key);
+}
+
+// The form of one action in a <dialog>: resolves with the case's new view, or null if closed.
+// `intro`: shown above the form (e.g. the callback script).
+export async function actionDialog(caseId, action, { intro } = {}) {
+  const choices = {};
+  const hidden = new Set();
+  for (const person of action.people) {
+    const prefix = person.within ? `${person.within}.*.` : "";
+    hidden.add(prefix + person.name_field);
+    const people = await staff(person.roles);
+    choices[prefix + person.field] = people.map((p) => ({ value: p.id, label: `${p.name} (${p.id})` }));
+  }
+  const form = schemaForm(action.payload_schema, { choices, hidden });
+  const key = newKey(); // the same key for every submit of this form: one step
+  const title = `${word(action.action)} · ${caseId}`;
+  const submit = el("button", { type: "submit" }, t("submit"));
+  const dialog = el("dialog", { class: "action-dialog", "aria-label": title });
+  return new Promise((resolve) => {
+    const done = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    const body = el("form", {
+      method: "dialog",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        submit.disabled = true;
+        try {
+          done(await post(`/v1/cases/${encodeURIComponent(caseId)}/actions/${action.action}`, form.read(), key));
+        } catch (error) {
+          form.showErrors(error.fields, error.fields && error.fields.length ? t("error.fields") : explain(error));
+          submit.disabled = false;
+        }
+      },
+    },
+    el("h2", {}, title),
+    language() === "en" ? el("p", { class: "summary" }, action.summary) : null,
+    intro || null,
+    form.node,
+    el("div", { class: "buttons" }, submit,
+      el("button", { type: "button", class: "secondary", onclick: () => done(null) }, t("cancel"))));
+    dialog.append(body);
+    dialog.addEventListener("cancel", () => {
+      dialog.remove();
+      resolve(null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    form.focus();
+  });
+}
+
+// The buttons of what this person may do on the case now; `after(view)` once a step is taken.
+export async function actionButtons(caseId, after) {
+  const box = el("div", { class: "actions", "data-case": caseId });
+  let found;
+  try {
+    found = await get(`/v1/cases/${encodeURIComponent(caseId)}/actions`);
+  } catch (error) {
+    box.append(message("error", explain(error)));
+    return box;
+  }
+  if (!found.actions.length) {
+    box.append(el("span", { class: "muted" }, t("case.noActions")));
+    return box;
+  }
+  for (const action of found.actions) {
+    box.append(el("button", {
+      type: "button", class: "action", "data-action": action.action, title: action.summary,
+      onclick: async () => {
+        const view = await actionDialog(caseId, action);
+        if (view) after(view, action);
+      },
+    }, word(action.action)));
+  }
+  return box;
+}

@@ -1,0 +1,110 @@
+"""Finding cases: the filters a list takes, its sort orders, and the opaque cursor of a page."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+
+from caseflow.domain.cases import with_zone
+from caseflow.domain.errors import InvalidPayload
+
+
+def _plain(value: str) -> str:
+    """Filter values become literals of a Temporal visibility query: no quotes or backslashes."""
+    if any(c in value for c in "'\"\\`") or any(ord(c) < 32 for c in value):
+        raise ValueError("must not contain quotes, backslashes or control characters")
+    return value
+
+
+Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                    AfterValidator(_plain)]
+Instant = Annotated[datetime, AfterValidator(with_zone)]
+
+
+class CaseSort(StrEnum):
+    """Sort orders of a case list; a leading '-' is newest / latest first."""
+
+    newest = "-opened_at"
+    oldest = "opened_at"
+    due_first = "next_due_at"
+    due_last = "-next_due_at"
+    recently_changed = "-updated_at"
+    least_recently_changed = "updated_at"
+
+    @property
+    def column(self) -> str:
+        return self.value.lstrip("-")
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-")
+
+
+class CaseFilter(BaseModel):
+    """What a case list is narrowed to; every filter given must hold (AND)."""
+
+    kind: Literal["repair", "complaint", "emergency", "installation", "maintenance"] | None = None
+    status: Keyword | None = None
+    severity: Literal["critical", "severe", "general", "minor"] | None = None
+    hospital_id: Keyword | None = None
+    equipment_serial: Keyword | None = None
+    assignee_id: Keyword | None = None
+    breached: bool | None = None
+    opened_from: Instant | None = Field(default=None, description="opened at or after (with zone)")
+    opened_to: Instant | None = Field(default=None, description="opened before (with zone)")
+    due_before: Instant | None = Field(
+        default=None, description="open cases with a commitment due before this (with zone)")
+
+    def check(self) -> CaseFilter:
+        """The rules between filters (422 naming the second one)."""
+        if self.opened_from and self.opened_to and self.opened_from >= self.opened_to:
+            raise InvalidPayload("must be after opened_from", field="query.opened_to")
+        return self
+
+    @property
+    def columns(self) -> dict[str, Any]:
+        """The filters that compare one column of the case row with a value."""
+        return {name: getattr(self, name) for name in (
+            "kind", "status", "severity", "hospital_id", "equipment_serial", "assignee_id",
+            "breached") if getattr(self, name) is not None}
+
+
+class Cursor(BaseModel):
+    """Where the next page starts: after the row `seq` whose sort value is `value`.
+
+    Sent to clients as opaque base64 text, with the sort it belongs to, so a cursor of one
+    order is refused with another.
+    """
+
+    sort: CaseSort
+    value: str | None  # the sort column of the last row, ISO text; None when that was empty
+    seq: int = Field(ge=1, le=2**31 - 1)  # the row number (a 32-bit column)
+
+    def encode(self) -> str:
+        raw = json.dumps([self.sort.value, self.value, self.seq], separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, text: str, sort: CaseSort) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+            sort_value, value, seq = json.loads(raw)
+            found = cls(sort=sort_value, value=value, seq=seq)
+            if value is not None:
+                with_zone(datetime.fromisoformat(value))
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+            raise InvalidPayload("not a cursor this list gave", field="query.cursor") from None
+        if found.sort != sort:
+            raise InvalidPayload(f"this cursor belongs to sort={found.sort.value}; pass the same "
+                                 "sort with it", field="query.cursor")
+        return found
+
+    @property
+    def at(self) -> datetime | None:
+        return datetime.fromisoformat(self.value) if self.value is not None else None

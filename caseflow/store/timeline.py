@@ -1,0 +1,77 @@
+"""A case's timeline: the events its workflow recorded merged, in time order, with the database
+records that follow from them (each notification and its delivery, the history's seal)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from caseflow.store.models import CaseEventRow, CaseSeal, Notification, Person
+
+SOURCES = ("case", "notification", "seal")
+SYSTEM = {"id": "system", "name": "caseflow", "role": None}
+
+
+def case_timeline(session: Session, case_id: str,
+                  sources: tuple[str, ...] = SOURCES) -> list[dict[str, Any]]:
+    """Entries (source, seq, at, event, actor, summary, data) in time order; at the same
+    instant a case event comes before what it caused."""
+    entries: list[dict[str, Any]] = []
+    if "case" in sources:
+        entries += [_case_entry(row) for row in session.scalars(
+            select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+            .order_by(CaseEventRow.seq))]
+    if "notification" in sources:
+        for message, person in session.execute(
+                select(Notification, Person).outerjoin(Person, Person.id == Notification.person_id)
+                .where(Notification.case_id == case_id).order_by(Notification.id)):
+            entries += _notification_entries(message, person)
+    if "seal" in sources:
+        seal = session.scalar(select(CaseSeal).where(CaseSeal.case_id == case_id))
+        if seal is not None:
+            entries.append(_seal_entry(seal))
+    order = {name: index for index, name in enumerate(SOURCES)}
+    return sorted(entries, key=lambda e: (e["at"], order[e["source"]], e["seq"] or 0))
+
+
+def _case_entry(row: CaseEventRow) -> dict[str, Any]:
+    return {"source": "case", "seq": row.seq, "at": row.at, "event": row.event,
+            "actor": {"id": row.actor_id, "name": row.actor_name, "role": row.actor_role},
+            "summary": row.summary, "data": row.data}
+
+
+def _notification_entries(message: Notification, person: Person | None) -> list[dict[str, Any]]:
+    """The message as queued, and, once delivered, its delivery (or that it was given up)."""
+    name = person.name if person else message.person_id
+    data = {"notification_id": message.id, "to": {"id": message.person_id, "name": name},
+            "subject": message.subject, "urgent": message.urgent, "status": message.status,
+            "channels": list(message.delivered or []), "attempts": message.attempts}
+    queued = {"source": "notification", "seq": None, "at": message.created_at,
+              "event": "notification-queued", "actor": SYSTEM,
+              "summary": f"{'urgent ' if message.urgent else ''}message to {name}: "
+                         f"{message.subject}", "data": data}
+    if message.status == "sent" and message.sent_at is not None:
+        channels = ", ".join(message.delivered or []) or "-"
+        return [queued, {**queued, "at": message.sent_at, "event": "notification-sent",
+                         "summary": f"delivered to {name} by {channels}"}]
+    if message.status == "failed":  # the error itself (it may name a robot's key) is not shown
+        return [queued, {**queued, "at": _last(message), "event": "notification-failed",
+                         "summary": f"not delivered to {name} after {message.attempts} "
+                                    f"attempt{'' if message.attempts == 1 else 's'}"}]
+    return [queued]
+
+
+def _last(message: Notification) -> datetime:
+    return message.not_before or message.sent_at or message.created_at
+
+
+def _seal_entry(seal: CaseSeal) -> dict[str, Any]:
+    return {"source": "seal", "seq": None, "at": seal.sealed_at, "event": "sealed",
+            "actor": SYSTEM,
+            "summary": f"history sealed as link {seal.position} of the chain "
+                       f"(SHA-256 {seal.history_sha256[:16]}...)",
+            "data": {"position": seal.position, "history_sha256": seal.history_sha256,
+                     "chain_hash": seal.chain_hash, "run_id": seal.run_id}}

@@ -1,0 +1,131 @@
+"""Managers put an SLA policy in force for new cases: checked first (422 naming the field),
+recorded with who, when and why, read by every API process and worker within seconds; the
+file stays the policy until then, and open cases keep theirs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from sqlalchemy import text as sql
+
+import caseflow
+from caseflow.api.app import create_app
+from caseflow.config import Settings
+from caseflow.domain.policy_loader import load_policy
+from caseflow.store.models import StoredPolicy
+from caseflow.store.people import issue_token
+from caseflow.store.policies import PolicySource
+from tests.postgres import fresh_database
+from tests.test_api import intake_body, locs, new_key
+
+DEFAULT = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+async def own(database_url, dev_env) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """The API on a database of its own (a policy put in force there reaches only it)."""
+    with fresh_database(database_url, "policy") as (url, sessions):
+        with sessions.begin() as session:
+            tokens = {role: issue_token(session, person, "policy")[0] for role, person in
+                      {"manager": "MG-01", "hotline": "HL-01", "auditor": "AU-01"}.items()}
+        with sessions.begin() as session:  # case numbers no other test's database gives
+            session.execute(sql("ALTER SEQUENCE cases_seq_seq RESTART WITH 900000"))
+        app = create_app(Settings(database_url=url, environment="test",
+                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=dev_env.client)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://caseflow.test", timeout=30) as client:
+            yield {"api": client, "tokens": tokens, "sessions": sessions,
+                   "temporal": dev_env.client}
+
+
+def auth(own: dict[str, Any], role: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {own['tokens'][role]}"}
+
+
+def candidate() -> str:
+    raw = yaml.safe_load(DEFAULT)
+    raw["version"] = "2027.1"
+    raw["contracts"]["HT-2025-RJ-001"]["repair"]["restore"]["general"] = {"within": "36h"}
+    return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+
+
+async def test_a_manager_puts_a_policy_in_force_for_new_cases(own):
+    api = own["api"]
+    before = (await api.get("/v1/policy", headers=auth(own, "hotline"))).json()
+    assert before["source"] == "caseflow/policy/default.yaml"
+    assert before["version"] == load_policy().version
+
+    put = await api.put("/v1/policy", json={"policy_yaml": candidate(),
+                                            "note": "2027年合同续签:一般故障36小时修复"},
+                        headers=auth(own, "manager"))
+    assert put.status_code == 200, put.text
+    assert put.json()["version"].startswith("2027.1#")
+    assert "put in force by MG-01" in put.json()["source"]
+    now = (await api.get("/v1/policy", headers=auth(own, "auditor"))).json()
+    assert now["version"] == put.json()["version"], "new cases are pinned to it"
+    worker_side = PolicySource(own["sessions"], load_policy(), refresh_seconds=0)
+    assert worker_side.current().version == now["version"], "workers read it too"
+    pinned = worker_side.current().pin("HT-2025-RJ-001", datetime.now(timezone.utc))
+    assert str(pinned.repair.restore["general"].within) == "36h"
+
+    # A repair opened now is pinned to it (its start input carries the policy; no worker runs
+    # the case here, so it is terminated afterwards).
+    created = await api.post("/v1/repairs", json=intake_body(severity="general"),
+                             headers={**auth(own, "hotline"), "Idempotency-Key": new_key()})
+    assert created.status_code == 201, created.text
+    handle = own["temporal"].get_workflow_handle(created.json()["case_id"])
+    started = (await handle.fetch_history()).events[0]
+    payload = started.workflow_execution_started_event_attributes.input.payloads[0].data
+    assert json.loads(payload)["policy"]["policy_version"] == now["version"]
+    await handle.terminate("test done")
+
+    history = (await api.get("/v1/policy/history", headers=auth(own, "auditor"))).json()
+    assert history[0]["put_by"] == "MG-01" and "36小时" in history[0]["note"]
+    again = await api.put("/v1/policy", json={"policy_yaml": candidate()},
+                          headers=auth(own, "manager"))
+    assert again.status_code == 409
+
+
+async def test_a_bad_policy_is_refused_naming_the_field_and_changes_nothing(own):
+    api = own["api"]
+    with own["sessions"]() as session:
+        stored = session.query(StoredPolicy).count()
+    broken = candidate().replace("within: 36h", "within: 36 hours")
+    for text, hint in ((broken, "contracts.HT-2025-RJ-001.repair.restore.general.within"),
+                       ("version: 1\ndefaults: [unclosed\n", "not valid YAML"),
+                       ("[" * 5000, "nested too deeply"),
+                       (DEFAULT + "\ncontracts: [1, 2]\n", "contracts")):
+        for path in ("/v1/policy", "/v1/policy/check"):
+            method = api.put if path == "/v1/policy" else api.post
+            response = await method(path, json={"policy_yaml": text},
+                                    headers=auth(own, "manager"))
+            assert response.status_code == 422 and locs(response) == [["body", "policy_yaml"]]
+            assert hint in response.json()["detail"][0]["msg"], response.text
+    with own["sessions"]() as session:
+        assert session.query(StoredPolicy).count() == stored
+    checked = await api.post("/v1/policy/check", json={"policy_yaml": candidate()},
+                             headers=auth(own, "auditor"))
+    assert checked.status_code == 200 and checked.json()["version"].startswith("2027.1#")
+
+
+async def test_a_stored_policy_this_release_cannot_read_gives_way_to_the_one_before(own):
+    with own["sessions"].begin() as session:
+        good = PolicySource(own["sessions"], load_policy(), refresh_seconds=0).current()
+        row = StoredPolicy(version="old#1", policy_yaml="version: old\ndefaults: {}\n",
+                           note="older rules", put_by="MG-01", put_at=datetime.now(timezone.utc))
+        session.add(row)
+    try:
+        source = PolicySource(own["sessions"], load_policy(), refresh_seconds=0)
+        assert source.current().version == good.version, \
+            "a process started now uses the newest policy it can read"
+    finally:
+        with own["sessions"].begin() as session:
+            session.delete(session.get(StoredPolicy, row.id))
