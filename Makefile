@@ -24,7 +24,7 @@ run: $(VENV)/.installed-run
 
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
 test: $(VENV)/.installed-test postgres chromium
-	$(BIN)/ruff check caseflow tests
+	$(BIN)/ruff check caseflow tests bench
 	$(BIN)/pytest
 
 ## postgres: the tests start their own PostgreSQL cluster; install the server if it is missing
@@ -47,11 +47,16 @@ screenshots: $(VENV)/.installed-test chromium
 	$(BIN)/python -m tests.console_screenshots
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check caseflow tests
+	$(BIN)/ruff check caseflow tests bench
 
 ## replay: replay the saved histories in tests/histories against today's workflow code
 replay: $(VENV)/.installed-run
 	$(BIN)/caseflow replay tests/histories
+
+## bench: every benchmark (about 15 minutes on 2 cores); tables to bench/results/ and
+## docs/performance.md. One at a time, any size: caseflow bench --help
+bench: $(VENV)/.installed-run postgres
+	$(BIN)/caseflow bench all
 
 clean:
 	rm -rf .data

@@ -1,5 +1,5 @@
 """The `caseflow` command: dev, worker, api, migrate, seed, import, replay, audit, report,
-token, person."""
+token, person, bench."""
 
 from __future__ import annotations
 
@@ -511,6 +511,26 @@ def report_what_if(
                       str(row.met_percent_candidate), str(row.now_met_candidate_missed),
                       str(row.now_missed_candidate_met))
     Console(soft_wrap=True).print(table)
+
+
+def _bench() -> typer.Typer | None:
+    """`caseflow bench ...` from bench/ of a source checkout (benchmarks are not installed)."""
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    if not (root / "bench" / "cli.py").is_file():
+        return None
+    if str(root) not in sys.path:
+        sys.path.append(str(root))
+    try:
+        from bench.cli import app as bench_app
+    except ImportError:  # another module named `bench` came first: no bench command
+        return None
+    return bench_app
+
+
+if (_bench_app := _bench()) is not None:
+    app.add_typer(_bench_app, name="bench")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+"""Replay speed: closed repairs' histories replayed against today's code with caseflow.replay,
+as `caseflow replay` does for an auditor, at 100 and 1,000 histories."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from rich.console import Console
+from temporalio.client import WorkflowHistory
+
+from bench.intake import settle
+from bench.load import Api, open_cases, walk_cases
+from bench.report import Grid, envelope, now, number, progress
+from bench.stack import Stack
+from caseflow import replay
+from caseflow.config import Settings
+from caseflow.temporal import connect
+
+
+async def closed_repairs(stack: Stack, count: int) -> list[str]:
+    """Open `count` repairs and walk them to closed, 8 people at once; their ids."""
+    async with Api(stack) as api:
+        opened, _ = await open_cases(api, count, "minor", 8)
+        case_ids = [c.body["case_id"] for c in opened if c.ok and c.body]
+        await settle(stack)
+        calls, _ = await walk_cases(api, case_ids, 8)
+    return [c.body["case_id"] for c in calls
+            if c.ok and c.what == "callback" and c.body and c.body.get("status") == "closed"]
+
+
+async def measure(stack: Stack, *, case_ids: list[str],
+                  sizes: tuple[int, ...] = (100, 1000)) -> dict[str, Any]:
+    """Replay `sizes` histories of the closed cases `case_ids` (cycled when a size is larger
+    than the number of cases: replay cost depends on a history, not on its case id)."""
+    if not case_ids:
+        raise ValueError("replay needs closed cases")
+    result = envelope("replay", {"sizes": list(sizes), "distinct_cases": len(case_ids)}, now())
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    quiet = Console(file=io.StringIO())
+
+    begin = time.perf_counter()
+    histories = [item async for item in replay.cases(client, case_ids)]
+    fetched = time.perf_counter() - begin
+    events = [len(history.get("events", [])) for _, history in histories]
+
+    runs = []
+    for size in sizes:
+        progress(f"replay: {size:,} histories")
+        begin = time.perf_counter()
+        failures = await replay.replay_all(_cycle(histories, size), quiet, size)
+        seconds = time.perf_counter() - begin
+        runs.append({"histories": size, "distinct": min(size, len(histories)),
+                     "source": "histories in memory", "failures": failures,
+                     "seconds": round(seconds, 2),
+                     "histories_per_second": round(size / seconds, 1)})
+    # For comparison: one replayer for all the histories, instead of one per history.
+    size = min(sizes)
+    begin = time.perf_counter()
+    failures = await _one_replayer(histories, size)
+    seconds = time.perf_counter() - begin
+    runs.append({"histories": size, "distinct": min(size, len(histories)),
+                 "source": "histories in memory, one replayer for all", "failures": failures,
+                 "seconds": round(seconds, 2), "histories_per_second": round(size / seconds, 1)})
+    # The whole `caseflow replay <case ids>` path once: fetch each history, then replay it.
+    ids = list(itertools.islice(itertools.cycle(case_ids), size))
+    begin = time.perf_counter()
+    failures = await replay.replay_all(replay.cases(client, ids), quiet, size)
+    seconds = time.perf_counter() - begin
+    runs.append({"histories": size, "distinct": min(size, len(case_ids)),
+                 "source": "fetched from Temporal", "failures": failures,
+                 "seconds": round(seconds, 2), "histories_per_second": round(size / seconds, 1)})
+    result.update({
+        "runs": runs,
+        "events_per_history": {"min": min(events), "mean": round(sum(events) / len(events), 1),
+                               "max": max(events)},
+        "fetch_per_second": round(len(histories) / fetched, 1),
+    })
+    return result
+
+
+async def _cycle(histories: list[tuple[str, dict[str, Any]]],
+                 size: int) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    for name, history in itertools.islice(itertools.cycle(histories), size):
+        yield name, history
+
+
+async def _one_replayer(histories: list[tuple[str, dict[str, Any]]], size: int) -> int:
+    """Replay with one `Replayer.replay_workflows` over all the histories; the failures."""
+
+    async def loaded() -> AsyncIterator[WorkflowHistory]:
+        async for name, history in _cycle(histories, size):
+            yield WorkflowHistory.from_json(name, json.dumps(history, ensure_ascii=False))
+
+    done = await replay.replayer().replay_workflows(loaded(), raise_on_replay_failure=False)
+    return len(done.replay_failures)
+
+
+def grids(result: dict[str, Any]) -> list[Grid]:
+    rows = [[number(run["histories"], 0), number(run["distinct"], 0), run["source"],
+             number(run["seconds"], 1), number(run["histories_per_second"]),
+             str(run["failures"])] for run in result["runs"]]
+    events = result["events_per_history"]
+    note = (f"Closed repairs walked through the API, {events['mean']:g} history events on "
+            f"average ({events['min']}-{events['max']}); replayed one after another with "
+            "caseflow.replay.replay_all, as `caseflow replay` does (one replayer per history); "
+            "for comparison, the same histories through one Replayer.replay_workflows.")
+    return [Grid("Replay of closed cases", ["histories", "distinct cases", "source", "seconds",
+                                            "histories/s", "divergent"], rows, note)]
