@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
-.PHONY: run test lint replay bench clean postgres chromium screenshots
+.PHONY: run test lint replay bench clean postgres chromium screenshots bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,11 +19,16 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## run: migrate + demo data, then Temporal dev server (UI), worker and API; Ctrl-C stops all
-run: $(VENV)/.installed-run
+run: $(VENV)/.installed-run bytecode
 	$(BIN)/caseflow dev
 
+## bytecode: compile caseflow once (the workflow sandbox imports the workflow modules afresh
+## for every case, and a machine with PYTHONDONTWRITEBYTECODE would compile them each time)
+bytecode: | $(BIN)/python
+	@$(BIN)/python -m compileall -q caseflow
+
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
-test: $(VENV)/.installed-test postgres chromium
+test: $(VENV)/.installed-test postgres chromium bytecode
 	$(BIN)/ruff check caseflow tests bench
 	$(BIN)/pytest
 
@@ -55,7 +60,7 @@ replay: $(VENV)/.installed-run
 
 ## bench: every benchmark (about 15 minutes on 2 cores); tables to bench/results/ and
 ## docs/performance.md. One at a time, any size: caseflow bench --help
-bench: $(VENV)/.installed-run postgres
+bench: $(VENV)/.installed-run postgres bytecode
 	$(BIN)/caseflow bench all
 
 clean:

@@ -718,3 +718,15 @@ async def test_control_characters_are_refused_with_the_field_not_a_database_erro
                               ("/v1/cases", {"status": "open\x07"}, ["query", "status"])):
         response = await api.get(path, params=params, headers=headers(tokens, "manager"))
         assert response.status_code == 422 and locs(response) == [loc], (path, response.text)
+
+
+async def test_dates_and_times_are_iso_text_never_numbers(api, tokens):
+    """A number would be read as seconds since 1970: refused, naming the parameter or field."""
+    for path, params, loc in (("/v1/reports/sla", {"from": "0"}, ["query", "from"]),
+                              ("/v1/cases", {"opened_from": "0.0"}, ["query", "opened_from"]),
+                              ("/v1/rosters/H-DH/CT", {"to": "1700000000"}, ["query", "to"])):
+        response = await api.get(path, params=params, headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [loc], (path, response.text)
+    response = await api.post("/v1/repairs", json={**intake_body(), "observed_at": 1764000000},
+                              headers=headers(tokens, "hotline", new_key()))
+    assert response.status_code == 422 and locs(response) == [["body", "observed_at"]]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -37,7 +40,22 @@ def with_zone(value: datetime) -> datetime:
     return value
 
 
-Zoned = Annotated[datetime, AfterValidator(with_zone)]
+def _iso_text(pattern: str, example: str) -> Callable[[object], object]:
+    """Dates and times are written as ISO 8601 text, never as a number (which pydantic would
+    take for seconds since 1970)."""
+    def check(value: object) -> object:
+        if isinstance(value, str) and not re.match(pattern, value.strip()):
+            raise ValueError(f"must be written like {example}")
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            raise ValueError(f"must be written like {example}, not as a number")
+        return value
+    return check
+
+
+Zoned = Annotated[datetime, BeforeValidator(_iso_text(r"^\d{4}-\d{2}-\d{2}[T ]\d",
+                                                      "2026-11-22T09:30:00+08:00")),
+                  AfterValidator(with_zone)]
+IsoDate = Annotated[date, BeforeValidator(_iso_text(r"^\d{4}-\d{2}-\d{2}$", "2026-11-22"))]
 
 
 class Payload(BaseModel):

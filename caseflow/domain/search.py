@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from caseflow.domain.cases import with_zone
+from caseflow.domain.cases import Zoned, with_zone
 from caseflow.domain.errors import InvalidPayload
 
 
@@ -24,7 +24,7 @@ def _plain(value: str) -> str:
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     AfterValidator(_plain)]
-Instant = Annotated[datetime, AfterValidator(with_zone)]
+Instant = Zoned
 
 
 class CaseSort(StrEnum):

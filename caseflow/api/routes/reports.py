@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep
 from caseflow.domain.access import Capability
+from caseflow.domain.cases import IsoDate
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.reports import SlaReport, period, sla_report
 from caseflow.store.reports import cases_opened
@@ -23,8 +24,8 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 async def sla(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
     sessions: SessionsDep, policy: PolicyDep,
-    since: Annotated[date | None, Query(alias="from", description="first day (local)")] = None,
-    until: Annotated[date | None, Query(alias="to", description="day after the last")] = None,
+    since: Annotated[IsoDate | None, Query(alias="from", description="first day (local)")] = None,
+    until: Annotated[IsoDate | None, Query(alias="to", description="day after the last")] = None,
     kind: str | None = None, hospital_id: str | None = None,
 ) -> SlaReport:
     """Cases opened in [from, to) (default: the last 30 days), per kind, severity, hospital and

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
 from caseflow.domain.access import Capability
-from caseflow.domain.cases import with_zone
+from caseflow.domain.cases import Zoned
 from caseflow.domain.enums import Modality
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.rosters import ANY_MODALITY, Roster, RosterPut, Shift, check_roster
@@ -56,16 +56,10 @@ def _read(sessions, hospital_id: str, modality: str, start: datetime,  # type: i
 async def read_roster(
     hospital_id: HospitalId, modality: ModalityPath,
     principal: Annotated[Principal, allowed(Capability.read_rosters)], sessions: SessionsDep,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[Zoned | None, Query(alias="from")] = None,
+    end: Annotated[Zoned | None, Query(alias="to")] = None,
 ) -> Roster:
     """The scope's shifts between `from` and `to` (default: the next 7 days) and the chain now."""
-    for name, value in (("from", start), ("to", end)):
-        if value is not None:
-            try:
-                with_zone(value)
-            except ValueError as error:
-                raise InvalidPayload(str(error), field=f"query.{name}") from None
     begin = start or datetime.now(timezone.utc)
     return await run_in_threadpool(_read, sessions, hospital_id, modality, begin,
                                    end or begin + timedelta(days=7))
