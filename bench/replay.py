@@ -107,7 +107,7 @@ def grids(result: dict[str, Any]) -> list[Grid]:
     events = result["events_per_history"]
     note = (f"Closed repairs walked through the API, {events['mean']:g} history events on "
             f"average ({events['min']}-{events['max']}); replayed one after another with "
-            "caseflow.replay.replay_all, as `caseflow replay` does (one replayer per history); "
+            "caseflow.replay.replay_all, as `caseflow replay` does (one replayer for the run); "
             "for comparison, the same histories through one Replayer.replay_workflows.")
     return [Grid("Replay of closed cases", ["histories", "distinct cases", "source", "seconds",
                                             "histories/s", "divergent"], rows, note)]
