@@ -40,6 +40,8 @@ async def test_actions_are_what_the_case_allows_now_for_the_role_with_schemas(ap
     assert assigned.status_code == 200, assigned.text
     engineer = await api.get(path, headers=headers(tokens, "engineer"))
     assert names(engineer) == ["acknowledge", "progress"]
+    assert names(await api.get(path, headers=headers(tokens, "engineer2"))) == [], \
+        "another engineer may read the case but take no step on it"
     progress = next(a for a in engineer.json()["actions"] if a["action"] == "progress")
     assert progress["payload_schema"]["properties"]["note"]["type"] == "string"
     assert progress["people"] == []

@@ -68,6 +68,9 @@ async def test_declare_pages_level_1_at_once_and_reads_back(api, tokens, session
     assert view["kind"] == "emergency" and view["status"] == "paging"
     assert view["intake"]["impact"] == "增强扫描中患者过敏,检查床无法退出"
     assert [p["id"] for p in view["pages"][0]["people"]] == ["EN-01"]
+    for role, expected in (("engineer", ["acknowledge"]), ("engineer2", [])):
+        offered = await api.get(f"/v1/cases/{case_id}/actions", headers=headers(tokens, role))
+        assert [a["action"] for a in offered.json()["actions"]][:1] == expected[:1], role
     assert view["allowed_actions"] == ["acknowledge", "stand-down"]
     with sessions() as session:
         sent = session.scalars(select(Notification).where(Notification.case_id == case_id,

@@ -132,10 +132,22 @@ class CaseWorkflow:
         """Rules on the payload that depend on the case's state (raise InvalidPayload)."""
 
     def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
-        """An engineer acts only on a case assigned to them."""
-        if request.actor.role == Role.engineer and (
-                self.assignee is None or self.assignee.id != request.actor.id):
-            raise NotAssignee(f"{request.action}: case {self.case_id} is not assigned to you")
+        refusal = self._person_refusal(request.actor, request.action)
+        if refusal is not None:
+            raise NotAssignee(refusal)
+
+    def _person_refusal(self, actor: Actor, action: str) -> str | None:
+        """Why this person may not take `action` on this case whatever its payload (None: they
+        may): an engineer acts only on a case assigned to them."""
+        if actor.role == Role.engineer and (self.assignee is None or self.assignee.id != actor.id):
+            return f"{action}: case {self.case_id} is not assigned to you"
+        return None
+
+    def _owner_refusal(self, actor: Actor) -> str | None:
+        """An improvement action is reported by staff, or by someone who owns an open one."""
+        if actor.role in STAFF or any(a.owner_id == actor.id for a in self._open_actions()):
+            return None
+        return f"you own no open improvement action of {self.case_id}"
 
     def _urgent(self) -> bool:
         """Whether breaches of this case go out at once, day or night."""
@@ -150,6 +162,14 @@ class CaseWorkflow:
     @workflow.query
     def state(self) -> BaseModel:
         return self.view()
+
+    @workflow.query
+    def allowed_for(self, actor: Actor) -> list[str]:
+        """The actions this person may take now: allowed in the case's state, to their role,
+        and to them (what the validator checks before it looks at a payload)."""
+        return [name for name in self.allowed_actions()
+                if actor.role in self.rules[name].roles
+                and self._person_refusal(actor, name) is None]
 
     def _case_view(self) -> dict[str, Any]:
         """The fields of `CaseView`, for a kind's view."""

@@ -111,6 +111,9 @@ class ComplaintWorkflow(CaseWorkflow):
         """Staff may act on any corrective action; anyone else only on the ones they own."""
         self._check_action_owner(request, payload)
 
+    def _person_refusal(self, actor: Actor, action: str) -> str | None:
+        return self._owner_refusal(actor) if action == "complete-action" else None
+
     def _check_payload(self, action: str, payload: BaseModel) -> None:
         now = workflow.now()
         if isinstance(payload, c.Classify) and payload.category == self.category:

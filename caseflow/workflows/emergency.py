@@ -130,17 +130,23 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         acknowledged or a member of the team; improvement actions belong to their owners."""
         if self._check_action_owner(request, payload):
             return
-        actor = request.actor
+        refusal = self._person_refusal(request.actor, request.action)
+        if refusal is not None:
+            raise NotAssignee(refusal)
+
+    def _person_refusal(self, actor: Actor, action: str) -> str | None:
+        if action == "complete-action":
+            return self._owner_refusal(actor)
         if actor.role != Role.engineer:
-            return
-        if request.action == "acknowledge":
+            return None
+        if action == "acknowledge":
             paged = {p.id for page in self.pages for p in page.people}
-            if actor.id not in paged:
-                raise NotAssignee(f"acknowledge: you were not paged for {self.case_id}")
-            return
+            return None if actor.id in paged else \
+                f"acknowledge: you were not paged for {self.case_id}"
         team = {m.person_id for m in self.team}
         if (self.assignee is None or self.assignee.id != actor.id) and actor.id not in team:
-            raise NotAssignee(f"{request.action}: you are not on the team of {self.case_id}")
+            return f"{action}: you are not on the team of {self.case_id}"
+        return None
 
     def _check_payload(self, action: str, payload: BaseModel) -> None:
         self._check_action_payload(payload, workflow.now())

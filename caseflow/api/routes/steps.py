@@ -3,13 +3,17 @@ client (the console) builds its forms from the action rules: GET /v1/cases/{case
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.errors import ServiceUnavailable, domain_error_from_rpc
 from caseflow.api.kinds import KINDS
 from caseflow.api.routes.cases import CaseId, get_case, known_case
 from caseflow.domain.access import Capability, may
@@ -41,9 +45,8 @@ class CaseActions(BaseModel):
     kind: str
     status: str
     actions: list[ActionForm] = Field(
-        description="the actions the case allows now that this person's role may take, in the "
-                    "order of the kind's rules; the workflow still checks the person (an "
-                    "engineer acts only on a case assigned to them) and the payload")
+        description="the actions this person may take now, in the order of the kind's "
+                    "rules; the workflow still checks the payload when one is sent")
 
 
 def form(action: str, rule: ActionRule) -> ActionForm:
@@ -59,16 +62,24 @@ async def case_actions(case_id: CaseId,
                        principal: Annotated[Principal, allowed(Capability.read_cases)],
                        sessions: SessionsDep, temporal: TemporalDep,
                        settings: SettingsDep) -> CaseActions:
-    """What this person may do on the case now: the intersection of what the case's workflow
-    allows in its state (its `allowed_actions`) and the actions their role may take. Empty for
-    a role that reports no steps (an auditor), and for a closed case."""
+    """What this person may do on the case now, as its workflow's validator would judge it
+    before looking at a payload: allowed in the case's state, to their role and to them (an
+    engineer on a case assigned to them, paged for it, on its team; an action's owner). Empty
+    for a role that reports no steps (an auditor), and for a closed case."""
     row = await known_case(sessions, case_id, principal)
     kind = KINDS[row.kind]
     view = await get_case(case_id, principal, sessions, temporal, settings)
-    role = principal.role
-    steps = may(role, Capability.report_steps)
-    now = set(getattr(view, "allowed_actions", []))
+    names: list[str] = []
+    if may(principal.role, Capability.report_steps) and view.closed_at is None:
+        try:
+            names = await temporal.get_workflow_handle(case_id).query(
+                "allowed_for", principal.actor, result_type=list[str],
+                rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+        except WorkflowQueryFailedError as error:
+            raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") \
+                from None
+        except RPCError as error:
+            raise domain_error_from_rpc(error, case_id) from None
     return CaseActions(
         case_id=case_id, kind=kind.name, status=str(getattr(view, "status", row.status)),
-        actions=[form(name, rule) for name, rule in kind.rules.items()
-                 if steps and name in now and role in rule.roles])
+        actions=[form(name, kind.rules[name]) for name in names if name in kind.rules])
