@@ -1,6 +1,8 @@
 // The one way the console talks to the server: the /v1 JSON API with the bearer token of this
 // tab's sign-in (sessionStorage: gone when the tab closes; no cookie, so no CSRF surface).
 
+import { t } from "./i18n.js";
+
 const TOKEN = "caseflow.token";
 
 export class ApiError extends Error {
@@ -74,6 +76,8 @@ export async function call(method, path, { body, params, key, raw } = {}) {
 export const get = (path, params) => call("GET", path, { params });
 export const post = (path, body, key) => call("POST", path, { body, key });
 export const put = (path, body) => call("PUT", path, { body });
+export const patch = (path, body) => call("PATCH", path, { body });
+export const remove = (path) => call("DELETE", path);
 
 // What went wrong, in words for the person at the screen.
 export function explain(error) {
