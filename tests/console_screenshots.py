@@ -152,6 +152,15 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await auditor.click("#replay")
         await auditor.wait_for_selector(".replay-result .message")
         await shoot(auditor, "auditor-case", folder)
+
+        admin = await signed_in(made, base, tokens["admin"])
+        await admin.wait_for_selector(".page-people table")
+        await shoot(admin, "admin-people", folder)
+        await admin.goto(f"{base}/console/#/person/EN-01")
+        await admin.fill("#token-form [name=label]", "巡检脚本")
+        await admin.click("#token-form button[type=submit]")
+        await admin.wait_for_selector("#issued-token")
+        await shoot(admin, "admin-person", folder)
         await made.close()
 
         phone = await context(chromium, viewport=PHONE)

@@ -1,7 +1,9 @@
 """The web console in headless Chromium against the real API over HTTP (PostgreSQL, the Temporal
 dev server and a worker): a repair opened from the hotline's form, assigned by a supervisor,
 acknowledged by the engineer from "my cases", seen on the manager's board and read by an
-auditor, in Chinese, with times in Asia/Shanghai; and the English switch."""
+auditor, in Chinese, with times in Asia/Shanghai; and the English switch. The admin's people
+page: adding a person who then signs in, a refused field, and an API token shown once, used
+and revoked."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 from playwright.async_api import Browser
 
@@ -168,4 +171,134 @@ async def test_a_wrong_password_is_refused_on_the_sign_in_page(console, chromium
     await page.click("#signin-form button[type=submit]")
     await page.wait_for_selector("[role=alert]:text('用户名或密码错误')")
     assert await page.evaluate("sessionStorage.getItem('caseflow.token')") is None
+    await made.close()
+
+
+async def test_an_admin_adds_an_engineer_who_then_signs_in_with_that_password(
+        console, chromium, people, tokens):
+    suffix = uuid.uuid4().hex[:6]
+    person_id, username, password = f"EN-A{suffix}", f"zhoujie{suffix}", "Engineer-2026-new"
+    made = await context(chromium)
+    admin = await signed_in(made, console, tokens["admin"])
+    await admin.wait_for_selector("h1:text('人员')")  # an admin starts on the people page
+    await admin.click("#add-person")
+    await admin.fill("[name=id]", person_id)
+    await admin.fill("[name=name]", "工程师 周杰")
+    await admin.select_option("[name=role]", "engineer")
+    await admin.select_option("[name=hospital_id]", people["hospital_id"])
+    await admin.fill("[name=phone]", "13900001111")
+    await admin.check("#person-form fieldset.checks input[value=email]")
+    await admin.fill("[name=email]", "zhoujie@example.com")
+    await admin.fill("[name=username]", username)
+    await admin.fill("[name=password]", password)
+    await admin.click("#person-form button[type=submit]")
+    await admin.wait_for_selector("text=已添加 工程师 周杰")
+    assert await admin.input_value("[name=username]") == username
+
+    # Changed on their page: a field emptied is cleared, the others are kept.
+    await admin.fill("[name=phone]", "")
+    await admin.click("#person-form button[type=submit]")
+    await admin.wait_for_selector("text=已保存")
+    assert await admin.input_value("[name=phone]") == ""
+    assert await admin.input_value("[name=email]") == "zhoujie@example.com"
+
+    # The directory, filtered to this hospital's engineers, shows them able to sign in.
+    await admin.goto(f"{console}/console/#/people")
+    await admin.select_option("#people-role", "engineer")
+    await admin.select_option("#people-hospital", people["hospital_id"])
+    row = admin.locator(f"tr:has(a[data-person='{person_id}'])")
+    await row.wait_for()
+    cells = await row.locator("td").all_inner_texts()
+    assert cells == [person_id, "工程师 周杰", "工程师", "报表测试医院", "电子邮件、日志", username,
+                     "是", "在用"]
+
+    engineer = await made.new_page()
+    await engineer.goto(f"{console}/console/")
+    await engineer.fill("#username", username)
+    await engineer.fill("#password", password)
+    await engineer.click("#signin-form button[type=submit]")
+    await engineer.wait_for_selector("h1:text('我的工单')")
+    assert "工程师 周杰" in await engineer.inner_text("#who")
+    assert admin.errors == [], admin.errors  # type: ignore[attr-defined]
+    await made.close()
+
+
+async def test_a_refused_field_shows_the_apis_reason_next_to_it_and_adds_no_one(
+        console, chromium, tokens):
+    person_id = f"EN-B{uuid.uuid4().hex[:6]}"
+    made = await context(chromium)
+    admin = await signed_in(made, console, tokens["admin"])
+    await admin.goto(f"{console}/console/#/people/add")
+    await admin.fill("[name=id]", person_id)
+    await admin.fill("[name=name]", "工程师 吴磊")
+    await admin.select_option("[name=role]", "engineer")
+    await admin.fill("[name=username]", f"wulei{person_id.lower()}")
+    await admin.fill("[name=password]", "short1")
+    await admin.click("#person-form button[type=submit]")
+    reason = admin.locator("[name=password] ~ .field-error")
+    await reason.wait_for()
+    assert "10 to 200 characters" in await reason.inner_text()
+    assert await admin.get_attribute("[name=password]", "aria-invalid") == "true"
+    async with httpx.AsyncClient(base_url=console) as client:
+        listed = await client.get("/v1/people", params={"role": "engineer"},
+                                  headers={"Authorization": f"Bearer {tokens['admin']}"})
+    assert person_id not in [p["id"] for p in listed.json()]
+
+    # An id that is taken: the API's 409 and its reason, over the form.
+    await admin.fill("[name=id]", "EN-01")
+    await admin.fill("[name=password]", "Long-enough-2026")
+    await admin.click("#person-form button[type=submit]")
+    await admin.wait_for_selector("#person-form .form-errors:has-text('EN-01')")
+    assert "当前状态不允许此操作" in await admin.inner_text("#person-form .form-errors")
+    assert admin.errors == [], admin.errors  # type: ignore[attr-defined]
+    await made.close()
+
+
+async def test_a_token_issued_in_the_console_is_shown_once_works_and_stops_when_revoked(
+        console, chromium, people, tokens):
+    made = await context(chromium)
+    await made.grant_permissions(["clipboard-read", "clipboard-write"], origin=console)
+    admin = await signed_in(made, console, tokens["admin"])
+    await admin.goto(f"{console}/console/#/person/{people['engineer_id']}")
+    await admin.fill("#token-form [name=label]", "巡检脚本")
+    await admin.fill("#token-form [name=expires_in_days]", "30")
+    await admin.click("#token-form button[type=submit]")
+    secret = await admin.input_value("#issued-token")
+    assert secret.startswith("cf_")
+    assert "只显示这一次" in await admin.inner_text("#token-once [role=alert]")
+    await admin.click("#copy-token")
+    await admin.wait_for_selector("#token-once .copied:text('已复制')")
+    assert await admin.evaluate("navigator.clipboard.readText()") == secret
+
+    async with httpx.AsyncClient(base_url=console) as client:
+        me = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
+        assert me.status_code == 200 and me.json()["id"] == people["engineer_id"]
+
+        # Listed without its secret; once the page is drawn again the secret is gone for good.
+        row = admin.locator("tr:has(td:text-is('巡检脚本'))")
+        assert await row.locator(".badge").inner_text() == "有效"
+        await admin.reload()
+        await row.wait_for()
+        assert secret not in await admin.content()
+
+        await row.locator("button.revoke").click()
+        await admin.wait_for_selector("dialog[open]:has-text('撤销令牌“巡检脚本”?')")
+        await admin.click("dialog[open] button.confirm")
+        await admin.wait_for_selector("text=已撤销令牌“巡检脚本”")
+        await row.wait_for(state="detached")  # revoked tokens are listed only on request
+        refused = await client.get("/v1/me", headers={"Authorization": f"Bearer {secret}"})
+        assert refused.status_code == 401
+    assert admin.errors == [], admin.errors  # type: ignore[attr-defined]
+    await made.close()
+
+
+async def test_an_admin_cannot_deactivate_themselves_and_is_told_why(console, chromium, tokens):
+    made = await context(chromium)
+    admin = await signed_in(made, console, tokens["admin"])
+    await admin.goto(f"{console}/console/#/person/AD-01")
+    await admin.click("#toggle-active")
+    await admin.click("dialog[open] button.confirm")
+    await admin.wait_for_selector(".account-status [role=alert]:has-text('cannot deactivate')")
+    await admin.reload()
+    await admin.wait_for_selector("#toggle-active:text('停用')")  # still active
     await made.close()

@@ -9,6 +9,7 @@ import * as casePage from "./pages/case.js";
 import * as engineer from "./pages/engineer.js";
 import * as hotline from "./pages/hotline.js";
 import * as manager from "./pages/manager.js";
+import * as people from "./pages/people.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
 
@@ -16,7 +17,8 @@ const main = document.getElementById("main");
 let me = null;
 let visits = 0; // each route() is a visit; a slow page of an earlier visit is dropped
 
-// #/name/arg -> page; `needs`: the capability that shows it in the navigation.
+// #/name/arg -> page; `needs`: the capability that shows it in the navigation; `under`: the
+// navigation entry a page without one belongs to.
 const PAGES = {
   "sign-in": { page: signin },
   hotline: { page: hotline, nav: "nav.hotline", needs: "open_repair" },
@@ -25,6 +27,8 @@ const PAGES = {
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
   search: { page: audit, nav: "nav.search", needs: "read_cases" },
+  people: { page: people, nav: "nav.people", needs: "manage_people" },
+  person: { page: people.person, under: "people" },
   case: { page: casePage },
 };
 
@@ -36,7 +40,7 @@ function shown(entry) {
 
 // Where each role starts.
 const HOME = { hotline: "hotline", engineer: "mine", supervisor: "board", manager: "board",
-  director: "board", auditor: "search", admin: "rosters" };
+  director: "board", auditor: "search", admin: "people" };
 
 function home() {
   if (!me) return "sign-in";
@@ -50,7 +54,8 @@ function shell() {
   document.getElementById("skip").textContent = t("skip");
   document.getElementById("lang").textContent = t("lang.switch");
   document.getElementById("lang").lang = language() === "en" ? "zh-CN" : "en";
-  const current = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const here = location.hash.replace(/^#\/?/, "").split("/")[0];
+  const current = PAGES[here]?.under || here;
   const nav = clear(document.getElementById("nav"));
   if (me) {
     nav.append(el("ul", {}, Object.entries(PAGES).filter(([, e]) => e.nav && shown(e)).map(([name, e]) =>

@@ -1,5 +1,5 @@
 // Building the page from data: elements with text (never HTML strings, so what people typed
-// can never become markup), tables, messages.
+// can never become markup), tables, messages, confirmations.
 
 import { t } from "./i18n.js";
 
@@ -53,4 +53,27 @@ export function message(kind, ...text) {
 export function section(title, ...children) {
   const id = "s-" + Math.random().toString(36).slice(2, 8);
   return el("section", { "aria-labelledby": id }, el("h2", { id }, title), ...children);
+}
+
+// A question before something that cannot be undone, in a modal <dialog>: resolves true when
+// the person confirms; "cancel" (or Escape) is the default.
+export function confirmDialog(title, text, confirmLabel) {
+  return new Promise((resolve) => {
+    const dialog = el("dialog", { class: "confirm-dialog", "aria-label": title });
+    const done = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    const cancel = el("button", { type: "button", class: "secondary", onclick: () => done(false) }, t("cancel"));
+    dialog.append(el("h2", {}, title), el("p", {}, text), el("div", { class: "buttons" },
+      el("button", { type: "button", class: "danger confirm", onclick: () => done(true) }, confirmLabel), cancel));
+    dialog.addEventListener("cancel", () => {
+      dialog.remove();
+      resolve(false);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    cancel.focus();
+  });
 }

@@ -12,14 +12,15 @@ const nextId = () => `f${++counter}`;
 const pattern = (path) => path.split(".").map((p) => (/^\d+$/.test(p) ? "*" : p)).join(".");
 const join = (path, name) => (path ? `${path}.${name}` : String(name));
 
-// schemaForm(schema, {choices, hidden, values}) -> {node, read(), showErrors(fields), focus()}
+// schemaForm(schema, {choices, hidden, values, labels}) -> {node, read(), showErrors(fields), focus()}
 //   choices: {pattern: [{value, label}]} renders a <select> for that field;
 //   hidden: Set of patterns left out (fields the server fills in);
-//   values: {path: value} initial values.
+//   values: {path: value} initial values;
+//   labels: {pattern: text} this form's own label of a field (else the i18n word).
 export function schemaForm(schema, options = {}) {
   const context = {
     root: schema, choices: options.choices || {}, hidden: options.hidden || new Set(),
-    values: options.values || {}, slots: new Map(),
+    values: options.values || {}, labels: options.labels || {}, slots: new Map(),
   };
   const control = objectFields(schema, "", context);
   const general = el("div", { class: "form-errors", role: "alert" });
@@ -124,14 +125,14 @@ function field(raw, path, name, notRequired, context) {
   const id = nextId();
   const error = el("p", { class: "field-error", id: `${id}-error`, "aria-live": "polite" });
   context.slots.set(path, error);
-  const title = label(name, schema);
+  const title = context.labels[pattern(path)] || label(name, schema);
   const initial = path in context.values ? context.values[path] : schema.default;
   const choices = context.choices[pattern(path)];
   const attrs = { id, name: path, "aria-describedby": `${id}-error` };
 
-  if (choices) {
+  if (choices) { // a choice of value "" names what leaving the field empty means
     const select = el("select", { ...attrs, required: !optional },
-      el("option", { value: "" }, optional ? `(${t("optional")})` : "—"),
+      choices.some((c) => c.value === "") ? null : el("option", { value: "" }, optional ? `(${t("optional")})` : "—"),
       choices.map((c) => el("option", { value: c.value, selected: c.value === initial }, c.label)));
     return wrap(title, id, select, error, schema, optional, () => select.value || undefined);
   }
@@ -193,11 +194,16 @@ function field(raw, path, name, notRequired, context) {
     const input = el("input", { ...attrs, type: "date", required: !optional, value: initial ?? "" });
     return wrap(title, id, input, error, schema, optional, () => input.value || undefined);
   }
+  if (schema.type === "string" && schema.format === "password") { // sent as typed, never trimmed
+    const input = el("input", { ...attrs, type: "password", autocomplete: "new-password", required: !optional });
+    return wrap(title, id, input, error, schema, optional, () => (input.value === "" && optional ? undefined : input.value));
+  }
   if (schema.type === "string") {
-    const long = (schema.maxLength || 0) > 200;
+    const long = (schema.maxLength || 0) > 200 && schema.format !== "uri";
+    const type = schema.format === "uri" ? "url" : name.includes("phone") ? "tel" : "text";
     const input = long
       ? el("textarea", { ...attrs, rows: name === "note" || name === "comment" ? 2 : 3, required: !optional && schema.minLength > 0, maxlength: schema.maxLength }, initial ?? "")
-      : el("input", { ...attrs, type: name.includes("phone") ? "tel" : "text", required: !optional && (schema.minLength > 0 || schema.pattern),
+      : el("input", { ...attrs, type, required: !optional && (schema.minLength > 0 || schema.pattern),
         maxlength: schema.maxLength, value: initial ?? "" });
     return wrap(title, id, input, error, schema, optional, () => {
       const value = input.value.trim();
