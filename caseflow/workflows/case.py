@@ -132,6 +132,9 @@ class CaseWorkflow:
         """Rules on the payload that depend on the case's state (raise InvalidPayload)."""
 
     def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
+        """A reported improvement action must be the person's own (staff report any); then the
+        refusal `allowed_for` answers with, so the buttons offered and the validator agree."""
+        self._check_action_owner(request, payload)
         refusal = self._person_refusal(request.actor, request.action)
         if refusal is not None:
             raise NotAssignee(refusal)
@@ -258,15 +261,12 @@ class CaseWorkflow:
         self.deadlines.meet(f"action-{action.id}", now)
         return action
 
-    def _check_action_owner(self, request: CaseAction, payload: BaseModel) -> bool:
-        """Whether this is an action report; staff may report any, others only their own."""
-        if not isinstance(payload, CompleteAction):
-            return False
-        if request.actor.role not in STAFF:
+    def _check_action_owner(self, request: CaseAction, payload: BaseModel) -> None:
+        """An improvement action is reported by staff, or by its own owner."""
+        if isinstance(payload, CompleteAction) and request.actor.role not in STAFF:
             action = self.actions.get(payload.action_id)
             if action is not None and action.owner_id != request.actor.id:
                 raise NotAssignee(f"corrective action {action.id} is owned by {action.owner_name}")
-        return True
 
     def _check_action_payload(self, payload: BaseModel, now: datetime) -> None:
         """Due dates in the future; a reported action exists and is not done yet."""

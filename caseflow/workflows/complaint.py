@@ -17,7 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import complaint as c
-    from caseflow.domain.cases import CaseAction
     from caseflow.domain.enums import ComplaintOutcome, ComplaintStatus, Role
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
@@ -106,10 +105,6 @@ class ComplaintWorkflow(CaseWorkflow):
         if action == "complete-action" and not self._open_actions():
             return "every corrective action is done"
         return None
-
-    def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
-        """Staff may act on any corrective action; anyone else only on the ones they own."""
-        self._check_action_owner(request, payload)
 
     def _person_refusal(self, actor: Actor, action: str) -> str | None:
         return self._owner_refusal(actor) if action == "complete-action" else None

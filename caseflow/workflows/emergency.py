@@ -25,9 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import emergency as e
-    from caseflow.domain.cases import CaseAction
     from caseflow.domain.enums import EmergencyOutcome, EmergencyStatus, Role
-    from caseflow.domain.errors import NotAssignee
     from caseflow.domain.records import (
         ON_CALL_CHAIN,
         SYSTEM,
@@ -125,16 +123,9 @@ class EmergencyResponseWorkflow(CaseWorkflow):
                     f"{', '.join(a.id for a in self._open_actions())}")
         return None
 
-    def _check_person(self, request: CaseAction, payload: BaseModel) -> None:
+    def _person_refusal(self, actor: Actor, action: str) -> str | None:
         """An engineer acknowledges only a page sent to them, then acts only as the one who
         acknowledged or a member of the team; improvement actions belong to their owners."""
-        if self._check_action_owner(request, payload):
-            return
-        refusal = self._person_refusal(request.actor, request.action)
-        if refusal is not None:
-            raise NotAssignee(refusal)
-
-    def _person_refusal(self, actor: Actor, action: str) -> str | None:
         if action == "complete-action":
             return self._owner_refusal(actor)
         if actor.role != Role.engineer:
