@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from rich.console import Console
-from temporalio.client import WorkflowHistory
 
 from bench.intake import settle
 from bench.load import Api, open_cases, walk_cases
@@ -48,32 +46,25 @@ async def measure(stack: Stack, *, case_ids: list[str],
     fetched = time.perf_counter() - begin
     events = [len(history.get("events", [])) for _, history in histories]
 
+    async def run(size: int, distinct: int, source: str,
+                  items: AsyncIterator[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+        begin = time.perf_counter()
+        failures = await replay.replay_all(items, quiet, size)
+        seconds = time.perf_counter() - begin
+        return {"histories": size, "distinct": min(size, distinct), "source": source,
+                "failures": failures, "seconds": round(seconds, 2),
+                "histories_per_second": round(size / seconds, 1)}
+
     runs = []
     for size in sizes:
         progress(f"replay: {size:,} histories")
-        begin = time.perf_counter()
-        failures = await replay.replay_all(_cycle(histories, size), quiet, size)
-        seconds = time.perf_counter() - begin
-        runs.append({"histories": size, "distinct": min(size, len(histories)),
-                     "source": "histories in memory", "failures": failures,
-                     "seconds": round(seconds, 2),
-                     "histories_per_second": round(size / seconds, 1)})
-    # For comparison: one replayer for all the histories, instead of one per history.
-    size = min(sizes)
-    begin = time.perf_counter()
-    failures = await _one_replayer(histories, size)
-    seconds = time.perf_counter() - begin
-    runs.append({"histories": size, "distinct": min(size, len(histories)),
-                 "source": "histories in memory, one replayer for all", "failures": failures,
-                 "seconds": round(seconds, 2), "histories_per_second": round(size / seconds, 1)})
+        runs.append(await run(size, len(histories), "histories in memory",
+                              _cycle(histories, size)))
     # The whole `caseflow replay <case ids>` path once: fetch each history, then replay it.
+    size = min(sizes)
     ids = list(itertools.islice(itertools.cycle(case_ids), size))
-    begin = time.perf_counter()
-    failures = await replay.replay_all(replay.cases(client, ids), quiet, size)
-    seconds = time.perf_counter() - begin
-    runs.append({"histories": size, "distinct": min(size, len(case_ids)),
-                 "source": "fetched from Temporal", "failures": failures,
-                 "seconds": round(seconds, 2), "histories_per_second": round(size / seconds, 1)})
+    runs.append(await run(size, len(case_ids), "fetched from Temporal",
+                          replay.cases(client, ids)))
     result.update({
         "runs": runs,
         "events_per_history": {"min": min(events), "mean": round(sum(events) / len(events), 1),
@@ -89,17 +80,6 @@ async def _cycle(histories: list[tuple[str, dict[str, Any]]],
         yield name, history
 
 
-async def _one_replayer(histories: list[tuple[str, dict[str, Any]]], size: int) -> int:
-    """Replay with one `Replayer.replay_workflows` over all the histories; the failures."""
-
-    async def loaded() -> AsyncIterator[WorkflowHistory]:
-        async for name, history in _cycle(histories, size):
-            yield WorkflowHistory.from_json(name, json.dumps(history, ensure_ascii=False))
-
-    done = await replay.replayer().replay_workflows(loaded(), raise_on_replay_failure=False)
-    return len(done.replay_failures)
-
-
 def grids(result: dict[str, Any]) -> list[Grid]:
     rows = [[number(run["histories"], 0), number(run["distinct"], 0), run["source"],
              number(run["seconds"], 1), number(run["histories_per_second"]),
@@ -107,7 +87,6 @@ def grids(result: dict[str, Any]) -> list[Grid]:
     events = result["events_per_history"]
     note = (f"Closed repairs walked through the API, {events['mean']:g} history events on "
             f"average ({events['min']}-{events['max']}); replayed one after another with "
-            "caseflow.replay.replay_all, as `caseflow replay` does (one replayer for the run); "
-            "for comparison, the same histories through one Replayer.replay_workflows.")
+            "caseflow.replay.replay_all, as `caseflow replay` does (one replayer for the run).")
     return [Grid("Replay of closed cases", ["histories", "distinct cases", "source", "seconds",
                                             "histories/s", "divergent"], rows, note)]

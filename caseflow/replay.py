@@ -68,15 +68,25 @@ def divergence(failure: BaseException, history: dict[str, Any]) -> tuple[int | N
     return None, None, reason
 
 
-async def replay_one(engine: Replayer, name: str, history: dict[str, Any]) -> Outcome:
+def _load(name: str, history: dict[str, Any]) -> WorkflowHistory | Outcome:
+    """The history to replay, or the failure of one that is not a workflow history."""
     try:
-        loaded = WorkflowHistory.from_json(name, json.dumps(history, ensure_ascii=False))
+        return WorkflowHistory.from_json(name, json.dumps(history, ensure_ascii=False))
     except Exception as error:
         return Outcome(name, False, reason=f"not a workflow history: {error}")
+
+
+def _outcome(name: str, history: dict[str, Any], failure: BaseException | None) -> Outcome:
+    return Outcome(name, True) if failure is None else \
+        Outcome(name, False, *divergence(failure, history))
+
+
+async def replay_one(engine: Replayer, name: str, history: dict[str, Any]) -> Outcome:
+    loaded = _load(name, history)
+    if isinstance(loaded, Outcome):
+        return loaded
     result = await engine.replay_workflow(loaded, raise_on_replay_failure=False)
-    if result.replay_failure is None:
-        return Outcome(name, True)
-    return Outcome(name, False, *divergence(result.replay_failure, history))
+    return _outcome(name, history, result.replay_failure)
 
 
 def read_history(path: Path) -> tuple[str, dict[str, Any]]:
@@ -127,21 +137,16 @@ async def replay_all(items: AsyncIterator[tuple[str, dict[str, Any]]], console: 
 
         async def histories() -> AsyncIterator[WorkflowHistory]:
             async for name, history in items:
-                try:
-                    loaded = WorkflowHistory.from_json(name, json.dumps(history,
-                                                                        ensure_ascii=False))
-                except Exception as error:
-                    report(Outcome(name, False, reason=f"not a workflow history: {error}"))
+                loaded = _load(name, history)
+                if isinstance(loaded, Outcome):
+                    report(loaded)
                     continue
                 fed.append((name, history))
                 yield loaded
 
         async with replayer().workflow_replay_iterator(histories()) as results:
             async for result in results:
-                name, history = fed.popleft()
-                failure = result.replay_failure
-                report(Outcome(name, True) if failure is None
-                       else Outcome(name, False, *divergence(failure, history)))
+                report(_outcome(*fed.popleft(), result.replay_failure))
     return failures
 
 

@@ -96,7 +96,7 @@ async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):
     result = round_trip(await replay.measure(stack, case_ids=closed, sizes=(2, 3)), tmp_path)
     assert [(r["histories"], r["distinct"], r["source"]) for r in result["runs"]] == [
         (2, 2, "histories in memory"), (3, 2, "histories in memory"),
-        (2, 2, "histories in memory, one replayer for all"), (2, 2, "fetched from Temporal")]
+        (2, 2, "fetched from Temporal")]
     assert all(r["failures"] == 0 and r["histories_per_second"] > 0 for r in result["runs"])
     assert result["events_per_history"]["min"] > 50  # a whole walk, intake to callback
 
