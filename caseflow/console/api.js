@@ -79,6 +79,17 @@ export const put = (path, body) => call("PUT", path, { body });
 export const patch = (path, body) => call("PATCH", path, { body });
 export const remove = (path) => call("DELETE", path);
 
+// The API's schemas (components of /openapi.json), fetched once; the forms are made from them.
+let schemaCache = null;
+export function schemas() {
+  schemaCache ||= call("GET", "/openapi.json").then((openapi) => openapi.components.schemas)
+    .catch((error) => {
+      schemaCache = null;
+      throw error;
+    });
+  return schemaCache;
+}
+
 // What went wrong, in words for the person at the screen.
 export function explain(error) {
   if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);

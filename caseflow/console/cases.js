@@ -2,7 +2,7 @@
 // person may take now, each opening its form (made from the action's payload schema).
 
 import { explain, get, newKey, post } from "./api.js";
-import { el, message, table } from "./dom.js";
+import { el, message, modal, table } from "./dom.js";
 import { schemaForm } from "./forms.js";
 import { language, t, word } from "./i18n.js";
 import { countdown, when } from "./time.js";
@@ -60,15 +60,9 @@ export async function actionDialog(caseId, action, { intro } = {}) {
   const form = schemaForm(action.payload_schema, { choices, hidden });
   const key = newKey(); // the same key for every submit of this form: one step
   const title = `${word(action.action)} · ${caseId}`;
-  const submit = el("button", { type: "submit" }, t("submit"));
-  const dialog = el("dialog", { class: "action-dialog", "aria-label": title });
-  return new Promise((resolve) => {
-    const done = (value) => {
-      dialog.close();
-      dialog.remove();
-      resolve(value);
-    };
-    const body = el("form", {
+  return modal("action-dialog", title, (done) => {
+    const submit = el("button", { type: "submit" }, t("submit"));
+    const content = el("form", {
       method: "dialog",
       onsubmit: async (event) => {
         event.preventDefault();
@@ -76,7 +70,7 @@ export async function actionDialog(caseId, action, { intro } = {}) {
         try {
           done(await post(`/v1/cases/${encodeURIComponent(caseId)}/actions/${action.action}`, form.read(), key));
         } catch (error) {
-          form.showErrors(error.fields, error.fields && error.fields.length ? t("error.fields") : explain(error));
+          form.showError(error);
           submit.disabled = false;
         }
       },
@@ -87,14 +81,7 @@ export async function actionDialog(caseId, action, { intro } = {}) {
     form.node,
     el("div", { class: "buttons" }, submit,
       el("button", { type: "button", class: "secondary", onclick: () => done(null) }, t("cancel"))));
-    dialog.append(body);
-    dialog.addEventListener("cancel", () => {
-      dialog.remove();
-      resolve(null);
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-    form.focus();
+    return { content, focus: form.focus };
   });
 }
 

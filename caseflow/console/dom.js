@@ -55,25 +55,35 @@ export function section(title, ...children) {
   return el("section", { "aria-labelledby": id }, el("h2", { id }, title), ...children);
 }
 
-// A question before something that cannot be undone, in a modal <dialog>: resolves true when
-// the person confirms; "cancel" (or Escape) is the default.
-export function confirmDialog(title, text, confirmLabel) {
+// A modal <dialog>: `fill(done)` gives its content and what to focus; the promise resolves with
+// what done() is given, or with `dismissed` when the person presses Escape.
+export function modal(className, title, fill, dismissed = null) {
   return new Promise((resolve) => {
-    const dialog = el("dialog", { class: "confirm-dialog", "aria-label": title });
+    const dialog = el("dialog", { class: className, "aria-label": title });
     const done = (value) => {
       dialog.close();
       dialog.remove();
       resolve(value);
     };
-    const cancel = el("button", { type: "button", class: "secondary", onclick: () => done(false) }, t("cancel"));
-    dialog.append(el("h2", {}, title), el("p", {}, text), el("div", { class: "buttons" },
-      el("button", { type: "button", class: "danger confirm", onclick: () => done(true) }, confirmLabel), cancel));
+    const { content, focus } = fill(done);
+    dialog.append(content);
     dialog.addEventListener("cancel", () => {
       dialog.remove();
-      resolve(false);
+      resolve(dismissed);
     });
     document.body.append(dialog);
     dialog.showModal();
-    cancel.focus();
+    focus();
   });
+}
+
+// A question before something that cannot be undone: resolves true when the person confirms;
+// "cancel" (or Escape) is the default.
+export function confirmDialog(title, text, confirmLabel) {
+  return modal("confirm-dialog", title, (done) => {
+    const cancel = el("button", { type: "button", class: "secondary", onclick: () => done(false) }, t("cancel"));
+    const content = el("div", {}, el("h2", {}, title), el("p", {}, text), el("div", { class: "buttons" },
+      el("button", { type: "button", class: "danger confirm", onclick: () => done(true) }, confirmLabel), cancel));
+    return { content, focus: () => cancel.focus() };
+  }, false);
 }

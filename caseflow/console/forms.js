@@ -1,6 +1,7 @@
 // Forms made from the JSON Schema of a payload (pydantic's, as the API gives it), so every form
 // follows the action rules and intake models of the server; values read back into the payload.
 
+import { explain } from "./api.js";
 import { el, append } from "./dom.js";
 import { language, t, word } from "./i18n.js";
 import { fromInput, localInput } from "./time.js";
@@ -12,7 +13,8 @@ const nextId = () => `f${++counter}`;
 const pattern = (path) => path.split(".").map((p) => (/^\d+$/.test(p) ? "*" : p)).join(".");
 const join = (path, name) => (path ? `${path}.${name}` : String(name));
 
-// schemaForm(schema, {choices, hidden, values, labels}) -> {node, read(), showErrors(fields), focus()}
+// schemaForm(schema, {choices, hidden, values, labels})
+//   -> {node, read(), showErrors(fields, fallback), showError(error), focus()}
 //   choices: {pattern: [{value, label}]} renders a <select> for that field;
 //   hidden: Set of patterns left out (fields the server fills in);
 //   values: {path: value} initial values;
@@ -51,6 +53,10 @@ export function schemaForm(schema, options = {}) {
       if (unplaced.length) append(general, unplaced.map((text) => el("p", {}, text)));
       node.querySelector(".field-error:not(:empty), .form-errors:not(:empty)")
         ?.scrollIntoView({ block: "center" });
+    },
+    // A refused submit: the API's field errors next to their fields, or its reason over the form.
+    showError(error) {
+      this.showErrors(error.fields, error.fields?.length ? t("error.fields") : explain(error));
     },
   };
 }

@@ -1,7 +1,7 @@
 // The hotline: open a repair, complaint or emergency from its form (with the unit found by
 // serial or hospital), and the closed-loop callbacks due, with the script and the form.
 
-import { ApiError, call, explain, get, newKey } from "../api.js";
+import { call, explain, get, newKey, schemas } from "../api.js";
 import { actionDialog, caseLink, dueCell } from "../cases.js";
 import { clear, el, message, section, table } from "../dom.js";
 import { schemaForm } from "../forms.js";
@@ -60,8 +60,7 @@ export const intake = {
   async render(page, [kind]) {
     const spec = KINDS[kind];
     if (!spec) throw new Error(`unknown form ${kind}`);
-    const [openapi, hospitals] = await Promise.all([call("GET", "/openapi.json"), get("/v1/hospitals")]);
-    const defs = openapi.components.schemas;
+    const [defs, hospitals] = await Promise.all([schemas(), get("/v1/hospitals")]);
     const schema = { ...defs[spec.schema], $defs: defs };
     const hospitalChoices = hospitals.map((h) => ({ value: h.id, label: `${h.name} (${h.id})` }));
     const form = schemaForm(schema, {
@@ -81,8 +80,7 @@ export const intake = {
           status.replaceChildren(message("ok", t("intake.opened", { case: created.case_id }), " ", caseLink(created.case_id)));
           location.hash = `#/case/${encodeURIComponent(created.case_id)}`;
         } catch (error) {
-          const fields = error instanceof ApiError && error.fields.length;
-          form.showErrors(error.fields, fields ? t("error.fields") : explain(error));
+          form.showError(error);
           submit.disabled = false;
         }
       },

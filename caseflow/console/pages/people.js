@@ -2,7 +2,7 @@
 // hospital served, channels, console log-in, active), and their API tokens: issued with a
 // label and an expiry and shown once, listed without their secret, revoked.
 
-import { ApiError, call, explain, get, patch, post, remove } from "../api.js";
+import { ApiError, explain, get, patch, post, remove, schemas } from "../api.js";
 import { clear, confirmDialog, el, message, section, table } from "../dom.js";
 import { schemaForm } from "../forms.js";
 import { language, t, word } from "../i18n.js";
@@ -12,17 +12,7 @@ import { when } from "../time.js";
 // and `active` (a button of its own) are left out.
 const FIELDS = ["id", "name", "role", "hospital_id", "phone", "email", "channels", "webhook_url", "username", "password"];
 
-let schemas = null;
 let notice = null; // shown once on the next page drawn (after adding or saving)
-
-async function definitions() {
-  schemas ||= call("GET", "/openapi.json").then((openapi) => openapi.components.schemas)
-    .catch((error) => {
-      schemas = null;
-      throw error;
-    });
-  return schemas;
-}
 
 // PersonCreate's fields (a PATCH takes the same ones); editing, the id is the page's and a
 // blank password keeps the one they have.
@@ -49,7 +39,7 @@ const joined = (items) => items.map(word).join(language() === "en" ? ", " : "、
 // #/people: the list; #/people/add: the form of a new person.
 export async function render(page, [sub]) {
   if (sub === "add") return add(page);
-  const [defs, hospitals] = await Promise.all([definitions(), get("/v1/hospitals")]);
+  const [defs, hospitals] = await Promise.all([schemas(), get("/v1/hospitals")]);
   const names = Object.fromEntries(hospitals.map((h) => [h.id, h.name]));
   const any = () => el("option", { value: "" }, t("search.any"));
   const role = el("select", { id: "people-role" }, any(), defs.Role.enum.map((r) => el("option", { value: r }, word(r))));
@@ -94,7 +84,7 @@ function activeBadge(person) {
 }
 
 async function add(page) {
-  const [defs, hospitals] = await Promise.all([definitions(), get("/v1/hospitals")]);
+  const [defs, hospitals] = await Promise.all([schemas(), get("/v1/hospitals")]);
   const form = personForm(defs, hospitals, { values: { channels: ["log"] } });
   const submit = el("button", { type: "submit" }, t("people.create"));
   const element = el("form", {
@@ -107,7 +97,7 @@ async function add(page) {
         notice = t("people.added", { name: created.name });
         location.hash = `#/person/${encodeURIComponent(created.id)}`;
       } catch (error) {
-        form.showErrors(error.fields, error.fields && error.fields.length ? t("error.fields") : explain(error));
+        form.showError(error);
         submit.disabled = false;
       }
     },
@@ -137,7 +127,7 @@ function changes(before, after) {
 // #/person/{id}: their details to change, deactivate or reactivate, and their API tokens.
 export const person = {
   async render(page, [id], me) {
-    const [defs, hospitals, everyone] = await Promise.all([definitions(), get("/v1/hospitals"), get("/v1/people")]);
+    const [defs, hospitals, everyone] = await Promise.all([schemas(), get("/v1/hospitals"), get("/v1/people")]);
     const one = everyone.find((p) => p.id === id);
     if (!one) throw new ApiError(404, { detail: t("people.unknown", { id }) });
     const again = async (text) => {
@@ -170,7 +160,7 @@ export const person = {
           await patch(`/v1/people/${encodeURIComponent(id)}`, body);
           await again(t("people.saved"));
         } catch (error) {
-          form.showErrors(error.fields, error.fields && error.fields.length ? t("error.fields") : explain(error));
+          form.showError(error);
           save.disabled = false;
         }
       },
@@ -216,7 +206,7 @@ function tokenState(token) {
 }
 
 async function tokens(one) {
-  const defs = await definitions();
+  const defs = await schemas();
   const list = el("div", { class: "token-list", "aria-live": "polite" });
   const status = el("div", { "aria-live": "polite" });
   const once = el("div", { id: "token-once" });
@@ -271,7 +261,7 @@ async function tokens(one) {
         showOnce(once, issued);
         await show();
       } catch (error) {
-        form.showErrors(error.fields, error.fields && error.fields.length ? t("error.fields") : explain(error));
+        form.showError(error);
       }
       submit.disabled = false;
     },
