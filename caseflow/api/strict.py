@@ -51,10 +51,15 @@ async def known_query(request: Request) -> None:
 
 
 def _nul_at(value: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+    """Where in parsed JSON a text (or a key) holds a NUL, if anywhere."""
     if isinstance(value, str):
         return path if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) \
-        if isinstance(value, list) else ()
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
     for key, item in items:
         if isinstance(key, str) and "\x00" in key:
             return (*path, key)

@@ -24,7 +24,6 @@ def _plain(value: str) -> str:
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     AfterValidator(_plain)]
-Instant = Zoned
 
 
 class CaseSort(StrEnum):
@@ -56,9 +55,9 @@ class CaseFilter(BaseModel):
     equipment_serial: Keyword | None = None
     assignee_id: Keyword | None = None
     breached: bool | None = None
-    opened_from: Instant | None = Field(default=None, description="opened at or after (with zone)")
-    opened_to: Instant | None = Field(default=None, description="opened before (with zone)")
-    due_before: Instant | None = Field(
+    opened_from: Zoned | None = Field(default=None, description="opened at or after (with zone)")
+    opened_to: Zoned | None = Field(default=None, description="opened before (with zone)")
+    due_before: Zoned | None = Field(
         default=None, description="open cases with a commitment due before this (with zone)")
 
     def check(self) -> CaseFilter:
