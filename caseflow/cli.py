@@ -106,23 +106,29 @@ def replay(
     kind: Annotated[str | None, typer.Option(help="every closed case of this kind ...")] = None,
     since: Annotated[datetime | None, typer.Option("--from", help="... closed from (UTC)")] = None,
     until: Annotated[datetime | None, typer.Option("--to", help="... closed before (UTC)")] = None,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", "-j", min=1, help="processes replaying at once (default: one per core)")] = None,
 ) -> None:
-    """Replay histories against today's workflow code: OK, or the first divergence with its
-    event id and why; non-zero exit on any divergence."""
+    """Replay histories against today's workflow code (every run of a case that continued as
+    new): OK, or the first divergence with its event id and why, one line per history on
+    stdout (progress and errors on stderr); non-zero exit on any divergence."""
     from caseflow import replay as r
 
     configure_logging("console", "WARNING")
+    out = Console(soft_wrap=True)  # one line per history, however long
+    err = console
+    workers = jobs or r.default_jobs()
     paths = [Path(t) for t in targets or [] if Path(t).exists()]
     case_ids = [t for t in targets or [] if not Path(t).exists()]
     if kind is None and (since or until):
-        console.print("[red]--from/--to need --kind[/]")
+        err.print("[red]--from/--to need --kind[/]")
         raise typer.Exit(2)
     if not paths and not case_ids and kind is None:
-        console.print("[red]nothing to replay[/]: give files, folders, case ids or --kind")
+        err.print("[red]nothing to replay[/]: give files, folders, case ids or --kind")
         raise typer.Exit(2)
 
     async def run() -> int:
-        failures = await r.replay_files(paths, console) if paths else 0
+        failures = await r.replay_files(paths, out, workers, err) if paths else 0
         if not case_ids and kind is None:
             return failures
         from caseflow.store.db import make_engine, make_sessions
@@ -139,7 +145,8 @@ def replay(
                                          _utc(until or datetime(9999, 1, 1)))
             finally:
                 engine.dispose()
-        return failures + await r.replay_all(r.cases(client, wanted), console, len(wanted))
+        return failures + await r.replay_all(r.cases(client, wanted), out, len(wanted), workers,
+                                             err)
 
     try:
         failures = asyncio.run(run())

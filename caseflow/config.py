@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     seal_poll_seconds: float = 5.0  # how often closed cases are fingerprinted into the chain
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
+    # How the worker runs workflow code (docs/architecture.md "The workflow sandbox"): "full"
+    # imports every workflow module afresh for each case; "passthrough" imports them once.
+    # Replay (caseflow replay, the audit API, CI) always uses the full sandbox.
+    workflow_sandbox: Literal["full", "passthrough"] = "passthrough"
     update_timeout_seconds: float = 30.0
     # Abuse limits (docs/security.md): per token and API process; 0 = no limit.
     rate_create_per_minute: int = Field(default=120, ge=0)

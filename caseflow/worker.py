@@ -10,7 +10,6 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from caseflow.activities.cases import CaseOpening
 from caseflow.activities.channels import Channel, EmailChannel, LogChannel, WebhookChannel
@@ -28,23 +27,19 @@ from caseflow.store.db import make_engine, make_sessions
 from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.tracing import WORKER_SERVICE, tracer_provider
-from caseflow.workflows.complaint import ComplaintWorkflow
-from caseflow.workflows.emergency import EmergencyResponseWorkflow
-from caseflow.workflows.installation import InstallationAcceptanceWorkflow
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
-from caseflow.workflows.repair import RepairWorkflow
+from caseflow.workflows import catalog
+from caseflow.workflows.catalog import WORKFLOWS
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
-             InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow]
-
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
-                 executor: ThreadPoolExecutor, policies: PolicySource) -> Worker:
+                 executor: ThreadPoolExecutor, policies: PolicySource,
+                 sandbox: str = "passthrough") -> Worker:
     """The worker on `client`: its metrics go to the client's runtime, its traces to the
     client's tracing interceptor (both off for a plain client). Cases it opens (linked
-    complaints, emergencies, visits) are pinned to the policy in force."""
+    complaints, emergencies, visits) are pinned to the policy in force. `sandbox`: see
+    `catalog.sandbox`."""
     records = CaseRecords(sessions, CaseMetrics.of(client))
     people, opening = Directory(sessions), CaseOpening(sessions, policies)
     register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
@@ -52,7 +47,8 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[records.record_case_event, records.record_escalation,
+        activities=[records.record_case_events, records.record_case_event,
+                    records.record_escalation,
                     opening.open_linked_complaint, opening.open_linked_emergency,
                     opening.open_maintenance_visit, opening.start_maintenance_plan,
                     opening.open_linked_repair,
@@ -60,15 +56,8 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     people.lookup_equipment, people.find_people, people.on_call_chain],
         activity_executor=executor,
         max_concurrent_activities=32,
-        workflow_runner=sandbox_runner(),
+        workflow_runner=catalog.sandbox(sandbox),
     )
-
-
-def sandbox_runner() -> SandboxedWorkflowRunner:
-    """The workflow sandbox, passing our pure domain models and pydantic through."""
-    return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "caseflow.domain", "pydantic", "pydantic_core", "annotated_types"))
 
 
 def dispatcher(sessions: sessionmaker[Session], settings: Settings,
@@ -106,7 +95,8 @@ async def run_worker(settings: Settings) -> None:
     stop = asyncio.Event()
     with ThreadPoolExecutor(max_workers=32) as executor:
         policies = PolicySource(sessions, load_policy(settings.policy_file))
-        worker = build_worker(client, sessions, settings.task_queue, executor, policies)
+        worker = build_worker(client, sessions, settings.task_queue, executor, policies,
+                              settings.workflow_sandbox)
         outbox = asyncio.create_task(run_outbox(
             dispatcher(sessions, settings, policies), settings.outbox_poll_seconds, stop,
             name="notifications", metrics=metrics))

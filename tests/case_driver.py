@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from caseflow.domain.cases import CaseAction
+from caseflow.domain.cases import CaseAction, StepResult
 from caseflow.domain.records import Actor
 
 
@@ -26,9 +26,17 @@ class CaseDriver:
 
     async def act(self, action: str, actor: Actor, update_id: str | None = None,
                   **payload: Any) -> Any:
+        """Take a step; the case as it then stands (the update answers with the step's number
+        and the status only, the view is read by query as the API does)."""
+        await self.step(action, actor, update_id, **payload)
+        return await self.state()
+
+    async def step(self, action: str, actor: Actor, update_id: str | None = None,
+                   **payload: Any) -> StepResult:
+        """Take a step: what the update itself answers."""
         return await self.handle.execute_update(
             "act", CaseAction(action=action, actor=actor, payload=payload), id=update_id,
-            result_type=self.view)
+            result_type=StepResult)
 
     async def state(self) -> Any:
         return await self.handle.query("state", result_type=self.view)

@@ -67,10 +67,13 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 @asynccontextmanager
 async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
-    """caseflow's worker, with real activities, on a fresh task queue of `env`."""
+    """caseflow's worker, with real activities, on a fresh task queue of `env`. Its workflows
+    run in the full sandbox (as replay does), so code that breaks it fails the tests; the
+    worker processes of the end-to-end and fault tests run the production setting."""
     with ThreadPoolExecutor(max_workers=32) as executor:
         async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
-                                executor, PolicySource(sessions, load_policy())) as worker:
+                                executor, PolicySource(sessions, load_policy()),
+                                sandbox="full") as worker:
             yield worker
 
 

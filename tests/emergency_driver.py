@@ -76,7 +76,7 @@ class EmergencyDriver(CaseDriver):
         """The state once the workflow has sent `count` pages (real time, no skipping)."""
         for _ in range(int(timeout * 20)):
             view = await self.state()
-            if len(view.pages) >= count:
+            if view.earlier_pages + len(view.pages) >= count:
                 return view
             await asyncio.sleep(0.05)
         raise AssertionError(f"{self.case_id}: fewer than {count} pages after {timeout}s: "

@@ -4,7 +4,11 @@
 
 Each history is a real run of today's workflow on the time-skipping test server, with the
 activities writing to a throwaway SQLite database. Once committed, a history is never
-re-recorded: CI replays it against later code, which is the point.
+re-recorded: CI replays it against later code, which is the point. A case that continued as new
+is saved as one file per run (`NAME.run1.json`, `NAME.run2.json`...), each replayed on its own.
+
+The `lean_` histories were recorded after the lean-histories patch (one local activity per
+step, continue-as-new); the others before it, and replay on the older path.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.policy_loader import load_policy
+from caseflow.replay import case_runs
 from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
@@ -122,6 +127,33 @@ async def critical_opens_emergency(case: RepairDriver) -> None:
     await emergency.pages(1)
     await emergency.act("stand-down", SUPERVISOR, reason="维修单已覆盖,无需应急")
     await case.walk_to("closed")
+
+
+async def repair_waits_weeks(case: RepairDriver) -> None:
+    """A repair waiting for parts with a progress report a day, long enough to continue as
+    new; then resolved and closed in its second run."""
+    await case.walk_to("repairing")
+    await case.act("order-parts", ENGINEER, parts=[{"part_no": "DET-8", "name": "探测器模块"}])
+    day = 0
+    while (await case.state()).run == 1:
+        day += 1
+        await case.sleep(hours=20)
+        await case.step("progress", ENGINEER, note=f"第{day}天: 探测器模块仍在途中")
+    await case.act("parts-arrived", ENGINEER)
+    await case.act("resolve", ENGINEER, summary="更换探测器模块", verification=PASSING_VERIFICATION)
+    await case.act("confirm", HOTLINE, confirmed_by="李医生")
+    await case.act("callback", HOTLINE, satisfaction=4, comment="等待时间长,但修好了")
+
+
+async def emergency_unanswered_continues(case: EmergencyDriver) -> None:
+    """Nobody answers for 11 hours: the chain is paged every 5 minutes, round after round,
+    and the emergency continues as new while paging; then acknowledged and stood down."""
+    await case.pages(1)
+    while (await case.state()).run == 1:
+        await case.sleep(hours=1)
+    view = await case.state()
+    await case.act("acknowledge", view.pages[-1].people[0], note="刚看到呼叫")
+    await case.act("stand-down", MANAGER, reason="患者已转院,设备停用待修")
 
 
 async def emergency_climbs_then_closed(case: EmergencyDriver) -> None:
@@ -232,6 +264,12 @@ async def complaint_reopened(case: ComplaintDriver) -> None:
 
 
 SCENARIOS = {
+    "lean_repair_happy_path": (happy_path, {}),
+    "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
+    "lean_repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
+    "lean_repair_quotation_escalation_dispute": (quotation_escalation_dispute,
+                                                 {"serial": "CT-JB-0003", "hospital": "H-JB"}),
+    "lean_repair_waits_weeks_continues_as_new": (repair_waits_weeks, {"severity": "general"}),
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
                                             {"serial": "CT-JB-0003", "hospital": "H-JB"}),
@@ -243,11 +281,16 @@ SCENARIOS = {
 }
 COMPLAINT_SCENARIOS = {
     "complaint_reopened_then_closed": (complaint_reopened, {}),
+    "lean_complaint_reopened_then_closed": (complaint_reopened, {}),
 }
 EMERGENCY_SCENARIOS = {
     "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
+    "lean_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
+    "lean_emergency_unanswered_continues_as_new": (emergency_unanswered_continues, {}),
 }
 OTHER_SCENARIOS = {
+    "lean_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
+    "lean_maintenance_visit_finding_opens_repair": visit_finding_opens_repair,
     "installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
     "installation_refused_then_accepted": installation_refused_then_accepted,
     "maintenance_visit_finding_opens_repair": visit_finding_opens_repair,
@@ -275,17 +318,17 @@ async def main() -> None:
                             *EMERGENCY_SCENARIOS.items(),
                             *((n, (f, {})) for n, f in OTHER_SCENARIOS.items())]:
                         target = OUT / f"{name}.json"
-                        if target.exists():
-                            print(f"kept     {target}")
+                        if target.exists() or (OUT / f"{name}.run1.json").exists():
+                            print(f"kept     {name}")
                             continue
                         if name in COMPLAINT_SCENARIOS:
                             case = await ComplaintDriver.open(env, "record", book, **intake)
                         elif name in EMERGENCY_SCENARIOS:
                             case = await EmergencyDriver.open(
                                 env, "record", book, new_hospital(sessions, CHAIN), **intake)
-                        elif name.startswith("installation"):
+                        elif "installation" in name:
                             case = await InstallationDriver.open(env, "record", sessions, book)
-                        elif name.startswith("maintenance_visit"):
+                        elif "maintenance_visit" in name:
                             case = await open_visit(env, "record", sessions, book)
                         elif name.startswith("maintenance_plan"):
                             handle, _ = await start_plan(env, "record", sessions, interval=30)
@@ -295,9 +338,11 @@ async def main() -> None:
                                                            **intake)
                         await scenario(case)
                         await case.result()
-                        history = await case.handle.fetch_history()
-                        target.write_text(history.to_json(), "utf-8")
-                        print(f"recorded {target} ({len(history.events)} events)")
+                        runs = await case_runs(env.client, case.case_id)
+                        for index, history in enumerate(runs, start=1):
+                            path = target if len(runs) == 1 else OUT / f"{name}.run{index}.json"
+                            path.write_text(history.to_json(), "utf-8")
+                            print(f"recorded {path} ({len(history.events)} events)")
         finally:
             await env.shutdown()
 

@@ -93,10 +93,12 @@ async def test_actions_walk_every_case_to_closed_and_time_each_step(stack, tmp_p
 async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):
     closed = await replay.closed_repairs(stack, 2)
     assert len(closed) == 2
-    result = round_trip(await replay.measure(stack, case_ids=closed, sizes=(2, 3)), tmp_path)
-    assert [(r["histories"], r["distinct"], r["source"]) for r in result["runs"]] == [
-        (2, 2, "histories in memory"), (3, 2, "histories in memory"),
-        (2, 2, "fetched from Temporal")]
+    result = round_trip(await replay.measure(stack, case_ids=closed, sizes=(2, 3),
+                                              jobs=(1, 2)), tmp_path)
+    assert [(r["histories"], r["distinct"], r["source"], r["jobs"]) for r in result["runs"]] == [
+        (2, 2, "histories in memory", 1), (3, 2, "histories in memory", 1),
+        (2, 2, "histories in memory", 2), (3, 2, "histories in memory", 2),
+        (2, 2, "fetched from Temporal", 2)]
     assert all(r["failures"] == 0 and r["histories_per_second"] > 0 for r in result["runs"])
     assert result["events_per_history"]["min"] > 50  # a whole walk, intake to callback
 

@@ -312,7 +312,8 @@ async def test_worker_metrics_count_the_case_its_deadlines_and_escalations(walke
     assert moved(walked, "caseflow_rung_lateness_seconds_bucket", le="1") == 3
     # ... and the SDK's own metrics come out of the same endpoint.
     assert total(walked.after, "temporal_workflow_task_execution_latency_count") > 0
-    assert total(walked.after, "temporal_activity_execution_latency_count",
+    # (cases record through local activities: docs/architecture.md "Lean case histories")
+    assert total(walked.after, "temporal_local_activity_execution_latency_count",
                  activity_type="record_escalation") >= 3
 
 
@@ -384,7 +385,7 @@ async def test_one_trace_runs_from_the_caller_through_the_api_and_workflow_to_ac
                                traceparent=f"00-{trace_id}-{caller}-01")
     assert created.status_code == 201, created.text
     wanted = ["POST /v1/repairs", "StartWorkflow:RepairWorkflow", "RunWorkflow:RepairWorkflow",
-              "StartActivity:record_case_event", "RunActivity:record_case_event"]
+              "StartActivity:record_case_events", "RunActivity:record_case_events"]
 
     async def complete() -> dict[str, list[SeenSpan]] | None:
         spans = stack.collector.of_trace(trace_id)
@@ -392,8 +393,8 @@ async def test_one_trace_runs_from_the_caller_through_the_api_and_workflow_to_ac
 
     spans = await eventually(complete, f"the spans {wanted}")
     (request,), (start,), (run,) = (spans[name] for name in wanted[:3])
-    schedules, activities = spans["StartActivity:record_case_event"], spans[
-        "RunActivity:record_case_event"]
+    schedules, activities = spans["StartActivity:record_case_events"], spans[
+        "RunActivity:record_case_events"]
     assert (request.service, start.service) == ("caseflow-api", "caseflow-api")
     assert {s.service for s in [run, *schedules, *activities]} == {"caseflow-worker"}
     # The caller's span -> the request -> the start of the workflow, under which the workflow

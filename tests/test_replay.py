@@ -79,13 +79,41 @@ async def test_a_changed_workflow_is_reported_divergent_at_its_event():
     from temporalio.worker import Replayer
 
     from caseflow.replay import replay_one
-    from caseflow.worker import sandbox_runner
+    from caseflow.workflows.catalog import sandbox
 
     path = next(p for p in HISTORIES if p.stem.startswith("complaint_"))
     raw = json.loads(path.read_text("utf-8"))
     changed = Replayer(workflows=[ChangedComplaint], data_converter=pydantic_data_converter,
-                       workflow_runner=sandbox_runner())
+                       workflow_runner=sandbox("full"))
     outcome = await replay_one(changed, path.stem, raw)
     assert not outcome.ok, "the changed code does not produce the recorded trace"
     assert outcome.reason, outcome
     assert (await replay_one(replayer(), path.stem, raw)).ok, "today's code still does"
+
+
+async def test_replay_in_several_processes_reports_what_one_process_reports(tmp_path):
+    """`caseflow replay --jobs 2`: the same OK / divergence lines, in the same order, as one
+    process; a tampered history among them is still named."""
+    import io
+
+    from rich.console import Console
+
+    from caseflow.replay import replay_files
+
+    raw = json.loads(HISTORIES[0].read_text("utf-8"))
+    for event in raw["events"]:
+        scheduled = event.get("activityTaskScheduledEventAttributes")
+        if scheduled:
+            scheduled["activityType"]["name"] = "some_other_activity"
+            break
+    (tmp_path / "tampered.json").write_text(json.dumps(raw), "utf-8")
+    paths = [*HISTORIES[:6], tmp_path / "tampered.json"]
+    lines = {}
+    for jobs in (1, 2):
+        out = io.StringIO()
+        failures = await replay_files(paths, Console(file=out, soft_wrap=True), jobs=jobs,
+                                      progress_to=Console(file=io.StringIO()))
+        lines[jobs] = out.getvalue().splitlines()
+        assert failures == 1
+    assert lines[1] == lines[2] and len(lines[1]) == len(paths)
+    assert lines[2][-1].startswith("FAIL") and "some_other_activity" in lines[2][-1]

@@ -348,9 +348,9 @@ async def test_step_retried_after_the_case_moved_on_gets_its_first_answer(open_c
     """A client that lost the answer and retries with the same id is not told 409 later on."""
     case = await assigned(open_case)
     update_id = f"ack-{case.case_id}"
-    first = await case.act("acknowledge", ENGINEER, update_id=update_id)
+    first = await case.step("acknowledge", ENGINEER, update_id=update_id)
     await case.act("arrive", ENGINEER, mode="remote")
-    retried = await case.act("acknowledge", ENGINEER, update_id=update_id)
+    retried = await case.step("acknowledge", ENGINEER, update_id=update_id)
     assert retried == first and retried.status == "acknowledged"
     view = await case.state()
     assert view.status == "on_site"

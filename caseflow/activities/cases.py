@@ -11,13 +11,17 @@ import asyncio
 import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
@@ -127,27 +131,26 @@ class CaseOpening:
                           title=f"预防性维护 {request.serial} due {request.due_on}"), start)
         await self._start_workflow(
             "MaintenanceVisitWorkflow", visit, visit.case_id,
-            {"CaseKind": "maintenance", "CaseStatus": "scheduled",
-             "HospitalId": visit.equipment.hospital_id, "EquipmentSerial": request.serial,
-             "SlaBreached": False}, f"预防性维护 {request.serial} due {request.due_on}")
+            search.at_start("maintenance", visit, visit.equipment.hospital_id, request.serial),
+            f"预防性维护 {request.serial} due {request.due_on}")
         return visit
 
     @activity.defn(name=START_MAINTENANCE_PLAN)
     async def start_maintenance_plan(self, plan: PlanStart) -> str:
         """Start a unit's maintenance plan (once: a plan already running for the unit is kept)."""
-        await self._start_workflow("MaintenancePlanWorkflow", plan, plan_id(plan.serial), {},
+        await self._start_workflow("MaintenancePlanWorkflow", plan, plan_id(plan.serial), None,
                                    f"预防性维护计划 maintenance plan {plan.serial}")
         return plan_id(plan.serial)
 
     @staticmethod
     async def _start_workflow(name: str, arg: BaseModel, workflow_id: str,
-                              attributes: dict[str, Any], summary: str) -> None:
+                              attributes: TypedSearchAttributes | None, summary: str) -> None:
         """Start a workflow of its own on this worker's task queue; one already started with
         this id (an earlier attempt) counts as started."""
         try:
             await activity.client().start_workflow(
                 name, arg, id=workflow_id, task_queue=activity.info().task_queue,
-                search_attributes=search.typed(attributes) if attributes else None,
+                search_attributes=attributes,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 static_summary=summary[:200])

@@ -1,7 +1,9 @@
 """Recording activities: timeline events, the case projection, escalations and their notices.
 
 Each write is keyed by (case id, workflow sequence number), so a retried activity finds its
-earlier write and stops: recorded once, notified once, and counted in the metrics once.
+earlier write and stops: recorded once, notified once, and counted in the metrics once. A
+projection carries only the commitments that changed; they are merged into the case row by
+(key, round), each kept as the latest event that reported it says.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from temporalio import activity
 
 from caseflow.domain.records import (
     RECORD_CASE_EVENT,
+    RECORD_CASE_EVENTS,
     RECORD_ESCALATION,
     CaseEvent,
+    CaseEvents,
     CaseProjection,
     EscalationRecord,
     NoticeRequest,
@@ -42,29 +46,62 @@ class CaseRecords:
         self.sessions = sessions
         self.metrics = metrics or CaseMetrics()
 
+    @activity.defn(name=RECORD_CASE_EVENTS)
+    def record_case_events(self, record: CaseEvents) -> int:
+        """Write the events of one step (or of an intake), their notices and the projection
+        after them in one transaction; returns the number of the last event (0 if the batch
+        was written already). Cases run it as a local activity."""
+        first, last = record.events[0], record.events[-1]
+        try:
+            with self.sessions.begin() as session:
+                if self._seen(session, first.case_id, first.seq):
+                    return 0
+                rows = [self._write_event(session, event, record.projection.hospital_id)
+                        for event in record.events]
+                change = self._project(session, record.projection, last.seq)
+                for row in rows:
+                    fan_out(session, row)
+        except IntegrityError:
+            self._raced(first.case_id, first.seq)
+            return 0
+        self._counted(record.events, record.projection, change)
+        return last.seq
+
     @activity.defn(name=RECORD_CASE_EVENT)
     def record_case_event(self, event: CaseEvent) -> bool:
-        """Write one timeline event, the projection and its notices; False if already written."""
-        bound = log.bind(case_id=event.case_id, workflow_id=event.workflow_id,
-                         run_id=event.run_id, seq=event.seq)
+        """Write one timeline event, the projection and its notices; False if already written
+        (cases opened before the lean-histories patch record each event this way)."""
+        assert event.projection is not None
         try:
             with self.sessions.begin() as session:
                 if self._seen(session, event.case_id, event.seq):
                     return False
-                session.add(row := self._event_row(event))
+                row = self._write_event(session, event, event.projection.hospital_id)
                 change = self._project(session, event.projection, event.seq)
-                for index, notice in enumerate(event.notices):
-                    self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
-                                  notice, event.projection.hospital_id)
                 fan_out(session, row)
         except IntegrityError:
             return self._raced(event.case_id, event.seq)
-        if event.event == "opened":
-            self.metrics.opened(event.projection.kind)
+        self._counted([event], event.projection, change)
+        return True
+
+    def _write_event(self, session: Session, event: CaseEvent, hospital_id: str) -> CaseEventRow:
+        session.add(row := self._event_row(event))
+        for index, notice in enumerate(event.notices):
+            self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
+                          notice, hospital_id)
+        return row
+
+    def _counted(self, events: list[CaseEvent], projection: CaseProjection,
+                 change: Progress | None) -> None:
+        """After the commit: the metrics and the log lines of what was written."""
+        for event in events:
+            if event.event == "opened":
+                self.metrics.opened(projection.kind)
+            log.info("case event recorded", case_id=event.case_id, workflow_id=event.workflow_id,
+                     run_id=event.run_id, seq=event.seq, case_event=event.event,
+                     summary=event.summary)
         if change is not None:
             self.metrics.progressed(change)
-        bound.info("case event recorded", case_event=event.event, summary=event.summary)
-        return True
 
     @activity.defn(name=RECORD_ESCALATION)
     def record_escalation(self, record: EscalationRecord) -> bool:
@@ -135,8 +172,9 @@ class CaseRecords:
 
     @staticmethod
     def _project(session: Session, projection: CaseProjection, seq: int) -> Progress | None:
-        """Bring the case row up to this event, unless a later event already did (None: that
-        event's projection, being later, carries this one's changes and counts them)."""
+        """Bring the case row up to this event: its commitments merged round by round (each
+        as the latest event that reported it), its other fields unless a later event already
+        set them. None when nothing the metrics count changed."""
         # Normally the API reserved the row; a case opened by another case may not have one yet.
         # Created if missing without racing a concurrent event, then locked, so a concurrent
         # write of an older event cannot overwrite a newer one.
@@ -150,17 +188,24 @@ class CaseRecords:
         row = session.scalar(select(Case).where(Case.case_id == projection.case_id)
                              .with_for_update())
         assert row is not None
-        if row.projection_seq >= seq:
-            return None
-        change = progress(row.closed_at is not None, row.commitments, projection)
-        for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
-                      "assignee_id", "breached", "title", "opened_at", "closed_at",
-                      "policy_version", "next_due_at", "next_due_key"):
-            setattr(row, field, getattr(projection, field))
-        row.commitments = [c.model_dump(mode="json") for c in projection.commitments]
-        row.projection_seq = seq
+        newer = row.projection_seq < seq
+        stored = {(c["key"], c["round"]): c for c in row.commitments or []}
+        reported = [c for c in projection.commitments
+                    if stored.get((c.key, c.round), {}).get("seq", 0) < seq]
+        change = progress(row.closed_at is not None or not newer, row.commitments,
+                          projection.model_copy(update={"commitments": reported}))
+        for view in reported:
+            stored[(view.key, view.round)] = view.model_dump(mode="json") | {"seq": seq}
+        if reported:
+            row.commitments = list(stored.values())
+        if newer:
+            for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
+                          "assignee_id", "breached", "title", "opened_at", "closed_at",
+                          "policy_version", "next_due_at", "next_due_key"):
+                setattr(row, field, getattr(projection, field))
+            row.projection_seq = seq
         row.updated_at = datetime.now(timezone.utc)
-        return change
+        return change if (change.closed or change.met or change.breached) else None
 
     @staticmethod
     def _recipients(session: Session, record: EscalationRecord) -> list[str]:

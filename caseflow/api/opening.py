@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Header, Response
@@ -113,13 +113,11 @@ async def open_case(opening: Opening, body: BaseModel, context: Context,
 
 async def _start(client: Client, task_queue: str, opening: Opening, row: Case,
                  start: BaseModel) -> None:
-    attributes: dict[str, Any] = {
-        "CaseKind": opening.kind, "CaseStatus": "opening", "HospitalId": row.hospital_id,
-        "EquipmentSerial": row.equipment_serial or "", "SlaBreached": False}
     try:
         await client.start_workflow(
             opening.workflow, start, id=row.case_id or "", task_queue=task_queue,
-            search_attributes=search.typed(attributes),
+            search_attributes=search.at_start(opening.kind, start, row.hospital_id,
+                                              row.equipment_serial),
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             static_summary=opening.summary(start)[:200])

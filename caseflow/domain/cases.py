@@ -22,7 +22,7 @@ from pydantic import (
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.records import Actor
-from caseflow.domain.sla import CommitmentView
+from caseflow.domain.sla import CommitmentView, DeadlinesCarry
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -122,6 +122,25 @@ class CaseAction(BaseModel):
     request_hash: str | None = None
 
 
+class StepResult(BaseModel):
+    """What the update `act` answers: that the step is taken, its number on the case's
+    timeline and the status it left the case in (the API reads the case view by query, so
+    the history holds this, not the whole case, for every step)."""
+
+    case_id: str
+    action: str
+    seq: int
+    status: str
+
+
+class RequestKey(BaseModel):
+    """A step's Idempotency-Key as the case remembers it: the hash of the request it took and
+    the answer it got (a retry reaching a later run of the case gets the same answer)."""
+
+    hash: str
+    result: StepResult
+
+
 class Step(BaseModel):
     """A recorded step: who, when, what they reported."""
 
@@ -217,9 +236,32 @@ class CaseView(BaseModel):
     commitments: list[CommitmentView]
     escalations: list[dict[str, Any]] = []
     steps: list[Step]
+    earlier_steps: int = Field(
+        default=0, description="steps of earlier runs not repeated in `steps` (every step is "
+                               "on the timeline)")
     allowed_actions: list[str]
     policy_version: str
+    run: int = Field(default=1, description="the workflow run the case is in: a long case "
+                                            "continues as new, keeping its id")
     web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
+
+
+class CaseCarry(BaseModel):
+    """What every case carries into its next run when it continues as new: its numbering, who
+    has it, its deadline book, the steps of recent runs and the keys of recent requests. Each
+    kind's carry adds its own state (field names are the workflow's attribute names)."""
+
+    hospital_id: str
+    opened_at: datetime
+    assignee: Actor | None = None
+    closed_at: datetime | None = None
+    seq: int
+    steps: list[Step] = []
+    earlier_steps: int = 0
+    request_keys: dict[str, RequestKey] = {}
+    actions: dict[str, CorrectiveAction] = {}
+    book: DeadlinesCarry
+    run_number: int
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

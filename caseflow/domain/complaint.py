@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from caseflow.domain.cases import (
     STAFF,
     AttachmentRef,
+    CaseCarry,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -81,6 +82,11 @@ class ComplaintStart(BaseModel):
     policy: CasePolicy
     opened_by: Actor
     origin: ComplaintOrigin | None = None
+    carried: ComplaintCarry | None = None  # a complaint that continued as new
+
+    @property
+    def first_status(self) -> ComplaintStatus:
+        return ComplaintStatus.recorded
 
 
 # ----- action payloads --------------------------------------------------------------------------
@@ -223,3 +229,22 @@ class ComplaintResult(BaseModel):
     level: int
     satisfaction: int | None
     closed_at: datetime
+
+
+class ComplaintCarry(CaseCarry):
+    """A complaint's state as it continues as new (ComplaintWorkflow's attributes)."""
+
+    status: ComplaintStatus
+    level: int
+    category: ComplaintCategory | None = None
+    team: list[TeamMember] = []
+    findings: list[Findings] = []
+    root_cause: str | None = None
+    plan_summary: str | None = None
+    briefing: Briefing | None = None
+    answer: str | None = None
+    satisfaction: int | None = None
+    satisfied: bool | None = None
+    lessons_learned: str | None = None
+    withdrawn_reason: str | None = None
+    outcome: ComplaintOutcome | None = None

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from caseflow.domain.cases import (
     STAFF,
+    CaseCarry,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -77,6 +78,15 @@ class EmergencyStart(BaseModel):
     equipment: EquipmentSnapshot
     policy: CasePolicy
     opened_by: Actor
+    carried: EmergencyCarry | None = None  # an emergency that continued as new
+
+    @property
+    def first_status(self) -> EmergencyStatus:
+        return EmergencyStatus.paging
+
+    @property
+    def first_severity(self) -> str:
+        return "critical"  # an emergency is always critical (its projection says so)
 
 
 # ----- action payloads --------------------------------------------------------------------------
@@ -211,6 +221,8 @@ class EmergencyView(CaseView):
     intake: EmergencyCreate
     equipment: EquipmentSnapshot
     pages: list[Page] = []
+    earlier_pages: int = Field(default=0, description="pages of earlier runs not repeated in "
+                                                      "`pages` (each is on the timeline)")
     acknowledged_at: datetime | None = None
     team: list[TeamMember] = []
     parts: list[str] = []
@@ -218,6 +230,7 @@ class EmergencyView(CaseView):
     on_site_at: datetime | None = None
     safety_measures: list[Recorded] = []
     progress_updates: list[Recorded] = []
+    earlier_progress_updates: int = 0
     restored_at: datetime | None = None
     restored_summary: str | None = None
     checks: list[Recorded] = []
@@ -235,3 +248,32 @@ class EmergencyResult(BaseModel):
     pages: int
     acknowledged_level: int | None
     closed_at: datetime
+
+
+class EmergencyCarry(CaseCarry):
+    """An emergency's state as it continues as new (EmergencyResponseWorkflow's attributes):
+    the recent pages and progress updates; older ones are on the timeline."""
+
+    status: EmergencyStatus
+    outcome: EmergencyOutcome | None = None
+    pages: list[Page] = []
+    earlier_pages: int = 0
+    paged_before: list[str] = []
+    position: int = -1
+    acknowledged_level: int | None = None
+    acknowledged_at: datetime | None = None
+    team: list[TeamMember] = []
+    parts: list[str] = []
+    mode: ArrivalMode | None = None
+    on_site_at: datetime | None = None
+    safety: list[Recorded] = []
+    progress: list[Recorded] = []
+    earlier_progress: int = 0
+    restored_at: datetime | None = None
+    restored_summary: str | None = None
+    checks: list[Recorded] = []
+    satisfaction: int | None = None
+    survey_comment: str | None = None
+    root_cause: str | None = None
+    review_summary: str | None = None
+    stand_down_reason: str | None = None

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from caseflow.domain.cases import (
     STAFF,
+    CaseCarry,
     CaseView,
     LinkedCase,
     Measurement,
@@ -86,6 +87,11 @@ class InstallationStart(BaseModel):
     contract_code: str | None
     policy: CasePolicy
     opened_by: Actor
+    carried: InstallationCarry | None = None  # an installation that continued as new
+
+    @property
+    def first_status(self) -> InstallationStatus:
+        return InstallationStatus.ordered
 
 
 class AcceptedUnit(BaseModel):
@@ -237,3 +243,17 @@ class InstallationResult(BaseModel):
     status: InstallationStatus
     accepted: AcceptedUnit | None
     closed_at: datetime
+
+
+class InstallationCarry(CaseCarry):
+    """An installation's state as it continues as new (its workflow's attributes)."""
+
+    status: InstallationStatus
+    assessments: list[Recorded] = []
+    verifications: list[Recorded] = []
+    training: Training | None = None
+    signatures: dict[SigningParty, SignatureRecord] = {}
+    refusals: list[Recorded] = []
+    accepted: AcceptedUnit | None = None
+    linked_cases: list[LinkedCase] = []
+    cancel_reason: str | None = None

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from caseflow.domain.cases import (
     STAFF,
+    CaseCarry,
     CaseView,
     LinkedCase,
     Measurement,
@@ -120,6 +121,11 @@ class VisitStart(BaseModel):
     plan_id: str
     policy: CasePolicy
     opened_by: Actor
+    carried: VisitCarry | None = None  # a visit that continued as new
+
+    @property
+    def first_status(self) -> VisitStatus:
+        return VisitStatus.scheduled
 
 
 class AssignEngineer(Payload):
@@ -212,3 +218,15 @@ class EquipmentStatusChange(BaseModel):
     status: Literal["in_service", "out_of_service", "decommissioned", "cancelled"]
     reason: str
     by: Actor
+
+
+class VisitCarry(CaseCarry):
+    """A maintenance visit's state as it continues as new (its workflow's attributes)."""
+
+    status: VisitStatus
+    report: VisitReport | None = None
+    confirmation: Confirmation | None = None
+    linked_cases: list[LinkedCase] = []
+    cancel_reason: str | None = None
+    reported_by: Actor | None = None
+    repair_checked: bool = False

@@ -54,6 +54,8 @@ class CaseProjection(BaseModel):
     # The deadlines as the case page shows them, for lists, "due soon" and the SLA report.
     next_due_at: datetime | None = None  # the earliest due time of an open, running commitment
     next_due_key: str | None = None
+    # The rounds that changed: every open one and those closed since the last record; the
+    # database merges them by (key, round) into the case's full list.
     commitments: list[CommitmentView] = []
 
 
@@ -69,8 +71,16 @@ class CaseEvent(BaseModel):
     actor: Actor
     summary: str
     data: dict[str, Any] = {}
-    projection: CaseProjection
+    projection: CaseProjection | None = None  # one per event (the record_case_event activity)
     notices: list[NoticeRequest] = []
+
+
+class CaseEvents(BaseModel):
+    """The events of one step (or of the intake), written in one transaction with the
+    projection of the case after the last of them."""
+
+    events: list[CaseEvent]
+    projection: CaseProjection
 
 
 class EscalationRecord(BaseModel):
@@ -98,6 +108,7 @@ class EscalationRecord(BaseModel):
 
 # Activity names: workflows call activities by name, never importing their implementations.
 RECORD_CASE_EVENT = "record_case_event"
+RECORD_CASE_EVENTS = "record_case_events"
 RECORD_ESCALATION = "record_escalation"
 OPEN_LINKED_COMPLAINT = "open_linked_complaint"
 OPEN_LINKED_EMERGENCY = "open_linked_emergency"

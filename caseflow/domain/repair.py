@@ -16,6 +16,7 @@ from caseflow.domain.cases import (
     STAFF,
     ActionRule,
     AttachmentRef,
+    CaseCarry,
     CaseView,
     LinkedCase,
     Name,
@@ -85,6 +86,17 @@ class RepairStart(BaseModel):
     in_warranty: bool
     policy: CasePolicy
     opened_by: Actor
+    carried: RepairCarry | None = None  # a repair that continued as new
+
+    @property
+    def first_status(self) -> RepairStatus:
+        """The status the repair opens in: classified at intake if the hotline said how bad."""
+        return (RepairStatus.awaiting_assignment if self.intake.severity is not None
+                else RepairStatus.awaiting_classification)
+
+    @property
+    def first_severity(self) -> Severity | None:
+        return self.intake.severity
 
 
 # ----- action payloads --------------------------------------------------------------------------
@@ -296,3 +308,21 @@ class RepairResult(BaseModel):
     satisfaction: int | None
     breached: bool
     closed_at: datetime
+
+
+class RepairCarry(CaseCarry):
+    """A repair's state as it continues as new (RepairWorkflow's attributes)."""
+
+    status: RepairStatus
+    severity: Severity | None = None
+    fault_category: FaultCategory | None = None
+    quotation: dict[str, Any] | None = None
+    parts_pending: bool = False
+    outcome: RepairOutcome | None = None
+    satisfaction: int | None = None
+    complaint_requested: bool = False
+    callback_by: Actor | None = None
+    callback_comment: str = ""
+    linked_cases: list[LinkedCase] = []
+    critical_by: Actor | None = None
+    emergency_declared: bool = False

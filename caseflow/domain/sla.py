@@ -130,3 +130,39 @@ class EscalationDue(BaseModel):
     scheduled_at: datetime
     fired_at: datetime
     due_at: datetime | None
+
+
+class SettledRounds(BaseModel):
+    """What a case keeps of the rounds it no longer holds (earlier rounds that can never change
+    again: met, waived, superseded, or a missed page); their full views are in the database."""
+
+    count: int = 0
+    breached: bool = False
+    level: int = 0
+
+
+class DeadlinesCarry(BaseModel):
+    """A case's deadline book as it continues into its next run (workflows/sla.py)."""
+
+    revision: int
+    commitments: dict[str, Commitment]  # the current round of each key
+    pauses: list[CasePause] = []
+    settled: SettledRounds = SettledRounds()
+    # Rounds that closed since the case last recorded (the next record still carries them).
+    unreported: list[Commitment] = []
+
+
+def merge_rounds(current: list[CommitmentView],
+                 stored: list[dict[str, object]]) -> list[CommitmentView]:
+    """A case's every round: those its workflow holds now (`current`), and those of its earlier
+    runs that only the database keeps (`stored`, the case row's list), in the order they began."""
+    held = {(c.key, c.round): c for c in current}
+    merged = [held.pop((c["key"], c["round"]), None) or CommitmentView.model_validate(c)
+              for c in stored]
+    return merged + list(held.values())
+
+
+def escalations_of(commitments: list[CommitmentView]) -> list[dict[str, object]]:
+    """Every rung fired, as a case's view lists them."""
+    return [{"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
+            for c in commitments for f in c.fired]

@@ -2,14 +2,22 @@
 
 - one update, `act`, for every step: its validator checks the idempotency key, the rule of the
   action (role, status), the person, the state and the payload, and refuses with a typed error
-  before anything reaches the history; the handler changes state, records, returns the view;
+  before anything reaches the history; the handler changes state, records, and answers with a
+  small `StepResult` (the API reads the view by query);
 - one query, `state`;
 - numbered timeline events, escalations and search attributes, written through activities;
-- the deadline watcher over the case's `Deadlines` book.
+- the deadline watcher over the case's `Deadlines` book;
+- continue-as-new: a case whose history passes a bound continues as a new run carrying its
+  state (`CaseCarry`), so its history stays small for its whole life.
 
-A subclass sets `kind` and `rules`, calls `_open_case` first in its `@workflow.init`, defines a
-`_<action>` handler per action returning (summary, data, notices), and `view`, `_projection`,
-`closed`.
+Cases opened since the `lean-histories` patch record each step in one local activity, set the
+watcher's timer again only when the next wake-up comes earlier, and continue as new; older
+histories replay on the path they ran (`self.lean` False).
+
+A subclass sets `kind`, `rules` and `carry` (its `CaseCarry`), sets `self.start` and returns
+early from its `@workflow.init` when `_resumed` restores a continued case, else calls
+`_open_case`; it defines a `_<action>` handler per action returning (summary, data, notices),
+and `view`, `_projection`, `closed`.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 from caseflow.workflows import search_attributes as search
-from caseflow.workflows.sla import Deadlines, revision_in_force, watch
+from caseflow.workflows.sla import REVISION, Deadlines, revision_in_force, watch, watch_lean
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -33,10 +41,13 @@ with workflow.unsafe.imports_passed_through():
         STAFF,
         ActionRule,
         CaseAction,
+        CaseCarry,
         CompleteAction,
         CorrectiveAction,
         CorrectiveActionInput,
+        RequestKey,
         Step,
+        StepResult,
     )
     from caseflow.domain.enums import Role
     from caseflow.domain.errors import (
@@ -49,20 +60,31 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.policy import CasePolicy
     from caseflow.domain.records import (
         RECORD_CASE_EVENT,
+        RECORD_CASE_EVENTS,
         RECORD_ESCALATION,
         SYSTEM,
         Actor,
         CaseEvent,
+        CaseEvents,
         CaseProjection,
         EscalationRecord,
         NoticeRequest,
     )
-    from caseflow.domain.sla import EscalationDue
+    from caseflow.domain.sla import EscalationDue, escalations_of
 
 ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
 LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
+# Cases opened under this patch are lean (docs/architecture.md "Lean case histories"); the
+# patches before it (the deadline revisions, each kind's own) are all in force for them.
+LEAN_PATCH = "lean-histories"
+# A run continues as new once its history passes either bound (or Temporal suggests it), far
+# below Temporal's warnings (10,240 events, 10 MB).
+MAX_EVENTS = 1_000
+MAX_BYTES = 512 * 1024
+KEEP_STEPS = 50  # steps a continued case repeats in its view (all are on the timeline)
+KEEP_KEYS = 200  # request keys it remembers (a client's retry comes within minutes)
 
 Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
 
@@ -70,29 +92,65 @@ Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
 class CaseWorkflow:
     kind: ClassVar[str]
     rules: ClassVar[dict[str, ActionRule]]
+    carry: ClassVar[type[CaseCarry]]
 
+    start: Any
     status: Any
     assignee: Actor | None
     closed_at: datetime | None
 
     def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str,
                    opened_by: Actor) -> None:
-        self.case_id = case_id
-        self.opened_by = opened_by
-        self.policy = policy
+        self._begin(case_id, policy, opened_by, lean=workflow.patched(LEAN_PATCH))
         self.hospital_id = hospital_id
-        self.deadlines = Deadlines(policy, revision=revision_in_force())
+        self.deadlines = Deadlines(policy, revision=REVISION if self.lean
+                                   else revision_in_force())
         self.opened_at = workflow.now()
         self.assignee = None
         self.closed_at = None
         self.steps: list[Step] = []
+        self.earlier_steps = 0
         self.seq = 0
-        self._published: dict[str, Any] = {}
-        self.request_keys: dict[str, str] = {}  # idempotency key -> hash of the request it took
+        self.run_number = 1  # this run's place among the case's runs
+        self.request_keys: dict[str, RequestKey] = {}
         self.actions: dict[str, CorrectiveAction] = {}  # improvement actions, if the kind has any
+
+    def _begin(self, case_id: str, policy: CasePolicy, opened_by: Actor, lean: bool) -> None:
+        self.case_id = case_id
+        self.opened_by = opened_by
+        self.policy = policy
+        self.lean = lean
+        self._busy = 0  # work in flight that a continue-as-new must wait for
         # Events of the intake, numbered in @workflow.init so an update that arrives before
         # run() starts cannot take an earlier number; `_live` writes them first.
         self._intake_events: list[CaseEvent] = []
+        # What the search attributes are known to hold: a lean case starts from those it was
+        # started with (a new run: those its last run left), so it upserts only what differs.
+        self._published: dict[str, Any] = self._started_with() if lean else {}
+
+    def _resumed(self, carried: CaseCarry | None) -> bool:
+        """Restore a case that continued as new from what its last run carried (True); False
+        for a new case (the caller opens it)."""
+        if carried is None:
+            return False
+        self._begin(self.start.case_id, self.start.policy, self.start.opened_by, lean=True)
+        for name in type(carried).model_fields:
+            if name != "book":
+                setattr(self, name, getattr(carried, name))
+        self.deadlines = Deadlines.restore(self.policy, carried.book)
+        return True
+
+    def _patched(self, patch_id: str) -> bool:
+        """Whether a behaviour behind `patch_id` is in force: always for a lean case (opened
+        after it), else as the history says."""
+        return self.lean or workflow.patched(patch_id)
+
+    @staticmethod
+    def _started_with() -> dict[str, Any]:
+        found = workflow.info().typed_search_attributes
+        return {name: found.get(key) if found.get(key) is not None
+                else (False if name == "SlaBreached" else "")
+                for name, key in search.KEYS.items()}
 
     # ----- to be defined by each kind -----------------------------------------------------------
 
@@ -107,12 +165,12 @@ class CaseWorkflow:
         raise NotImplementedError
 
     def _projected(self) -> CaseProjection:
-        """The projection with the deadlines as the case page shows them."""
+        """The projection with the deadlines that changed since the last record."""
         running = [c for c in self.deadlines.commitments.values()
                    if c.is_open and not c.is_paused and c.due_at is not None]
         first = min(running, key=lambda c: (c.due_at, c.key), default=None)
         return self._projection().model_copy(update={
-            "commitments": self.deadlines.views(workflow.now()),
+            "commitments": self.deadlines.report(workflow.now()),
             "next_due_at": first.due_at if first else None,
             "next_due_key": first.key if first else None})
 
@@ -176,16 +234,16 @@ class CaseWorkflow:
 
     def _case_view(self) -> dict[str, Any]:
         """The fields of `CaseView`, for a kind's view."""
+        commitments = self.deadlines.views(workflow.now())
         return dict(
             case_id=self.case_id, opened_at=self.opened_at, closed_at=self.closed_at,
             opened_by=self.opened_by, assignee=self.assignee, breached=self.deadlines.breached,
             escalation_level=self.deadlines.escalation_level,
-            commitments=self.deadlines.views(workflow.now()),
-            escalations=[
-                {"commitment": c.key, "label": c.label, "round": c.round, **f.model_dump()}
-                for c in self.deadlines.all_rounds() for f in c.fired],
-            steps=self.steps, allowed_actions=self.allowed_actions(),
-            policy_version=self.policy.policy_version)
+            commitments=commitments,
+            escalations=escalations_of(commitments),
+            steps=self.steps, earlier_steps=self.earlier_steps,
+            allowed_actions=self.allowed_actions(), policy_version=self.policy.policy_version,
+            run=self.run_number)
 
     def allowed_actions(self) -> list[str]:
         return [name for name, rule in self.rules.items()
@@ -194,17 +252,24 @@ class CaseWorkflow:
     # ----- the one update every step goes through -----------------------------------------------
 
     @workflow.update
-    async def act(self, request: CaseAction) -> BaseModel:
+    async def act(self, request: CaseAction) -> StepResult:
+        taken = self.request_keys.get(request.idempotency_key or "")
+        if taken is not None:  # taken by an earlier run of this case: the same answer again
+            return taken.result
         rule = self.rules[request.action]
         payload = rule.payload.model_validate(request.payload)
-        if request.idempotency_key and request.request_hash:
-            self.request_keys[request.idempotency_key] = request.request_hash
         handler = getattr(self, "_" + request.action.replace("-", "_"))
         summary, data, notices = handler(request.actor, payload)
         self.steps.append(Step(action=request.action, at=workflow.now(), by=request.actor,
                                data=payload.model_dump(mode="json")))
-        await self._record(request.action, request.actor, summary, data, notices)
-        return self.view()
+        event = self._event(request.action, request.actor, summary, data, notices)
+        result = StepResult(case_id=self.case_id, action=request.action, seq=event.seq,
+                            status=str(getattr(self.status, "value", self.status)))
+        if request.idempotency_key and request.request_hash:
+            self.request_keys[request.idempotency_key] = RequestKey(hash=request.request_hash,
+                                                                    result=result)
+        await self._write([event])
+        return result
 
     @act.validator
     def _validate_act(self, request: CaseAction) -> None:
@@ -216,9 +281,11 @@ class CaseWorkflow:
 
     def _check(self, request: CaseAction) -> None:
         taken = self.request_keys.get(request.idempotency_key or "")
-        if taken is not None and taken != request.request_hash:
-            raise InvalidPayload("already used for a different request",
-                                 field="header.Idempotency-Key")
+        if taken is not None:
+            if taken.hash != request.request_hash:
+                raise InvalidPayload("already used for a different request",
+                                     field="header.Idempotency-Key")
+            return  # the same step, taken by an earlier run of this case: answered again
         rule = self.rules.get(request.action)
         if rule is None:
             raise InvalidPayload(f"unknown action {request.action!r}", field="action")
@@ -289,19 +356,54 @@ class CaseWorkflow:
 
     async def _live(self, *alongside: Callable[[], Awaitable[None]]) -> None:
         """The life of the case: record its intake, then escalate what is due until it closes,
-        running `alongside` (work the case starts on its own, e.g. paging) next to the watcher."""
-        for event in self._intake_events:
-            await self._write(event)
-        watcher = watch(self.deadlines, closed=lambda: self.closed,
-                        on_escalation=self._escalate, on_resume=self._auto_resume)
-        if alongside:
+        running `alongside` (work the case starts on its own, e.g. paging) next to the watcher.
+        A lean case whose history passes its bound continues as new from here (it does not
+        return): once no step, no record and no work alongside is in flight."""
+        if self._intake_events:
+            await self._write(self._intake_events)
+            self._intake_events = []
+        if not self.lean:
+            watcher = watch(self.deadlines, closed=lambda: self.closed,
+                            on_escalation=self._escalate, on_resume=self._auto_resume)
             await asyncio.gather(watcher, *(work() for work in alongside))
-        else:
-            await watcher
+            return
+        work = [asyncio.ensure_future(task()) for task in alongside]
+        await watch_lean(self.deadlines, stop=lambda: self.closed or self._continuing(),
+                         on_escalation=self._escalate, on_resume=self._auto_resume)
+        if not self.closed:
+            await workflow.wait_condition(
+                lambda: self.closed or (self._busy == 0 and workflow.all_handlers_finished()))
+            if not self.closed:
+                workflow.continue_as_new(self.start.model_copy(update={"carried": self._carry()}))
+        await asyncio.gather(*work)
+
+    @staticmethod
+    def _continuing() -> bool:
+        """Whether this run's history is past its bound (or Temporal suggests a new run)."""
+        info = workflow.info()
+        return (info.is_continue_as_new_suggested()
+                or info.get_current_history_length() >= MAX_EVENTS
+                or info.get_current_history_size() >= MAX_BYTES)
+
+    def _carry(self) -> CaseCarry:
+        """The state the next run starts from (`carry`'s fields, read off this workflow)."""
+        self._trim()
+        fields = {name: getattr(self, name) for name in self.carry.model_fields if name != "book"}
+        fields["book"] = self.deadlines.carry()
+        fields["run_number"] = self.run_number + 1
+        fields["request_keys"] = dict(list(self.request_keys.items())[-KEEP_KEYS:])
+        return self.carry.model_validate(fields)
+
+    def _trim(self) -> None:
+        """Keep the view of a continued case short: older steps stay on the timeline only. A
+        kind trims its own long lists the same way."""
+        self.steps, self.earlier_steps = keep_last(self.steps, KEEP_STEPS, self.earlier_steps)
 
     def _settle(self, at: datetime, reason: str) -> None:
-        """The case ends: whatever is still open no longer binds anyone."""
-        for commitment in self.deadlines.all_rounds():
+        """The case ends: whatever is still open no longer binds anyone (a lean case's earlier
+        rounds are final already: a missed page stays on record as missed)."""
+        rounds = self.deadlines.commitments.values() if self.lean else self.deadlines.all_rounds()
+        for commitment in list(rounds):
             self.deadlines.waive(commitment.key, at, reason)
 
     async def _auto_resume(self) -> None:
@@ -327,19 +429,36 @@ class CaseWorkflow:
         info = workflow.info()
         return CaseEvent(case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
                          seq=self.seq, event=event, at=workflow.now(), actor=actor,
-                         summary=summary, data=data or {}, projection=self._projected(),
-                         notices=notices or [])
+                         summary=summary, data=data or {}, notices=notices or [])
 
-    async def _write(self, event: CaseEvent) -> None:
-        self._publish()
-        await workflow.execute_activity(RECORD_CASE_EVENT, event,
-                                        start_to_close_timeout=ACTIVITY_TIMEOUT,
-                                        retry_policy=ACTIVITY_RETRY)
+    async def _write(self, events: list[CaseEvent]) -> None:
+        """Record events: a lean case in one local activity (one transaction) with the
+        projection after them; an older one an activity per event, as it always did."""
+        if self.lean:
+            self._publish()
+            await self._activity(RECORD_CASE_EVENTS,
+                                 CaseEvents(events=events, projection=self._projected()))
+            return
+        for event in events:
+            self._publish()
+            await self._activity(RECORD_CASE_EVENT,
+                                 event.model_copy(update={"projection": self._projected()}))
 
     async def _record(self, event: str, actor: Actor, summary: str,
                       data: dict[str, Any] | None = None,
                       notices: list[NoticeRequest] | None = None) -> None:
-        await self._write(self._event(event, actor, summary, data, notices))
+        await self._write([self._event(event, actor, summary, data, notices)])
+
+    async def _activity(self, name: str, arg: Any, result_type: type | None = None) -> Any:
+        """Run one of the case's own activities (records, look-ups): local for a lean case
+        (a marker in the history instead of three events and a round trip), else as before."""
+        if self.lean:
+            return await workflow.execute_local_activity(
+                name, arg, result_type=result_type, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY)
+        return await workflow.execute_activity(name, arg, result_type=result_type,
+                                               start_to_close_timeout=ACTIVITY_TIMEOUT,
+                                               retry_policy=ACTIVITY_RETRY)
 
     async def _escalate(self, due: EscalationDue) -> None:
         self.seq += 1
@@ -349,7 +468,7 @@ class CaseWorkflow:
                 else LEVEL_NAMES.get(due.level, f"level {due.level}"))
         due_text = due.due_at.isoformat() if due.due_at else "?"
         owner_id = due.owner_id or (self.assignee.id if self.assignee else None)
-        await workflow.execute_activity(
+        await self._activity(
             RECORD_ESCALATION,
             EscalationRecord(
                 case_id=self.case_id, workflow_id=info.workflow_id, run_id=info.run_id,
@@ -359,5 +478,10 @@ class CaseWorkflow:
                 fired_at=due.fired_at, due_at=due.due_at,
                 urgent=self._urgent_rung(due),
                 summary=f"{name}: {due.label} due {due_text}",
-                projection=self._projected()),
-            start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+                projection=self._projected()))
+
+
+def keep_last(items: list[Any], keep: int, before: int) -> tuple[list[Any], int]:
+    """The last `keep` of `items`, and how many came before them (`before` + those left out)."""
+    left_out = max(len(items) - keep, 0)
+    return items[left_out:], before + left_out

@@ -31,13 +31,16 @@ STAGES = ("team", "plan", "answer")  # restarted, one level higher, when a compl
 class ComplaintWorkflow(CaseWorkflow):
     kind = "complaint"
     rules = c.COMPLAINT_ACTIONS
+    carry = c.ComplaintCarry
 
     @workflow.init
     def __init__(self, start: c.ComplaintStart) -> None:
-        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         assert start.policy.complaint is not None, "the pinned policy has no complaint section"
         self.start = start
         self.commitments = start.policy.complaint
+        if self._resumed(start.carried):
+            return
+        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         self.status = C.recorded
         self.level = 1
         self.category = start.intake.category

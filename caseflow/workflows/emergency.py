@@ -19,7 +19,7 @@ from datetime import datetime
 
 from temporalio import workflow
 
-from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
+from caseflow.workflows.case import CaseWorkflow, Outcome, keep_last
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.sla import EscalationDue
 
 E = EmergencyStatus
+KEEP_PAGES = 20  # pages (and progress updates) a continued emergency repeats in its view
 RESTORING = (E.acknowledged, E.dispatched, E.on_site)
 
 
@@ -44,17 +45,22 @@ RESTORING = (E.acknowledged, E.dispatched, E.on_site)
 class EmergencyResponseWorkflow(CaseWorkflow):
     kind = "emergency"
     rules = e.EMERGENCY_ACTIONS
+    carry = e.EmergencyCarry
 
     @workflow.init
     def __init__(self, start: e.EmergencyStart) -> None:
-        self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
-                        start.opened_by)
         assert start.policy.emergency is not None, "the pinned policy has no emergency section"
         self.start = start
         self.commitments = start.policy.emergency
+        if self._resumed(start.carried):
+            return
+        self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
+                        start.opened_by)
         self.status = E.paging
         self.outcome: EmergencyOutcome | None = None
         self.pages: list[e.Page] = []
+        self.earlier_pages = 0  # pages of earlier runs left out of `pages` (on the timeline)
+        self.paged_before: list[str] = []  # who those pages went to (they may acknowledge)
         self.position = -1  # index in the chain of the level paged last
         self.acknowledged_level: int | None = None
         self.acknowledged_at = None
@@ -64,6 +70,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.on_site_at = None
         self.safety: list[e.Recorded] = []
         self.progress: list[e.Recorded] = []
+        self.earlier_progress = 0
         self.restored_at = None
         self.restored_summary: str | None = None
         self.checks: list[e.Recorded] = []
@@ -87,11 +94,15 @@ class EmergencyResponseWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: e.EmergencyStart) -> e.EmergencyResult:
-        await self._live(self._page)
+        if self.pages or self.earlier_pages:  # continued as new: the watcher pages on
+            await self._live()
+        else:
+            await self._live(self._page)
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return e.EmergencyResult(case_id=self.case_id, outcome=self.outcome,
-                                 pages=len(self.pages), acknowledged_level=self.acknowledged_level,
+                                 pages=self.earlier_pages + len(self.pages),
+                                 acknowledged_level=self.acknowledged_level,
                                  closed_at=self.closed_at)
 
     # ----- reads --------------------------------------------------------------------------------
@@ -105,9 +116,11 @@ class EmergencyResponseWorkflow(CaseWorkflow):
             **self._case_view(), status=self.status, outcome=self.outcome,
             trigger=self.start.intake.trigger, intake=self.start.intake,
             equipment=self.start.equipment, pages=self.pages,
-            acknowledged_at=self.acknowledged_at, team=self.team, parts=self.parts,
+            earlier_pages=self.earlier_pages, acknowledged_at=self.acknowledged_at,
+            team=self.team, parts=self.parts,
             mode=self.mode, on_site_at=self.on_site_at, safety_measures=self.safety,
-            progress_updates=self.progress, restored_at=self.restored_at,
+            progress_updates=self.progress, earlier_progress_updates=self.earlier_progress,
+            restored_at=self.restored_at,
             restored_summary=self.restored_summary, checks=self.checks,
             satisfaction=self.satisfaction, survey_comment=self.survey_comment,
             root_cause=self.root_cause, review_summary=self.review_summary,
@@ -131,8 +144,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         if actor.role != Role.engineer:
             return None
         if action == "acknowledge":
-            paged = {p.id for page in self.pages for p in page.people}
-            return None if actor.id in paged else \
+            return None if actor.id in self._paged_ids() else \
                 f"acknowledge: you were not paged for {self.case_id}"
         team = {m.person_id for m in self.team}
         if (self.assignee is None or self.assignee.id != actor.id) and actor.id not in team:
@@ -145,6 +157,13 @@ class EmergencyResponseWorkflow(CaseWorkflow):
     def _urgent_rung(self, due: EscalationDue) -> bool:
         return True  # warnings too: a patient is at risk
 
+    def _trim(self) -> None:
+        super()._trim()
+        self.paged_before = sorted(self._paged_ids())
+        self.pages, self.earlier_pages = keep_last(self.pages, KEEP_PAGES, self.earlier_pages)
+        self.progress, self.earlier_progress = keep_last(self.progress, KEEP_PAGES,
+                                                         self.earlier_progress)
+
     # ----- paging -------------------------------------------------------------------------------
 
     async def _page(self, index: int = 0, after: datetime | None = None) -> None:
@@ -154,12 +173,11 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         A round that follows one that ran out at `after` counts from then, so the pages keep a
         steady 5-minute step however long reading the chain took (unless it took longer than
         a whole round: then from now, rather than racing through the chain)."""
-        chain = await workflow.execute_activity(
+        chain = await self._activity(
             ON_CALL_CHAIN,
             OnCallQuery(hospital_id=self.hospital_id, modality=self.start.equipment.modality,
                         at=workflow.now()),
-            result_type=list[OnCallLevel], start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY)
+            result_type=list[OnCallLevel])
         if self.status != E.paging:
             return  # acknowledged while the chain was read
         now = workflow.now()
@@ -200,6 +218,9 @@ class EmergencyResponseWorkflow(CaseWorkflow):
                                               body=f"nobody on call: {intake.impact}")
                                 for role in (Role.supervisor, Role.manager)])
 
+    def _paged_ids(self) -> set[str]:
+        return {p.id for page in self.pages for p in page.people} | set(self.paged_before)
+
     async def _escalate(self, due: EscalationDue) -> None:
         await super()._escalate(due)
         if due.commitment == "acknowledge" and self.status == E.paging:
@@ -218,7 +239,8 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.acknowledged
         self.deadlines.start("on_site", self.commitments.on_site, at=now)
         self.deadlines.start("progress", self.commitments.progress, at=now)
-        return (f"应答 acknowledged by {actor.name} after {len(self.pages)} page(s) {p.note}"
+        return (f"应答 acknowledged by {actor.name} after "
+                f"{self.earlier_pages + len(self.pages)} page(s) {p.note}"
                 .strip(), p.model_dump(mode="json") | {"level": self.acknowledged_level},
                 [NoticeRequest(to_role=Role.supervisor, urgent=True,
                                subject=f"应急已应答 emergency {self.case_id} acknowledged by "

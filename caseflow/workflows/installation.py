@@ -50,13 +50,17 @@ VENDOR_SIGNERS = frozenset({Role.supervisor, Role.manager, Role.director})
 class InstallationAcceptanceWorkflow(CaseWorkflow):
     kind = "installation"
     rules = i.INSTALLATION_ACTIONS
+    carry = i.InstallationCarry
 
     @workflow.init
     def __init__(self, start: i.InstallationStart) -> None:
-        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         assert start.policy.installation is not None, "the pinned policy has no installation"
         self.start = start
         self.commitments = start.policy.installation
+        if self._resumed(start.carried):
+            self.revised = True
+            return
+        self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         self.status = I.ordered
         self.assessments: list[i.Recorded] = []
         self.verifications: list[i.Recorded] = []
@@ -66,7 +70,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.accepted: i.AcceptedUnit | None = None
         self.linked_cases: list[LinkedCase] = []
         self.cancel_reason: str | None = None
-        self.revised = workflow.patched(SIGN_AFTER_VERIFICATION)
+        self.revised = self._patched(SIGN_AFTER_VERIFICATION)
         order = start.intake
         due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
         self.deadlines.start_until("site_assessment", label="现场评估 site assessment",

@@ -24,7 +24,6 @@ from temporalio.workflow import ParentClosePolicy
 
 from caseflow.workflows import search_attributes as search
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
-from caseflow.workflows.repair import RepairWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from caseflow.domain import maintenance as m
@@ -186,20 +185,24 @@ def _refusal(error: NotPermitted | InvalidTransition) -> ApplicationError:
 class MaintenanceVisitWorkflow(CaseWorkflow):
     kind = "maintenance"
     rules = m.VISIT_ACTIONS
+    carry = m.VisitCarry
 
     @workflow.init
     def __init__(self, start: m.VisitStart) -> None:
-        self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
-                        start.opened_by)
         assert start.policy.maintenance is not None, "the pinned policy has no maintenance"
         self.start = start
         self.commitments = start.policy.maintenance
+        if self._resumed(start.carried):
+            return
+        self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
+                        start.opened_by)
         self.status = V.scheduled
         self.report: m.VisitReport | None = None
         self.confirmation: m.Confirmation | None = None
         self.linked_cases: list[LinkedCase] = []
         self.cancel_reason: str | None = None
         self.reported_by: Actor | None = None
+        self.repair_checked = False  # the findings were looked at for a repair (exactly once)
         self.deadlines.start("assign", self.commitments.assign, at=self.opened_at)
         self.deadlines.start("visit", self.commitments.visit, at=self.opened_at)
         unit = start.equipment
@@ -286,8 +289,18 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         of them (exactly once: reserved by this visit, started as a child that lives on)."""
         await workflow.wait_condition(lambda: self.report is not None or self.closed)
         report = self.report
-        if report is None or not report.repair_findings:
+        if report is None or self.repair_checked:
+            return  # cancelled; or looked at by an earlier run of this visit
+        self.repair_checked = True
+        if not report.repair_findings:
             return
+        self._busy += 1  # a continue-as-new waits until the repair is opened and recorded
+        try:
+            await self._open_repair(report)
+        finally:
+            self._busy -= 1
+
+    async def _open_repair(self, report: m.VisitReport) -> None:
         findings = report.repair_findings
         severities = [f.severity for f in findings if f.severity is not None]
         severity = min(severities, key=SEVERITY_ORDER.index) if severities else None
@@ -301,13 +314,11 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
                 result_type=RepairStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY)
             await workflow.start_child_workflow(
-                RepairWorkflow.run, start, id=start.case_id,
+                "RepairWorkflow", start, id=start.case_id,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.typed({
-                    "CaseKind": "repair", "CaseStatus": "awaiting_classification",
-                    "HospitalId": self.hospital_id,
-                    "EquipmentSerial": self.start.equipment.serial, "SlaBreached": False}),
+                search_attributes=search.at_start("repair", start, self.hospital_id,
+                                                  self.start.equipment.serial),
                 static_summary=f"维修 from maintenance visit {self.case_id}")
         except (ActivityError, WorkflowAlreadyStartedError) as error:
             cause = error.cause if error.cause is not None else error

@@ -17,15 +17,18 @@ from temporalio.workflow import ParentClosePolicy
 
 from caseflow.workflows import search_attributes as search
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
-from caseflow.workflows.complaint import ComplaintWorkflow
-from caseflow.workflows.emergency import EmergencyResponseWorkflow
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import repair as r
     from caseflow.domain.cases import LinkedCase, Step
-    from caseflow.domain.complaint import ComplaintOrigin, ComplaintStart, LinkedComplaintRequest
+    from caseflow.domain.complaint import (
+        ComplaintOrigin,
+        ComplaintResult,
+        ComplaintStart,
+        LinkedComplaintRequest,
+    )
     from caseflow.domain.emergency import EmergencyStart, LinkedEmergencyRequest
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
@@ -52,12 +55,15 @@ EMERGENCY_PATCH = "repair-opens-emergency"
 class RepairWorkflow(CaseWorkflow):
     kind = "repair"
     rules = r.REPAIR_ACTIONS
+    carry = r.RepairCarry
 
     @workflow.init
     def __init__(self, start: r.RepairStart) -> None:
+        self.start = start
+        if self._resumed(start.carried):
+            return
         self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
                         start.opened_by)
-        self.start = start
         self.status = S.awaiting_classification
         self.severity: Severity | None = None
         self.fault_category = None
@@ -70,6 +76,7 @@ class RepairWorkflow(CaseWorkflow):
         self.callback_comment = ""
         self.linked_cases: list[LinkedCase] = []
         self.critical_by: Actor | None = None  # who first classified it critical
+        self.emergency_declared = False  # the linked emergency was asked for (exactly once)
         # The intake, and its classification if the hotline gave one, is in force at once.
         intake = start.intake
         self._intake_events.append(self._event(
@@ -89,11 +96,11 @@ class RepairWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: r.RepairStart) -> r.RepairResult:
-        if workflow.patched(EMERGENCY_PATCH):
+        if self._patched(EMERGENCY_PATCH):
             await self._live(self._emergency_when_critical)
         else:
             await self._live()
-        if self.complaint_requested and workflow.patched(COMPLAINT_LOOP_PATCH):
+        if self.complaint_requested and self._patched(COMPLAINT_LOOP_PATCH):
             await self._follow_complaint()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
@@ -354,13 +361,11 @@ class RepairWorkflow(CaseWorkflow):
                 result_type=ComplaintStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY)
             complaint = await workflow.start_child_workflow(
-                ComplaintWorkflow.run, start, id=start.case_id,
+                "ComplaintWorkflow", start, id=start.case_id, result_type=ComplaintResult,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.typed({
-                    "CaseKind": "complaint", "CaseStatus": "recorded",
-                    "HospitalId": self.hospital_id,
-                    "EquipmentSerial": self.start.equipment.serial, "SlaBreached": False}),
+                search_attributes=search.at_start("complaint", start, self.hospital_id,
+                                                  self.start.equipment.serial),
                 static_summary=f"投诉 from repair {self.case_id}")
         except (ActivityError, WorkflowAlreadyStartedError) as error:
             await self._link_trouble("complaint-not-opened", "未能开立关联投诉 the linked "
@@ -392,8 +397,16 @@ class RepairWorkflow(CaseWorkflow):
         on its own (ParentClosePolicy.ABANDON); this repair does not wait for it to end."""
         await workflow.wait_condition(
             lambda: self.severity == Severity.critical or self.closed)
-        if self.severity != Severity.critical:
-            return
+        if self.severity != Severity.critical or self.emergency_declared:
+            return  # not critical; or declared by an earlier run of this repair
+        self.emergency_declared = True
+        self._busy += 1  # a continue-as-new waits until the emergency is opened and recorded
+        try:
+            await self._declare_emergency()
+        finally:
+            self._busy -= 1
+
+    async def _declare_emergency(self) -> None:
         intake, unit = self.start.intake, self.start.equipment
         try:
             start = await workflow.execute_activity(
@@ -407,13 +420,11 @@ class RepairWorkflow(CaseWorkflow):
                 result_type=EmergencyStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY)
             await workflow.start_child_workflow(
-                EmergencyResponseWorkflow.run, start, id=start.case_id,
+                "EmergencyResponseWorkflow", start, id=start.case_id,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.typed({
-                    "CaseKind": "emergency", "CaseStatus": "paging",
-                    "HospitalId": self.hospital_id, "EquipmentSerial": unit.serial,
-                    "Severity": "critical", "SlaBreached": False}),
+                search_attributes=search.at_start("emergency", start, self.hospital_id,
+                                                  unit.serial),
                 static_summary=f"应急 from critical repair {self.case_id}")
         except (ActivityError, WorkflowAlreadyStartedError) as error:
             await self._link_trouble("emergency-not-opened", "未能开立关联应急 the linked "

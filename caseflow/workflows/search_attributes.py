@@ -23,6 +23,17 @@ KEYS: dict[str, SearchAttributeKey[Any]] = {
                               ASSIGNEE_ID, SLA_BREACHED)}
 
 
+def at_start(kind: str, start: Any, hospital_id: str,
+             equipment_serial: str | None) -> TypedSearchAttributes:
+    """The search attributes a case is started with: what its workflow's first state says
+    (its start input's `first_status`, and `first_severity` if it has one), so that the
+    workflow has nothing to upsert at its intake."""
+    severity = getattr(start, "first_severity", None)
+    return typed({"CaseKind": kind, "CaseStatus": str(start.first_status),
+                  "HospitalId": hospital_id, "EquipmentSerial": equipment_serial or "",
+                  "Severity": str(severity or ""), "AssigneeId": "", "SlaBreached": False})
+
+
 def typed(values: dict[str, Any]) -> TypedSearchAttributes:
     """Search attributes for starting a workflow, from name -> value."""
     return TypedSearchAttributes([SearchAttributePair(KEYS[name], value)

@@ -9,6 +9,7 @@ This module is pure: it is given `now`, it never reads a clock.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -20,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
         CasePause,
         Commitment,
         CommitmentView,
+        DeadlinesCarry,
         EscalationDue,
         FiredLevel,
         PauseSpan,
+        SettledRounds,
     )
 
 WARNING = 0
@@ -60,6 +63,39 @@ class Deadlines:
         self.earlier: list[Commitment] = []  # rounds a newer round replaced
         self.pauses: list[CasePause] = []
         self.version = 0  # bumped on every change, so the watcher re-plans
+        # What the case keeps of the earlier rounds it let go of when it continued as new.
+        self.settled = SettledRounds()
+        # Rounds closed (or superseded) since the case last recorded its projection.
+        self.unreported: list[Commitment] = []
+        self._wakeup: tuple[int, datetime | None] = (-1, None)
+
+    # ----- carried into the next run ------------------------------------------------------------
+
+    def carry(self) -> DeadlinesCarry:
+        """The book as the next run starts from: the current round of each commitment, the
+        pauses, and a summary of the earlier rounds (final; the database keeps their views)."""
+        self.compact()
+        return DeadlinesCarry(revision=self.revision, commitments=self.commitments,
+                              pauses=self.pauses, settled=self.settled,
+                              unreported=self.unreported)
+
+    @classmethod
+    def restore(cls, policy: CasePolicy, carried: DeadlinesCarry) -> Deadlines:
+        book = cls(policy, revision=carried.revision)
+        book.commitments = dict(carried.commitments)
+        book.pauses = list(carried.pauses)
+        book.settled = carried.settled
+        book.unreported = list(carried.unreported)
+        return book
+
+    def compact(self) -> None:
+        """Let go of the earlier rounds: each is met, waived, superseded or a missed page, so
+        none can change again; what the case's breach and escalation level need is kept."""
+        for earlier in self.earlier:
+            self.settled.count += 1
+            self.settled.breached = self.settled.breached or earlier.breached
+            self.settled.level = max([self.settled.level, *(f.level for f in earlier.fired)])
+        self.earlier = []
 
     # ----- changing the book --------------------------------------------------------------------
 
@@ -82,6 +118,7 @@ class Deadlines:
                 previous.waived_at, previous.waived_reason = at, "superseded by a new round"
                 self._close_pause(previous, at)
             self.earlier.append(previous)
+            self._unreported(previous)
         if spec.pausable and self.revision >= 2:
             self._hold_by_pauses(commitment)
         elif spec.pausable and self.paused is not None:
@@ -107,6 +144,7 @@ class Deadlines:
             if previous.is_open:
                 previous.waived_at, previous.waived_reason = at, "superseded by a new round"
             self.earlier.append(previous)
+            self._unreported(previous)
         self.commitments[key] = commitment
         self._plan(commitment)
         return commitment
@@ -128,6 +166,7 @@ class Deadlines:
             return None
         commitment.met_at = at
         self._close_pause(commitment, at)
+        self._unreported(commitment)
         self.version += 1
         return commitment
 
@@ -138,6 +177,7 @@ class Deadlines:
             return None
         commitment.waived_at, commitment.waived_reason = at, reason
         self._close_pause(commitment, at)
+        self._unreported(commitment)
         self.version += 1
         return commitment
 
@@ -185,11 +225,12 @@ class Deadlines:
 
     @property
     def breached(self) -> bool:
-        return any(c.breached for c in self.all_rounds())
+        return self.settled.breached or any(c.breached for c in self.all_rounds())
 
     @property
     def escalation_level(self) -> int:
-        return max((f.level for c in self.all_rounds() for f in c.fired), default=0)
+        return max((f.level for c in self.all_rounds() for f in c.fired),
+                   default=self.settled.level)
 
     def all_rounds(self) -> list[Commitment]:
         """Every round of every commitment, earlier rounds first: the full record."""
@@ -254,6 +295,13 @@ class Deadlines:
                 pending.append((level, at, notify))
         return pending
 
+    def wakeup(self) -> datetime | None:
+        """`next_wakeup()`, computed once per change of the book (the watcher asks at every
+        activation of the workflow)."""
+        if self._wakeup[0] != self.version:
+            self._wakeup = (self.version, self.next_wakeup())
+        return self._wakeup[1]
+
     def next_wakeup(self) -> datetime | None:
         """The earliest instant something is due: a ladder rung or a scheduled resume."""
         times = [at for c in self._open() for _, at, _ in self._pending(c)]
@@ -290,20 +338,23 @@ class Deadlines:
         return fired
 
     def views(self, now: datetime) -> list[CommitmentView]:
-        return [
-            CommitmentView(
-                key=c.key, label=c.label, round=c.round, state=c.state(), calendar=c.calendar,
-                started_at=c.started_at, due_at=c.due_at, met_at=c.met_at,
-                waived_at=c.waived_at, waived_reason=c.waived_reason, breached=c.breached,
-                breached_at=c.breached_at,
-                paused_seconds=c.paused_time(c.met_at or c.waived_at or now).total_seconds(),
-                escalation_level=max((f.level for f in c.fired), default=0),
-                warned=WARNING in c.fired_levels, fired=list(c.fired),
-            )
-            for c in self.all_rounds()
-        ]
+        """Every round the book holds (this run's; earlier runs' rounds are in the database)."""
+        return [view(c, now) for c in self.all_rounds()]
+
+    def report(self, now: datetime) -> list[CommitmentView]:
+        """What a record carries: the open current rounds, and every round closed since the
+        last record (once); never the rounds the database already has in their final state."""
+        rounds = [c for c in self.unreported]
+        rounds += [c for c in self.commitments.values()
+                   if c.is_open and not any(c is seen for seen in rounds)]
+        self.unreported = []
+        return [view(c, now) for c in rounds]
 
     # ----- internals ----------------------------------------------------------------------------
+
+    def _unreported(self, commitment: Commitment) -> None:
+        if not any(commitment is seen for seen in self.unreported):
+            self.unreported.append(commitment)
 
     def _open(self) -> list[Commitment]:
         return [c for c in self.commitments.values() if c.is_open]
@@ -366,3 +417,48 @@ async def watch(deadlines: Deadlines, *, closed: Callable[[], bool],
             )
         except TimeoutError:
             pass
+
+
+def view(c: Commitment, now: datetime) -> CommitmentView:
+    return CommitmentView(
+        key=c.key, label=c.label, round=c.round, state=c.state(), calendar=c.calendar,
+        started_at=c.started_at, due_at=c.due_at, met_at=c.met_at,
+        waived_at=c.waived_at, waived_reason=c.waived_reason, breached=c.breached,
+        breached_at=c.breached_at,
+        paused_seconds=c.paused_time(c.met_at or c.waived_at or now).total_seconds(),
+        escalation_level=max((f.level for f in c.fired), default=0),
+        warned=WARNING in c.fired_levels, fired=list(c.fired),
+    )
+
+
+async def watch_lean(deadlines: Deadlines, *, stop: Callable[[], bool],
+                     on_escalation: Callable[[EscalationDue], Awaitable[None]],
+                     on_resume: Callable[[], Awaitable[None]]) -> None:
+    """The watcher of lean cases: escalate what is due until `stop()` (the case closed, or it
+    continues as new). One timer at a time, set again only when the next wake-up comes before
+    it: a step that moves the wake-up later leaves the timer alone (it fires early, finds
+    nothing due and is set for the new wake-up), so most steps add no timer events to the
+    history. A timer still set when the case closes is simply dropped with the run.
+    """
+    timer: asyncio.Future[None] | None = None
+    armed: datetime | None = None
+    while not stop():
+        now = workflow.now()
+        wakeup = deadlines.wakeup()
+        if wakeup is not None and wakeup <= now:
+            if deadlines.resume_due(now):
+                await on_resume()
+            for escalation in deadlines.due(now):
+                await on_escalation(escalation)
+            continue
+        if timer is not None and timer.done():
+            timer, armed = None, None
+        if wakeup is not None and (armed is None or wakeup < armed):
+            if timer is not None:
+                timer.cancel()
+            timer = asyncio.ensure_future(workflow.sleep(wakeup - now,
+                                                         summary="next SLA deadline"))
+            armed = wakeup
+        await workflow.wait_condition(
+            lambda planned=wakeup, ticking=timer: (stop() or (ticking is not None and ticking.done())
+                                                   or deadlines.wakeup() != planned))

@@ -32,16 +32,24 @@ from caseflow.audit import history_fingerprint
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
 from caseflow.domain.audit import Seal
-from caseflow.domain.cases import CaseAction, PersonField
+from caseflow.domain.cases import CaseAction, PersonField, StepResult
+from caseflow.domain.cases import CaseView as BaseCaseView
 from caseflow.domain.complaint import ComplaintView
 from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
-from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownCase, UnknownReference
+from caseflow.domain.errors import (
+    InvalidPayload,
+    InvalidTransition,
+    NotPermitted,
+    UnknownCase,
+    UnknownReference,
+)
 from caseflow.domain.installation import InstallationView
 from caseflow.domain.maintenance import VisitView
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
+from caseflow.domain.sla import escalations_of, merge_rounds
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
 from caseflow.store.models import Case
@@ -206,7 +214,8 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
     its page in the Temporal Web UI."""
-    kind = KINDS[(await known_case(sessions, case_id, principal)).kind]
+    row = await known_case(sessions, case_id, principal)
+    kind = KINDS[row.kind]
     try:
         view = await temporal.get_workflow_handle(case_id).query(
             "state", result_type=kind.view,
@@ -216,6 +225,9 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
+    if isinstance(view, BaseCaseView) and view.run > 1:  # earlier runs' rounds: from the row
+        view.commitments = merge_rounds(view.commitments, row.commitments or [])
+        view.escalations = escalations_of(view.commitments)
     return view
 
 
@@ -249,10 +261,12 @@ async def act(
     # with another request gets another update id, which the workflow refuses (422).
     key = f"{principal.id}:{idempotency_key}"
     update_id = f"{key}:{request_hash[:16]}"
-    return await _send(temporal, case_id, CaseAction(
+    await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
-        request_hash=request_hash), update_id, kind.view,
-        timedelta(seconds=settings.update_timeout_seconds))
+        request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
+    # The update answers with the step's number only (the history keeps that, not the case);
+    # the case as it now stands is read by a query, which adds nothing to the history.
+    return await get_case(case_id, principal, sessions, temporal, settings)
 
 
 def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
@@ -274,19 +288,27 @@ def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]
 
 
 async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str,
-                view: type[BaseModel], timeout: timedelta) -> BaseModel:
+                timeout: timedelta) -> StepResult:
+    """The update `act`. A run that ends as the update reaches it (the case continued as new)
+    answers "completed": the update is sent once more, to the case's current run, where the
+    same key is the same step; a closed case answers so again (409)."""
     handle = temporal.get_workflow_handle(case_id)
-    try:
-        return await handle.execute_update("act", request, id=update_id, result_type=view,
-                                           rpc_timeout=timeout)
-    except WorkflowUpdateFailedError as error:
-        raise domain_error_from_update(error) from None
-    except WorkflowUpdateRPCTimeoutOrCancelledError:
-        raise ServiceUnavailable(
-            f"case {case_id} did not answer in time (is a worker running?); retry with the "
-            "same Idempotency-Key") from None
-    except RPCError as error:
-        raise domain_error_from_rpc(error, case_id) from None
+    for attempt in (1, 2):
+        try:
+            return await handle.execute_update("act", request, id=update_id,
+                                               result_type=StepResult, rpc_timeout=timeout)
+        except WorkflowUpdateFailedError as error:
+            raise domain_error_from_update(error) from None
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ServiceUnavailable(
+                f"case {case_id} did not answer in time (is a worker running?); retry with the "
+                "same Idempotency-Key") from None
+        except RPCError as error:
+            mapped = domain_error_from_rpc(error, case_id)
+            if attempt == 1 and isinstance(mapped, InvalidTransition):
+                continue
+            raise mapped from None
+    raise AssertionError("unreachable")
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
