@@ -5,6 +5,8 @@ against its seal (also as the Temporal CLI writes the history), the CSV keeps Ch
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import os
 import subprocess
@@ -17,14 +19,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from caseflow.api.routes.exports import COLUMNS
 from caseflow.audit import history_fingerprint, seal_once, verify_file
 from caseflow.domain.audit import GENESIS, link_hash
+from caseflow.domain.spreadsheets import cell, csv_text
 from caseflow.replay import replay_one, replayer
 from caseflow.store import seals
 from caseflow.store.models import Case, CaseSeal
 from caseflow.temporal import binary
 from tests.postgres import fresh_database
-from tests.test_api import headers, new_key
+from tests.test_api import headers, new_key, open_case
 from tests.test_complaint_api import complaint_body
 
 # ----- the chain, on a database of its own --------------------------------------------------------
@@ -189,3 +193,28 @@ async def test_the_cases_csv_keeps_chinese_text_and_filters(api, tokens):
     assert ",complaint," in row and "设备科投诉:报告延误" in row
     assert all(",complaint," in line for line in lines[1:])
     assert (await api.get("/v1/exports/cases.csv")).status_code == 401
+
+
+async def test_the_cases_csv_never_hands_a_spreadsheet_a_formula(api, tokens):
+    """A symptom that a spreadsheet would run (CSV injection) is exported as text: the cell
+    gets a leading apostrophe (OWASP), whatever character starts the formula."""
+    formulas = ["+cmd|' /C calc'!A0", "=HYPERLINK(\"http://x\")", "-2+3", "@SUM(A1)"]
+    opened = {await open_case(api, tokens, symptom=formula): formula for formula in formulas}
+    response = await api.get("/v1/exports/cases.csv", params={"kind": "repair",
+                                                              "limit": 100000},
+                             headers=headers(tokens, "auditor"))
+    rows = {row[0]: dict(zip(COLUMNS, row, strict=True))
+            for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig")))}
+    for case_id, formula in opened.items():
+        assert rows[case_id]["title"] == "'" + formula, rows[case_id]
+    # Every cell of every row: none starts a formula.
+    assert not [value for row in rows.values() for value in row.values()
+                if value.startswith(("=", "+", "-", "@", "\t", "\r"))]
+
+
+def test_csv_cells_are_text_numbers_or_times_never_formulas():
+    assert [cell(v) for v in (None, True, -3, 2.5, "李医生", "=1+1", " =1", "a=b", "\tx",
+                              "\rx", "-x", "+x", "@x")] == [
+        "", "true", "-3", "2.5", "李医生", "'=1+1", " =1", "a=b", "'\tx", "'\rx", "'-x", "'+x",
+        "'@x"]
+    assert csv_text(["a", "b"], [["@x", "y"]]) == "a,b\r\n'@x,y\r\n"
