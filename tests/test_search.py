@@ -274,6 +274,27 @@ async def test_refused_search_parameters_name_the_parameter(client, tokens, scen
     assert response.status_code == 422 and locs(response) == [["query", "within_hours"]]
 
 
+async def test_filters_of_closed_vocabularies_refuse_a_value_outside_them(client, tokens,
+                                                                         scene: Scene):
+    """A misspelt status (or one another kind has) is a 422 naming it, as `kind` is, in every
+    list that takes the filters, and in the reports; never an empty answer."""
+    api = client
+    for path in ("/v1/cases", "/v1/cases/due", "/v1/exports/cases.csv"):
+        for params in ({"status": "closd"}, {"kind": "repair", "status": "withdrawn"},
+                       {"status": "CLOSED"}):
+            response = await api.get(path, params=params, headers=headers(tokens, "manager"))
+            assert response.status_code == 422 and locs(response) == [["query", "status"]], \
+                (path, params, response.text)
+    for path in ("/v1/reports/sla", "/v1/reports/sla/weekly"):
+        response = await api.get(path, params={"kind": "repiar"},
+                                 headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [["query", "kind"]], \
+            (path, response.text)
+    for params in ({"status": "closed"}, {"kind": "complaint", "status": "recorded"}):
+        assert (await api.get("/v1/cases", params=params,
+                              headers=headers(tokens, "manager"))).status_code == 200
+
+
 async def test_due_soon_lists_open_commitments_by_due_time_with_links(client, tokens,
                                                                        scene: Scene):
     api = client
