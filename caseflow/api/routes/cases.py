@@ -42,6 +42,7 @@ from caseflow.domain.maintenance import VisitView
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
+from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
 from caseflow.store.models import Case
@@ -69,18 +70,6 @@ class CaseList(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(default=None,
                                     description="pass as `cursor` for the next page")
-
-
-class TimelineEntry(BaseModel):
-    source: Literal["case", "notification", "seal"] = Field(
-        description="case: a step or deadline the workflow recorded; notification: a message "
-                    "of the outbox and its delivery; seal: the history's fingerprint")
-    seq: int | None = Field(description="the event's number on the case (case entries)")
-    at: datetime
-    event: str
-    actor: dict[str, Any]
-    summary: str
-    data: dict[str, Any]
 
 
 Filters = Annotated[CaseFilter, Query()]
