@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from temporalio.service import RPCError
 
 from caseflow.config import Settings
@@ -20,7 +21,10 @@ from caseflow.logs import configure_logging
 
 app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console(stderr=True, soft_wrap=True)  # one line per result, however long
+# Results on standard output (`> file` keeps them), diagnostics and progress on standard
+# error; one line per result, however long.
+results = Console(soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True)
 log = structlog.get_logger(__name__)
 
 
@@ -108,7 +112,8 @@ def replay(
     until: Annotated[datetime | None, typer.Option("--to", help="... closed before (UTC)")] = None,
 ) -> None:
     """Replay histories against today's workflow code: OK, or the first divergence with its
-    event id and why; non-zero exit on any divergence."""
+    event id and why; non-zero exit on any divergence. Results on standard output (the
+    progress bar shows only on a terminal)."""
     from caseflow import replay as r
 
     configure_logging("console", "WARNING")
@@ -122,7 +127,7 @@ def replay(
         raise typer.Exit(2)
 
     async def run() -> int:
-        failures = await r.replay_files(paths, console) if paths else 0
+        failures = await r.replay_files(paths, results) if paths else 0
         if not case_ids and kind is None:
             return failures
         from caseflow.store.db import make_engine, make_sessions
@@ -139,7 +144,7 @@ def replay(
                                          _utc(until or datetime(9999, 1, 1)))
             finally:
                 engine.dispose()
-        return failures + await r.replay_all(r.cases(client, wanted), console, len(wanted))
+        return failures + await r.replay_all(r.cases(client, wanted), results, len(wanted))
 
     try:
         failures = asyncio.run(run())
@@ -173,17 +178,18 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
     sessions = make_sessions(engine)
     try:
         if paths:
-            results = [verify_file(path, sessions) for path in paths]
-            for ok, message in results:
-                console.print(f"[green]OK[/]   {message}" if ok else f"[red]FAIL[/] {message}")
-            raise typer.Exit(0 if all(ok for ok, _ in results) else 1)
+            checked = [verify_file(path, sessions) for path in paths]
+            for ok, message in checked:
+                results.print(f"[green]OK[/]   {escape(message)}" if ok
+                              else f"[red]FAIL[/] {escape(message)}", highlight=False)
+            raise typer.Exit(0 if all(ok for ok, _ in checked) else 1)
         with sessions() as session:
             check = seals.verify_chain(session)
         if check.ok:
-            console.print(f"[green]OK[/]   the chain of {check.links} sealed cases is intact")
+            results.print(f"[green]OK[/]   the chain of {check.links} sealed cases is intact")
             raise typer.Exit(0)
-        console.print(f"[red]FAIL[/] link {check.first_bad} (case {check.case_id}): "
-                      f"{check.reason}")
+        results.print(f"[red]FAIL[/] link {check.first_bad} (case {check.case_id}): "
+                      f"{check.reason}", highlight=False)
         raise typer.Exit(1)
     finally:
         engine.dispose()

@@ -204,6 +204,16 @@ class CorrectiveAction(BaseModel):
     evidence: list[AttachmentRef] = []
 
 
+class RecordStatus(BaseModel):
+    """Whether the case's record is sealed in the audit chain, and if not what it waits for."""
+
+    sealed: bool
+    position: int | None = Field(default=None, description="its link in the chain, once sealed")
+    waits_for: str | None = Field(
+        default=None, description="why it is not sealed yet, e.g. 'sealed when linked complaint "
+                                  "CP-... closes'")
+
+
 class CaseView(BaseModel):
     """What every case's view shows: who opened it, who has it, its deadlines and steps."""
 
@@ -220,6 +230,9 @@ class CaseView(BaseModel):
     allowed_actions: list[str]
     policy_version: str
     web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
+    record: RecordStatus | None = Field(
+        default=None, description="its audit record: sealed, or what sealing waits for (filled "
+                                  "by the API)")
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

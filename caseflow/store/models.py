@@ -281,8 +281,11 @@ class SubscriptionDelivery(Base):
 
 
 class CaseSeal(Base):
-    """A closed case's history fingerprint, one link of the hash chain (domain/audit.py).
-    `position` is the link's place in the chain, 1, 2, 3... with no gaps."""
+    """A closed case's record fingerprint, one link of the hash chain (domain/audit.py).
+    `position` is the link's place in the chain, 1, 2, 3... with no gaps. Scheme 2 keeps the
+    fingerprint of each part (`parts`) and the state and timeline as sealed (`record`, the
+    canonical JSON text, so an export of the case shows what was sealed whatever later code
+    makes of the view); scheme 1 seals only the history (`history_sha256`)."""
 
     __tablename__ = "case_seals"
     __table_args__ = (UniqueConstraint("case_id", name="uq_case_seals_case"),)
@@ -297,6 +300,10 @@ class CaseSeal(Base):
     previous_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheme: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    record_sha256: Mapped[str | None] = mapped_column(String(64))
+    parts: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    record: Mapped[str | None] = mapped_column(Text)
 
 
 class StoredPolicy(Base):

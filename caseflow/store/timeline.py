@@ -72,9 +72,12 @@ def _last(message: Notification) -> datetime:
 
 
 def _seal_entry(seal: CaseSeal) -> dict[str, Any]:
+    whole = seal.scheme >= 2 and seal.record_sha256
+    sealed = seal.record_sha256 if whole else seal.history_sha256
     return {"id": f"seal-{seal.position}", "source": "seal", "seq": None, "at": seal.sealed_at,
             "event": "sealed", "actor": SYSTEM,
-            "summary": f"history sealed as link {seal.position} of the chain "
-                       f"(SHA-256 {seal.history_sha256[:16]}...)",
-            "data": {"position": seal.position, "history_sha256": seal.history_sha256,
+            "summary": f"{'record' if whole else 'history'} sealed as link {seal.position} of "
+                       f"the chain (SHA-256 {(sealed or '')[:16]}...)",
+            "data": {"position": seal.position, "scheme": seal.scheme,
+                     "record_sha256": seal.record_sha256, "history_sha256": seal.history_sha256,
                      "chain_hash": seal.chain_hash, "run_id": seal.run_id}}

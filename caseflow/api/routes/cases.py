@@ -13,6 +13,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -28,11 +29,12 @@ from caseflow.api.errors import (
     domain_error_from_update,
 )
 from caseflow.api.kinds import KINDS
-from caseflow.audit import history_fingerprint
+from caseflow.audit import case_histories, record_status
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
-from caseflow.domain.audit import Seal
-from caseflow.domain.cases import CaseAction, PersonField
+from caseflow.domain.audit import RecordParts, Seal, record_parts
+from caseflow.domain.cases import CaseAction, PersonField, RecordStatus
+from caseflow.domain.cases import CaseView as CaseViewBase
 from caseflow.domain.complaint import ComplaintView
 from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
@@ -195,7 +197,8 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
     its page in the Temporal Web UI."""
-    kind = KINDS[(await known_case(sessions, case_id, principal)).kind]
+    row = await known_case(sessions, case_id, principal)
+    kind = KINDS[row.kind]
     try:
         view = await temporal.get_workflow_handle(case_id).query(
             "state", result_type=kind.view,
@@ -205,7 +208,25 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
+    view.record = await _record(temporal, sessions, settings, row)
     return view
+
+
+async def _record(temporal: Client, sessions, settings: Settings, row: Case) -> RecordStatus:  # type: ignore[no-untyped-def]
+    """Whether the case's record is sealed, or what its seal waits for (docs/audit.md)."""
+    def read(running: bool | None) -> RecordStatus:
+        with sessions() as session:
+            return record_status(session, row, running, settings.seal_poll_seconds)
+
+    found = await run_in_threadpool(read, None)
+    if found.sealed or row.closed_at is None:
+        return found
+    try:  # closed but not sealed: does its workflow still run?
+        described = await temporal.get_workflow_handle(row.case_id or "").describe(
+            rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+    except RPCError:
+        return found
+    return await run_in_threadpool(read, described.status == WorkflowExecutionStatus.RUNNING)
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseView)
@@ -313,17 +334,28 @@ async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 
 
 class CaseExport(BaseModel):
-    """One self-contained record of a case: its state, timeline and history, and the seal
-    that fingerprints the history once the case is closed (docs/audit.md)."""
+    """One self-contained record of a case: its state, timeline, every run of its history,
+    and the seal that fingerprints all of them once the case is final (docs/audit.md). A
+    sealed case's state and timeline are those sealed."""
 
     case_id: str
     kind: str
     exported_at: datetime
     state: dict[str, Any]
     timeline: list[TimelineEntry]
-    history: dict[str, Any]
+    histories: list[dict[str, Any]] = Field(
+        description="every run of the case's workflow, oldest first (a case that continued as "
+                    "new has several)")
+    history: dict[str, Any] = Field(description="the last run (as GET .../history gives it)")
+    attachments: list[dict[str, str]] = Field(
+        default=[], description="the fingerprints of the case's attachments (none kept yet)")
     history_sha256: str = Field(description="the fingerprint of `history` as exported now")
-    seal: Seal | None = Field(description="the sealed fingerprint (None until sealed)")
+    record_sha256: str = Field(description="the fingerprint of this record as exported now "
+                                           "(its parts' manifest, scheme 2)")
+    parts: RecordParts = Field(description="the fingerprint of each part as exported now")
+    seal: Seal | None = Field(description="the seal (None until sealed)")
+    waits_for: str | None = Field(default=None,
+                                  description="what sealing waits for, while not sealed")
 
 
 @router.get("/{case_id}/export", response_model=CaseExport)
@@ -332,16 +364,36 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
     row = await known_case(sessions, case_id, principal)
-    state = await get_case(case_id, principal, sessions, temporal, settings)
-    entries = await timeline(case_id, principal, sessions)
-    found = await history(case_id, principal, sessions, temporal)
 
-    def read_seal() -> Seal | None:
+    def read_sealed() -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
         with sessions() as session:
-            return seals.seal_of(session, case_id)
+            found = seals.seal_of(session, case_id)
+            record = seals.sealed_record(session, case_id)
+            entries = [TimelineEntry.model_validate(e) for e in
+                       case_timeline.case_timeline(session, case_id, ("seal",))]
+            return found, record, entries
 
+    seal, sealed, seal_entries = await run_in_threadpool(read_sealed)
+    if sealed is not None:  # what was sealed, whatever today's code makes of the view
+        state = sealed["state"]
+        entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
+        waits_for = None
+    else:
+        view = await get_case(case_id, principal, sessions, temporal, settings)
+        state = view.model_dump(mode="json")
+        entries = await timeline(case_id, principal, sessions)
+        waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
+            else None
+    try:
+        runs = await case_histories(temporal, case_id)
+    except RPCError as error:
+        raised = domain_error_from_rpc(error, case_id)
+        if isinstance(raised, ServiceUnavailable):
+            raise raised from None
+        raise UnknownCase(f"no history for case {case_id}") from None
+    parts = record_parts(case_id=case_id, kind=row.kind, state=state,
+                         timeline=[e.model_dump(mode="json") for e in entries], histories=runs)
     return CaseExport(case_id=case_id, kind=row.kind, exported_at=datetime.now(timezone.utc),
-                      state=state.model_dump(mode="json"), timeline=entries, history=found,
-                      history_sha256=await run_in_threadpool(history_fingerprint, found,
-                                                             case_id),
-                      seal=await run_in_threadpool(read_seal))
+                      state=state, timeline=entries, histories=runs, history=runs[-1],
+                      history_sha256=parts.histories[-1], record_sha256=parts.sha256,
+                      parts=parts, seal=seal, waits_for=waits_for)
