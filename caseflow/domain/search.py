@@ -30,9 +30,9 @@ def _plain(value: str) -> str:
     return value
 
 
-# The statuses each kind of case can be in.
+# The statuses each kind of case can be in; `void`: a number issued whose case never started.
 STATUSES: dict[str, tuple[str, ...]] = {
-    kind: tuple(s.value for s in statuses) for kind, statuses in (
+    kind: tuple(s.value for s in statuses) + ("void",) for kind, statuses in (
         ("repair", RepairStatus), ("complaint", ComplaintStatus),
         ("emergency", EmergencyStatus), ("installation", InstallationStatus),
         ("maintenance", VisitStatus))}
@@ -68,7 +68,8 @@ class CaseFilter(BaseModel):
 
     kind: KindName | None = None
     status: StatusName | None = Field(default=None, description="a status of the kind (any "
-                                      "kind's without `kind`)")
+                                      "kind's without `kind`); `void`: numbers issued whose "
+                                      "case never started (listed only when asked for)")
     severity: SeverityName | None = None
     hospital_id: Keyword | None = None
     equipment_serial: Keyword | None = None

@@ -170,6 +170,19 @@ class Case(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Status "void": the number was issued but its workflow surely never started; why.
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseNumber(Base):
+    """The last case number given to a kind on a local day: numbers are consecutive per kind
+    and day (the row sequence is shared by every kind and consumed by upserts)."""
+
+    __tablename__ = "case_numbers"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, local
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class CaseEventRow(Base):

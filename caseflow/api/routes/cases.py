@@ -65,6 +65,8 @@ class CaseSummary(CaseProjection):
     workflow_status: str | None = Field(
         default=None, description="with source=temporal: the workflow's execution status "
                                   "(RUNNING, COMPLETED...) as Temporal reports it")
+    void_reason: str | None = Field(
+        default=None, description="status void: why the number's case never started")
 
 
 class CaseList(BaseModel):
@@ -186,6 +188,9 @@ async def known_case(sessions, case_id: str, principal: Principal | None) -> Cas
     row, may_read = await run_in_threadpool(read)
     if row is None:
         raise UnknownCase(f"no case {case_id}")
+    if row.status == "void":
+        raise UnknownCase(f"no case {case_id}: the number was issued but is void "
+                          f"({row.void_reason})")
     if not may_read:
         raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
                            "serve")
