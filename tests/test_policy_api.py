@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlalchemy import text as sql
 
 import caseflow
 from caseflow.api.app import create_app
@@ -23,6 +22,7 @@ from caseflow.domain.policy_loader import load_policy
 from caseflow.store.models import StoredPolicy
 from caseflow.store.people import issue_token
 from caseflow.store.policies import PolicySource
+from tests.conftest import namespace_of_its_own
 from tests.postgres import fresh_database
 from tests.test_api import intake_body, locs, new_key
 
@@ -31,19 +31,19 @@ DEFAULT = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text
 
 @pytest.fixture(scope="module")
 async def own(database_url, dev_env) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """The API on a database of its own (a policy put in force there reaches only it)."""
+    """The API on a database of its own (a policy put in force there reaches only it), in a
+    Temporal namespace of its own (its case numbers are workflow ids other tests' cases have)."""
+    temporal = await namespace_of_its_own(dev_env, "policy")
     with fresh_database(database_url, "policy") as (url, sessions):
         with sessions.begin() as session:
             tokens = {role: issue_token(session, person, "policy")[0] for role, person in
                       {"manager": "MG-01", "hotline": "HL-01", "auditor": "AU-01"}.items()}
-        with sessions.begin() as session:  # case numbers no other test's database gives
-            session.execute(sql("ALTER SEQUENCE cases_seq_seq RESTART WITH 900000"))
         app = create_app(Settings(database_url=url, environment="test",
-                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=dev_env.client)
+                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=temporal)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://caseflow.test", timeout=30) as client:
-            yield {"api": client, "tokens": tokens, "sessions": sessions,
-                   "temporal": dev_env.client}
+            yield {"api": client, "tokens": tokens, "sessions": sessions, "temporal": temporal,
+                   "url": url}
 
 
 def auth(own: dict[str, Any], role: str) -> dict[str, str]:
