@@ -4,6 +4,7 @@ file stays the policy until then, and open cases keep theirs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +23,7 @@ from caseflow.domain.policy_loader import load_policy
 from caseflow.store.models import StoredPolicy
 from caseflow.store.people import issue_token
 from caseflow.store.policies import PolicySource
-from tests.conftest import namespace_of_its_own
+from tests.conftest import namespace_of_its_own, running_worker
 from tests.postgres import fresh_database
 from tests.test_api import intake_body, locs, new_key
 
@@ -129,3 +130,56 @@ async def test_a_stored_policy_this_release_cannot_read_gives_way_to_the_one_bef
     finally:
         with own["sessions"].begin() as session:
             session.delete(session.get(StoredPolicy, row.id))
+
+
+async def test_an_open_case_keeps_its_pinned_policy_across_a_change_and_acts_on_it(
+        own, database_url):
+    """A case opened before a policy change, classified after it, gets its deadlines from the
+    policy it opened with; a case opened after the change gets the new one."""
+    api, sessions = own["api"], own["sessions"]
+    async with running_worker(own["temporal"], sessions, "policy") as worker:
+        app = create_app(Settings(database_url=own["url"], environment="test",
+                                  task_queue=worker.task_queue), temporal=own["temporal"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://caseflow.test", timeout=30) as client:
+            async def opened() -> str:
+                created = await client.post("/v1/repairs", json=intake_body(), headers={
+                    **auth(own, "hotline"), "Idempotency-Key": new_key()})
+                assert created.status_code == 201, created.text
+                return created.json()["case_id"]
+
+            async def classified(case_id: str) -> dict[str, Any]:
+                done = await client.post(f"/v1/cases/{case_id}/actions/classify",
+                                         json={"severity": "general"}, headers={
+                                             **auth(own, "manager"), "Idempotency-Key": new_key()})
+                assert done.status_code == 200, done.text
+                return done.json()
+
+            def restore_hours(view: dict[str, Any]) -> float:
+                restore = next(c for c in view["commitments"] if c["key"] == "restore")
+                return (datetime.fromisoformat(restore["due_at"]) -
+                        datetime.fromisoformat(restore["started_at"])).total_seconds() / 3600
+
+            before = (await client.get("/v1/policy", headers=auth(own, "auditor"))).json()
+            early, waiting = await opened(), await opened()
+            pinned_hours = restore_hours(await classified(early))
+            raw = yaml.safe_load(DEFAULT)
+            raw["version"] = "2027.9"
+            for policy in (raw["defaults"], *(raw.get("contracts") or {}).values()):
+                policy.setdefault("repair", {}).setdefault("restore", {})["general"] = {
+                    "within": "5h"}
+            put = await api.put("/v1/policy", json={"policy_yaml": yaml.safe_dump(
+                raw, allow_unicode=True)}, headers=auth(own, "manager"))
+            assert put.status_code == 200, put.text
+            for _ in range(100):  # every process reads the policy in force within 2 s
+                if (await client.get("/v1/policy", headers=auth(own, "auditor"))).json()[
+                        "version"] == put.json()["version"]:
+                    break
+                await asyncio.sleep(0.05)
+
+            kept = await classified(waiting)
+            assert kept["policy_version"] == before["version"] != put.json()["version"]
+            assert restore_hours(kept) == pinned_hours != 5
+            later = await classified(await opened())
+            assert later["policy_version"] == put.json()["version"]
+            assert restore_hours(later) == 5
