@@ -9,7 +9,7 @@ from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
 from caseflow.api import console, errors, strict, telemetry
-from caseflow.api.limits import Limiter
+from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
     audit,
     cases,
@@ -63,6 +63,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
+    app.state.sign_in_guard = SignInGuard()
     app.state.request_metrics = telemetry.RequestMetrics()
     app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
                        tracing=tracing)
