@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import console, errors, strict, telemetry
+from caseflow.api import console, docs, errors, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
     audit,
@@ -57,7 +57,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
                   description="Service cases for CT/MR maintenance, each a durable workflow.",
-                  max_body_size=settings.max_body_bytes)
+                  max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.sessions = make_sessions(engine)
     app.state.policies = PolicySource(app.state.sessions, book)
@@ -78,4 +78,5 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)
+    docs.install(app)
     return app
