@@ -183,3 +183,42 @@ async def test_an_open_case_keeps_its_pinned_policy_across_a_change_and_acts_on_
             later = await classified(await opened())
             assert later["policy_version"] == put.json()["version"]
             assert restore_hours(later) == 5
+
+
+async def test_a_tool_fetches_the_policy_changes_one_figure_and_puts_it_back(own):
+    """GET gives the exact document PUT takes: as YAML (Accept: application/yaml), or as JSON
+    (`document`), which PUT takes too (`policy`). Put back unchanged it is the policy in force
+    already (409); with one figure changed it is a new one, whole (every contract kept)."""
+    api = own["api"]
+    text = (await api.get("/v1/policy", headers={**auth(own, "manager"),
+                                                 "Accept": "application/yaml"}))
+    assert text.status_code == 200 and text.headers["content-type"].startswith(
+        "application/yaml"), text.text
+    same = await api.put("/v1/policy", json={"policy_yaml": text.text},
+                         headers=auth(own, "manager"))
+    assert same.status_code == 409, same.text
+    in_force = (await api.get("/v1/policy", headers=auth(own, "manager"))).json()
+    document = in_force["document"]
+    assert yaml.safe_load(text.text) == document and document["contracts"], \
+        "the whole document, contract overrides included"
+    assert (await api.put("/v1/policy", json={"policy": document},
+                          headers=auth(own, "manager"))).status_code == 409
+
+    document["defaults"]["repair"]["restore"]["minor"] = {"within": "6d",
+                                                          "label": "修复 restore (minor)"}
+    put = await api.put("/v1/policy", json={"policy": document, "note": "工具改一个数字"},
+                        headers=auth(own, "manager"))
+    assert put.status_code == 200, put.text
+    now = (await api.get("/v1/policy", headers=auth(own, "manager"))).json()
+    assert now["version"] == put.json()["version"] != in_force["version"]
+    assert now["document"] == document and now["contracts"] == in_force["contracts"]
+    assert now["defaults"]["repair"]["restore"]["minor"]["within"] == "6d"
+    stored = (await api.get("/v1/policy", headers={**auth(own, "manager"),
+                                                   "Accept": "application/yaml"})).text
+    assert yaml.safe_load(stored) == document and "工具" not in stored
+
+    for body, loc in (({"policy": {"version": "x", "defaults": []}}, ["body", "policy"]),
+                      ({"policy": document, "policy_yaml": stored}, ["body"]),
+                      ({}, ["body"])):
+        refused = await api.put("/v1/policy", json=body, headers=auth(own, "manager"))
+        assert refused.status_code == 422 and locs(refused) == [loc], (body, refused.text)
