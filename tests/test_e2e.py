@@ -20,6 +20,7 @@ from tests.postgres import free_port
 from tests.repair_driver import PASSING_VERIFICATION
 
 pytestmark = pytest.mark.e2e
+DEV: dict[str, subprocess.Popen] = {}  # the module's `caseflow dev`, for the Ctrl-C test
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
            "CASEFLOW_WORKER_METRICS_PORT": str(free_port()),
            "CASEFLOW_LOG_FORMAT": "json"}
     log = (data / "dev.log").open("w")
+    # In a process group of its own, as a terminal's foreground job is: Ctrl-C (SIGINT to the
+    # group) can be sent to it as a person sends it (test_ctrl_c_...).
     process = subprocess.Popen([sys.executable, "-m", "caseflow.cli", "dev"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    DEV["process"] = process
     base = f"http://127.0.0.1:{api_port}"
     try:
         deadline = time.monotonic() + 90
@@ -257,3 +261,34 @@ def test_dev_stack_serves_the_console_and_its_log_ins(stack) -> None:
     me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {signed.json()['token']}"},
                    timeout=10)
     assert me.json()["role"] == "engineer"
+
+
+def test_make_says_what_it_installs_before_the_quiet_minute(tmp_path: Path) -> None:
+    """On a fresh clone `make run` is silent while pip installs: it says so first."""
+    root = Path(__file__).parent.parent
+    planned = subprocess.run(["make", "-n", "-C", str(root), "run", f"VENV={tmp_path}/venv"],
+                             capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    first_pip = next(n for n, line in enumerate(lines) if "pip install -q -e ." in line)
+    assert any(line.startswith("echo") and "installing caseflow" in line
+               for line in lines[:first_pip]), lines[:first_pip + 1]
+
+
+def test_the_dev_stack_shows_whole_tokens_and_stops_quietly_on_ctrl_c(stack) -> None:
+    """The last test of the module: `make run`'s tokens are printed whole, / leads to the
+    console, and Ctrl-C (SIGINT to the foreground process group) stops the API, the worker and
+    then Temporal with no traceback and no Temporal dial errors."""
+    base, tokens, data = stack
+    shown = (data / "dev.log").read_text("utf-8")
+    for role, token in tokens.items():
+        assert any(role in line and token in line for line in shown.splitlines()), role
+    home = httpx.get(f"{base}/", follow_redirects=False, timeout=10)
+    assert home.status_code in (302, 307) and home.headers["location"] == "/console/"
+    process = DEV["process"]
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    said = (data / "dev.log").read_text("utf-8")[len(shown):]
+    assert "stopping..." in said
+    for noise in ("Traceback", "CancelledError", "dial error", "Failed to poll"):
+        assert noise not in said, said
