@@ -11,6 +11,7 @@ from temporalio.client import Client
 from caseflow.api import console, docs, errors, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
+    actions,
     audit,
     cases,
     complaints,
@@ -74,7 +75,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router):
+                   trends.router, actions.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

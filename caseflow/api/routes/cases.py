@@ -239,15 +239,29 @@ async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
     principal: Stepper, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
-    payload: Annotated[dict[str, Any], Body(default_factory=dict)],
+    payload: Annotated[dict[str, Any], Body(default_factory=dict, description=(
+        "the action's payload: its schema is that of the typed operation of the case's kind "
+        "(POST /v1/repairs/{case_id}/actions/diagnose ...) or GET /v1/cases/{case_id}/actions"))],
     idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", min_length=8, max_length=200,
         description="unique per step; a retry with the same key is the same step")],
 ) -> BaseModel:
-    """Report a step. Same Idempotency-Key again = the same step, taken once. Who may take it is
-    the action's rule, checked here and again by the case's workflow (an engineer acts only on
-    a case assigned to them)."""
-    kind = KINDS[(await known_case(sessions, case_id, None)).kind]
+    """Report a step of any kind of case. Same Idempotency-Key again = the same step, taken
+    once. Who may take it is the action's rule, checked here and again by the case's workflow
+    (an engineer acts only on a case assigned to them). Each kind's actions are also published
+    one operation each, with their payload's schema (`/v1/repairs/{case_id}/actions/...`)."""
+    return await take_step(case_id, None, action, payload, principal, sessions, temporal,
+                           settings, idempotency_key)
+
+
+async def take_step(case_id: str, kind_name: str | None, action: str, payload: dict[str, Any],  # type: ignore[no-untyped-def]
+                    principal: Principal, sessions, temporal: Client, settings: Settings,
+                    idempotency_key: str) -> BaseModel:
+    """A step on the case: `kind_name` given, the case must be of that kind (404 otherwise)."""
+    row = await known_case(sessions, case_id, None)
+    if kind_name is not None and row.kind != kind_name:
+        raise UnknownCase(f"no {kind_name} {case_id} (it is a {row.kind})")
+    kind = KINDS[row.kind]
     rule = kind.rules.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
