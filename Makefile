@@ -7,14 +7,17 @@ PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/
 .PHONY: run test lint replay bench clean postgres chromium screenshots bytecode
 
 $(BIN)/python:
+	@echo "creating $(VENV) (the first run then installs caseflow and its dependencies: a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	@echo "installing caseflow and its dependencies into $(VENV) (pip, quietly: about a minute)"
 	$(BIN)/pip install -q -e .
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	@echo "installing caseflow, its dependencies and the test tools into $(VENV) (pip, quietly: a minute or two)"
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 

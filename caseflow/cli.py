@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import signal
 from datetime import date, datetime, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
 import typer
 from rich.console import Console
+from rich.markup import escape
 from temporalio.service import RPCError
 
 from caseflow.config import Settings
@@ -20,7 +22,10 @@ from caseflow.logs import configure_logging
 
 app = typer.Typer(help="caseflow: service cases for CT/MR maintenance on Temporal.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console(stderr=True, soft_wrap=True)  # one line per result, however long
+# Results on standard output (`> file` keeps them), diagnostics and progress on standard
+# error; one line per result, however long.
+results = Console(soft_wrap=True)
+console = Console(stderr=True, soft_wrap=True)
 log = structlog.get_logger(__name__)
 
 
@@ -115,7 +120,7 @@ def replay(
     from caseflow import replay as r
 
     configure_logging("console", "WARNING")
-    out = Console(soft_wrap=True)  # one line per history, however long
+    out = results
     err = console
     workers = jobs or r.default_jobs()
     paths = [Path(t) for t in targets or [] if Path(t).exists()]
@@ -180,17 +185,18 @@ def audit_verify(paths: Annotated[list[Path] | None, typer.Argument(
     sessions = make_sessions(engine)
     try:
         if paths:
-            results = [verify_file(path, sessions) for path in paths]
-            for ok, message in results:
-                console.print(f"[green]OK[/]   {message}" if ok else f"[red]FAIL[/] {message}")
-            raise typer.Exit(0 if all(ok for ok, _ in results) else 1)
+            checked = [verify_file(path, sessions) for path in paths]
+            for ok, message in checked:
+                results.print(f"[green]OK[/]   {escape(message)}" if ok
+                              else f"[red]FAIL[/] {escape(message)}", highlight=False)
+            raise typer.Exit(0 if all(ok for ok, _ in checked) else 1)
         with sessions() as session:
             check = seals.verify_chain(session)
         if check.ok:
-            console.print(f"[green]OK[/]   the chain of {check.links} sealed cases is intact")
+            results.print(f"[green]OK[/]   the chain of {check.links} sealed cases is intact")
             raise typer.Exit(0)
-        console.print(f"[red]FAIL[/] link {check.first_bad} (case {check.case_id}): "
-                      f"{check.reason}")
+        results.print(f"[red]FAIL[/] link {check.first_bad} (case {check.case_id}): "
+                      f"{check.reason}", highlight=False)
         raise typer.Exit(1)
     finally:
         engine.dispose()
@@ -442,41 +448,81 @@ class _Period:
 app.add_typer(report, name="report")
 
 
+class ReportFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+SLA_COLUMNS = ("kind", "severity", "hospital_id", "commitment", "cases", "rounds", "met_percent",
+               "met", "met_late", "breached_open", "open", "waived", "median_minutes_to_meet",
+               "p90_minutes_to_meet", "escalations_l1", "escalations_l2", "escalations_l3")
+
+
 @report.command("sla")
 def report_sla(
     since: Annotated[datetime | None, typer.Option("--from", help="first day")] = None,
     until: Annotated[datetime | None, typer.Option("--to", help="day after the last")] = None,
     kind: Annotated[str | None, typer.Option(help="repair, complaint, emergency...")] = None,
     hospital: Annotated[str | None, typer.Option(help="a hospital id")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="the report as JSON")] = False,
+    form: Annotated[ReportFormat, typer.Option(
+        "--format", help="table (fits 80 columns), csv (for spreadsheets) or json")]
+    = ReportFormat.table,
+    as_json: Annotated[bool, typer.Option("--json", help="the same as --format json")] = False,
 ) -> None:
-    """How commitments were kept for the cases opened in a period (default: 30 days)."""
-
+    """How commitments were kept for the cases opened in a period (default: 30 days), on
+    standard output."""
     from rich.table import Table
 
     from caseflow.domain.reports import sla_report
+    from caseflow.domain.spreadsheets import csv_text
 
     settings = _settings()
     chosen = _Period(load_policy(settings.policy_file).defaults.timezone, since, until, 30)
     found, _ = chosen.cases(settings, kind, hospital)
     start, end = chosen.days
     result = sla_report(found, *chosen.bounds)
-    if as_json:
+    if as_json or form is ReportFormat.json:
         print(result.model_dump_json(indent=2))
         return
-    table = Table(title=f"SLA {start} .. {end} ({result.cases} cases)")
-    for column in ("kind", "severity", "hospital", "commitment", "cases", "met %", "met",
-                   "late", "breached", "median min", "p90 min", "escalations"):
-        table.add_column(column)
-    for row in result.rows:
-        table.add_row(row.kind, row.severity or "", row.hospital_id, row.commitment,
-                      str(row.cases), "" if row.met_percent is None else f"{row.met_percent}",
-                      str(row.met), str(row.met_late), str(row.breached_open),
-                      str(row.median_minutes_to_meet or ""), str(row.p90_minutes_to_meet or ""),
-                      " ".join(f"L{k}:{v}" for k, v in row.escalations_by_level.items()))
-    Console(soft_wrap=True).print(table)
+    if form is ReportFormat.csv:
+        print(csv_text(SLA_COLUMNS, ([
+            row.kind, row.severity, row.hospital_id, row.commitment, row.cases, row.rounds,
+            row.met_percent, row.met, row.met_late, row.breached_open, row.open, row.waived,
+            row.median_minutes_to_meet, row.p90_minutes_to_meet,
+            *(row.escalations_by_level.get(level, 0) for level in (1, 2, 3))]
+            for row in result.rows)), end="")
+        return
+    # One table per kind, severity and hospital, short columns: readable at 80 columns.
+    results.print(f"SLA {start} .. {end}: {result.cases} cases opened", highlight=False)
+    groups = sorted({(r.kind, r.severity or "", r.hospital_id) for r in result.rows})
+    for kind_name, severity, hospital_id in groups:
+        table = Table(title=f"{kind_name} {severity or '(no severity)'} at {hospital_id}",
+                      title_justify="left", padding=(0, 1), box=None, show_edge=False,
+                      header_style="bold")
+        table.add_column("commitment", overflow="fold")
+        for column in ("cases", "met%", "late", "brch", "med m", "p90 m", "L1", "L2", "L3"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for row in result.rows:
+            if (row.kind, row.severity or "", row.hospital_id) != (kind_name, severity,
+                                                                    hospital_id):
+                continue
+            table.add_row(row.commitment, str(row.cases),
+                          "-" if row.met_percent is None else f"{row.met_percent:g}",
+                          str(row.met_late), str(row.breached_open),
+                          _minutes(row.median_minutes_to_meet), _minutes(row.p90_minutes_to_meet),
+                          *(str(row.escalations_by_level.get(level, 0)) for level in (1, 2, 3)))
+        results.print()
+        results.print(table, soft_wrap=False)
     for severity, hours in result.mean_hours_to_restore.items():
-        print(f"mean time to restore ({severity}): {hours} h")
+        results.print(f"mean time to restore ({severity}): {hours} h", highlight=False)
+    results.print("\nmet%: on time of decided; late: met late; brch: breached, not met;\n"
+                  "med m / p90 m: working minutes to meet; L1-L3: escalations by level",
+                  style="dim", highlight=False)
+
+
+def _minutes(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
 
 
 @report.command("what-if")

@@ -67,7 +67,9 @@ class Settings(BaseSettings):
     # Abuse limits (docs/security.md): per token and API process; 0 = no limit.
     rate_create_per_minute: int = Field(default=120, ge=0)
     rate_actions_per_minute: int = Field(default=600, ge=0)
-    rate_logins_per_minute: int = Field(default=10, ge=0)  # per user name
+    # Sign-in attempts per client address a minute; failures add growing delays per user name
+    # (docs/security.md). 0 turns every sign-in limit off.
+    rate_logins_per_minute: int = Field(default=20, ge=0)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     login_token_hours: float = Field(default=12.0, gt=0)  # a console sign-in lasts this long
     # Observability (docs/operations.md "Metrics" and "Tracing"). The worker serves Prometheus

@@ -16,7 +16,6 @@ import time
 from datetime import datetime, timezone
 
 from rich.console import Console
-from rich.table import Table
 
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions, migrate
@@ -52,7 +51,9 @@ def temporal_command(settings: Settings) -> list[str]:
                "--namespace", settings.temporal_namespace,
                "--db-filename", str(settings.data_dir / "temporal.db"),
                "--sqlite-pragma", "journal_mode=WAL", "--sqlite-pragma", "synchronous=NORMAL",
-               "--log-level", "warn"]
+               # errors only: at every stop its own internal clients log dial errors and failed
+               # polls as warnings, which say nothing about caseflow
+               "--log-level", "error"]
     for name, kind in SEARCH_ATTRIBUTES.items():
         command += ["--search-attribute", f"{name}={kind}"]
     return command
@@ -76,24 +77,24 @@ async def wait_for_temporal(settings: Settings, process: subprocess.Popen, secon
 
 def _show(settings: Settings, tokens: dict[str, str],
           logins: dict[str, dict[str, str]]) -> None:
-    table = Table(title="development API tokens (.data/dev-tokens.json) and console log-ins "
-                        "(.data/dev-logins.json)")
-    table.add_column("role")
-    table.add_column("token")
-    table.add_column("console user / password")
+    """The dev tokens and log-ins in full, one line each (a table would cut them to fit the
+    terminal), then where everything is."""
+    console.print("[bold]Development API tokens[/] (.data/dev-tokens.json) and console log-ins "
+                  "(.data/dev-logins.json):")
     for role, token in tokens.items():
         login = logins.get(role)
-        table.add_row(role, token, f"{login['username']} / {login['password']}" if login else "")
-    console.print(table)
+        print(f"  {role:<11} {token}"
+              + (f"   {login['username']} / {login['password']}" if login else ""), flush=True)
     api = f"http://{settings.api_host}:{settings.api_port}"
-    console.print(f"[bold]Console[/]      {api}/console/")
-    console.print(f"[bold]API docs[/]     {api}/docs")
-    console.print(f"[bold]Health[/]       {api}/healthz")
-    console.print(f"[bold]Temporal UI[/]  http://127.0.0.1:{settings.temporal_ui_port}")
+    console.print(f"[bold]Console[/]      {api}/console/", soft_wrap=True)
+    console.print(f"[bold]API docs[/]     {api}/docs", soft_wrap=True)
+    console.print(f"[bold]Health[/]       {api}/healthz", soft_wrap=True)
+    console.print(f"[bold]Temporal UI[/]  http://127.0.0.1:{settings.temporal_ui_port}",
+                  soft_wrap=True)
     if settings.worker_metrics_port:
         console.print(f"[bold]Metrics[/]      {api}/metrics (API), "
                       f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics "
-                      "(worker)")
+                      "(worker)", soft_wrap=True)
     console.print("Walk through a repair with curl: docs/api.md. Ctrl-C stops everything.")
 
 
@@ -115,12 +116,14 @@ def run_dev(settings: Settings) -> int:
            "CASEFLOW_DATA_DIR": str(settings.data_dir)}
     children: list[subprocess.Popen] = []
     try:
-        temporal = subprocess.Popen(temporal_command(settings), env=env)
+        # Each child in a session of its own: Ctrl-C reaches only this process, which stops
+        # them in order (the API and the worker, then Temporal, which they still talk to).
+        temporal = subprocess.Popen(temporal_command(settings), env=env, start_new_session=True)
         children.append(temporal)
         asyncio.run(wait_for_temporal(settings, temporal, 60))
         me = [sys.executable, "-m", "caseflow.cli"]
-        children.append(subprocess.Popen([*me, "worker"], env=env))
-        children.append(subprocess.Popen([*me, "api"], env=env))
+        children.append(subprocess.Popen([*me, "worker"], env=env, start_new_session=True))
+        children.append(subprocess.Popen([*me, "api"], env=env, start_new_session=True))
         _show(settings, tokens, logins)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
@@ -130,12 +133,13 @@ def run_dev(settings: Settings) -> int:
         console.print("stopping...")
         return 0
     finally:
+        # SIGTERM, as a container stop sends it: uvicorn and the worker shut down gracefully,
+        # with no KeyboardInterrupt raised through their event loops.
         for child in reversed(children):
             if child.poll() is None:
-                child.send_signal(signal.SIGINT)
-        for child in reversed(children):
+                child.send_signal(signal.SIGTERM)
             try:
-                child.wait(timeout=15)
+                child.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 child.kill()
 

@@ -57,7 +57,14 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
         activity_executor=executor,
         max_concurrent_activities=32,
         workflow_runner=catalog.sandbox(sandbox),
+        # A workflow's next task goes first to the worker that has it cached; if that worker
+        # died, Temporal hands the task to any worker after this long (default 10 s: a rung
+        # due meanwhile fired that late). Short, since a healthy worker takes a task in ms.
+        sticky_queue_schedule_to_start_timeout=STICKY_TIMEOUT,
     )
+
+
+STICKY_TIMEOUT = timedelta(seconds=2)
 
 
 def dispatcher(sessions: sessionmaker[Session], settings: Settings,

@@ -9,6 +9,9 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
+from google.protobuf.duration_pb2 import Duration
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -66,12 +69,13 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 @asynccontextmanager
-async def running_worker(env: WorkflowEnvironment, sessions, prefix: str) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
-    """caseflow's worker, with real activities, on a fresh task queue of `env`. Its workflows
-    run in the full sandbox (as replay does), so code that breaks it fails the tests; the
-    worker processes of the end-to-end and fault tests run the production setting."""
+async def running_worker(env: WorkflowEnvironment | Client, sessions, prefix: str) -> AsyncIterator[Worker]:  # type: ignore[no-untyped-def]
+    """caseflow's worker, with real activities, on a fresh task queue of `env` (or client).
+    Its workflows run in the full sandbox (as replay does), so code that breaks it fails the
+    tests; the worker processes of the end-to-end and fault tests run the production setting."""
+    client = env if isinstance(env, Client) else env.client
     with ThreadPoolExecutor(max_workers=32) as executor:
-        async with build_worker(env.client, sessions, f"{prefix}-{uuid.uuid4()}",
+        async with build_worker(client, sessions, f"{prefix}-{uuid.uuid4()}",
                                 executor, PolicySource(sessions, load_policy()),
                                 sandbox="full") as worker:
             yield worker
@@ -113,6 +117,19 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await ensure_search_attributes(env.client)
     yield env
     await env.shutdown()
+
+
+async def namespace_of_its_own(env: WorkflowEnvironment, prefix: str) -> Client:
+    """A client of a new namespace on `env`'s dev server, search attributes registered: for a
+    stack with a database of its own, whose case numbers would otherwise name workflows of the
+    session's database (the workflow id is the case number)."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    await env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
+        namespace=name, workflow_execution_retention_period=Duration(seconds=86400)))
+    client = await Client.connect(env.client.service_client.config.target_host, namespace=name,
+                                  data_converter=pydantic_data_converter)
+    await ensure_search_attributes(client)
+    return client
 
 
 @pytest.fixture(scope="session")

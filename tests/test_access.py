@@ -22,6 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 import caseflow
 from caseflow.api.app import create_app
 from caseflow.api.kinds import KINDS
+from caseflow.api.routes.actions import PATHS as ACTION_PATHS
 from caseflow.config import Settings
 from caseflow.domain.access import MATRIX, Capability
 from caseflow.domain.cases import CaseAction
@@ -223,6 +224,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/staff", params={"role": "engineer"}),
     Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
 ]}
+
+
+# Each kind's actions as operations of their own: a body no payload takes passes the gate of
+# roles (report_steps) and is refused by its typed schema.
+EXAMPLES |= {("POST", path): Example("POST", path, lambda w: NOT_A_FIELD, frozenset({422}))
+             for kind, found in KINDS.items() for action in found.rules
+             for path in [f"/v1/{ACTION_PATHS[kind]}/{{case_id}}/actions/{action}"]}
 
 
 def test_every_guarded_route_has_an_example(app):

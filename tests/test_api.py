@@ -707,6 +707,46 @@ async def test_a_case_whose_worker_is_away_answers_503_not_500(database_url, dev
         await dev_env.client.get_workflow_handle(case_id).terminate("test done")
 
 
+async def test_a_start_that_surely_failed_leaves_its_number_on_record_as_void(
+        api, tokens, sessions, dev_env, dev_worker, database_url):
+    """Temporal refuses the start outright (an unknown namespace): 503, and the number the
+    reservation took is kept, void, with the reason; it is listed only when asked for, never a
+    case; the next repair takes the next number; the retry with the same key takes it up."""
+    target = dev_env.client.service_client.config.target_host
+    refusing = await Client.connect(target, namespace=f"nowhere-{uuid.uuid4().hex[:8]}",
+                                    data_converter=dev_env.client.data_converter)
+    app = create_app(Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                              environment="test"), temporal=refusing)
+    key, body = new_key(), intake_body(symptom="启动失败的号码 void number")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://caseflow.test", timeout=30) as client:
+        failed = await client.post("/v1/repairs", json=body,
+                                   headers=headers(tokens, "hotline", key))
+    assert failed.status_code == 503, failed.text
+    with sessions() as session:
+        row = session.scalar(select(Case).where(Case.idempotency_key == key))
+    assert row is not None and row.status == "void" and row.case_id, row
+    assert "NOT_FOUND" in (row.void_reason or "") and "nowhere" in (row.void_reason or "")
+    void = row.case_id
+    voids = (await api.get("/v1/cases", params={"status": "void", "kind": "repair",
+                                                "limit": 200},
+                           headers=headers(tokens, "auditor"))).json()["items"]
+    assert [(c["status"], c["void_reason"]) for c in voids if c["case_id"] == void] == [
+        ("void", row.void_reason)]
+    assert void not in await listed(api, tokens, kind="repair")
+    unknown = await api.get(f"/v1/cases/{void}", headers=headers(tokens, "auditor"))
+    assert unknown.status_code == 404 and "void" in unknown.json()["detail"], unknown.text
+
+    following = await open_case(api, tokens)
+    prefix, number = void.rsplit("-", 1)
+    if following.startswith(prefix):  # (unless local midnight passed in between)
+        assert following == f"{prefix}-{int(number) + 1:06d}", (void, following)
+    retried = await api.post("/v1/repairs", json=body, headers=headers(tokens, "hotline", key))
+    assert retried.status_code == 201 and retried.json()["case_id"] == void, retried.text
+    await timeline_of(api, tokens, void, at_least=1)
+    assert void in await listed(api, tokens, kind="repair")
+
+
 async def test_control_characters_are_refused_with_the_field_not_a_database_error(api, tokens):
     """PostgreSQL cannot store a NUL: it is the client's bad input (422), never a 503 or 500."""
     response = await api.post("/v1/repairs", json=intake_body(symptom="球管\u0000报警"),

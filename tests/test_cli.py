@@ -11,6 +11,10 @@ import sys
 import uuid
 from pathlib import Path
 
+from temporalio.api.enums.v1 import TaskQueueKind
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
 from caseflow.store.db import migrate
 
 
@@ -58,7 +62,13 @@ async def test_worker_stops_cleanly_on_sigterm(dev_env, tmp_path: Path):
         async with asyncio.timeout(60):
             while b"worker started" not in (line := await process.stderr.readline()):
                 assert line, "the worker exited before it started"
-        await asyncio.sleep(1)  # let it poll
+        # Until Temporal lists it as a poller of its queue (an event, not a guess of time).
+        queue = TaskQueue(name=env["CASEFLOW_TASK_QUEUE"], kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL)
+        async with asyncio.timeout(60):
+            while not (await dev_env.client.workflow_service.describe_task_queue(
+                    DescribeTaskQueueRequest(namespace=dev_env.client.namespace,
+                                             task_queue=queue))).pollers:
+                await asyncio.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(60):
             rest = await process.stderr.read()

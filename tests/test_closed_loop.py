@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
 
 from caseflow.domain.complaint import ComplaintView
 from caseflow.store.models import Case, CaseEventRow
@@ -67,6 +68,35 @@ async def test_a_satisfied_callback_opens_no_complaint(ts_env, ts_worker, sessio
     await case.walk_to("closed")
     await case.result()
     assert (await case.state()).linked_cases == []
+
+
+async def test_a_callback_scored_3_closes_the_repair_and_opens_no_complaint(
+        ts_env, ts_worker, sessions, policy_book):
+    """3 is the lowest score that is not dissatisfied (2 or less opens a complaint). Waits for
+    the event that shows the workflow past that decision, its end or a complaint opened,
+    rather than for the end alone (which a repair that opened a complaint never reaches)."""
+    case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
+    await case.walk_to("awaiting_callback")
+    view = await case.act("callback", HOTLINE, satisfaction=3, comment="一般")
+    assert view.status == "closed" and not view.complaint_requested
+    handle = ts_env.client.get_workflow_handle(case.case_id)
+
+    def recorded() -> list[str]:
+        with sessions() as session:
+            return list(session.scalars(select(CaseEventRow.event).where(
+                CaseEventRow.case_id == case.case_id).order_by(CaseEventRow.seq)))
+
+    for _ in range(400):
+        status = (await handle.describe()).status
+        if status != WorkflowExecutionStatus.RUNNING or "complaint-opened" in recorded():
+            break
+        await asyncio.sleep(0.05)
+    assert "complaint-opened" not in recorded(), recorded()
+    assert status == WorkflowExecutionStatus.COMPLETED, status
+    assert (await case.state()).linked_cases == []
+    with sessions() as session:
+        assert not session.scalar(select(func.count()).select_from(Case).where(
+            Case.created_by == f"case:{case.case_id}"))
 
 
 async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_worker,

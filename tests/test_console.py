@@ -137,6 +137,12 @@ async def test_a_repair_from_the_hotline_form_to_the_auditors_timeline(
     assert events[:4] == ["开单", "分级", "分派工程师", "确认接单"]
     assert "扫描时球管报警,无法出图" in await auditor.inner_text(".timeline")
     assert await auditor.locator("section:has(h2:text('可执行的操作'))").count() == 0
+    loose = await auditor.evaluate("() => [...document.querySelector('.page-case').childNodes]"
+                                   ".filter(n => n.nodeType === Node.TEXT_NODE)"
+                                   ".map(n => n.textContent)")
+    assert loose == [], "no stray text (a literal 'null') between the page's sections"
+    assert await auditor.inner_text(".record.unsealed") == \
+        "记录尚未封存:sealed once the case is closed"
     await auditor.click("#replay")
     await auditor.wait_for_selector(".replay-result .message.ok")
     assert "Temporal" in await auditor.inner_text("a.temporal")

@@ -27,7 +27,7 @@ from pydantic import AliasChoices
 from caseflow.api.app import create_app
 from caseflow.cli import app as cli_app
 from caseflow.config import Settings
-from caseflow.temporal import SEARCH_ATTRIBUTES
+from caseflow.temporal import SEARCH_ATTRIBUTES, binary
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -541,3 +541,26 @@ def test_secrets_stay_out_of_the_repository():
             assert "CHANGE-ME" in value, key
     ignored = subprocess.run(["git", "check-ignore", "-q", "deploy/compose/.env"], cwd=ROOT)
     assert ignored.returncode == 0, "deploy/compose/.env must be git-ignored"
+
+
+def test_production_runs_the_temporal_version_of_the_dev_server():
+    """One Temporal everywhere: every image of the server, its admin tools and the Web UI in
+    compose, the Helm values and the setup Job is the version `temporal server start-dev`
+    (the pip-installed CLI that `make run` and the tests use) reports."""
+    shown = subprocess.run([binary("temporal"), "--version"], capture_output=True, text=True,
+                           timeout=30, check=True).stdout
+    found = re.search(r"Server (\d+\.\d+\.\d+), UI (\d+\.\d+\.\d+)", shown)
+    assert found, shown
+    server, ui = found.groups()
+    images = [service["image"] for service in compose()["services"].values()
+              if str(service.get("image", "")).startswith("temporalio/")]
+    images += [c["image"] for doc in yaml_documents(TEMPORAL / "setup-job.yaml")
+               for c in doc["spec"]["template"]["spec"]["containers"]]
+    values = yaml.safe_load(HELM_VALUES.read_text("utf-8"))
+    images += [f"{values[part]['image']['repository']}:{values[part]['image']['tag']}"
+               for part in ("server", "admintools", "web")]
+    assert len(images) >= 7
+    for image in images:
+        name, tag = image.rsplit(":", 1)
+        assert tag == (ui if name == "temporalio/ui" else server), (image, server, ui)
+    assert f"{server}, Temporal UI {ui}" in (DEPLOY / "README.md").read_text("utf-8")

@@ -20,6 +20,7 @@ from tests.postgres import free_port
 from tests.repair_driver import PASSING_VERIFICATION
 
 pytestmark = pytest.mark.e2e
+DEV: dict[str, subprocess.Popen] = {}  # the module's `caseflow dev`, for the Ctrl-C test
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +36,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[
            "CASEFLOW_WORKER_METRICS_PORT": str(free_port()),
            "CASEFLOW_LOG_FORMAT": "json"}
     log = (data / "dev.log").open("w")
+    # In a process group of its own, as a terminal's foreground job is: Ctrl-C (SIGINT to the
+    # group) can be sent to it as a person sends it (test_ctrl_c_...).
     process = subprocess.Popen([sys.executable, "-m", "caseflow.cli", "dev"], env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    DEV["process"] = process
     base = f"http://127.0.0.1:{api_port}"
     try:
         deadline = time.monotonic() + 90
@@ -116,37 +120,75 @@ def test_repair_walks_from_intake_to_closed_over_http(stack, tmp_path: Path) -> 
     assert case in [item["case_id"] for item in listed["items"]]
 
 
-def sh_blocks(heading: str) -> list[str]:
-    """The ```sh blocks of one section of docs/api.md, in order."""
-    text = (Path(__file__).parent.parent / "docs" / "api.md").read_text("utf-8")
+API_MD = Path(__file__).parent.parent / "docs" / "api.md"
+README = Path(__file__).parent.parent / "README.md"
+
+
+def sh_blocks(heading: str, path: Path = API_MD) -> list[str]:
+    """The ```sh blocks of one section of a page, in order."""
+    text = path.read_text("utf-8")
     section = text.split(f"## {heading}", 1)[1].split("\n## ", 1)[0]
     return [part.split("```", 1)[0] for part in section.split("```sh\n")[1:]]
 
 
+def helpers() -> str:
+    return sh_blocks("Shell helpers")[0]
+
+
 def walkthrough_script() -> str:
-    return "set -euo pipefail\n" + "\n".join(sh_blocks("Walk-through"))
+    return "set -euo pipefail\n" + "\n".join([helpers(), *sh_blocks("Walk-through")])
+
+
+def run_script(stack, tmp_path: Path, script: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    base, _, data = stack
+    return subprocess.run(["bash", "-c", "set -euo pipefail\n" + script], cwd=tmp_path,
+                          text=True, capture_output=True, timeout=120,
+                          env={**os.environ, "API": base,
+                               "TOKENS": str(data / "dev-tokens.json")})
 
 
 def run_section(stack, tmp_path: Path, heading: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    """One walk-through of docs/api.md, after the helpers the repair walk-through defines,
-    against the running stack; it must succeed."""
-    base, _, data = stack
-    script = "set -euo pipefail\n" + "\n".join(
-        [sh_blocks("Walk-through")[0], *sh_blocks(heading)])
-    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, text=True, capture_output=True,
-                          timeout=120, env={**os.environ, "API": base,
-                                            "TOKENS": str(data / "dev-tokens.json")})
+    """One section of docs/api.md, after the shell helpers it begins with, against the running
+    stack; it must succeed."""
+    done = run_script(stack, tmp_path, "\n".join([helpers(), *sh_blocks(heading)]))
     assert done.returncode == 0, done.stdout + done.stderr
     return done
 
 
+def test_the_docs_define_their_shell_helpers_before_any_example_uses_them():
+    """Read top to bottom, docs/api.md defines API, TOKENS, tok, field and act before the
+    first example that needs them."""
+    text = API_MD.read_text("utf-8")
+    blocks = [part.split("```", 1)[0] for part in text.split("```sh\n")[1:]]
+    assert blocks[0] == helpers(), "the helpers come first"
+    for name in ("tok ", "field ", "act ", "$API", "$TOKENS"):
+        assert name.strip() in blocks[0]
+
+
+def test_the_act_helper_shows_the_apis_refusal(stack, tmp_path: Path) -> None:
+    done = run_script(stack, tmp_path, helpers() + """
+CASE=$(curl -sf -X POST "$API/v1/repairs" -H "Authorization: Bearer $(tok hotline)" \\
+  -H "Idempotency-Key: refused-$RANDOM$RANDOM" -H 'Content-Type: application/json' \\
+  -d '{"reporter_name": "李医生", "reporter_phone": "0571-88886666", "hospital_id": "H-DH",
+       "department": "放射科", "equipment_serial": "CT-DH-0001", "symptom": "球管报警",
+       "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone"}' | field case_id)
+act engineer arrive '{"mode": "on_site"}' || echo "act failed"
+""")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("act failed")
+    assert "refused (403)" in done.stderr and "not assigned to you" in done.stderr, done.stderr
+
+
+def test_the_readme_opens_a_repair_as_written(stack, tmp_path: Path) -> None:
+    """The README's first example, with nothing but curl and python3 (no uuidgen)."""
+    (block,) = sh_blocks("Open a repair and walk it", README)
+    done = run_script(stack, tmp_path, block)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads(done.stdout)["case_id"].startswith("RP-")
+
+
 def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
-    base, _, _ = stack
-    data = stack[2]
-    done = subprocess.run(["bash", "-c", walkthrough_script()], cwd=tmp_path, text=True,
-                          capture_output=True, timeout=120,
-                          env={**os.environ, "API": base,
-                               "TOKENS": str(data / "dev-tokens.json")})
+    done = run_script(stack, tmp_path, walkthrough_script())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "all deadlines kept" in done.stdout
     assert "closed" in done.stdout
@@ -156,7 +198,7 @@ def test_docs_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
     replayed = subprocess.run([sys.executable, "-m", "caseflow.cli", "replay", str(exported[0])],
                               capture_output=True, text=True, timeout=60)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert "OK" in replayed.stdout + replayed.stderr
+    assert "OK" in replayed.stdout
 
 
 def test_docs_complaint_walkthrough_runs_as_written(stack, tmp_path: Path) -> None:
@@ -219,3 +261,34 @@ def test_dev_stack_serves_the_console_and_its_log_ins(stack) -> None:
     me = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {signed.json()['token']}"},
                    timeout=10)
     assert me.json()["role"] == "engineer"
+
+
+def test_make_says_what_it_installs_before_the_quiet_minute(tmp_path: Path) -> None:
+    """On a fresh clone `make run` is silent while pip installs: it says so first."""
+    root = Path(__file__).parent.parent
+    planned = subprocess.run(["make", "-n", "-C", str(root), "run", f"VENV={tmp_path}/venv"],
+                             capture_output=True, text=True, timeout=60)
+    assert planned.returncode == 0, planned.stderr
+    lines = planned.stdout.splitlines()
+    first_pip = next(n for n, line in enumerate(lines) if "pip install -q -e ." in line)
+    assert any(line.startswith("echo") and "installing caseflow" in line
+               for line in lines[:first_pip]), lines[:first_pip + 1]
+
+
+def test_the_dev_stack_shows_whole_tokens_and_stops_quietly_on_ctrl_c(stack) -> None:
+    """The last test of the module: `make run`'s tokens are printed whole, / leads to the
+    console, and Ctrl-C (SIGINT to the foreground process group) stops the API, the worker and
+    then Temporal with no traceback and no Temporal dial errors."""
+    base, tokens, data = stack
+    shown = (data / "dev.log").read_text("utf-8")
+    for role, token in tokens.items():
+        assert any(role in line and token in line for line in shown.splitlines()), role
+    home = httpx.get(f"{base}/", follow_redirects=False, timeout=10)
+    assert home.status_code in (302, 307) and home.headers["location"] == "/console/"
+    process = DEV["process"]
+    os.killpg(process.pid, signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    said = (data / "dev.log").read_text("utf-8")[len(shown):]
+    assert "stopping..." in said
+    for noise in ("Traceback", "CancelledError", "dial error", "Failed to poll"):
+        assert noise not in said, said

@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.emergency import EmergencyResult, EmergencyView
-from caseflow.domain.records import Actor
+from caseflow.domain.records import OPEN_LINKED_EMERGENCY, Actor
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
 from tests.emergency_driver import (
     AUDITOR,
@@ -343,18 +343,30 @@ async def linked_emergencies(case: RepairDriver, count: int) -> list[str]:
     raise AssertionError(f"{case.case_id}: no linked emergency")
 
 
+async def emergencies_asked(env, repair: RepairDriver) -> int:  # type: ignore[no-untyped-def]
+    """How often the repair's history asks for a linked emergency to be opened."""
+    history = await env.client.get_workflow_handle(repair.case_id).fetch_history()
+    return sum(1 for e in history.events
+               if e.activity_task_scheduled_event_attributes.activity_type.name
+               == OPEN_LINKED_EMERGENCY)
+
+
 async def test_a_repair_reclassified_critical_opens_one_linked_emergency(private_env, env,
                                                                          sessions, policy_book):
     _, queue = private_env
     repair = await RepairDriver.open(env, queue, sessions, policy_book, severity="severe")
-    await asyncio.sleep(0.5)
-    assert not (await repair.state()).linked_cases, "a severe repair declares no emergency"
+    # A step taken is a workflow task after the one that would have asked for the emergency
+    # (a critical repair does so at once): past that point, none was asked for.
+    await repair.act("assign", SUPERVISOR, engineer_id="EN-01")
+    assert await emergencies_asked(env, repair) == 0, "a severe repair declares no emergency"
+    assert not (await repair.state()).linked_cases
     await repair.act("reclassify", SUPERVISOR, severity="critical", reason="患者安全受威胁")
     (emergency_id,) = await linked_emergencies(repair, 1)
     assert emergency_id.startswith("EM-")
     for severity in ("severe", "critical"):  # down and up again once it is open: still one
         await repair.act("reclassify", SUPERVISOR, severity=severity, reason=f"现场评估 {severity}")
-    await asyncio.sleep(0.5)
+    await repair.act("assign", SUPERVISOR, engineer_id="EN-02")  # a later task again
+    assert await emergencies_asked(env, repair) == 1
     view = await repair.state()
     assert [c.case_id for c in view.linked_cases] == [emergency_id]
     with sessions() as session:

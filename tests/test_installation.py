@@ -22,7 +22,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from caseflow.domain.installation import InstallationView
+from caseflow.domain.installation import AcceptedUnit, InstallationView
 from caseflow.domain.maintenance import PlanView, plan_id
 from caseflow.domain.records import Actor
 from caseflow.store.equipment import warranty_end
@@ -112,13 +112,18 @@ async def test_a_full_acceptance_puts_the_unit_in_service_and_starts_its_plan(or
     await refused(case, "sign", ENGINEER, "NotPermitted", party="vendor", signer_name="张伟",
                   signature_ref="x")  # an engineer does not sign for the vendor
     view = await case.walk_to("accepted")
-    assert [s.party for s in view.signatures] == ["vendor", "hospital"]
+    assert [s.data["party"] for s in view.signatures] == ["vendor", "hospital"]
     assert all(c.state == "met" for c in view.commitments), view.commitments
     await finished(env, case)
     view = await case.state()
-    accepted = view.accepted
-    assert accepted is not None
-    assert view.closed_at is not None
+    # Every record of the case has one shape, who did what when: {at, by, data}.
+    shown = view.model_dump(mode="json")
+    records = [shown["training"], shown["accepted"], *shown["signatures"],
+               *shown["verifications"], *shown["assessments"]]
+    assert all(set(r) == {"at", "by", "data"} for r in records), records
+    assert shown["training"]["by"]["id"] == "EN-01" and shown["accepted"]["by"]["id"] == "system"
+    assert view.accepted is not None and view.closed_at is not None
+    accepted = AcceptedUnit.model_validate(view.accepted.data)
     today = view.closed_at.astimezone(SHANGHAI).date()  # the policy's day, not the host's
     assert accepted.in_service_on == today and accepted.warranty_start == today
     assert accepted.warranty_end == warranty_end(today, 24)  # the contract's 24 months

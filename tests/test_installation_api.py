@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from caseflow.domain.maintenance import plan_id
 from tests.installation_driver import IN_SPEC, TRAINING, site
 from tests.test_api import act, headers, locs, new_key, refused, timeline_of
 
@@ -75,7 +76,8 @@ async def test_bad_orders_name_the_field_and_write_nothing(api, tokens):
         assert (await order(api, tokens, body(), role=role)).status_code == 403
 
 
-async def test_an_installation_walks_to_acceptance_and_the_plan_can_be_paused(api, tokens):
+async def test_an_installation_walks_to_acceptance_and_the_plan_can_be_paused(api, tokens,
+                                                                              dev_env):
     payload = body()
     serial = payload["serial"]
     case_id = (await order(api, tokens, payload)).json()["case_id"]
@@ -134,7 +136,7 @@ async def test_an_installation_walks_to_acceptance_and_the_plan_can_be_paused(ap
     ended = await api.post(f"{path}/end", json={"reason": "测试结束"},
                            headers=headers(tokens, "manager"))
     assert ended.status_code == 200 and ended.json()["status"] == "ended"
-    await asyncio.sleep(0.5)
+    await dev_env.client.get_workflow_handle(plan_id(serial)).result()  # the plan has ended
     after = await api.post(f"{path}/resume", json={"reason": "x"},
                            headers=headers(tokens, "manager"))
     assert after.status_code == 409, after.text

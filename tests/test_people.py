@@ -8,13 +8,14 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
 from caseflow.api.app import create_app
-from caseflow.api.limits import Limiter, RateLimited
+from caseflow.api.limits import Limiter, RateLimited, SignInGuard
 from caseflow.config import Settings
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Case, Hospital, Person
@@ -190,12 +191,96 @@ async def test_steps_over_the_rate_are_429(strict, api, tokens):
     assert [a.status_code for a in answers] == [422, 422, 422, 429]
 
 
-async def test_sign_in_attempts_are_limited_per_user_name(strict):
-    name = f"guess{uuid.uuid4().hex[:6]}"
-    codes = [(await strict.post("/v1/auth/sign-in",
-                                json={"username": name, "password": "Wrong-guess-1"}))
-             .status_code for _ in range(3)]
+async def test_sign_in_attempts_are_limited_per_client_address(strict):
+    """2 attempts a minute per address (the strict fixture): the third is 429, saying so."""
+    codes = []
+    for n in range(3):
+        answer = await strict.post("/v1/auth/sign-in", json={
+            "username": f"spray{n}{uuid.uuid4().hex[:6]}", "password": "Wrong-guess-1"})
+        codes.append(answer.status_code)
     assert codes == [401, 401, 429]
+    assert "per client address" in answer.json()["detail"] and answer.headers["Retry-After"]
+
+
+@pytest.fixture
+async def guarded(database_url, dev_env) -> AsyncIterator[Any]:  # type: ignore[no-untyped-def]
+    """The API with the default sign-in limits, its clock stopped (so a delay cannot run out
+    between two attempts however slow the machine); `at(address)` is a client from that
+    address."""
+    settings = Settings(database_url=database_url, environment="test")
+    app = create_app(settings, temporal=dev_env.client)
+    app.state.sign_in_guard = SignInGuard(clock=lambda: 1000.0)
+    clients: list[httpx.AsyncClient] = []
+
+    def at(address: str) -> httpx.AsyncClient:
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 4000)),
+                                   base_url="http://caseflow.test", timeout=30)
+        clients.append(client)
+        return client
+
+    yield at
+    for client in clients:
+        await client.aclose()
+
+
+async def test_a_guesser_cannot_lock_a_person_out_nor_spray_names(guarded, api, tokens,
+                                                                   hospital):
+    """Someone guessing one person's password (in any case of the name) is slowed at their own
+    address, with growing delays; the person signs in from theirs. 25 names from one address
+    are stopped by the address's limit. Every 429 says what was limited and when to retry."""
+    username = f"zhao{uuid.uuid4().hex[:6]}"
+    await add_person(api, tokens, hospital, username=username, password=PASSWORD)
+    owner, guesser = guarded("198.51.100.7"), guarded("203.0.113.9")
+    assert (await owner.post("/v1/auth/sign-in", json={"username": username,
+                                                       "password": PASSWORD})).status_code == 200
+    answers = []
+    for n in range(12):
+        name = username.upper() if n % 2 else username
+        answers.append(await guesser.post("/v1/auth/sign-in", json={
+            "username": name, "password": f"Guess-{n}-wrong"}))
+    codes = [a.status_code for a in answers]
+    assert codes[:3] == [401, 401, 401] and set(codes[3:]) == {429}, codes
+    limited = answers[3].json()["detail"]
+    assert "for this user name from this address" in limited and "retry in" in limited
+    assert int(answers[3].headers["Retry-After"]) >= 1
+    signed = await owner.post("/v1/auth/sign-in", json={"username": username,
+                                                        "password": PASSWORD})
+    assert signed.status_code == 200, "the person is not locked out"
+
+    sprayer = guarded("192.0.2.44")
+    sprayed = [(await sprayer.post("/v1/auth/sign-in", json={
+        "username": f"name{n}{uuid.uuid4().hex[:4]}", "password": "Spring-2026!"})).status_code
+        for n in range(25)]
+    assert sprayed == [401] * 20 + [429] * 5, sprayed
+
+
+def test_failed_sign_ins_wait_longer_and_longer_and_known_addresses_are_not_held():
+    now = [0.0]
+    guard = SignInGuard(clock=lambda: now[0], free=3, name_free=10)
+
+    def waits(address: str, name: str) -> int:
+        try:
+            guard.check(address, name, 1000)
+        except RateLimited as limited:
+            return limited.retry_after
+        return 0
+
+    guard.succeeded("10.0.0.1", "Li")  # the person's own desk
+    delays = []
+    for n in range(8):
+        now[0] += 3600 if n == 0 else delays[-1] or 0
+        assert waits("10.9.9.9", "li") == 0
+        guard.failed("10.9.9.9", "LI")
+        delays.append(waits("10.9.9.9", "li"))
+    assert delays == [0, 0, 1, 2, 4, 8, 16, 32]
+    for n in range(12):  # guesses from many addresses: the name is held for new addresses
+        guard.failed(f"10.1.0.{n}", "li")
+    assert waits("10.2.0.1", "li") > 0
+    assert waits("10.0.0.1", "li") == 0, "where the person signed in before, they still can"
+    now[0] += 3601
+    assert waits("10.2.0.1", "li") == 0 and waits("10.9.9.9", "li") == 0, "forgotten after 1 h"
+    assert waits("10.0.0.1", "nobody") == 0
+    guard.check("10.0.0.1", "li", 0)  # 0: no limits
 
 
 async def test_a_body_over_the_limit_is_413_and_creates_nothing(strict, tokens, sessions):

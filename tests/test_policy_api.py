@@ -4,6 +4,7 @@ file stays the policy until then, and open cases keep theirs."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from sqlalchemy import text as sql
 
 import caseflow
 from caseflow.api.app import create_app
@@ -23,6 +23,7 @@ from caseflow.domain.policy_loader import load_policy
 from caseflow.store.models import StoredPolicy
 from caseflow.store.people import issue_token
 from caseflow.store.policies import PolicySource
+from tests.conftest import namespace_of_its_own, running_worker
 from tests.postgres import fresh_database
 from tests.test_api import intake_body, locs, new_key
 
@@ -31,19 +32,19 @@ DEFAULT = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text
 
 @pytest.fixture(scope="module")
 async def own(database_url, dev_env) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """The API on a database of its own (a policy put in force there reaches only it)."""
+    """The API on a database of its own (a policy put in force there reaches only it), in a
+    Temporal namespace of its own (its case numbers are workflow ids other tests' cases have)."""
+    temporal = await namespace_of_its_own(dev_env, "policy")
     with fresh_database(database_url, "policy") as (url, sessions):
         with sessions.begin() as session:
             tokens = {role: issue_token(session, person, "policy")[0] for role, person in
                       {"manager": "MG-01", "hotline": "HL-01", "auditor": "AU-01"}.items()}
-        with sessions.begin() as session:  # case numbers no other test's database gives
-            session.execute(sql("ALTER SEQUENCE cases_seq_seq RESTART WITH 900000"))
         app = create_app(Settings(database_url=url, environment="test",
-                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=dev_env.client)
+                                  task_queue=f"policy-{uuid.uuid4()}"), temporal=temporal)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://caseflow.test", timeout=30) as client:
-            yield {"api": client, "tokens": tokens, "sessions": sessions,
-                   "temporal": dev_env.client}
+            yield {"api": client, "tokens": tokens, "sessions": sessions, "temporal": temporal,
+                   "url": url}
 
 
 def auth(own: dict[str, Any], role: str) -> dict[str, str]:
@@ -129,3 +130,95 @@ async def test_a_stored_policy_this_release_cannot_read_gives_way_to_the_one_bef
     finally:
         with own["sessions"].begin() as session:
             session.delete(session.get(StoredPolicy, row.id))
+
+
+async def test_an_open_case_keeps_its_pinned_policy_across_a_change_and_acts_on_it(
+        own, database_url):
+    """A case opened before a policy change, classified after it, gets its deadlines from the
+    policy it opened with; a case opened after the change gets the new one."""
+    api, sessions = own["api"], own["sessions"]
+    async with running_worker(own["temporal"], sessions, "policy") as worker:
+        app = create_app(Settings(database_url=own["url"], environment="test",
+                                  task_queue=worker.task_queue), temporal=own["temporal"])
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://caseflow.test", timeout=30) as client:
+            async def opened() -> str:
+                created = await client.post("/v1/repairs", json=intake_body(), headers={
+                    **auth(own, "hotline"), "Idempotency-Key": new_key()})
+                assert created.status_code == 201, created.text
+                return created.json()["case_id"]
+
+            async def classified(case_id: str) -> dict[str, Any]:
+                done = await client.post(f"/v1/cases/{case_id}/actions/classify",
+                                         json={"severity": "general"}, headers={
+                                             **auth(own, "manager"), "Idempotency-Key": new_key()})
+                assert done.status_code == 200, done.text
+                return done.json()
+
+            def restore_hours(view: dict[str, Any]) -> float:
+                restore = next(c for c in view["commitments"] if c["key"] == "restore")
+                return (datetime.fromisoformat(restore["due_at"]) -
+                        datetime.fromisoformat(restore["started_at"])).total_seconds() / 3600
+
+            before = (await client.get("/v1/policy", headers=auth(own, "auditor"))).json()
+            early, waiting = await opened(), await opened()
+            pinned_hours = restore_hours(await classified(early))
+            raw = yaml.safe_load(DEFAULT)
+            raw["version"] = "2027.9"
+            for policy in (raw["defaults"], *(raw.get("contracts") or {}).values()):
+                policy.setdefault("repair", {}).setdefault("restore", {})["general"] = {
+                    "within": "5h"}
+            put = await api.put("/v1/policy", json={"policy_yaml": yaml.safe_dump(
+                raw, allow_unicode=True)}, headers=auth(own, "manager"))
+            assert put.status_code == 200, put.text
+            for _ in range(100):  # every process reads the policy in force within 2 s
+                if (await client.get("/v1/policy", headers=auth(own, "auditor"))).json()[
+                        "version"] == put.json()["version"]:
+                    break
+                await asyncio.sleep(0.05)
+
+            kept = await classified(waiting)
+            assert kept["policy_version"] == before["version"] != put.json()["version"]
+            assert restore_hours(kept) == pinned_hours != 5
+            later = await classified(await opened())
+            assert later["policy_version"] == put.json()["version"]
+            assert restore_hours(later) == 5
+
+
+async def test_a_tool_fetches_the_policy_changes_one_figure_and_puts_it_back(own):
+    """GET gives the exact document PUT takes: as YAML (Accept: application/yaml), or as JSON
+    (`document`), which PUT takes too (`policy`). Put back unchanged it is the policy in force
+    already (409); with one figure changed it is a new one, whole (every contract kept)."""
+    api = own["api"]
+    text = (await api.get("/v1/policy", headers={**auth(own, "manager"),
+                                                 "Accept": "application/yaml"}))
+    assert text.status_code == 200 and text.headers["content-type"].startswith(
+        "application/yaml"), text.text
+    same = await api.put("/v1/policy", json={"policy_yaml": text.text},
+                         headers=auth(own, "manager"))
+    assert same.status_code == 409, same.text
+    in_force = (await api.get("/v1/policy", headers=auth(own, "manager"))).json()
+    document = in_force["document"]
+    assert yaml.safe_load(text.text) == document and document["contracts"], \
+        "the whole document, contract overrides included"
+    assert (await api.put("/v1/policy", json={"policy": document},
+                          headers=auth(own, "manager"))).status_code == 409
+
+    document["defaults"]["repair"]["restore"]["minor"] = {"within": "6d",
+                                                          "label": "修复 restore (minor)"}
+    put = await api.put("/v1/policy", json={"policy": document, "note": "工具改一个数字"},
+                        headers=auth(own, "manager"))
+    assert put.status_code == 200, put.text
+    now = (await api.get("/v1/policy", headers=auth(own, "manager"))).json()
+    assert now["version"] == put.json()["version"] != in_force["version"]
+    assert now["document"] == document and now["contracts"] == in_force["contracts"]
+    assert now["defaults"]["repair"]["restore"]["minor"]["within"] == "6d"
+    stored = (await api.get("/v1/policy", headers={**auth(own, "manager"),
+                                                   "Accept": "application/yaml"})).text
+    assert yaml.safe_load(stored) == document and "工具" not in stored
+
+    for body, loc in (({"policy": {"version": "x", "defaults": []}}, ["body", "policy"]),
+                      ({"policy": document, "policy_yaml": stored}, ["body"]),
+                      ({}, ["body"])):
+        refused = await api.put("/v1/policy", json=body, headers=auth(own, "manager"))
+        assert refused.status_code == 422 and locs(refused) == [loc], (body, refused.text)

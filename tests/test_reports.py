@@ -3,6 +3,8 @@ the CLI, numbers that agree with the case pages of the cases they count."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import subprocess
@@ -178,3 +180,33 @@ async def test_what_if_over_the_cli_reads_the_closed_cases(api, tokens, sessions
                           "--policy", str(tmp_path / "missing.yaml")], capture_output=True,
                          text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "candidate" in bad.stderr
+
+
+async def test_the_sla_report_on_the_command_line_in_each_format(api, tokens, sessions):
+    """Results on standard output only (`> file` keeps them), a table readable at 80 columns,
+    CSV for spreadsheets and JSON for tools, with the same numbers."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    closed = await open_case(api, tokens, serial=serial, hospital=hospital_id, severity="severe")
+    await walk_to(api, tokens, closed, "closed")
+    env = {**os.environ, "CASEFLOW_LOG_LEVEL": "WARNING", "COLUMNS": "80",
+           "DATABASE_URL": sessions.kw["bind"].url.render_as_string(hide_password=False)}
+
+    def report(*args: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "caseflow.cli", "report", "sla",
+                               "--hospital", hospital_id, *args], capture_output=True,
+                              text=True, env=env, timeout=60)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        return done
+
+    as_json = json.loads(report("--format", "json").stdout)
+    arrival = next(r for r in as_json["rows"] if r["commitment"] == "arrival")
+    assert as_json["cases"] == 1 and arrival["met"] == 1
+    rows = list(csv.DictReader(io.StringIO(report("--format", "csv").stdout)))
+    assert {r["commitment"] for r in rows} == {r["commitment"] for r in as_json["rows"]}
+    by_csv = next(r for r in rows if r["commitment"] == "arrival")
+    assert (by_csv["kind"], by_csv["severity"], by_csv["met"], by_csv["met_percent"]) == (
+        "repair", "severe", "1", "100.0")
+    table = report().stdout
+    assert all(len(line) <= 80 for line in table.splitlines()), table
+    assert "arrival" in table and hospital_id in table and "1 cases opened" in table
+    assert json.loads(report("--json").stdout) == as_json

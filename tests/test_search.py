@@ -274,6 +274,48 @@ async def test_refused_search_parameters_name_the_parameter(client, tokens, scen
     assert response.status_code == 422 and locs(response) == [["query", "within_hours"]]
 
 
+async def test_filters_of_closed_vocabularies_refuse_a_value_outside_them(client, tokens,
+                                                                         scene: Scene):
+    """A misspelt status (or one another kind has) is a 422 naming it, as `kind` is, in every
+    list that takes the filters, and in the reports; never an empty answer."""
+    api = client
+    for path in ("/v1/cases", "/v1/cases/due", "/v1/exports/cases.csv"):
+        for params in ({"status": "closd"}, {"kind": "repair", "status": "withdrawn"},
+                       {"status": "CLOSED"}):
+            response = await api.get(path, params=params, headers=headers(tokens, "manager"))
+            assert response.status_code == 422 and locs(response) == [["query", "status"]], \
+                (path, params, response.text)
+    for path in ("/v1/reports/sla", "/v1/reports/sla/weekly"):
+        response = await api.get(path, params={"kind": "repiar"},
+                                 headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [["query", "kind"]], \
+            (path, response.text)
+    for params in ({"status": "closed"}, {"kind": "complaint", "status": "recorded"}):
+        assert (await api.get("/v1/cases", params=params,
+                              headers=headers(tokens, "manager"))).status_code == 200
+
+
+async def test_a_temporal_cursor_is_checked_before_temporal_is_asked(client, tokens,
+                                                                     scene: Scene):
+    """Text no list gave, a database cursor, or a cursor of other filters: 422 naming `cursor`
+    with source=temporal too (not a 503 after Temporal retried a bad token, not page one)."""
+    api, here = client, {"hospital_id": scene.hospital_id}
+    first = await page(api, tokens, **here, source="temporal", limit=2)
+    assert first["next_cursor"], first
+    database_cursor = (await page(api, tokens, **here, limit=2))["next_cursor"]
+    for cursor, params in (("abc", here), ("%", here), ("%%%%", here), (database_cursor, here),
+                           (first["next_cursor"], {"kind": "repair"}),
+                           (crafted(["temporal", "0" * 16, "bm90IGEgdG9rZW4="]), here)):
+        response = await api.get("/v1/cases", params={"cursor": cursor, **params,
+                                                      "source": "temporal"},
+                                 headers=headers(tokens, "manager"))
+        assert response.status_code == 422 and locs(response) == [["query", "cursor"]], \
+            (cursor, params, response.text)
+    following = await page(api, tokens, **here, source="temporal", limit=2,
+                           cursor=first["next_cursor"])
+    assert not {i["case_id"] for i in following["items"]} & {i["case_id"] for i in first["items"]}
+
+
 async def test_due_soon_lists_open_commitments_by_due_time_with_links(client, tokens,
                                                                        scene: Scene):
     api = client

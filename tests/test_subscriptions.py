@@ -105,6 +105,7 @@ class Receiver:
     posts: list[Post] = field(default_factory=list)
     fail: int = 0
     delay: float = 0.0
+    arrived: int = 0  # posts begun (each is in `posts` once answered)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
@@ -113,6 +114,8 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                with receiver.lock:
+                    receiver.arrived += 1
                 time.sleep(receiver.delay)
                 with receiver.lock:
                     receiver.posts.append(Post(self.path, dict(self.headers.items()), body))
@@ -358,7 +361,8 @@ def test_a_drain_longer_than_the_hold_never_lets_another_deliverer_send_the_same
         db, receiver):
     """Each claim holds its delivery from the moment it is claimed, not from when the drain
     began. Three POSTs of 0.3 s with a hold of 0.5 s: the third is claimed 0.6 s into the
-    drain; another deliverer draining from 0.65 s on must not take it while it is under way."""
+    drain; another deliverer draining once it is under way (past the drain's first 0.5 s) must
+    not take it."""
     subscribe(db, receiver.url, ["*"])
     case_id = new_case()
     for seq in range(1, 4):
@@ -368,7 +372,8 @@ def test_a_drain_longer_than_the_hold_never_lets_another_deliverer_send_the_same
     slow.hold = eager.hold = timedelta(seconds=0.5)
     with ThreadPoolExecutor(max_workers=1) as pool:
         draining = pool.submit(slow.drain_once)
-        time.sleep(0.65)
+        while receiver.arrived < 3 and not draining.done():  # the third POST under way
+            time.sleep(0.01)
         while not draining.done():  # another worker draining again and again meanwhile
             eager.drain_once()
             time.sleep(0.02)

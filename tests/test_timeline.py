@@ -77,6 +77,15 @@ def test_entries_merge_in_time_order_with_names_and_delivery(timeline_db):
         only = case_timeline(session, case_id, ("case", "seal"))
     assert [e["event"] for e in only] == ["assign", "sealed"]
 
+    # Every entry has an id of its own, the same on every read: a client can refer to a
+    # notification's delivery as to a step.
+    ids = [e["id"] for e in entries]
+    assert len(set(ids)) == len(ids) and "case-1" in ids and "seal-1" in ids
+    failed_id = failed[0]["data"]["notification_id"]
+    assert {f"notification-{failed_id}-queued", f"notification-{failed_id}-failed"} <= set(ids)
+    with sessions() as session:
+        assert [e["id"] for e in case_timeline(session, case_id)] == ids
+
 
 async def test_the_api_timeline_merges_notifications_and_filters_by_source(api, tokens):
     case_id = await open_case(api, tokens, severity="general")

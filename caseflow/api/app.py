@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import console, errors, strict, telemetry
-from caseflow.api.limits import Limiter
+from caseflow.api import console, docs, errors, strict, telemetry
+from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
+    actions,
     audit,
     cases,
     complaints,
@@ -57,12 +58,13 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="caseflow", version="0.1.0", lifespan=lifespan,
                   description="Service cases for CT/MR maintenance, each a durable workflow.",
-                  max_body_size=settings.max_body_bytes)
+                  max_body_size=settings.max_body_bytes, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.sessions = make_sessions(engine)
     app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
+    app.state.sign_in_guard = SignInGuard()
     app.state.request_metrics = telemetry.RequestMetrics()
     app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
                        tracing=tracing)
@@ -73,8 +75,9 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router):
+                   trends.router, actions.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)
+    docs.install(app)
     return app

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from starlette.responses import Response
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -30,4 +31,9 @@ class ConsoleFiles(StaticFiles):
 
 
 def install(app: FastAPI) -> None:
+    async def home(request: Request) -> RedirectResponse:
+        return RedirectResponse(f"{request.scope.get('root_path', '')}/console/",
+                                status_code=307)
+
+    app.add_route("/", home, include_in_schema=False)  # people type the address alone
     app.mount("/console", ConsoleFiles(directory=FILES, html=True), name="console")

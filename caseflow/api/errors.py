@@ -67,7 +67,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
           "Content-Length already says so)", "content": {"text/plain": {"schema": {
               "type": "string"}}}},
     422: {"model": FieldErrors, "description": "bad input: the field and the reason"},
-    429: {"model": ErrorBody, "description": "too many requests from this token",
+    429: {"model": ErrorBody, "description": "too many requests from this token (or sign-in "
+          "attempts from this address, or failed ones for this user name); the detail says "
+          "which",
           "headers": _RETRY},
     503: {"model": ErrorBody, "description": "Temporal or the database cannot be reached now",
           "headers": _RETRY},

@@ -2,7 +2,8 @@
 
 A retry with the same key and body returns the same case (200), never a second workflow:
 the workflow id is the case number, started with REJECT_DUPLICATE + USE_EXISTING. A start
-that surely failed frees the reservation; one that may have gone through keeps it (503), so
+that surely failed leaves its number on record as void, with the reason (the retry with the
+same key takes it up again); one that may have gone through keeps the reservation (503), so
 the retry reaches the same workflow.
 """
 
@@ -29,7 +30,7 @@ from caseflow.api.auth import Principal
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook
-from caseflow.store.cases import Draft, forget_case, reserve_case
+from caseflow.store.cases import Draft, reserve_case, void_case
 from caseflow.store.models import Case
 from caseflow.workflows import search_attributes as search
 
@@ -95,10 +96,13 @@ async def open_case(opening: Opening, body: BaseModel, context: Context,
         await _start(context.temporal, context.settings.task_queue, opening, row, start)
     except RPCError as error:
         if created and error.status not in AMBIGUOUS:
-            def forget() -> None:
+            reason = (f"the workflow could not be started: "
+                      f"{error.status.name if error.status else 'error'}: {error.message}")
+
+            def void(reason: str = reason) -> None:
                 with context.sessions.begin() as session:
-                    forget_case(session, row.seq)
-            await run_in_threadpool(forget)
+                    void_case(session, row.seq, reason, datetime.now(timezone.utc))
+            await run_in_threadpool(void)
         raise ServiceUnavailable(f"could not start the case workflow: {error.message}; "
                                  "retry with the same Idempotency-Key") from None
     if not created:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -52,13 +54,40 @@ def _utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def encode_cursor(query: str, token: bytes) -> str:
+    """Temporal's page token wrapped with the query it pages (opaque base64 text)."""
+    raw = json.dumps(["temporal", _digest(query), base64.b64encode(token).decode()],
+                     separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str, query: str) -> bytes:
+    """The page token in a cursor this list gave for this query; 422 naming `cursor` for
+    anything else (checked before Temporal is asked, which would take a malformed token for a
+    reason to retry)."""
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+        source, digest, token = json.loads(raw)
+        if source != "temporal" or not isinstance(digest, str) or not isinstance(token, str):
+            raise ValueError("not a Temporal cursor")
+        found = base64.b64decode(token, validate=True)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidPayload("not a cursor this list gave (with source=temporal)",
+                             field="query.cursor") from None
+    if digest != _digest(query) or not found:
+        raise InvalidPayload("this cursor belongs to other filters; pass the same filters with "
+                             "it", field="query.cursor")
+    return found
+
+
+def _digest(query: str) -> str:
+    return hashlib.sha256(query.encode()).hexdigest()[:16]
+
+
 async def list_page(client: Client, query: str, limit: int, cursor: str | None,
                     timeout: timedelta) -> tuple[list[WorkflowExecution], str | None]:
     """One page of the workflows the query finds, and the next page's cursor."""
-    try:
-        token = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)) if cursor else None
-    except (binascii.Error, ValueError):
-        raise InvalidPayload("not a cursor this list gave", field="query.cursor") from None
+    token = decode_cursor(cursor, query) if cursor else None
     pages = client.list_workflows(query, page_size=limit, next_page_token=token,
                                   rpc_timeout=timeout)
     try:
@@ -68,8 +97,7 @@ async def list_page(client: Client, query: str, limit: int, cursor: str | None,
             raise InvalidPayload("not a cursor this list gave", field="query.cursor") from None
         raise ServiceUnavailable(f"Temporal visibility did not answer: {error.message}") from None
     following = pages.next_page_token
-    return list(pages.current_page or []), (
-        base64.urlsafe_b64encode(following).decode().rstrip("=") if following else None)
+    return list(pages.current_page or []), encode_cursor(query, following) if following else None
 
 
 def attributes(execution: WorkflowExecution) -> dict[str, Any]:

@@ -181,6 +181,8 @@ const TEXT = {
   "case.done": ["已记录:{action}", "Recorded: {action}"],
   "case.steps": ["步骤", "Steps"],
   "case.audit": ["审计", "Audit"],
+  "case.sealed": ["记录已封存:审计链第 {position} 环", "Record sealed: link {position} of the audit chain"],
+  "case.waitsFor": ["记录尚未封存:{why}", "Record not sealed yet: {why}"],
   "case.linked": ["关联工单", "Linked cases"],
   "col.case": ["工单", "Case"],
   "col.kind": ["类型", "Kind"],

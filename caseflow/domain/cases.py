@@ -22,7 +22,7 @@ from pydantic import (
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.records import Actor
-from caseflow.domain.sla import CommitmentView, DeadlinesCarry
+from caseflow.domain.sla import CommitmentView, DeadlinesCarry, escalations_of, merge_rounds
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -223,6 +223,16 @@ class CorrectiveAction(BaseModel):
     evidence: list[AttachmentRef] = []
 
 
+class RecordStatus(BaseModel):
+    """Whether the case's record is sealed in the audit chain, and if not what it waits for."""
+
+    sealed: bool
+    position: int | None = Field(default=None, description="its link in the chain, once sealed")
+    waits_for: str | None = Field(
+        default=None, description="why it is not sealed yet, e.g. 'sealed when linked complaint "
+                                  "CP-... closes'")
+
+
 class CaseView(BaseModel):
     """What every case's view shows: who opened it, who has it, its deadlines and steps."""
 
@@ -244,6 +254,9 @@ class CaseView(BaseModel):
     run: int = Field(default=1, description="the workflow run the case is in: a long case "
                                             "continues as new, keeping its id")
     web_ui: str = Field(default="", description="the case's page in the Temporal Web UI")
+    record: RecordStatus | None = Field(
+        default=None, description="its audit record: sealed, or what sealing waits for (filled "
+                                  "by the API)")
 
 
 class CaseCarry(BaseModel):
@@ -265,3 +278,12 @@ class CaseCarry(BaseModel):
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})
+
+
+def with_earlier_runs(view: BaseModel, stored: list[dict[str, Any]] | None) -> BaseModel:
+    """A case's view with the commitment rounds of its earlier runs, which only the case row
+    keeps (`stored`): the view of a case that continued as new covers all its runs."""
+    if isinstance(view, CaseView) and view.run > 1:
+        view.commitments = merge_rounds(view.commitments, stored or [])
+        view.escalations = escalations_of(view.commitments)
+    return view

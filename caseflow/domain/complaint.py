@@ -105,10 +105,15 @@ class FirstFeedback(Payload):
     note: Text = Field(description="what the complainant was told (receipt, the process)")
 
 
-class TeamMember(Payload):
+class InvestigationMember(Payload):
+    """A member of the complaint's investigation team and their role in it."""
+
     name: Name
     role: TeamRole
     person_id: Name | None = None
+
+
+TeamMember = InvestigationMember  # the name the workflows use
 
 
 class FormTeam(Payload):

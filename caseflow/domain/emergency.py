@@ -95,9 +95,14 @@ class Acknowledge(Payload):
     note: Note = ""
 
 
-class TeamMember(Payload):
+class DispatchedMember(Payload):
+    """A person dispatched to the emergency (the API fills in their name)."""
+
     person_id: Name
     person_name: Name | None = Field(default=None, description="filled in by the API")
+
+
+TeamMember = DispatchedMember  # the name the workflows use
 
 
 class Dispatch(Payload):

@@ -211,15 +211,6 @@ INSTALLATION_ACTIONS = {
 
 # ----- what a query shows -----------------------------------------------------------------------
 
-class SignatureRecord(BaseModel):
-    party: SigningParty
-    signer_name: str
-    signer_title: str
-    signature_ref: str
-    at: datetime
-    recorded_by: Actor
-
-
 class InstallationView(CaseView):
     kind: Literal["installation"] = "installation"
     status: InstallationStatus
@@ -228,10 +219,11 @@ class InstallationView(CaseView):
     contract_code: str | None
     assessments: list[Recorded] = []
     verifications: list[Recorded] = []
-    training: Training | None = None
-    signatures: list[SignatureRecord] = []
+    training: Recorded | None = Field(default=None, description="data: the training given")
+    signatures: list[Recorded] = Field(default=[], description="data: each party's signature")
     refusals: list[Recorded] = []
-    accepted: AcceptedUnit | None = None
+    accepted: Recorded | None = Field(default=None,
+                                      description="data: the unit as registered in service")
     linked_cases: list[LinkedCase] = []
     paused: CasePause | None = None
     pauses: list[CasePause] = []
@@ -251,8 +243,8 @@ class InstallationCarry(CaseCarry):
     status: InstallationStatus
     assessments: list[Recorded] = []
     verifications: list[Recorded] = []
-    training: Training | None = None
-    signatures: dict[SigningParty, SignatureRecord] = {}
+    training: Recorded | None = None
+    signatures: dict[SigningParty, Recorded] = {}
     refusals: list[Recorded] = []
     accepted: AcceptedUnit | None = None
     linked_cases: list[LinkedCase] = []

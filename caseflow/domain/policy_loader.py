@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import json
 from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy import WEEKDAYS, CalendarSpec, CasePolicy, SlaPolicy
@@ -36,6 +37,9 @@ class PolicyBook(BaseModel):
     source: str
     defaults: SlaPolicy
     contracts: dict[str, SlaPolicy]
+    # The document as written: its text (YAML) and its data as JSON, as PUT /v1/policy takes it.
+    text: str = Field(default="", repr=False)
+    document: dict[str, Any] = Field(default_factory=dict, repr=False)
     _pinned: dict[tuple[str | None, int], CasePolicy] = PrivateAttr(default_factory=dict)
 
     def for_contract(self, contract_code: str | None) -> SlaPolicy:
@@ -119,7 +123,7 @@ def _describe(source: str, prefix: str, error: ValidationError) -> str:
     return "\n".join(lines)
 
 
-def parse_policy(raw: Any, source: str) -> PolicyBook:
+def parse_policy(raw: Any, source: str, text: str = "") -> PolicyBook:
     if not isinstance(raw, dict):
         raise PolicyError(f"{source}: (top level): expected a mapping with 'version' and 'defaults'")
     unknown = set(raw) - {"version", "defaults", "contracts"}
@@ -145,8 +149,15 @@ def parse_policy(raw: Any, source: str) -> PolicyBook:
         except ValidationError as exc:
             raise PolicyError(_describe(source, f"contracts.{code}", exc)) from None
     digest = hashlib.sha256(repr(raw).encode()).hexdigest()[:12]
+    document = json.loads(json.dumps(raw, ensure_ascii=False, default=str))  # dates as ISO text
     return PolicyBook(version=f"{raw['version']}#{digest}", source=source, defaults=defaults,
-                      contracts=contracts)
+                      contracts=contracts, text=text or policy_text(document),
+                      document=document)
+
+
+def policy_text(document: dict[str, Any]) -> str:
+    """A policy document (e.g. sent as JSON) as the YAML a policy file is."""
+    return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
 def load_policy(path: str | Path | None = None) -> PolicyBook:
@@ -160,7 +171,7 @@ def load_policy(path: str | Path | None = None) -> PolicyBook:
             text = Path(path).read_text("utf-8")
         except OSError as exc:
             raise PolicyError(f"{source}: cannot read: {exc.strerror}") from None
-    return parse_policy(read_yaml(text, source), source)
+    return parse_policy(read_yaml(text, source), source, text)
 
 
 def read_yaml(text: str, source: str) -> Any:

@@ -178,7 +178,9 @@ class Check(Payload):
     note: Note = ""
 
 
-class Measurement(Payload):
+class AccuracyMeasurement(Payload):
+    """One accuracy check against its reference value (e.g. 水模CT值), within a tolerance."""
+
     parameter: Name
     measured: float
     reference: float
@@ -188,6 +190,9 @@ class Measurement(Payload):
     @property
     def within_tolerance(self) -> bool:
         return abs(self.measured - self.reference) <= self.tolerance
+
+
+Measurement = AccuracyMeasurement  # its earlier name
 
 
 class Verification(Payload):

@@ -12,6 +12,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from caseflow.domain.cases import Zoned, with_zone
+from caseflow.domain.enums import (
+    ComplaintStatus,
+    EmergencyStatus,
+    InstallationStatus,
+    RepairStatus,
+    Severity,
+    VisitStatus,
+)
 from caseflow.domain.errors import InvalidPayload
 
 
@@ -21,6 +29,16 @@ def _plain(value: str) -> str:
         raise ValueError("must not contain quotes, backslashes or control characters")
     return value
 
+
+# The statuses each kind of case can be in; `void`: a number issued whose case never started.
+STATUSES: dict[str, tuple[str, ...]] = {
+    kind: tuple(s.value for s in statuses) + ("void",) for kind, statuses in (
+        ("repair", RepairStatus), ("complaint", ComplaintStatus),
+        ("emergency", EmergencyStatus), ("installation", InstallationStatus),
+        ("maintenance", VisitStatus))}
+KindName = Literal["repair", "complaint", "emergency", "installation", "maintenance"]
+StatusName = Literal[tuple(sorted({s for found in STATUSES.values() for s in found}))]  # type: ignore[valid-type]
+SeverityName = Literal[tuple(s.value for s in Severity)]  # type: ignore[valid-type]
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                     AfterValidator(_plain)]
@@ -48,9 +66,11 @@ class CaseSort(StrEnum):
 class CaseFilter(BaseModel):
     """What a case list is narrowed to; every filter given must hold (AND)."""
 
-    kind: Literal["repair", "complaint", "emergency", "installation", "maintenance"] | None = None
-    status: Keyword | None = None
-    severity: Literal["critical", "severe", "general", "minor"] | None = None
+    kind: KindName | None = None
+    status: StatusName | None = Field(default=None, description="a status of the kind (any "
+                                      "kind's without `kind`); `void`: numbers issued whose "
+                                      "case never started (listed only when asked for)")
+    severity: SeverityName | None = None
     hospital_id: Keyword | None = None
     equipment_serial: Keyword | None = None
     assignee_id: Keyword | None = None
@@ -64,6 +84,9 @@ class CaseFilter(BaseModel):
         """The rules between filters (422 naming the second one)."""
         if self.opened_from and self.opened_to and self.opened_from >= self.opened_to:
             raise InvalidPayload("must be after opened_from", field="query.opened_to")
+        if self.kind and self.status and self.status not in STATUSES[self.kind]:
+            raise InvalidPayload(f"not a status of a {self.kind}; one of "
+                                 f"{', '.join(STATUSES[self.kind])}", field="query.status")
         return self
 
     @property

@@ -1,4 +1,6 @@
-"""Reserving case numbers: one row per (kind, who asked, idempotency key), numbered per day."""
+"""Reserving case numbers: one row per (kind, who asked, idempotency key), numbered per kind
+and local day without gaps; a number whose workflow surely never started stays on record as
+void, with the reason."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.errors import InvalidPayload
-from caseflow.store.models import Case, Contract
+from caseflow.store.models import Case, CaseNumber, Contract
 
 PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM", "installation": "IN",
             "maintenance": "MV"}
@@ -36,22 +40,39 @@ def reserve_case(session: Session, *, kind: str, created_by: str, key: str, requ
         if existing.request_hash != request_hash:
             raise InvalidPayload("already used for a different request",
                                  field="header.Idempotency-Key")
+        if existing.status == "void":  # the retry of a start that failed: its number again
+            existing.status, existing.void_reason, existing.updated_at = "opening", None, now
+            return existing, True
         return existing, False
     row = Case(kind=kind, status="opening", hospital_id=draft.hospital_id,
                equipment_serial=draft.equipment_serial, title=draft.title[:200], opened_at=now,
                updated_at=now, created_by=created_by, idempotency_key=key,
                request_hash=request_hash)
     session.add(row)
+    number = next_number(session, kind, local_day)
+    row.case_id = f"{PREFIXES[kind]}-{local_day:%Y%m%d}-{number:06d}"
     session.flush()
-    row.case_id = f"{PREFIXES[kind]}-{local_day:%Y%m%d}-{row.seq:06d}"
     return row, True
 
 
-def forget_case(session: Session, seq: int) -> None:
-    """Undo a reservation whose workflow never started, so a failed create changes nothing."""
+def next_number(session: Session, kind: str, local_day: date) -> int:
+    """The kind's next number of the day: its counter row is created or incremented and locked
+    until the transaction ends, so concurrent reservations are numbered one after the other,
+    and a reservation rolled back gives its number back."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite_insert
+    statement = insert(CaseNumber).values(kind=kind, day=f"{local_day:%Y%m%d}", last=1)
+    return session.execute(statement.on_conflict_do_update(
+        index_elements=["kind", "day"], set_={"last": CaseNumber.last + 1})
+        .returning(CaseNumber.last)).scalar_one()
+
+
+def void_case(session: Session, seq: int, reason: str, now: datetime) -> None:
+    """A reservation whose workflow surely never started: its number stays on record, void,
+    with the reason (a retry with the same key takes it up again)."""
     row = session.get(Case, seq)
     if row is not None and row.status == "opening":
-        session.delete(row)
+        row.status, row.void_reason, row.updated_at = "void", reason[:2000], now
 
 
 def case_kind(session: Session, case_id: str) -> str | None:

@@ -170,6 +170,19 @@ class Case(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Status "void": the number was issued but its workflow surely never started; why.
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CaseNumber(Base):
+    """The last case number given to a kind on a local day: numbers are consecutive per kind
+    and day (the row sequence is shared by every kind and consumed by upserts)."""
+
+    __tablename__ = "case_numbers"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)  # YYYYMMDD, local
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class CaseEventRow(Base):
@@ -281,8 +294,11 @@ class SubscriptionDelivery(Base):
 
 
 class CaseSeal(Base):
-    """A closed case's history fingerprint, one link of the hash chain (domain/audit.py).
-    `position` is the link's place in the chain, 1, 2, 3... with no gaps."""
+    """A closed case's record fingerprint, one link of the hash chain (domain/audit.py).
+    `position` is the link's place in the chain, 1, 2, 3... with no gaps. Scheme 2 keeps the
+    fingerprint of each part (`parts`) and the state and timeline as sealed (`record`, the
+    canonical JSON text, so an export of the case shows what was sealed whatever later code
+    makes of the view); scheme 1 seals only the history (`history_sha256`)."""
 
     __tablename__ = "case_seals"
     __table_args__ = (UniqueConstraint("case_id", name="uq_case_seals_case"),)
@@ -297,6 +313,10 @@ class CaseSeal(Base):
     previous_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    scheme: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    record_sha256: Mapped[str | None] = mapped_column(String(64))
+    parts: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    record: Mapped[str | None] = mapped_column(Text)
 
 
 class StoredPolicy(Base):

@@ -62,7 +62,7 @@ class PolicySource:
 def stored_book(row: StoredPolicy) -> PolicyBook:
     source = (f"policy #{row.id} put in force by {row.put_by} at "
               f"{row.put_at.isoformat(timespec='seconds')}")
-    return parse_policy(read_yaml(row.policy_yaml, source), source)
+    return parse_policy(read_yaml(row.policy_yaml, source), source, row.policy_yaml)
 
 
 def put_in_force(session: Session, book: PolicyBook, text: str, *, by: str, note: str,

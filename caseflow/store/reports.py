@@ -14,7 +14,8 @@ from caseflow.store.models import Case
 
 def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str | None = None,
                  hospital_id: str | None = None) -> list[dict[str, Any]]:
-    query = select(Case).where(Case.case_id.is_not(None), Case.status != "opening",
+    query = select(Case).where(Case.case_id.is_not(None),
+                               Case.status.not_in(("opening", "void")),
                                Case.opened_at >= start, Case.opened_at < end)
     if kind is not None:
         query = query.where(Case.kind == kind)

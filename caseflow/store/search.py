@@ -15,8 +15,9 @@ from caseflow.store.models import Case, Notification
 
 def case_query(filters: dict[str, Any]) -> Select[tuple[Case]]:
     """The cases whose columns equal `filters` (column name -> value; None: any), reserved
-    ones (not started yet) left out."""
-    query = select(Case).where(Case.case_id.is_not(None), Case.status != "opening")
+    ones (not started yet) left out, and void numbers unless they are asked for."""
+    hidden = ["opening"] if filters.get("status") == "void" else ["opening", "void"]
+    query = select(Case).where(Case.case_id.is_not(None), Case.status.not_in(hidden))
     for name, value in filters.items():
         if value is not None:
             query = query.where(getattr(Case, name) == value)

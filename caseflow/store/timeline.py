@@ -38,7 +38,8 @@ def case_timeline(session: Session, case_id: str,
 
 
 def _case_entry(row: CaseEventRow) -> dict[str, Any]:
-    return {"source": "case", "seq": row.seq, "at": row.at, "event": row.event,
+    return {"id": f"case-{row.seq}", "source": "case", "seq": row.seq, "at": row.at,
+            "event": row.event,
             "actor": {"id": row.actor_id, "name": row.actor_name, "role": row.actor_role},
             "summary": row.summary, "data": row.data}
 
@@ -49,16 +50,18 @@ def _notification_entries(message: Notification, person: Person | None) -> list[
     data = {"notification_id": message.id, "to": {"id": message.person_id, "name": name},
             "subject": message.subject, "urgent": message.urgent, "status": message.status,
             "channels": list(message.delivered or []), "attempts": message.attempts}
-    queued = {"source": "notification", "seq": None, "at": message.created_at,
-              "event": "notification-queued", "actor": SYSTEM,
+    queued = {"id": f"notification-{message.id}-queued", "source": "notification", "seq": None,
+              "at": message.created_at, "event": "notification-queued", "actor": SYSTEM,
               "summary": f"{'urgent ' if message.urgent else ''}message to {name}: "
                          f"{message.subject}", "data": data}
     if message.status == "sent" and message.sent_at is not None:
         channels = ", ".join(message.delivered or []) or "-"
-        return [queued, {**queued, "at": message.sent_at, "event": "notification-sent",
+        return [queued, {**queued, "id": f"notification-{message.id}-sent",
+                         "at": message.sent_at, "event": "notification-sent",
                          "summary": f"delivered to {name} by {channels}"}]
     if message.status == "failed":  # the error itself (it may name a robot's key) is not shown
-        return [queued, {**queued, "at": _last(message), "event": "notification-failed",
+        return [queued, {**queued, "id": f"notification-{message.id}-failed",
+                         "at": _last(message), "event": "notification-failed",
                          "summary": f"not delivered to {name} after {message.attempts} "
                                     f"attempt{'' if message.attempts == 1 else 's'}"}]
     return [queued]
@@ -69,9 +72,12 @@ def _last(message: Notification) -> datetime:
 
 
 def _seal_entry(seal: CaseSeal) -> dict[str, Any]:
-    return {"source": "seal", "seq": None, "at": seal.sealed_at, "event": "sealed",
-            "actor": SYSTEM,
-            "summary": f"history sealed as link {seal.position} of the chain "
-                       f"(SHA-256 {seal.history_sha256[:16]}...)",
-            "data": {"position": seal.position, "history_sha256": seal.history_sha256,
+    whole = seal.scheme >= 2 and seal.record_sha256
+    sealed = seal.record_sha256 if whole else seal.history_sha256
+    return {"id": f"seal-{seal.position}", "source": "seal", "seq": None, "at": seal.sealed_at,
+            "event": "sealed", "actor": SYSTEM,
+            "summary": f"{'record' if whole else 'history'} sealed as link {seal.position} of "
+                       f"the chain (SHA-256 {(sealed or '')[:16]}...)",
+            "data": {"position": seal.position, "scheme": seal.scheme,
+                     "record_sha256": seal.record_sha256, "history_sha256": seal.history_sha256,
                      "chain_hash": seal.chain_hash, "run_id": seal.run_id}}

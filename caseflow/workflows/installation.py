@@ -64,8 +64,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.status = I.ordered
         self.assessments: list[i.Recorded] = []
         self.verifications: list[i.Recorded] = []
-        self.training: i.Training | None = None
-        self.signatures: dict[SigningParty, i.SignatureRecord] = {}
+        self.training: i.Recorded | None = None
+        self.signatures: dict[SigningParty, i.Recorded] = {}
         self.refusals: list[i.Recorded] = []
         self.accepted: i.AcceptedUnit | None = None
         self.linked_cases: list[LinkedCase] = []
@@ -112,7 +112,10 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
             hospital_name=self.start.hospital_name, contract_code=self.start.contract_code,
             assessments=self.assessments, verifications=self.verifications,
             training=self.training, signatures=list(self.signatures.values()),
-            refusals=self.refusals, accepted=self.accepted, linked_cases=self.linked_cases,
+            refusals=self.refusals, linked_cases=self.linked_cases,
+            accepted=i.Recorded(at=self.closed_at or workflow.now(), by=SYSTEM,
+                                data=self.accepted.model_dump(mode="json"))
+            if self.accepted is not None else None,
             paused=self.deadlines.paused, pauses=self.deadlines.pauses,
             cancel_reason=self.cancel_reason)
 
@@ -225,7 +228,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                 f"(round {data['round']})", data, [])
 
     def _train(self, actor: Actor, p: i.Training) -> Outcome:
-        self.training = p
+        self.training = i.Recorded(at=workflow.now(), by=actor, data=p.model_dump(mode="json"))
         self.status = I.trained
         if not self.revised:
             self.deadlines.start("signatures", self.commitments.signatures, at=workflow.now())
@@ -235,9 +238,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
 
     def _sign(self, actor: Actor, p: i.Signature) -> Outcome:
         now = workflow.now()
-        self.signatures[p.party] = i.SignatureRecord(
-            party=p.party, signer_name=p.signer_name, signer_title=p.signer_title,
-            signature_ref=p.signature_ref, at=now, recorded_by=actor)
+        self.signatures[p.party] = i.Recorded(at=now, by=actor, data=p.model_dump(mode="json"))
         summary = f"签字 {p.party.value} signed: {p.signer_name} {p.signer_title}".strip()
         if len(self.signatures) < 2:
             return summary, p.model_dump(mode="json"), []

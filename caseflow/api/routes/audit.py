@@ -8,13 +8,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 from temporalio.service import RPCError
 
+from caseflow import replay
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, TemporalDep
 from caseflow.api.errors import domain_error_from_rpc
 from caseflow.api.routes.cases import known_case
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Name, Payload
-from caseflow.replay import replay_one, replayer
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -37,13 +37,12 @@ async def replay_case(
     principal: Annotated[Principal, allowed(Capability.replay_cases)],
     sessions: SessionsDep, temporal: TemporalDep,
 ) -> ReplayResult:
-    """Replay the case's history against today's code: ok, or the first divergence (the
-    event and why). 404 for an unknown case."""
+    """Replay every run of the case's history against today's code: ok, or the first
+    divergence (the run, the event and why). 404 for an unknown case."""
     await known_case(sessions, body.case_id, principal)
     try:
-        history = await temporal.get_workflow_handle(body.case_id).fetch_history()
+        outcome = await replay.replay_case(temporal, body.case_id)
     except RPCError as error:
         raise domain_error_from_rpc(error, body.case_id) from None
-    outcome = await replay_one(replayer(), body.case_id, history.to_json_dict())
     return ReplayResult(case_id=body.case_id, ok=outcome.ok, event_id=outcome.event_id,
                         event_type=outcome.event_type, reason=outcome.reason)

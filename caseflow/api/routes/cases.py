@@ -13,6 +13,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     Client,
+    WorkflowExecutionStatus,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -28,12 +29,18 @@ from caseflow.api.errors import (
     domain_error_from_update,
 )
 from caseflow.api.kinds import KINDS
-from caseflow.audit import history_fingerprint
+from caseflow.audit import case_histories, record_status
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
-from caseflow.domain.audit import Seal
-from caseflow.domain.cases import CaseAction, PersonField, StepResult
-from caseflow.domain.cases import CaseView as BaseCaseView
+from caseflow.domain.audit import RecordParts, Seal, record_parts
+from caseflow.domain.cases import (
+    CaseAction,
+    PersonField,
+    RecordStatus,
+    StepResult,
+    with_earlier_runs,
+)
+from caseflow.domain.cases import CaseView as CaseViewBase
 from caseflow.domain.complaint import ComplaintView
 from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
@@ -49,7 +56,7 @@ from caseflow.domain.maintenance import VisitView
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
-from caseflow.domain.sla import escalations_of, merge_rounds
+from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
 from caseflow.store.models import Case
@@ -70,6 +77,8 @@ class CaseSummary(CaseProjection):
     workflow_status: str | None = Field(
         default=None, description="with source=temporal: the workflow's execution status "
                                   "(RUNNING, COMPLETED...) as Temporal reports it")
+    void_reason: str | None = Field(
+        default=None, description="status void: why the number's case never started")
 
 
 class CaseList(BaseModel):
@@ -77,18 +86,6 @@ class CaseList(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None = Field(default=None,
                                     description="pass as `cursor` for the next page")
-
-
-class TimelineEntry(BaseModel):
-    source: Literal["case", "notification", "seal"] = Field(
-        description="case: a step or deadline the workflow recorded; notification: a message "
-                    "of the outbox and its delivery; seal: the history's fingerprint")
-    seq: int | None = Field(description="the event's number on the case (case entries)")
-    at: datetime
-    event: str
-    actor: dict[str, Any]
-    summary: str
-    data: dict[str, Any]
 
 
 Filters = Annotated[CaseFilter, Query()]
@@ -203,6 +200,9 @@ async def known_case(sessions, case_id: str, principal: Principal | None) -> Cas
     row, may_read = await run_in_threadpool(read)
     if row is None:
         raise UnknownCase(f"no case {case_id}")
+    if row.status == "void":
+        raise UnknownCase(f"no case {case_id}: the number was issued but is void "
+                          f"({row.void_reason})")
     if not may_read:
         raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
                            "serve")
@@ -225,10 +225,26 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     except RPCError as error:
         raise domain_error_from_rpc(error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
-    if isinstance(view, BaseCaseView) and view.run > 1:  # earlier runs' rounds: from the row
-        view.commitments = merge_rounds(view.commitments, row.commitments or [])
-        view.escalations = escalations_of(view.commitments)
+    with_earlier_runs(view, row.commitments)
+    view.record = await _record(temporal, sessions, settings, row)
     return view
+
+
+async def _record(temporal: Client, sessions, settings: Settings, row: Case) -> RecordStatus:  # type: ignore[no-untyped-def]
+    """Whether the case's record is sealed, or what its seal waits for (docs/audit.md)."""
+    def read(running: bool | None) -> RecordStatus:
+        with sessions() as session:
+            return record_status(session, row, running, settings.seal_poll_seconds)
+
+    found = await run_in_threadpool(read, None)
+    if found.sealed or row.closed_at is None:
+        return found
+    try:  # closed but not sealed: does its workflow still run?
+        described = await temporal.get_workflow_handle(row.case_id or "").describe(
+            rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
+    except RPCError:
+        return found
+    return await run_in_threadpool(read, described.status == WorkflowExecutionStatus.RUNNING)
 
 
 @router.post("/{case_id}/actions/{action}", response_model=CaseView)
@@ -236,15 +252,29 @@ async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
     principal: Stepper, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
-    payload: Annotated[dict[str, Any], Body(default_factory=dict)],
+    payload: Annotated[dict[str, Any], Body(default_factory=dict, description=(
+        "the action's payload: its schema is that of the typed operation of the case's kind "
+        "(POST /v1/repairs/{case_id}/actions/diagnose ...) or GET /v1/cases/{case_id}/actions"))],
     idempotency_key: Annotated[str, Header(
         alias="Idempotency-Key", min_length=8, max_length=200,
         description="unique per step; a retry with the same key is the same step")],
 ) -> BaseModel:
-    """Report a step. Same Idempotency-Key again = the same step, taken once. Who may take it is
-    the action's rule, checked here and again by the case's workflow (an engineer acts only on
-    a case assigned to them)."""
-    kind = KINDS[(await known_case(sessions, case_id, None)).kind]
+    """Report a step of any kind of case. Same Idempotency-Key again = the same step, taken
+    once. Who may take it is the action's rule, checked here and again by the case's workflow
+    (an engineer acts only on a case assigned to them). Each kind's actions are also published
+    one operation each, with their payload's schema (`/v1/repairs/{case_id}/actions/...`)."""
+    return await take_step(case_id, None, action, payload, principal, sessions, temporal,
+                           settings, idempotency_key)
+
+
+async def take_step(case_id: str, kind_name: str | None, action: str, payload: dict[str, Any],  # type: ignore[no-untyped-def]
+                    principal: Principal, sessions, temporal: Client, settings: Settings,
+                    idempotency_key: str) -> BaseModel:
+    """A step on the case: `kind_name` given, the case must be of that kind (404 otherwise)."""
+    row = await known_case(sessions, case_id, None)
+    if kind_name is not None and row.kind != kind_name:
+        raise UnknownCase(f"no {kind_name} {case_id} (it is a {row.kind})")
+    kind = KINDS[row.kind]
     rule = kind.rules.get(action)
     if rule is None:
         raise InvalidPayload(f"unknown action {action!r} for a {kind.name}; known: "
@@ -346,17 +376,28 @@ async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 
 
 class CaseExport(BaseModel):
-    """One self-contained record of a case: its state, timeline and history, and the seal
-    that fingerprints the history once the case is closed (docs/audit.md)."""
+    """One self-contained record of a case: its state, timeline, every run of its history,
+    and the seal that fingerprints all of them once the case is final (docs/audit.md). A
+    sealed case's state and timeline are those sealed."""
 
     case_id: str
     kind: str
     exported_at: datetime
     state: dict[str, Any]
     timeline: list[TimelineEntry]
-    history: dict[str, Any]
+    histories: list[dict[str, Any]] = Field(
+        description="every run of the case's workflow, oldest first (a case that continued as "
+                    "new has several)")
+    history: dict[str, Any] = Field(description="the last run (as GET .../history gives it)")
+    attachments: list[dict[str, str]] = Field(
+        default=[], description="the fingerprints of the case's attachments (none kept yet)")
     history_sha256: str = Field(description="the fingerprint of `history` as exported now")
-    seal: Seal | None = Field(description="the sealed fingerprint (None until sealed)")
+    record_sha256: str = Field(description="the fingerprint of this record as exported now "
+                                           "(its parts' manifest, scheme 2)")
+    parts: RecordParts = Field(description="the fingerprint of each part as exported now")
+    seal: Seal | None = Field(description="the seal (None until sealed)")
+    waits_for: str | None = Field(default=None,
+                                  description="what sealing waits for, while not sealed")
 
 
 @router.get("/{case_id}/export", response_model=CaseExport)
@@ -365,16 +406,36 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
     row = await known_case(sessions, case_id, principal)
-    state = await get_case(case_id, principal, sessions, temporal, settings)
-    entries = await timeline(case_id, principal, sessions)
-    found = await history(case_id, principal, sessions, temporal)
 
-    def read_seal() -> Seal | None:
+    def read_sealed() -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
         with sessions() as session:
-            return seals.seal_of(session, case_id)
+            found = seals.seal_of(session, case_id)
+            record = seals.sealed_record(session, case_id)
+            entries = [TimelineEntry.model_validate(e) for e in
+                       case_timeline.case_timeline(session, case_id, ("seal",))]
+            return found, record, entries
 
+    seal, sealed, seal_entries = await run_in_threadpool(read_sealed)
+    if sealed is not None:  # what was sealed, whatever today's code makes of the view
+        state = sealed["state"]
+        entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
+        waits_for = None
+    else:
+        view = await get_case(case_id, principal, sessions, temporal, settings)
+        state = view.model_dump(mode="json")
+        entries = await timeline(case_id, principal, sessions)
+        waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
+            else None
+    try:
+        runs = await case_histories(temporal, case_id)
+    except RPCError as error:
+        raised = domain_error_from_rpc(error, case_id)
+        if isinstance(raised, ServiceUnavailable):
+            raise raised from None
+        raise UnknownCase(f"no history for case {case_id}") from None
+    parts = record_parts(case_id=case_id, kind=row.kind, state=state,
+                         timeline=[e.model_dump(mode="json") for e in entries], histories=runs)
     return CaseExport(case_id=case_id, kind=row.kind, exported_at=datetime.now(timezone.utc),
-                      state=state.model_dump(mode="json"), timeline=entries, history=found,
-                      history_sha256=await run_in_threadpool(history_fingerprint, found,
-                                                             case_id),
-                      seal=await run_in_threadpool(read_seal))
+                      state=state, timeline=entries, histories=runs, history=runs[-1],
+                      history_sha256=parts.histories[-1], record_sha256=parts.sha256,
+                      parts=parts, seal=seal, waits_for=waits_for)

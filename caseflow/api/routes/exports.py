@@ -1,10 +1,8 @@
 """Exports for spreadsheets: the cases list as CSV (UTF-8 with a byte-order mark, so Excel
-shows Chinese text as it is)."""
+shows Chinese text as it is; no cell can be taken for a formula)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,6 +13,7 @@ from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep
 from caseflow.domain.access import Capability
 from caseflow.domain.search import CaseFilter
+from caseflow.domain.spreadsheets import csv_text
 from caseflow.store.models import Case
 from caseflow.store.search import filtered
 
@@ -34,22 +33,12 @@ async def cases_csv(
     found.check()
 
     def write() -> str:
-        out = io.StringIO()
-        table = csv.writer(out)
-        table.writerow(COLUMNS)
         with sessions() as session:
-            for row in session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit)):
-                table.writerow([_cell(getattr(row, column)) for column in COLUMNS])
-        return out.getvalue()
+            rows = session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit))
+            return csv_text(COLUMNS, ([getattr(row, column) for column in COLUMNS]
+                                      for row in rows))
 
     text = await run_in_threadpool(write)
     return Response(content=("\ufeff" + text).encode("utf-8"), media_type="text/csv",
                     headers={"Content-Disposition": 'attachment; filename="cases.csv"'})
 
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)

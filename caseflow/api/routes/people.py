@@ -48,9 +48,12 @@ async def me(principal: Self) -> Me:
 async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
                   settings: SettingsDep) -> TokenIssued:
     """Sign in with a user name and password: a token for `login_token_hours`, to send as
-    `Authorization: Bearer` like any other. Attempts per user name are rate-limited (429)."""
-    request.app.state.limiter.take("sign-in", body.username, settings.rate_logins_per_minute,
-                                   "sign-in attempts")
+    `Authorization: Bearer` like any other. Attempts are limited per client address, and
+    failures slow further attempts for that user name (429 saying which, and Retry-After);
+    nobody can lock a person out (docs/security.md)."""
+    guard = request.app.state.sign_in_guard
+    address = request.client.host if request.client else "unknown"
+    guard.check(address, body.username, settings.rate_logins_per_minute)
 
     def check() -> TokenIssued | None:
         with sessions.begin() as session:
@@ -65,7 +68,9 @@ async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
 
     issued = await run_in_threadpool(check)
     if issued is None:
+        guard.failed(address, body.username)
         raise HTTPException(401, "wrong user name or password")
+    guard.succeeded(address, body.username)
     return issued
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field, StringConstraints
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
@@ -27,11 +27,24 @@ class PolicyPublic(BaseModel):
     timezone: str
     contracts: list[str] = Field(description="contracts with overrides of their own")
     defaults: dict[str, Any]
+    document: dict[str, Any] = Field(
+        description="the whole policy as written (defaults and every contract's overrides), "
+                    "as PUT takes it in `policy`: change a figure and put it back")
 
 
 class PolicyCandidate(Payload):
-    policy_yaml: Annotated[str, StringConstraints(min_length=1, max_length=200_000),
-                           Field(description="a whole policy file, as YAML")]
+    policy_yaml: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] | None = \
+        Field(default=None, description="a whole policy file, as YAML")
+    policy: dict[str, Any] | None = Field(
+        default=None, description="or the same document as JSON (what GET /v1/policy gives "
+                                  "as `document`)")
+
+    @model_validator(mode="after")
+    def _one(self) -> PolicyCandidate:
+        if (self.policy_yaml is None) == (self.policy is None):
+            raise ValueError("give the policy once: `policy_yaml` (YAML text) or `policy` "
+                             "(JSON)")
+        return self
 
 
 class PolicyChange(PolicyCandidate):
@@ -54,22 +67,35 @@ class PolicyRecord(BaseModel):
 def _public(book: PolicyBook) -> PolicyPublic:
     return PolicyPublic(version=book.version, source=book.source,
                         timezone=book.defaults.timezone, contracts=sorted(book.contracts),
-                        defaults=book.defaults.model_dump(mode="json"))
+                        defaults=book.defaults.model_dump(mode="json"), document=book.document)
 
 
-def _parse(text: str) -> PolicyBook:
+def _parse(body: PolicyCandidate) -> PolicyBook:
     """The candidate as a policy, or 422 naming its first wrong field and why."""
     try:
-        return parse_policy(read_yaml(text, "candidate"), "candidate")
+        if body.policy is not None:
+            return parse_policy(body.policy, "candidate")
+        text = body.policy_yaml or ""
+        return parse_policy(read_yaml(text, "candidate"), "candidate", text)
     except PolicyError as error:
         first = str(error).splitlines()[0].removeprefix("candidate: ")
-        raise InvalidPayload(first, field="policy_yaml") from None
+        raise InvalidPayload(first, field="policy" if body.policy is not None
+                             else "policy_yaml") from None
 
 
-@router.get("", response_model=PolicyPublic)
+YAML = "application/yaml"
+
+
+@router.get("", response_model=PolicyPublic, responses={200: {"content": {
+    YAML: {"schema": {"type": "string", "description": "the policy file in force, as PUT "
+                                                     "takes it in `policy_yaml`"}}}}})
 async def policy_in_force(principal: Annotated[Principal, allowed(Capability.read_policy)],
-                          policy: PolicyDep) -> PolicyPublic:
-    """The policy new cases are pinned to (each case keeps the one it opened with)."""
+                          policy: PolicyDep, request: Request) -> Any:
+    """The policy new cases are pinned to (each case keeps the one it opened with). With
+    `Accept: application/yaml`, the policy file itself, exactly as put in force."""
+    accepted = request.headers.get("accept", "")
+    if any(kind in accepted for kind in (YAML, "text/yaml", "application/x-yaml")):
+        return Response(policy.text, media_type=f"{YAML}; charset=utf-8")
     return _public(policy)
 
 
@@ -93,7 +119,7 @@ async def check_policy(body: PolicyCandidate,
                        ) -> PolicyChecked:
     """Validate a candidate policy file: its version, or 422 naming the first field that is
     wrong and why. Nothing is changed; `caseflow report what-if` shows its effect."""
-    book = _parse(body.policy_yaml)
+    book = _parse(body)
     return PolicyChecked(version=book.version, contracts=sorted(book.contracts))
 
 
@@ -103,13 +129,13 @@ async def put_policy(body: PolicyChange, request: Request,
                      sessions: SessionsDep, policy: PolicyDep) -> PolicyPublic:
     """Put a policy in force for the cases opened from now on (every API process and worker
     within seconds); open cases keep theirs. 409 if it is the one in force already."""
-    book = _parse(body.policy_yaml)
+    book = _parse(body)
     if book.version == policy.version:
         raise InvalidTransition(f"policy {book.version} is in force already")
 
     def write() -> None:
         with sessions.begin() as session:
-            policies.put_in_force(session, book, body.policy_yaml, by=principal.id,
+            policies.put_in_force(session, book, book.text, by=principal.id,
                                   note=body.note, now=datetime.now(timezone.utc))
 
     await run_in_threadpool(write)

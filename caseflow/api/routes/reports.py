@@ -15,6 +15,7 @@ from caseflow.domain.access import Capability
 from caseflow.domain.cases import IsoDate
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.reports import SlaReport, period, sla_report
+from caseflow.domain.search import KindName
 from caseflow.store.reports import cases_opened
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -26,7 +27,7 @@ async def sla(
     sessions: SessionsDep, policy: PolicyDep,
     since: Annotated[IsoDate | None, Query(alias="from", description="first day (local)")] = None,
     until: Annotated[IsoDate | None, Query(alias="to", description="day after the last")] = None,
-    kind: str | None = None, hospital_id: str | None = None,
+    kind: KindName | None = None, hospital_id: str | None = None,
 ) -> SlaReport:
     """Cases opened in [from, to) (default: the last 30 days), per kind, severity, hospital and
     commitment: cases, met on time %, met late, breached, median and p90 time to meet,

@@ -14,6 +14,7 @@ from caseflow.api.deps import PolicyDep, SessionsDep
 from caseflow.api.routes.directory import PLAIN
 from caseflow.domain.access import Capability
 from caseflow.domain.reports import WeekCompliance, period, week_of, weekly_compliance
+from caseflow.domain.search import KindName
 from caseflow.store.reports import cases_opened
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -24,7 +25,7 @@ async def sla_weekly(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
     sessions: SessionsDep, policy: PolicyDep,
     weeks: Annotated[int, Query(ge=1, le=104, description="how many weeks, this one last")] = 12,
-    kind: Annotated[str | None, Query(min_length=1, max_length=32, pattern=PLAIN)] = None,
+    kind: KindName | None = None,
     hospital_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PLAIN)] = None,
 ) -> list[WeekCompliance]:
     """For each of the last `weeks` local weeks (Monday to Sunday, oldest first, this week

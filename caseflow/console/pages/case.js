@@ -3,7 +3,7 @@
 
 import { call, explain, get, post } from "../api.js";
 import { actionButtons, badge, caseLink, commitmentTable } from "../cases.js";
-import { el, message, section, table } from "../dom.js";
+import { append, el, message, section, table } from "../dom.js";
 import { t, word } from "../i18n.js";
 import { when } from "../time.js";
 
@@ -16,7 +16,7 @@ export async function render(page, [caseId], me) {
     await render(fresh, [caseId], me);
     page.replaceWith(fresh);
   };
-  page.append(
+  append(page, [
     el("h1", {}, t("case.title", { case: caseId }), " ", badge(view.status), " ",
       view.severity !== undefined ? badge(view.severity, "severity") : null,
       view.breached ? el("span", { class: "badge breached" }, t("breached")) : null),
@@ -28,7 +28,7 @@ export async function render(page, [caseId], me) {
     })) : null,
     section(t("case.commitments"), commitmentTable(view.commitments || [])),
     section(t("case.timeline"), timelineTable(timeline)),
-    auditTools(caseId, view, me));
+    auditTools(caseId, view, me)]);
 }
 
 function summary(view) {
@@ -93,7 +93,15 @@ function auditTools(caseId, view, me) {
       event.target.disabled = false;
     }
   };
+  // Sealed in the audit chain, or what the seal waits for (a closed repair may wait for its
+  // linked complaint), in the API's words.
+  const record = view.record
+    ? el("p", { class: `record ${view.record.sealed ? "sealed" : "unsealed"}` }, view.record.sealed
+      ? t("case.sealed", { position: view.record.position })
+      : t("case.waitsFor", { why: view.record.waits_for }))
+    : null;
   return section(t("case.audit"),
+    record,
     el("div", { class: "buttons" },
       el("button", { type: "button", class: "secondary", id: "export", onclick: exportCase }, t("case.export")),
       replayable ? el("button", { type: "button", class: "secondary", id: "replay", onclick: replay }, t("case.replay")) : null,
