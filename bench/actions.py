@@ -1,23 +1,27 @@
 """Action round trip: people report the steps of repairs through the API (each step a Temporal
 update, answered once it is in the history and the database), one person at a time and several
 at once; every case is walked from intake to closed, so the closed cases feed the replay
-benchmark."""
+benchmark. Then the histories the walks left (events and bytes per case), and one repair that
+waits for parts with 100 progress reports: the bytes the 1st and the 100th add to its history."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from bench.intake import settle
 from bench.load import WALK, Api, Call, open_cases, spread, walk_cases
-from bench.report import Grid, cpu_per, envelope, now, number
+from bench.report import Grid, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
+from caseflow.config import Settings
+from caseflow.temporal import connect
 
 ENGINEER_ACTIONS = sorted({action for role, action, _ in WALK if role == "engineer"})
 
 
 async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
-                  cases: int = 50) -> dict[str, Any]:
+                  cases: int = 50, reports: int = 100) -> dict[str, Any]:
     result = envelope("actions", {"people": list(people), "cases_per_level": cases,
                                   "steps_per_case": len(WALK),
                                   "engineer_actions": ENGINEER_ACTIONS}, now())
@@ -41,13 +45,59 @@ async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
                                                if c.what in ENGINEER_ACTIONS), 1000, 1),
                 "all_latency_ms": spread((c.seconds for c in ok), 1000, 1),
                 "by_action_ms": by_action(ok),
-                "cpu_seconds": cpu_used(cpu_before, cpu),
+                "cpu_seconds": (used := cpu_used(cpu_before, cpu)),
+                "cpu_ms_per_step": cpu_total(used, len(ok)),
             })
             closed += [c for c, walked in _walked(calls, case_ids).items() if walked]
+        result["long_repair"] = await long_repair(stack, api, reports)
     result["levels"] = levels
     result["closed_cases"] = len(closed)
     result["closed_case_ids"] = closed
+    result["history_per_case"] = await histories(stack, closed[:20])
     return result
+
+
+async def _size(client: Any, case_id: str) -> tuple[int, int]:
+    history = (await client.get_workflow_handle(case_id).fetch_history()).to_json_dict()
+    return len(history["events"]), len(json.dumps(history, separators=(",", ":")))
+
+
+async def histories(stack: Stack, case_ids: list[str]) -> dict[str, Any]:
+    """Events and bytes (compact JSON) of the walked cases' histories."""
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    sizes = [await _size(client, case_id) for case_id in case_ids]
+    if not sizes:
+        return {}
+    events, size = [e for e, _ in sizes], [b for _, b in sizes]
+    return {"cases": len(sizes), "events": spread(events, 1, 0), "bytes": spread(size, 1, 0)}
+
+
+async def long_repair(stack: Stack, api: Api, reports: int) -> dict[str, Any]:
+    """A repair walked to repairing, then `reports` progress reports: the bytes the first and
+    the last add to its history, and its runs."""
+    progress(f"actions: one repair with {reports} progress reports")
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    opened = await api.open_repair("minor")
+    case_id = opened.body["case_id"] if opened.body else ""
+    await settle(stack)
+    for role, action, payload in WALK[:WALK.index(next(w for w in WALK if w[1] == "progress"))]:
+        done = await api.act(role, case_id, action, payload)
+        if not done.ok:
+            raise RuntimeError(f"{action} refused: {done.status} {done.body}")
+    added: dict[int, dict[str, int]] = {}
+    for day in range(1, reports + 1):
+        measured = day in (1, reports)
+        before = await _size(client, case_id) if measured else (0, 0)
+        done = await api.act("engineer", case_id, "progress", {"note": f"第{day}天: 等待备件"})
+        if not done.ok:
+            raise RuntimeError(f"progress refused: {done.status} {done.body}")
+        if measured:
+            after = await _size(client, case_id)
+            added[day] = {"events": after[0] - before[0], "bytes": after[1] - before[1]}
+    events, size = await _size(client, case_id)
+    view = await api.case(case_id)
+    return {"reports": reports, "first": added[1], "last": added[reports],
+            "run": (view.body or {}).get("run", 1), "events_now": events, "bytes_now": size}
 
 
 def by_action(calls: list[Call]) -> dict[str, dict[str, Any]]:
@@ -67,13 +117,30 @@ def grids(result: dict[str, Any]) -> list[Grid]:
              number(level["engineer_latency_ms"]["p50"], 0),
              number(level["engineer_latency_ms"]["p99"], 0),
              number(level["all_latency_ms"]["p50"], 0), number(level["all_latency_ms"]["p99"], 0),
-             str(level["errors"]), cpu_per(level.get("cpu_seconds"), level["actions"])]
+             str(level["errors"]), cpu_per(level.get("cpu_seconds"), level["actions"]),
+             number(level.get("cpu_ms_per_step"), 0),
+             number(cpu_total(level.get("cpu_seconds"), level["actions"], ("machine",)), 0)]
             for level in result["levels"]]
     p = result["parameters"]
+    shape = ""
+    walked = result.get("history_per_case")
+    if walked:
+        shape = (f" The walked cases' histories: {walked['events']['mean']:g} events "
+                 f"({walked['events']['min']:g}-{walked['events']['max']:g}), "
+                 f"{walked['bytes']['mean'] / 1024:.1f} KB of compact JSON "
+                 f"({walked['bytes']['min'] / 1024:.1f}-{walked['bytes']['max'] / 1024:.1f}).")
+    long = result.get("long_repair")
+    if long:
+        shape += (f" One repair with {long['reports']} progress reports: the 1st added "
+                  f"{long['first']['events']} events, {long['first']['bytes']:,} bytes; the "
+                  f"{long['reports']}th {long['last']['events']} events, "
+                  f"{long['last']['bytes']:,} bytes (run {long['run']}, "
+                  f"{long['events_now']} events now).")
     note = (f"{p['cases_per_level']} repairs per level walked from intake to closed "
             f"({p['steps_per_case']} steps each) by that many people at once; engineer actions: "
-            f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker "
-            "and the API.")
+            f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker, "
+            f"the API and PostgreSQL, their sum, and the whole machine's.{shape}")
     return [Grid("Action round trip through the API (ms)",
                  ["people at once", "actions", "actions/s", "engineer p50", "engineer p99",
-                  "all p50", "all p99", "errors", "CPU ms/step T / W / A"], rows, note)]
+                  "all p50", "all p99", "errors", "CPU ms/step T / W / A / PG", "CPU ms/step",
+                  "machine ms/step"], rows, note)]

@@ -1,15 +1,22 @@
 """Intake throughput and latency: hotline tools opening repairs through the API, 1, 8 and 32 at
-once, each level for a fixed time; then how long the worker takes to record what was accepted."""
+once, each level for a fixed time; then how long the worker takes to record what was accepted.
+The same levels then drive the bare pipeline (bench/bare.py) on the same dev server and
+PostgreSQL, the floor caseflow's CPU per case is compared with, in the same run."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
+import httpx
+
 from bench.load import Api, Call, spread
-from bench.report import Grid, cpu_per, envelope, now, number, progress
+from bench.report import BARE, STACK, Grid, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
+from caseflow.config import Settings
+from caseflow.temporal import connect
 
 
 async def settle(stack: Stack, timeout: float = 600.0) -> float:
@@ -31,8 +38,23 @@ async def settle(stack: Stack, timeout: float = 600.0) -> float:
     return time.monotonic() - started
 
 
+async def quiet(stack: Stack, process: str, timeout: float = 600.0) -> float:
+    """Seconds until `process` has done its work: it used under 10 ms of CPU in each of two
+    half-seconds in a row (the bare pipeline records nothing to wait for)."""
+    started = time.monotonic()
+    calm, last = 0, (await asyncio.to_thread(stack.cpu))[process]
+    while calm < 2:
+        stack.check()
+        await asyncio.sleep(0.5)
+        used = (await asyncio.to_thread(stack.cpu))[process]
+        calm, last = (calm + 1 if used - last < 0.01 else 0), used
+        if time.monotonic() - started > timeout:
+            raise RuntimeError(f"{process} still busy after {timeout:g} s")
+    return time.monotonic() - started - 1.0
+
+
 async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
-                  seconds: float = 20.0) -> dict[str, Any]:
+                  seconds: float = 20.0, bare: bool = True) -> dict[str, Any]:
     result = envelope("intake", {"clients": list(clients), "seconds_per_level": seconds,
                                  "severity": "minor"}, now())
     levels = []
@@ -44,24 +66,75 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
             progress(f"intake: {count} clients answered {len(calls)} calls in {elapsed:.0f} s")
             recorded = await settle(stack)
             cpu = await asyncio.to_thread(stack.cpu)
-            ok = [c for c in calls if c.ok]
-            levels.append({
-                "clients": count, "created": len(ok), "errors": len(calls) - len(ok),
-                "error_statuses": sorted({c.status for c in calls if not c.ok}),
-                "seconds": round(elapsed, 1),
-                "cases_per_second": round(len(ok) / elapsed, 1),
-                "latency_ms": spread((c.seconds for c in ok), 1000, 1),
-                # After the last answer, until the worker had recorded every accepted intake.
-                "recorded_after_seconds": round(recorded, 1),
-                "recorded_per_second": round(len(ok) / (elapsed + recorded), 1),
-                "cpu_seconds": cpu_used(cpu_before, cpu),
-            })
+            levels.append(_level("caseflow", count, calls, elapsed, recorded,
+                                 cpu_used(cpu_before, cpu), STACK))
+        sample = next(c.body["case_id"] for c in reversed(calls) if c.ok and c.body)
+    result["history_per_case"] = await _history(stack, sample)
+    if bare:
+        url = await asyncio.to_thread(stack.start_bare)
+        async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(
+                max_connections=max(clients), max_keepalive_connections=max(clients))) as client:
+            for count in clients:
+                await quiet(stack, "bare_worker")
+                cpu_before = await asyncio.to_thread(stack.cpu)
+                calls, elapsed = await _open_for(_bare(client), count, seconds)
+                progress(f"bare pipeline: {count} clients answered {len(calls)} calls")
+                done = await quiet(stack, "bare_worker")
+                cpu = await asyncio.to_thread(stack.cpu)
+                levels.append(_level("bare", count, calls, elapsed, done,
+                                     cpu_used(cpu_before, cpu), BARE))
+            sample = next(c.body["id"] for c in reversed(calls) if c.ok and c.body)
+        result["bare_history_per_case"] = await _history(stack, f"bare-{sample}")
     result["levels"] = levels
     result["memory_mb"] = await asyncio.to_thread(stack.memory)
     return result
 
 
-async def _open_for(api: Api, clients: int, seconds: float) -> tuple[list[Call], float]:
+def _level(system: str, count: int, calls: list[Call], elapsed: float, recorded: float,
+           cpu: dict[str, float], names: tuple[str, ...]) -> dict[str, Any]:
+    ok = [c for c in calls if c.ok]
+    return {
+        "system": system, "clients": count, "created": len(ok), "errors": len(calls) - len(ok),
+        "error_statuses": sorted({c.status for c in calls if not c.ok}),
+        "seconds": round(elapsed, 1),
+        "cases_per_second": round(len(ok) / elapsed, 1),
+        "latency_ms": spread((c.seconds for c in ok), 1000, 1),
+        # After the last answer, until the worker had recorded (or, for the bare pipeline,
+        # started) every accepted intake.
+        "recorded_after_seconds": round(recorded, 1),
+        "recorded_per_second": round(len(ok) / (elapsed + recorded), 1),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_case": cpu_total(cpu, len(ok), names),
+        "machine_cpu_ms_per_case": cpu_total(cpu, len(ok), ("machine",)),
+    }
+
+
+async def _history(stack: Stack, workflow_id: str) -> dict[str, int]:
+    """Events and bytes (compact JSON) of a workflow's history as it stands."""
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    history = (await client.get_workflow_handle(workflow_id).fetch_history()).to_json_dict()
+    return {"events": len(history["events"]),
+            "bytes": len(json.dumps(history, separators=(",", ":")))}
+
+
+class _bare:
+    """The bare pipeline's client, shaped like `Api` for `_open_for`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def open_repair(self, severity: str, number: int = 0) -> Call:
+        started = time.perf_counter()
+        try:
+            response = await self.client.post("/bare")
+        except httpx.HTTPError:
+            return Call("open", "bare", time.perf_counter() - started, 0)
+        return Call("open", "bare", time.perf_counter() - started, response.status_code,
+                    response.json() if response.status_code == 201 else None)
+
+
+async def _open_for(api: Api | _bare, clients: int,
+                    seconds: float) -> tuple[list[Call], float]:
     """`clients` hotline tools open repairs one after another for `seconds`."""
     calls: list[Call] = []
     begin = time.monotonic()
@@ -76,18 +149,41 @@ async def _open_for(api: Api, clients: int, seconds: float) -> tuple[list[Call],
 
 
 def grids(result: dict[str, Any]) -> list[Grid]:
-    rows = [[str(level["clients"]), str(level["created"]),
-             number(level["cases_per_second"]), number(level["latency_ms"]["p50"], 0),
-             number(level["latency_ms"]["p99"], 0), str(level["errors"]),
-             number(level["recorded_after_seconds"]), number(level["recorded_per_second"]),
-             cpu_per(level.get("cpu_seconds"), level["created"])]
-            for level in result["levels"]]
+    levels = result["levels"]
+    floor = {level["clients"]: level for level in levels if level.get("system") == "bare"}
+    rows = []
+    for level in levels:
+        system = level.get("system", "caseflow")
+        names = BARE if system == "bare" else STACK
+        per_case = level.get("cpu_ms_per_case")
+        bare = floor.get(level["clients"])
+        ratio = (per_case / bare["cpu_ms_per_case"] if system != "bare" and bare and per_case
+                 and bare.get("cpu_ms_per_case") else None)
+        rows.append([system, str(level["clients"]), str(level["created"]),
+                     number(level["cases_per_second"]), number(level["latency_ms"]["p50"], 0),
+                     number(level["latency_ms"]["p99"], 0), str(level["errors"]),
+                     number(level["recorded_per_second"]),
+                     cpu_per(level.get("cpu_seconds"), level["created"], names),
+                     number(per_case, 0), number(level.get("machine_cpu_ms_per_case"), 0),
+                     f"{ratio:.2f}x" if ratio else "-"])
     seconds = result["parameters"]["seconds_per_level"]
-    note = (f"POST /v1/repairs for {seconds:g} s per level. 'recorded after': seconds after the "
-            "last answer until the worker had recorded every accepted intake; 'end to end' = "
-            "created / (level time + recorded after). CPU ms per case: of the dev server, the worker and "
-            "the API, from the level's start until every intake was recorded.")
-    return [Grid("Intake through the API", ["clients", "created", "cases/s", "p50 ms",
-                                            "p99 ms", "errors", "recorded after s",
-                                            "end to end cases/s",
-                                            "CPU ms/case T / W / A"], rows, note)]
+    case, bare_case = result.get("history_per_case"), result.get("bare_history_per_case")
+    shape = ""
+    if case:
+        shape = (f" A caseflow intake's history: {case['events']} events, "
+                 f"{case['bytes'] / 1024:.1f} KB")
+        if bare_case:
+            shape += (f"; the bare pipeline's: {bare_case['events']} events, "
+                      f"{bare_case['bytes'] / 1024:.1f} KB")
+        shape += "."
+    note = (f"POST /v1/repairs (caseflow) and POST /bare (bench/bare.py: one row, a workflow "
+            f"with one timer) for {seconds:g} s per level, on the same dev server and "
+            "PostgreSQL. 'end to end': cases / (level time + until the worker had recorded "
+            "(bare: started) the last). CPU ms per case of the dev server / worker / API / "
+            "PostgreSQL, their sum, and the whole machine's (which includes the load "
+            f"generator and anything else running); 'x bare': the sum over the bare pipeline's "
+            f"at the same level.{shape}")
+    return [Grid("Intake through the API, beside the bare pipeline",
+                 ["system", "clients", "created", "cases/s", "p50 ms", "p99 ms", "errors",
+                  "end to end cases/s", "CPU ms/case T / W / A / PG", "CPU ms/case",
+                  "machine ms/case", "x bare"], rows, note)]

@@ -110,9 +110,22 @@ def number(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
-def cpu_per(cpu: dict[str, float] | None, count: int) -> str:
-    """CPU milliseconds per item of the dev server / worker / API, e.g. `36 / 43 / 10`."""
+STACK = ("temporal", "worker", "api", "postgres")
+BARE = ("temporal", "bare_worker", "bare_api", "postgres")
+
+
+def cpu_per(cpu: dict[str, float] | None, count: int,
+            names: tuple[str, ...] = STACK) -> str:
+    """CPU milliseconds per item of the dev server / worker / API / PostgreSQL, e.g.
+    `36 / 43 / 10 / 8`."""
     if not cpu or not count:
         return "-"
-    return " / ".join(f"{1000 * cpu.get(name, 0) / count:.0f}"
-                      for name in ("temporal", "worker", "api"))
+    return " / ".join(f"{1000 * cpu.get(name, 0) / count:.0f}" for name in names)
+
+
+def cpu_total(cpu: dict[str, float] | None, count: int,
+              names: tuple[str, ...] = STACK) -> float | None:
+    """CPU milliseconds per item of the named processes together."""
+    if not cpu or not count:
+        return None
+    return round(1000 * sum(cpu.get(name, 0) for name in names) / count, 1)

@@ -74,10 +74,37 @@ class Stack:
         return {name: process_memory(process.pid) for name, process in self.processes.items()}
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds used so far by each process of the stack, and by the whole machine
-        (PostgreSQL, the load generator and anything else running)."""
+        """CPU seconds used so far by each process of the stack (the bare pipeline's too, once
+        started), by PostgreSQL (the server and its backends), and by the whole machine (the
+        load generator and anything else running, other people's work included)."""
         used = {name: cpu_seconds(process.pid) for name, process in self.processes.items()}
+        postmaster = postgres_pid(self.database_url)
+        if postmaster is not None:
+            used["postgres"] = cpu_seconds(postmaster)
         return {**used, "machine": machine_busy_seconds()}
+
+    def start_bare(self) -> str:
+        """Start the bare pipeline (bench/bare.py: its API and its worker) on this stack's dev
+        server and PostgreSQL; its base URL once it answers."""
+        port = free_port()
+        env = {**os.environ, "CASEFLOW_DATABASE_URL": self.database_url,
+               "CASEFLOW_TEMPORAL_ADDRESS": self.temporal_address, "BARE_PORT": str(port)}
+        for name in ("bare_worker", "bare_api"):
+            log = (self.workdir / f"{name}.log").open("wb")
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "bench.bare", name.removeprefix("bare_")], env=env,
+                stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
+        url = f"http://127.0.0.1:{port}"
+        until = time.monotonic() + 60
+        while time.monotonic() < until:
+            self.check()
+            try:
+                if httpx.post(f"{url}/bare", timeout=5).status_code == 201:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"the bare pipeline did not come up; see {self.workdir}")
 
     def opening(self) -> int:
         """Cases whose intake the worker has not recorded yet."""
@@ -243,6 +270,20 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def postgres_pid(url: str) -> int | None:
+    """The postmaster serving the database at `url` (its port), if it runs on this machine."""
+    port = url.rsplit(":", 1)[1].split("/", 1)[0]
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if words and words[0].endswith(b"postgres") and b"-p" in words and \
+                port.encode() in words:
+            return int(cmdline.parent.name)
+    return None
 
 
 def machine_busy_seconds() -> float:

@@ -14,6 +14,7 @@ fetched from Temporal reaches them as its protobuf, never through JSON.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import multiprocessing
 import os
@@ -78,9 +79,23 @@ def divergence(failure: BaseException, history: dict[str, Any]) -> tuple[int | N
     reason = re.sub(r"^\[TMPRL\d+\]\s*", "", reason).strip()
     for name in QUOTED.findall(reason):
         for event in history.get("events", []):
-            if name in json.dumps(event, ensure_ascii=False):
+            if name in _text(event):
                 return int(event.get("eventId", 0)) or None, str(event.get("eventType", "")), reason
     return None, None, reason
+
+
+def _text(event: dict[str, Any]) -> str:
+    """An event as text to look for a name in, a marker's payloads decoded (a local activity's
+    marker names its activity type inside its base64 data)."""
+    text = json.dumps(event, ensure_ascii=False)
+    details = (event.get("markerRecordedEventAttributes") or {}).get("details") or {}
+    for payloads in details.values():
+        for payload in payloads.get("payloads", []):
+            try:
+                text += base64.b64decode(payload.get("data", "")).decode("utf-8", "replace")
+            except ValueError:
+                continue
+    return text
 
 
 def load(name: str, history: dict[str, Any] | str) -> WorkflowHistory | Outcome:

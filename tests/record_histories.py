@@ -267,8 +267,6 @@ SCENARIOS = {
     "lean_repair_happy_path": (happy_path, {}),
     "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
     "lean_repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
-    "lean_repair_quotation_escalation_dispute": (quotation_escalation_dispute,
-                                                 {"serial": "CT-JB-0003", "hospital": "H-JB"}),
     "lean_repair_waits_weeks_continues_as_new": (repair_waits_weeks, {"severity": "general"}),
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,

@@ -70,24 +70,36 @@ async def test_lateness_compares_caseflow_with_pollers_on_the_same_deadlines(sta
 
 async def test_intake_counts_cases_latency_errors_and_the_workers_catch_up(stack, tmp_path):
     result = round_trip(await intake.measure(stack, clients=(1, 2), seconds=1), tmp_path)
-    assert [level["clients"] for level in result["levels"]] == [1, 2]
+    assert [(level["system"], level["clients"]) for level in result["levels"]] == [
+        ("caseflow", 1), ("caseflow", 2), ("bare", 1), ("bare", 2)]
     for level in result["levels"]:
         assert level["created"] > 0 and level["errors"] == 0, level
         assert level["cases_per_second"] > 0 and ordered(level["latency_ms"])
         assert level["recorded_after_seconds"] >= 0
-        assert {"worker", "api", "temporal", "machine"} <= set(level["cpu_seconds"])
+        assert {"temporal", "postgres", "machine"} <= set(level["cpu_seconds"])
+        assert level["cpu_ms_per_case"] > 0
+    assert {"worker", "api"} <= set(result["levels"][0]["cpu_seconds"])
+    assert {"bare_worker", "bare_api"} <= set(result["levels"][-1]["cpu_seconds"])
     assert stack.opening() == 0  # every accepted intake was recorded before the result
-    assert "Intake through the API" in intake.grids(result)[0].markdown()
+    # An intake's history; the bare pipeline's: started, a task, a timer.
+    assert 5 <= result["history_per_case"]["events"] <= 12
+    assert result["bare_history_per_case"]["events"] == 5
+    table = intake.grids(result)[0].markdown()
+    assert "Intake through the API" in table and "x bare" in table and "| bare | 2 |" in table
 
 
 async def test_actions_walk_every_case_to_closed_and_time_each_step(stack, tmp_path):
-    result = round_trip(await actions.measure(stack, people=(1, 2), cases=2), tmp_path)
+    result = round_trip(await actions.measure(stack, people=(1, 2), cases=2, reports=3),
+                        tmp_path)
     for level in result["levels"]:
         assert (level["actions"], level["errors"]) == (2 * 11, 0), level
         assert level["engineer_latency_ms"]["n"] == 2 * len(actions.ENGINEER_ACTIONS)
         assert ordered(level["all_latency_ms"])
         assert set(level["by_action_ms"]) >= {"assign", "resolve", "callback"}
     assert result["closed_cases"] == 4 == len(set(result["closed_case_ids"]))
+    assert result["history_per_case"]["cases"] == 4
+    long = result["long_repair"]
+    assert long["reports"] == 3 and long["first"]["events"] > 0 and long["last"]["bytes"] > 0
 
 
 async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):

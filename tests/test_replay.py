@@ -117,3 +117,28 @@ async def test_replay_in_several_processes_reports_what_one_process_reports(tmp_
         assert failures == 1
     assert lines[1] == lines[2] and len(lines[1]) == len(paths)
     assert lines[2][-1].startswith("FAIL") and "some_other_activity" in lines[2][-1]
+
+
+async def test_a_changed_local_activity_of_a_lean_case_is_reported_at_its_marker():
+    """A lean case records through local activities, whose markers keep the activity type:
+    replay catches a history whose record is not the one today's code makes."""
+    import base64
+
+    from caseflow.replay import replay_one
+
+    raw = json.loads((HISTORIES[0].parent / "lean_repair_happy_path.json").read_text("utf-8"))
+    changed = None
+    for event in raw["events"]:
+        marker = event.get("markerRecordedEventAttributes")
+        if marker and marker["markerName"] == "core_local_activity":
+            payload = marker["details"]["data"]["payloads"][0]
+            data = json.loads(base64.b64decode(payload["data"]))
+            assert data["activity_type"] == "record_case_events"
+            data["activity_type"] = "some_other_activity"
+            payload["data"] = base64.b64encode(json.dumps(data).encode()).decode()
+            changed = int(event["eventId"])
+            break
+    outcome = await replay_one(replayer(), "tampered", raw)
+    assert not outcome.ok and outcome.event_id == changed
+    assert outcome.event_type == "EVENT_TYPE_MARKER_RECORDED"
+    assert "some_other_activity" in outcome.reason
