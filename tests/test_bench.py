@@ -148,5 +148,5 @@ def test_bench_docs_rewrites_only_the_results_block(tmp_path):
     text = page.read_text("utf-8")
     assert text.startswith("# 性能\n\nreading\n") and text.endswith("\nmore reading\n")
     assert "old" not in text
-    assert "| 8 | 120 | 120.0 | 60 | 90 | 0 | 0.5 | 80.0 |" in text
+    assert "| caseflow | 8 | 120 | 120.0 | 60 | 90 | 0 | 80.0 | - | - | - | - |" in text
     assert "Machine: 2 cores (AMD EPYC), 23.5 GB RAM" in text
