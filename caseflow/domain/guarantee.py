@@ -129,3 +129,65 @@ def next_rung(standings: list[UnitStanding], fired: dict[str, set[int]],
     times = [r.at for s in standings for r in s.rungs
              if r.at is not None and r.at > now and r.level not in fired.get(s.serial, set())]
     return min(times, default=None)
+
+
+class UptimeRung(BaseModel):
+    """A fired rung of a unit's guarantee, to record and notify once (the guard's activity)."""
+
+    guard_id: str
+    contract_code: str
+    hospital_id: str
+    serial: str
+    period: str
+    level: int
+    notify: str
+    scheduled_at: datetime
+    fired_at: datetime
+    budget_hours: float
+    used_hours: float
+    summary: str
+
+
+def rung_summary(standing: UnitStanding, rung: RungTime) -> str:
+    """What the notice says, in Chinese first as every notice."""
+    used = f"used {standing.used_hours:.1f} h of {standing.budget_hours:.1f} h"
+    if rung.level == WARNING:
+        cases = ", ".join(standing.open_cases) or "none open"
+        return (f"开机率预警 uptime warning: {standing.serial} {standing.period} "
+                f"{standing.percent:g}% guarantee at risk ({used}; open: {cases})")
+    if rung.level == 1:
+        return (f"开机率保证未达成 uptime guarantee broken: {standing.serial} {standing.period} "
+                f"below {standing.percent:g}% ({used})")
+    return (f"开机率保证升级 uptime guarantee level {rung.level}: {standing.serial} "
+            f"{standing.period} downtime at {rung.share:g}x the budget ({used})")
+
+
+# ----- the guard workflow's contracts (workflows/uptime.py) ------------------------------------
+
+UPTIME_STANDING = "uptime_standing"  # activity names: the workflow calls them by name
+RECORD_UPTIME_RUNG = "record_uptime_rung"
+
+
+class StandingRequest(BaseModel):
+    contract_code: str
+    as_of: datetime
+    period_start: datetime | None = None  # a period already begun (None: the one of as_of)
+
+
+class GuardStart(BaseModel):
+    """A contract's guard; carried over when it continues as new."""
+
+    contract_code: str
+    period: str | None = None
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+    fired: dict[str, list[int]] = {}  # serial -> levels fired in `period`
+
+
+class GuardView(BaseModel):
+    contract_code: str
+    period: str | None
+    fired: dict[str, list[int]]
+    looks: int
+    last_look: datetime | None
+    guaranteed: bool

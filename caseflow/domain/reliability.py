@@ -401,3 +401,55 @@ def periods(lower: datetime, upper: datetime, bucket: Bucket, zone: str) -> list
         found.append(current)
         cursor = current.end
     return found
+
+
+# ----- what the API, the CLI and the reports answer ----------------------------------------
+
+class FiguresReport(BaseModel):
+    period_from: datetime
+    period_to: datetime
+    as_of: datetime
+    by: GroupBy
+    groups: list[GroupFigures]
+    total: Figures
+    empty: bool  # no covered hours, or nothing recorded in the period
+    note: str | None = None
+
+
+class UptimePoint(BaseModel):
+    period: str
+    start: datetime
+    end: datetime
+    covered_hours: float
+    downtime_hours: float
+    uptime_percent: float | None
+    guarantee_percent: float | None  # the unit's guarantee, whatever its period
+    met: bool | None  # uptime >= the guaranteed percent (None: no guarantee, or no data)
+
+
+class UnitUptime(BaseModel):
+    serial: str
+    label: str
+    hospital_id: str
+    guarantee_period: str | None
+    points: list[UptimePoint]
+
+
+class UptimeReport(BaseModel):
+    bucket: Bucket
+    period_from: datetime
+    period_to: datetime
+    as_of: datetime
+    units: list[UnitUptime]
+    empty: bool
+    note: str | None = None
+
+
+def empty_note(covered_seconds: float, facts: int) -> str | None:
+    """Why a report has nothing to show, if so (an empty report says so; it is not an error)."""
+    if covered_seconds <= 0:
+        return "no covered hours in this period (in the future, or before the unit or its " \
+               "contract was in service)"
+    if facts == 0:
+        return "no repair, emergency or maintenance visit recorded in this period"
+    return None
