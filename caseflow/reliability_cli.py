@@ -65,9 +65,87 @@ def import_history(
     print(f"{path}: {done.repairs} repairs and {done.visits} maintenance visits {what}")
 
 
+def _window(zone: str, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    """[from, to) as local days; default this year so far (as the API)."""
+    from datetime import date, timedelta
+    from zoneinfo import ZoneInfo
+
+    from caseflow.domain.reports import period
+
+    today = datetime.now(ZoneInfo(zone)).date()
+    end = until.date() if until else today + timedelta(days=1)
+    start = since.date() if since else date(today.year, 1, 1)
+    if end <= start:
+        console.print("[red]--to must be after --from[/]")
+        raise typer.Exit(2)
+    return period(start, end, zone)
+
+
+def _units(session: Any, zone: str, hospital: str | None, serial: str | None) -> Any:
+    from caseflow.store.models import Equipment, Hospital
+    from caseflow.store.reliability import units
+
+    if hospital and session.get(Hospital, hospital) is None:
+        console.print(f"[red]no hospital {hospital!r}[/]")
+        raise typer.Exit(2)
+    if serial and session.get(Equipment, serial) is None:
+        console.print(f"[red]no equipment with serial {serial!r}[/]")
+        raise typer.Exit(2)
+    return units(session, zone, hospital_id=hospital, serial=serial)
+
+
+Since = Annotated[datetime | None, typer.Option("--from", help="first day")]
+Until = Annotated[datetime | None, typer.Option("--to", help="day after the last")]
+Hospital = Annotated[str | None, typer.Option(help="a hospital id")]
+Serial = Annotated[str | None, typer.Option(help="a unit's serial")]
+AsJson = Annotated[bool, typer.Option("--json", help="as JSON (as the API answers)")]
+
+
+def report_reliability(
+    since: Since = None, until: Until = None, hospital: Hospital = None, serial: Serial = None,
+    by: Annotated[str, typer.Option(help="unit, model, brand, hospital or engineer")] = "unit",
+    as_json: AsJson = False,
+) -> None:
+    """Uptime, MTBF, MTTR, first-time fix, PM compliance... per unit, model, brand, hospital or
+    engineer (default: this year so far); docs/reports.md gives each formula."""
+    from rich.table import Table
+
+    from caseflow.domain.policy_loader import load_policy
+    from caseflow.store.policies import PolicySource
+    from caseflow.store.reliability import figures_report
+
+    if by not in ("unit", "model", "brand", "hospital", "engineer"):
+        console.print(f"[red]--by: unit, model, brand, hospital or engineer, not {by!r}[/]")
+        raise typer.Exit(2)
+    settings = _settings()
+    sessions = _sessions(settings)
+    book = PolicySource(sessions, load_policy(settings.policy_file)).current()
+    lower, upper = _window(book.defaults.timezone, since, until)
+    with sessions() as session:
+        result = figures_report(session, book, _units(session, book.defaults.timezone,
+                                                       hospital, serial),
+                                lower, upper, datetime.now(timezone.utc), by)  # type: ignore[arg-type]
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    table = Table(title=f"reliability {lower:%Y-%m-%d} .. {upper:%Y-%m-%d} by {by}"
+                        + (f" ({result.note})" if result.note else ""))
+    for column in ("", "uptime %", "down h", "failures", "MTBF h", "MTTR h", "FTF %",
+                   "repeats", "PM %", "parts", "satisfaction"):
+        table.add_column(column)
+    rows = [(g.label, g.figures) for g in result.groups] + [("total", result.total)]
+    for label, f in rows:
+        table.add_row(label, *(("-" if v is None else str(v)) for v in (
+            f.uptime_percent, f.downtime_hours, f.failures, f.mtbf_hours, f.mttr_hours,
+            f.first_time_fix_percent, f.repeat_repairs, f.pm_compliance_percent,
+            f.parts_replaced, f.satisfaction)))
+    Console(soft_wrap=True).print(table)
+
+
 def register(app: typer.Typer, report: typer.Typer) -> None:
     """Add the reliability commands to `caseflow` and `caseflow report`."""
     app.command("import-history")(import_history)
+    report.command("reliability")(report_reliability)
 
 
 def _json(value: Any) -> None:

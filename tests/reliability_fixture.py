@@ -35,7 +35,8 @@ def new_site(sessions, *, contract: str | None = None, units: int = 1, brand: st
         for serial in serials:
             session.add(Equipment(serial=serial, hospital_id=hospital_id, contract_code=contract,
                                   modality="CT", brand=brand, model=model, department="放射科",
-                                  install_date=since, status="in_service"))
+                                  install_date=since, warranty_start=since,
+                                  warranty_end=date(2035, 12, 31), status="in_service"))
     return hospital_id, serials
 
 

@@ -222,6 +222,15 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/equipment", params={"q": "CT"}),
     Example("GET", "/v1/staff", params={"role": "engineer"}),
     Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
+    Example("GET", "/v1/reliability/figures", params={"hospital_id": "H-DH"}),
+    Example("GET", "/v1/reliability/uptime", params={"serial": "CT-DH-0001"}),
+    Example("GET", "/v1/reliability/units/{serial}"),
+    Example("GET", "/v1/reliability/guarantees", params={"hospital_id": "H-JB"}),
+    Example("GET", "/v1/reliability/patterns", params={"hospital_id": "H-DH"}),
+    # A file with no records: refused (422) once past the gate, so nothing is written.
+    Example("POST", "/v1/reliability/history", lambda w: {
+        "filename": "empty.csv", "format": "csv", "content": "kind,reference,serial\n"},
+        frozenset({422})),
 ]}
 
 

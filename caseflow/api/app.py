@@ -22,6 +22,7 @@ from caseflow.api.routes import (
     installations,
     people,
     policy,
+    reliability,
     repairs,
     reports,
     rosters,
@@ -73,7 +74,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router):
+                   trends.router, reliability.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

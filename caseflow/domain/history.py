@@ -199,7 +199,15 @@ def _csv_values(line: int, values: dict[str, str]) -> dict[str, Any]:
 
 
 class _Lines(yaml.SafeLoader):
-    """A YAML loader that remembers the line each mapping starts on."""
+    """A YAML loader that remembers the line each mapping starts on, and takes no aliases (a
+    record file needs none, and a few nested aliases can stand for billions of values)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def _mapping(loader: _Lines, node: yaml.MappingNode) -> dict[str, Any]:
