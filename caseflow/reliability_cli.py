@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -110,8 +109,6 @@ def report_reliability(
     engineer (default: this year so far); docs/reports.md gives each formula."""
     from rich.table import Table
 
-    from caseflow.domain.policy_loader import load_policy
-    from caseflow.store.policies import PolicySource
     from caseflow.store.reliability import figures_report
 
     if by not in ("unit", "model", "brand", "hospital", "engineer"):
@@ -119,7 +116,7 @@ def report_reliability(
         raise typer.Exit(2)
     settings = _settings()
     sessions = _sessions(settings)
-    book = PolicySource(sessions, load_policy(settings.policy_file)).current()
+    book = _book(settings, sessions)
     lower, upper = _window(book.defaults.timezone, since, until)
     with sessions() as session:
         result = figures_report(session, book, _units(session, book.defaults.timezone,
@@ -142,11 +139,81 @@ def report_reliability(
     Console(soft_wrap=True).print(table)
 
 
+Out = Annotated[Path, typer.Option("--out", help="the folder the PDF and HTML go to")]
+
+
+def _book(settings: Any, sessions: Any) -> Any:
+    from caseflow.domain.policy_loader import load_policy
+    from caseflow.store.policies import PolicySource
+
+    return PolicySource(sessions, load_policy(settings.policy_file)).current()
+
+
+def _write(out: Path, name: str, html: str, pdf: bytes) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.html").write_text(html, "utf-8")
+    (out / f"{name}.pdf").write_bytes(pdf)
+    print(out / f"{name}.pdf")
+    print(out / f"{name}.html")
+
+
+def report_annual(
+    hospital: Annotated[str, typer.Option(help="the hospital id")],
+    year: Annotated[int, typer.Option(help="the calendar year", min=1970, max=2200)],
+    serial: Serial = None, out: Out = Path("."),
+) -> None:
+    """The annual operation report (年度运行分析报告) of a hospital or one unit: PDF and HTML in
+    Chinese, unit after unit with a progress bar (docs/reports.md)."""
+    from rich.progress import Progress
+
+    from caseflow.activities.reports import make_annual
+    from caseflow.store.models import Equipment, Hospital
+
+    settings = _settings()
+    sessions = _sessions(settings)
+    book = _book(settings, sessions)
+    with sessions() as session:
+        if session.get(Hospital, hospital) is None:
+            console.print(f"[red]no hospital {hospital!r}[/]")
+            raise typer.Exit(2)
+        unit = session.get(Equipment, serial) if serial else None
+        if serial and (unit is None or unit.hospital_id != hospital):
+            console.print(f"[red]no equipment with serial {serial!r} at {hospital}[/]")
+            raise typer.Exit(2)
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("units", total=None)
+        report, html, pdf = make_annual(
+            sessions, book, hospital, year, serial, datetime.now(timezone.utc),
+            lambda done, total: bar.update(task, completed=done, total=total))
+    if report.note:
+        console.print(f"[yellow]{report.note}[/]")
+    _write(out, f"annual-{hospital}-{year}" + (f"-{serial}" if serial else ""), html, pdf)
+
+
+def report_visit(
+    case_id: Annotated[str, typer.Argument(help="a maintenance visit, e.g. MV-20261201-000042")],
+    out: Out = Path("."),
+) -> None:
+    """The report of a maintenance visit: checklist, calibration values, findings,
+    confirmation, timeline (PDF and HTML, Chinese)."""
+    from caseflow.activities.reports import rendered
+    from caseflow.store.annual import visit_data
+
+    settings = _settings()
+    sessions = _sessions(settings)
+    book = _book(settings, sessions)
+    with sessions() as session:
+        data = visit_data(session, case_id, datetime.now(timezone.utc))
+    if data is None:
+        console.print(f"[red]no maintenance visit {case_id!r}[/]")
+        raise typer.Exit(2)
+    html, pdf = rendered("visit", data, book.defaults.timezone)
+    _write(out, f"visit-{case_id}", html, pdf)
+
+
 def register(app: typer.Typer, report: typer.Typer) -> None:
     """Add the reliability commands to `caseflow` and `caseflow report`."""
     app.command("import-history")(import_history)
     report.command("reliability")(report_reliability)
-
-
-def _json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+    report.command("annual")(report_annual)
+    report.command("visit")(report_visit)

@@ -19,6 +19,7 @@ from caseflow.activities.equipment import EquipmentRegister
 from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
 from caseflow.activities.reliability import UptimeGuards
+from caseflow.activities.reports import ReportJobs
 from caseflow.activities.subscriptions import Deliverer
 from caseflow.audit import run_sealer
 from caseflow.config import Settings
@@ -35,13 +36,14 @@ from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
 from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
 from caseflow.workflows.repair import RepairWorkflow
+from caseflow.workflows.report_job import ReportJobWorkflow
 from caseflow.workflows.uptime import UptimeGuardWorkflow
 
 log = structlog.get_logger(__name__)
 
 WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
              InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow,
-             UptimeGuardWorkflow]
+             UptimeGuardWorkflow, ReportJobWorkflow]
 
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
@@ -55,6 +57,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
     people, opening = Directory(sessions), CaseOpening(sessions, policies)
     register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
     guards = UptimeGuards(sessions, policies)
+    reports = ReportJobs(sessions, policies)
     return Worker(
         client,
         task_queue=task_queue,
@@ -65,7 +68,9 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     opening.open_linked_repair,
                     register.accept_installation, register.set_equipment_status,
                     people.lookup_equipment, people.find_people, people.on_call_chain,
-                    guards.uptime_standing, guards.record_uptime_rung],
+                    guards.uptime_standing, guards.record_uptime_rung,
+                    reports.plan_report, reports.report_part, reports.render_report,
+                    reports.fail_report],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=max_cached_workflows,

@@ -231,6 +231,13 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("POST", "/v1/reliability/history", lambda w: {
         "filename": "empty.csv", "format": "csv", "content": "kind,reference,serial\n"},
         frozenset({422})),
+    # The world's hospital has no unit: a quick, empty report.
+    Example("POST", "/v1/reports/annual/{hospital_id}/{year}", ok=frozenset({202})),
+    Example("GET", "/v1/reports/annual/{hospital_id}/{year}", ok=frozenset({200, 404})),
+    Example("POST", "/v1/reports/visits/{case_id}", ok=frozenset({404})),  # a repair, not a visit
+    Example("GET", "/v1/reports/visits/{case_id}", ok=frozenset({404})),
+    Example("GET", "/v1/reports/jobs/{job_id}", ok=frozenset({404})),
+    Example("GET", "/v1/reports/jobs/{job_id}/report.{fmt}", ok=frozenset({404})),
 ]}
 
 
@@ -254,7 +261,7 @@ async def test_route_cell(app, client, world, sessions, route, role):
         serial="CT-DH-0001", change="pause",
         hospital_id=world.hospital_id, modality="CT", subscription_id=world.subscription_id,
         delivery_id=2**31 - 1, event_id=world.event_id, person_id=world.person_id,
-        token_id=spare_row.id)
+        token_id=spare_row.id, year=2025, job_id="RJ-none", fmt="pdf")
     response = await client.request(
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,

@@ -24,6 +24,7 @@ from caseflow.api.routes import (
     policy,
     reliability,
     repairs,
+    report_jobs,
     reports,
     rosters,
     steps,
@@ -74,7 +75,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, reliability.router):
+                   trends.router, reliability.router, report_jobs.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)
