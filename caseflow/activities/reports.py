@@ -62,7 +62,8 @@ def annual_report(session: Session, book: PolicyBook, hospital_id: str, year: in
                     year=year, serial=serial, period_from=lower, period_to=upper, as_of=as_of,
                     timezone=zone, units=years,
                     patterns=annual.year_patterns(session, book, hospital_id, serial, year),
-                    note=note)
+                    note=note, ignore=frozenset(
+                        c.value for c in book.defaults.reliability.recurring.ignore))
 
 
 def rendered(kind: str, data: AnnualReport | VisitReportData, zone: str) -> tuple[str, bytes]:

@@ -98,13 +98,14 @@ def merge_parts(parts: list[PartUsed]) -> list[PartUsed]:
             for (no, name), quantity in sorted(counted.items(), key=lambda i: (-i[1], i[0]))]
 
 
-def recommendations(units: list[UnitYear], patterns: list[Pattern]) -> list[Recommendation]:
+def recommendations(units: list[UnitYear], patterns: list[Pattern],
+                    ignore: frozenset[str] = frozenset({"other"})) -> list[Recommendation]:
     """What the figures call for: units whose faults recur, repeat repairs, overdue maintenance,
     a guarantee missed, low satisfaction, and the fleet's recurring faults on these units."""
     found: list[Recommendation] = []
     for unit in units:
         for category, count in sorted(unit.faults.items()):
-            if category != "undiagnosed" and count >= 2:
+            if category != "undiagnosed" and category not in ignore and count >= 2:
                 found.append(Recommendation(code="recurring_fault", serial=unit.serial,
                                             params={"category": category, "count": count}))
         if unit.tally.repeat_repairs:
@@ -135,7 +136,8 @@ def recommendations(units: list[UnitYear], patterns: list[Pattern]) -> list[Reco
 
 def assemble(*, hospital_id: str, hospital_name: str, year: int, serial: str | None,
              period_from: datetime, period_to: datetime, as_of: datetime, timezone: str,
-             units: list[UnitYear], patterns: list[Pattern], note: str | None) -> AnnualReport:
+             units: list[UnitYear], patterns: list[Pattern], note: str | None,
+             ignore: frozenset[str] = frozenset({"other"})) -> AnnualReport:
     """The report from its units' years (in serial order)."""
     units = sorted(units, key=lambda u: u.serial)
     total = Tally()
@@ -165,7 +167,7 @@ def assemble(*, hospital_id: str, hospital_name: str, year: int, serial: str | N
         parts=merge_parts([p for u in units for p in u.parts]),
         escalations=dict(sorted(escalations.items())),
         complaints=sum(u.complaints for u in units), patterns=patterns,
-        recommendations=recommendations(units, patterns) if note is None else [],
+        recommendations=recommendations(units, patterns, ignore) if note is None else [],
         empty=note is not None, note=note)
 
 

@@ -44,12 +44,15 @@ class Pattern(BaseModel):
 
 def find_patterns(repairs: list[tuple[UnitInfo, RepairFact]],
                   rule: RecurringFaults) -> list[Pattern]:
-    """Every pattern among `repairs` (repairs without a fault category are left out)."""
+    """Every pattern among `repairs` (repairs without a fault category, or of a category the
+    rule ignores, are left out)."""
     window = wall_clock(rule.within)
     need = rule.repairs
     groups: dict[tuple[str, str, str], list[tuple[UnitInfo, RepairFact]]] = defaultdict(list)
+    ignored = {c.value for c in rule.ignore}
     for unit, repair in repairs:
-        if repair.kind == "repair" and repair.fault_category:
+        if repair.kind == "repair" and repair.fault_category and \
+                repair.fault_category not in ignored:
             groups[(unit.brand, unit.model, repair.fault_category)].append((unit, repair))
     found: list[Pattern] = []
     for (brand, model, category), members in sorted(groups.items()):

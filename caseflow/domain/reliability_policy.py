@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from caseflow.domain.calendar import Duration
-from caseflow.domain.enums import Role, Severity
+from caseflow.domain.enums import FaultCategory, Role, Severity
 
 
 class _Strict(BaseModel):
@@ -43,6 +43,8 @@ class RecurringFaults(_Strict):
     repairs: int = Field(default=3, ge=2, le=100)
     within: Duration = Duration(days=90)
     notify: tuple[Role, ...] = (Role.manager, Role.auditor)
+    # Categories too broad to make a pattern (and a "recurring fault" recommendation).
+    ignore: tuple[FaultCategory, ...] = (FaultCategory.other,)
 
     @field_validator("notify")
     @classmethod

@@ -255,11 +255,16 @@ async def reliability_guarantees(principal: Reader, sessions: SessionsDep, book:
                 raise UnknownRecord(f"no contract {contract_code!r}")
             codes = [c for c in guards.guaranteed_contracts(session, book)
                      if contract_code in (None, c)]
-            standings = [guards.contract_standing(session, book, code, now) for code in codes]
-            standings = [s for s in standings if hospital_id in (None, s.hospital_id)]
+            standings = []
+            for code in codes:  # a hospital's units (a contract is normally one hospital's)
+                found = guards.contract_standing(session, book, code, now)
+                mine = [u for u in found.units if hospital_id in (None, u.hospital_id)]
+                if mine:
+                    standings.append(found.model_copy(update={"units": mine}))
+            serials = {u.serial for s in standings for u in s.units}
             fired = [_alert(a) for s in standings
                      for a in guards.alerts(session, contract_code=s.contract_code)
-                     if a.period == s.period]
+                     if a.period == s.period and a.serial in serials]
             return GuaranteeReport(as_of=now, contracts=standings, alerts=fired)
 
     return await run_in_threadpool(read)
