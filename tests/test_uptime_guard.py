@@ -177,7 +177,8 @@ async def test_the_watch_starts_or_pokes_the_guard_of_a_contract_whose_cases_cha
     watch = ReliabilityWatch(env.client, sessions, guarded["policies"], guarded["queue"],
                              spacing=0)
     first = await watch.once()
-    assert first.poked == [contract], "the first round pokes every guaranteed contract"
+    # Every guaranteed contract (the demo's HT-2024-JB-007 too, with its units in the register).
+    assert contract in first.poked, "the first round pokes every guaranteed contract"
     handle = env.client.get_workflow_handle(guard_id(contract))
     assert (await handle.describe()).status.name == "RUNNING"
     assert (await watch.once()).poked == [], "nothing changed"
@@ -189,7 +190,7 @@ async def test_the_watch_starts_or_pokes_the_guard_of_a_contract_whose_cases_cha
     # Spaced: a contract changed twice within a minute is poked once, then once more later.
     spaced = ReliabilityWatch(env.client, sessions, guarded["policies"], guarded["queue"])
     start = await env.get_current_time()
-    assert (await spaced.once(start)).poked == [contract]
+    assert contract in (await spaced.once(start)).poked
     open_repair(sessions, hospital_id, serial, start, "minor")
     assert (await spaced.once(start + timedelta(seconds=10))).poked == []
     assert (await spaced.once(start + timedelta(seconds=70))).poked == [contract]
