@@ -1,5 +1,5 @@
 """The reliability commands of `caseflow`: `import-history FILE`, and `report reliability`,
-`report uptime`, `report patterns`, `report annual`, `report visit` (docs/reports.md)."""
+`report annual`, `report visit` (docs/reports.md)."""
 
 from __future__ import annotations
 
