@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
-.PHONY: run test lint replay bench clean postgres chromium screenshots bytecode
+.PHONY: run test lint replay bench clean postgres chromium pdf screenshots bytecode
 
 $(BIN)/python:
 	@echo "creating $(VENV) (the first run then installs caseflow and its dependencies: a minute or two)"
@@ -22,7 +22,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## run: migrate + demo data, then Temporal dev server (UI), worker and API; Ctrl-C stops all
-run: $(VENV)/.installed-run bytecode
+run: $(VENV)/.installed-run pdf bytecode
 	$(BIN)/caseflow dev
 
 ## bytecode: compile caseflow once (the workflow sandbox imports the workflow modules afresh
@@ -31,7 +31,7 @@ bytecode: | $(BIN)/python
 	@$(BIN)/python -m compileall -q caseflow
 
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
-test: $(VENV)/.installed-test postgres chromium bytecode
+test: $(VENV)/.installed-test postgres chromium pdf bytecode
 	$(BIN)/ruff check caseflow tests bench
 	$(BIN)/pytest
 
@@ -48,6 +48,14 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+## pdf: WeasyPrint renders the reports' PDFs with Pango, in a CJK font from Debian; install
+## them if missing
+pdf:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! fc-list 2>/dev/null | grep -qiE 'WenQuanYi|Noto Sans CJK'; then \
+		echo "installing Pango and a CJK font for PDF reports"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-wqy-zenhei >/dev/null; \
 	fi
 
 ## screenshots: docs/console/*.png, each page of the console on a fresh `caseflow dev` stack

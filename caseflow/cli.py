@@ -1,5 +1,5 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, import, replay, audit, report,
-token, person, bench."""
+"""The `caseflow` command: dev, worker, api, migrate, seed, import, import-history, replay,
+audit, report, token, person, bench."""
 
 from __future__ import annotations
 
@@ -564,6 +564,15 @@ def report_what_if(
                       str(row.met_percent_candidate), str(row.now_met_candidate_missed),
                       str(row.now_missed_candidate_met))
     Console(soft_wrap=True).print(table)
+
+
+def _reliability() -> None:
+    from caseflow.reliability_cli import register
+
+    register(app, report)
+
+
+_reliability()
 
 
 def _bench() -> typer.Typer | None:

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     # Event subscriptions of outside tools (docs/operations.md); POSTs use webhook_timeout_seconds.
     subscription_poll_seconds: float = 1.0
     seal_poll_seconds: float = 5.0  # how often closed cases are fingerprinted into the chain
+    # how often the worker looks for changed cases to poke uptime guards and find fault patterns
+    reliability_poll_seconds: float = Field(default=5.0, gt=0)
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     # How the worker runs workflow code (docs/architecture.md "The workflow sandbox"): "full"

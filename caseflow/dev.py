@@ -19,6 +19,7 @@ from rich.console import Console
 
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions, migrate
+from caseflow.store.demo_history import import_demo_history
 from caseflow.store.seed import demo_rosters, dev_logins, dev_tokens, load_reference_data
 from caseflow.temporal import SEARCH_ATTRIBUTES, binary, connect
 
@@ -26,8 +27,8 @@ console = Console()
 
 
 def prepare(settings: Settings) -> dict[str, str]:
-    """Migrate the database, load the demo data; in development, one dev token and one console
-    log-in per role (.data/dev-logins.json)."""
+    """Migrate the database, load the demo data; in development, a year of imported service
+    history (once), one dev token and one console log-in per role (.data/dev-logins.json)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.database_url)
     engine = make_engine(settings.database_url)
@@ -37,6 +38,7 @@ def prepare(settings: Settings) -> dict[str, str]:
         if settings.environment != "development":
             return {}  # tokens and log-ins come from an admin, never from a file
         demo_rosters(sessions, datetime.now(timezone.utc))
+        import_demo_history(sessions)  # a year of past service, once, for the reports
         dev_logins(sessions, settings.data_dir / "dev-logins.json")
         return dev_tokens(sessions, settings.data_dir / "dev-tokens.json")
     finally:

@@ -17,12 +17,15 @@ from caseflow.activities.directory import Directory
 from caseflow.activities.equipment import EquipmentRegister
 from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.records import CaseRecords
+from caseflow.activities.reliability import UptimeGuards
+from caseflow.activities.reports import ReportJobs
 from caseflow.activities.subscriptions import Deliverer
 from caseflow.audit import run_sealer
 from caseflow.config import Settings
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import load_policy
 from caseflow.metrics import CaseMetrics, worker_runtime
+from caseflow.reliability_watch import ReliabilityWatch, run_reliability_watch
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect, ensure_search_attributes
@@ -35,14 +38,17 @@ log = structlog.get_logger(__name__)
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
                  executor: ThreadPoolExecutor, policies: PolicySource,
-                 sandbox: str = "passthrough") -> Worker:
+                 sandbox: str = "passthrough", max_cached_workflows: int = 1000) -> Worker:
     """The worker on `client`: its metrics go to the client's runtime, its traces to the
     client's tracing interceptor (both off for a plain client). Cases it opens (linked
     complaints, emergencies, visits) are pinned to the policy in force. `sandbox`: see
-    `catalog.sandbox`."""
+    `catalog.sandbox`. A worker with no workflow cache replays each workflow's history for
+    every task (tests of restarts)."""
     records = CaseRecords(sessions, CaseMetrics.of(client))
     people, opening = Directory(sessions), CaseOpening(sessions, policies)
     register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
+    guards = UptimeGuards(sessions, policies)
+    reports = ReportJobs(sessions, policies)
     return Worker(
         client,
         task_queue=task_queue,
@@ -53,9 +59,13 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     opening.open_maintenance_visit, opening.start_maintenance_plan,
                     opening.open_linked_repair,
                     register.accept_installation, register.set_equipment_status,
-                    people.lookup_equipment, people.find_people, people.on_call_chain],
+                    people.lookup_equipment, people.find_people, people.on_call_chain,
+                    guards.uptime_standing, guards.record_uptime_rung,
+                    reports.plan_report, reports.report_part, reports.render_report,
+                    reports.fail_report],
         activity_executor=executor,
         max_concurrent_activities=32,
+        max_cached_workflows=max_cached_workflows,
         workflow_runner=catalog.sandbox(sandbox),
         # A workflow's next task goes first to the worker that has it cached; if that worker
         # died, Temporal hands the task to any worker after this long (default 10 s: a rung
@@ -87,8 +97,9 @@ def dispatcher(sessions: sessionmaker[Session], settings: Settings,
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run the worker, the outbox sender, the subscription deliverer and the sealer of closed
-    cases until cancelled; metrics on CASEFLOW_WORKER_METRICS_PORT, traces to OTLP if set."""
+    """Run the worker, the outbox sender, the subscription deliverer, the sealer of closed
+    cases and the reliability watch (uptime guards, recurring faults) until cancelled;
+    metrics on CASEFLOW_WORKER_METRICS_PORT, traces to OTLP if set."""
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
     runtime = worker_runtime(settings)
@@ -114,6 +125,9 @@ async def run_worker(settings: Settings) -> None:
             metrics=metrics))
         sealer = asyncio.create_task(run_sealer(client, sessions, settings.seal_poll_seconds,
                                                 stop))
+        watch = asyncio.create_task(run_reliability_watch(
+            ReliabilityWatch(client, sessions, policies, settings.task_queue),
+            settings.reliability_poll_seconds, stop))
         log.info("worker started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address,
                  metrics=f"http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics"
@@ -125,6 +139,7 @@ async def run_worker(settings: Settings) -> None:
             await outbox
             await events_out
             await sealer
+            await watch
             engine.dispose()
             if tracing is not None:
                 tracing.shutdown()

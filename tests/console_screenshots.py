@@ -20,6 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 from caseflow.api.app import create_app
 from caseflow.config import Settings
 from caseflow.store.db import make_engine, make_sessions, migrate
+from caseflow.store.demo_history import import_demo_history
 from caseflow.store.people import issue_token
 from caseflow.store.seed import TOKEN_HOLDERS, demo_rosters, load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
@@ -138,6 +139,11 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await manager.goto(f"{base}/console/#/rosters")
         await manager.wait_for_selector("#roster-form")
         await shoot(manager, "manager-rosters", folder)
+        year = datetime.now(timezone.utc).year
+        await manager.goto(f"{base}/console/#/reliability/H-JB/{year}/unit")
+        await manager.click("#rel-make")
+        await manager.wait_for_selector(".rel-job[data-status=done]", timeout=60_000)
+        await shoot(manager, "manager-reliability", folder)
         await manager.goto(f"{base}/console/#/board")
         await manager.click("#lang")
         await manager.wait_for_selector("h1:text('Board')")
@@ -181,6 +187,7 @@ async def main(folder: Path) -> None:
         sessions = make_sessions(engine)
         load_reference_data(sessions)
         demo_rosters(sessions, datetime.now(timezone.utc))
+        import_demo_history(sessions)
         with sessions.begin() as session:
             tokens = {role: issue_token(session, person, "screenshots")[0]
                       for role, person in TOKEN_HOLDERS.items()}

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -296,6 +298,50 @@ OTHER_SCENARIOS = {
 }
 
 
+async def uptime_guard_breached(env: WorkflowEnvironment, sessions, book) -> Any:  # type: ignore[no-untyped-def]
+    """The demo contract's uptime guard (95% a quarter): a critical repair on CT-JB-0003 left
+    open warns at 75% of the budget and climbs the ladder; the guard continues as new after its
+    looks of a run (its first run is the history)."""
+    from caseflow.domain.guarantee import GuardStart
+    from caseflow.workflows.uptime import LOOKS_PER_RUN, RECHECK, UptimeGuardWorkflow
+    from tests.reliability_fixture import open_repair
+
+    now = await env.get_current_time()
+    open_repair(sessions, "H-JB", "CT-JB-0003", now, "critical",
+                restore_within=timedelta(hours=24))
+    handle = await env.client.start_workflow(
+        UptimeGuardWorkflow.run, GuardStart(contract_code="HT-2024-JB-007"),
+        id="UG-HT-2024-JB-007", task_queue="record")
+    first_run = (await handle.describe()).run_id
+    await env.sleep(RECHECK * (LOOKS_PER_RUN + 4))
+    return env.client.get_workflow_handle(handle.id, run_id=first_run)
+
+
+async def report_job_visit(env: WorkflowEnvironment, sessions, book) -> Any:  # type: ignore[no-untyped-def]
+    """A maintenance visit's report made in the background, to done."""
+    from caseflow.store.report_jobs import new_job
+    from caseflow.workflows.report_job import ReportJobWorkflow
+    from tests.reliability_fixture import CaseWriter
+
+    now = await env.get_current_time()
+    visit = CaseWriter(sessions, "maintenance", "H-DH", "CT-DH-0001", now, title="预防性维护")
+    visit.event("opened", now, {"due_on": now.date().isoformat()})
+    with sessions.begin() as session:
+        job = new_job(session, kind="visit", by="MG-01", now=now, case_id=visit.case_id,
+                      hospital_id="H-DH")
+        job_id = job.id
+    handle = await env.client.start_workflow(ReportJobWorkflow.run, job_id, id=job_id,
+                                             task_queue="record")
+    await handle.result()
+    return handle
+
+
+RELIABILITY_SCENARIOS = {
+    "uptime_guard_breached": uptime_guard_breached,
+    "report_job_visit": report_job_visit,
+}
+
+
 async def main() -> None:
     book = load_policy()
     with tempfile.TemporaryDirectory() as tmp:
@@ -341,6 +387,15 @@ async def main() -> None:
                             path = target if len(runs) == 1 else OUT / f"{name}.run{index}.json"
                             path.write_text(history.to_json(), "utf-8")
                             print(f"recorded {path} ({len(history.events)} events)")
+                    for name, record in RELIABILITY_SCENARIOS.items():
+                        target = OUT / f"{name}.json"
+                        if target.exists():
+                            print(f"kept     {target}")
+                            continue
+                        handle = await record(env, sessions, book)
+                        history = await handle.fetch_history()
+                        target.write_text(history.to_json(), "utf-8")
+                        print(f"recorded {target} ({len(history.events)} events)")
         finally:
             await env.shutdown()
 

@@ -223,6 +223,22 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/equipment", params={"q": "CT"}),
     Example("GET", "/v1/staff", params={"role": "engineer"}),
     Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
+    Example("GET", "/v1/reliability/figures", params={"hospital_id": "H-DH"}),
+    Example("GET", "/v1/reliability/uptime", params={"serial": "CT-DH-0001"}),
+    Example("GET", "/v1/reliability/units/{serial}"),
+    Example("GET", "/v1/reliability/guarantees", params={"hospital_id": "H-JB"}),
+    Example("GET", "/v1/reliability/patterns", params={"hospital_id": "H-DH"}),
+    # A file with no records: refused (422) once past the gate, so nothing is written.
+    Example("POST", "/v1/reliability/history", lambda w: {
+        "filename": "empty.csv", "format": "csv", "content": "kind,reference,serial\n"},
+        frozenset({422})),
+    # The world's hospital has no unit: a quick, empty report.
+    Example("POST", "/v1/reports/annual/{hospital_id}/{year}", ok=frozenset({202})),
+    Example("GET", "/v1/reports/annual/{hospital_id}/{year}", ok=frozenset({200, 404})),
+    Example("POST", "/v1/reports/visits/{case_id}", ok=frozenset({404})),  # a repair, not a visit
+    Example("GET", "/v1/reports/visits/{case_id}", ok=frozenset({404})),
+    Example("GET", "/v1/reports/jobs/{job_id}", ok=frozenset({404})),
+    Example("GET", "/v1/reports/jobs/{job_id}/report.{fmt}", ok=frozenset({404})),
 ]}
 
 
@@ -253,7 +269,7 @@ async def test_route_cell(app, client, world, sessions, route, role):
         serial="CT-DH-0001", change="pause",
         hospital_id=world.hospital_id, modality="CT", subscription_id=world.subscription_id,
         delivery_id=2**31 - 1, event_id=world.event_id, person_id=world.person_id,
-        token_id=spare_row.id)
+        token_id=spare_row.id, year=2025, job_id="RJ-none", fmt="pdf")
     response = await client.request(
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,

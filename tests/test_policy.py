@@ -84,6 +84,8 @@ def test_contract_override_changes_only_what_it_names():
     for table, severity in named:
         del left["repair"][table][severity]
         del right["repair"][table][severity]
+    assert (left["reliability"].pop("calendar"), right["reliability"].pop("calendar")) == (
+        "7x24", "business")  # the contract covers working hours
     assert left == right
     # What the override left out of a named entry is inherited (here the label).
     assert contract.repair.restore[Severity.general].label == \

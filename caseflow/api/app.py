@@ -23,7 +23,9 @@ from caseflow.api.routes import (
     installations,
     people,
     policy,
+    reliability,
     repairs,
+    report_jobs,
     reports,
     rosters,
     steps,
@@ -75,7 +77,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, actions.router):
+                   trends.router, actions.router, reliability.router, report_jobs.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

@@ -10,6 +10,7 @@ import * as engineer from "./pages/engineer.js";
 import * as hotline from "./pages/hotline.js";
 import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
+import * as reliability from "./pages/reliability.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
 
@@ -25,6 +26,7 @@ const PAGES = {
   intake: { page: hotline.intake },
   mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
+  reliability: { page: reliability, nav: "nav.reliability", needs: "read_reports" },
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
   search: { page: audit, nav: "nav.search", needs: "read_cases" },
   people: { page: people, nav: "nav.people", needs: "manage_people" },

@@ -38,6 +38,7 @@ class Capability(StrEnum):
     manage_people = "manage_people"
     read_self = "read_self"
     read_directory = "read_directory"
+    import_history = "import_history"
 
 
 EVERYONE = frozenset(Role)
@@ -67,6 +68,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.manage_people: frozenset({R.admin}),
     Capability.read_self: EVERYONE,
     Capability.read_directory: EVERYONE,
+    Capability.import_history: MANAGERS | {R.admin},
 }
 
 WHAT = {
@@ -77,7 +79,8 @@ WHAT = {
     Capability.open_installation: "record an installation order",
     Capability.report_steps: "report a step on a case (then the action's own rule)",
     Capability.replay_cases: "replay a case against today's code",
-    Capability.read_reports: "SLA reports",
+    Capability.read_reports: "SLA and reliability reports, uptime guarantees, fault patterns, "
+                             "annual and visit reports",
     Capability.read_equipment: "a unit's record and service history",
     Capability.change_plans: "pause, resume or end a maintenance plan",
     Capability.read_rosters: "on-call rosters",
@@ -90,6 +93,7 @@ WHAT = {
     Capability.manage_people: "people, roles, log-ins and API tokens",
     Capability.read_self: "who am I; sign out",
     Capability.read_directory: "hospitals; colleagues' names and roles (to assign, to put on call)",
+    Capability.import_history: "import past service records (all of a file or nothing)",
 }
 
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from caseflow.domain.calendar import Duration, WorkingCalendar
 from caseflow.domain.enums import FaultCategory, Role, Severity
+from caseflow.domain.reliability_policy import ReliabilityPolicy
 
 Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -217,6 +218,8 @@ class SlaPolicy(_Strict):
     emergency: EmergencyPolicy = EmergencyPolicy()
     installation: InstallationPolicy = InstallationPolicy()
     maintenance: MaintenancePolicy = MaintenancePolicy()
+    # Uptime, guarantees and fault patterns (domain/reliability_policy.py); never pinned to a case.
+    reliability: ReliabilityPolicy = ReliabilityPolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
@@ -231,6 +234,8 @@ class SlaPolicy(_Strict):
             if where.startswith("emergency.") and not self.calendars[spec.calendar].always_open:
                 raise ValueError(f"{where}: an emergency runs day and night; its calendar "
                                  f"{spec.calendar!r} must be always open (e.g. 7x24)")
+        if self.reliability.calendar not in self.calendars:
+            raise ValueError(f"reliability.calendar: unknown calendar {self.reliability.calendar!r}")
         return self
 
     def commitment_specs(self) -> list[tuple[str, CommitmentSpec]]:

@@ -10,9 +10,11 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -332,3 +334,126 @@ class StoredPolicy(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     put_by: Mapped[str] = mapped_column(String(64))
     put_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# ----- reliability: imported history, uptime alerts, fault patterns, report jobs ---------------
+
+class HistoryImport(Base):
+    """One `caseflow import-history` file: all of its records or none."""
+
+    __tablename__ = "history_imports"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    records: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+
+class ImportedRecord(Base):
+    """A past service record brought from before caseflow: reported on, never replayed or
+    sealed (it has no workflow history)."""
+
+    __tablename__ = "imported_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[int] = mapped_column(ForeignKey("history_imports.id"), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    reference: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # repair, maintenance
+    serial: Mapped[str] = mapped_column(ForeignKey("equipment.serial"), index=True)
+    hospital_id: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    fault_category: Mapped[str | None] = mapped_column(String(64))
+    fault: Mapped[str] = mapped_column(Text, default="")
+    observed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    restored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    engineer: Mapped[str] = mapped_column(String(200), default="")
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    down_hours: Mapped[float | None] = mapped_column(Float)
+
+
+class UptimeAlert(Base):
+    """A rung of a unit's uptime guarantee that fired (warning, then the ladder's levels):
+    once per unit, guarantee period and level."""
+
+    __tablename__ = "uptime_alerts"
+    __table_args__ = (UniqueConstraint("serial", "period", "level", name="uq_uptime_alerts_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    guard_id: Mapped[str] = mapped_column(String(100))
+    contract_code: Mapped[str] = mapped_column(String(64), index=True)
+    hospital_id: Mapped[str] = mapped_column(String(64))
+    serial: Mapped[str] = mapped_column(String(100), index=True)
+    period: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int] = mapped_column(Integer)
+    notify: Mapped[str] = mapped_column(String(32))
+    scheduled_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    fired_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    budget_seconds: Mapped[float] = mapped_column(Float)
+    used_seconds: Mapped[float] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FaultPattern(Base):
+    """A model's recurring fault found across the fleet; recorded (and notified) once."""
+
+    __tablename__ = "fault_patterns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    brand: Mapped[str] = mapped_column(String(100))
+    model: Mapped[str] = mapped_column(String(100))
+    fault_category: Mapped[str] = mapped_column(String(64))
+    cases: Mapped[list[str]] = mapped_column(Json, default=list)
+    first_observed: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_observed: Mapped[datetime] = mapped_column(UtcDateTime)
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    notified: Mapped[list[str]] = mapped_column(Json, default=list)  # person ids
+
+
+class ReportJob(Base):
+    """A report made in the background (an annual report, a visit report): its progress and,
+    once done, its data, HTML and PDF."""
+
+    __tablename__ = "report_jobs"
+    __table_args__ = (Index("ix_report_jobs_subject", "kind", "hospital_id", "year"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # annual, visit
+    hospital_id: Mapped[str | None] = mapped_column(String(64))
+    year: Mapped[int | None] = mapped_column(Integer)
+    serial: Mapped[str | None] = mapped_column(String(100))
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # queued, running, done, failed
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    as_of: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    error: Mapped[str] = mapped_column(Text, default="")
+    empty: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    html: Mapped[str | None] = mapped_column(Text)
+    pdf: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class ReportJobPart(Base):
+    """The figures of one unit (or one visit) of a report job, written once per part."""
+
+    __tablename__ = "report_job_parts"
+    __table_args__ = (UniqueConstraint("job_id", "key", name="uq_report_job_parts_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("report_jobs.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    data: Mapped[dict[str, Any]] = mapped_column(Json)

@@ -10,9 +10,12 @@ from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
 from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
 from caseflow.workflows.repair import RepairWorkflow
+from caseflow.workflows.report_job import ReportJobWorkflow
+from caseflow.workflows.uptime import UptimeGuardWorkflow
 
 WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
-             InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow]
+             InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow,
+             UptimeGuardWorkflow, ReportJobWorkflow]
 PURE = ("caseflow.domain", "pydantic", "pydantic_core", "annotated_types")
 
 
