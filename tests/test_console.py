@@ -237,7 +237,7 @@ async def test_a_refused_field_shows_the_apis_reason_next_to_it_and_adds_no_one(
     await admin.click("#person-form button[type=submit]")
     reason = admin.locator("[name=password] ~ .field-error")
     await reason.wait_for()
-    assert "10 to 200 characters" in await reason.inner_text()
+    assert await reason.inner_text() == "密码须为 10 到 200 个字符", "worded by its reason code"
     assert await admin.get_attribute("[name=password]", "aria-invalid") == "true"
     async with httpx.AsyncClient(base_url=console) as client:
         listed = await client.get("/v1/people", params={"role": "engineer"},
@@ -248,7 +248,7 @@ async def test_a_refused_field_shows_the_apis_reason_next_to_it_and_adds_no_one(
     await admin.fill("[name=id]", "EN-01")
     await admin.fill("[name=password]", "Long-enough-2026")
     await admin.click("#person-form button[type=submit]")
-    await admin.wait_for_selector("#person-form .form-errors:has-text('EN-01')")
+    await admin.wait_for_selector("#person-form .form-errors:has-text('该编号已被使用')")
     assert "当前状态不允许此操作" in await admin.inner_text("#person-form .form-errors")
     assert admin.errors == [], admin.errors  # type: ignore[attr-defined]
     await made.close()
@@ -298,7 +298,7 @@ async def test_an_admin_cannot_deactivate_themselves_and_is_told_why(console, ch
     await admin.goto(f"{console}/console/#/person/AD-01")
     await admin.click("#toggle-active")
     await admin.click("dialog[open] button.confirm")
-    await admin.wait_for_selector(".account-status [role=alert]:has-text('cannot deactivate')")
+    await admin.wait_for_selector(".account-status [role=alert]:has-text('管理员不能停用自己')")
     await admin.reload()
     await admin.wait_for_selector("#toggle-active:text('停用')")  # still active
     await made.close()

@@ -44,6 +44,8 @@ const TEXT = {
   "error.503": ["服务暂不可用,请稍后用同一表单重试", "Service unavailable; retry with the same form shortly"],
   "error.network": ["无法连接服务器", "Cannot reach the server"],
   "error.fields": ["请检查标出的字段", "Please check the marked fields"],
+  "error.invalidField": ["此项无效", "Not valid"],
+  "error.other": ["请求未成功(HTTP {status})", "The request failed (HTTP {status})"],
   "hotline.title": ["接线台", "Hotline"],
   "hotline.open": ["新建工单", "Open a case"],
   "hotline.repair": ["报修", "Repair"],
@@ -347,6 +349,86 @@ const WORDS = {
   safety: ["安全", "safety"], vendor: ["厂商", "vendor"], hospital: ["医院", "hospital"],
 };
 
+// Refusals by the API's stable reason code: [zh-CN, en]; {name} takes a parameter, worded by
+// word() where it is a domain word (an action, a status).
+const REFUSALS = {
+  not_in_status: ["当前状态为“{status}”,不能执行“{action}”", "cannot {action} while the case is {status}"],
+  case_closed: ["工单已结案", "the case is closed"],
+  clock_already_paused: ["计时已暂停", "the clock is already paused"],
+  clock_not_paused: ["计时未暂停", "the clock is not paused"],
+  clock_resumes_on_quote_decision: ["客户对报价作出决定后自动恢复计时", "the clock resumes when the customer decides on the quotation"],
+  clock_paused_resume_first: ["计时已暂停,请先恢复计时再报价", "the clock is paused; resume it before quoting"],
+  handover_already_confirmed: ["本次派工的交接已确认", "the hand-over of this assignment is already confirmed"],
+  no_parts_on_order: ["没有在途的备件", "no parts are on order"],
+  parts_not_arrived: ["订购的备件尚未到货", "ordered parts have not arrived yet"],
+  action_already_done: ["整改措施 {action_id} 已完成", "corrective action {action_id} is already done"],
+  first_feedback_given: ["已给过首次反馈", "the first feedback was already given"],
+  actions_all_done: ["所有整改措施均已完成", "every corrective action is done"],
+  safety_measures_first: ["请先记录现场安全措施", "record the safety measures first"],
+  actions_still_open: ["仍有未完成的改进措施", "improvement actions are still open"],
+  both_signed: ["双方均已签字", "both parties have signed"],
+  party_signed: ["{party}已签字", "the {party} has signed already"],
+  plan_ended: ["该设备的维护计划已结束", "the unit's maintenance plan has ended"],
+  policy_in_force: ["该策略已在执行中", "this policy is in force already"],
+  id_taken: ["该编号已被使用", "this id is taken"],
+  not_allowed_now: ["当前状态不允许此操作", "not allowed in the current state"],
+  not_your_case: ["此工单未分派给您", "this case is not assigned to you"],
+  not_on_team: ["您不在此应急的团队中", "you are not on this emergency's team"],
+  not_action_owner: ["该整改措施的负责人是 {owner}", "this corrective action is owned by {owner}"],
+  no_open_action: ["您没有负责的未完成整改措施", "you own no open improvement action here"],
+  role_may_not: ["您的角色“{role}”无权执行此操作", "your role ({role}) may not do this"],
+  not_your_hospital: ["此工单既未分派给您,也不属于您服务的医院", "this case is neither yours nor at a hospital you serve"],
+  not_permitted: ["无权执行此操作", "you may not do this"],
+  unknown_case: ["没有这个工单", "no such case"],
+  unknown_record: ["没有这条记录", "no such record"],
+  unknown_reference: ["引用的医院、设备或人员不存在或已停用", "the hospital, unit or person named does not exist or is inactive"],
+  must_pass: ["维修完成前此项必须通过", "must pass before the repair is resolved"],
+  out_of_tolerance: ["{parameter}:测量值 {measured} 超出 {reference} ± {tolerance}", "{parameter}: {measured} is outside {reference} ± {tolerance}"],
+  must_be_future: ["必须是将来的时间", "must be in the future"],
+  key_reused: ["此表单已用于另一次提交,请重新打开表单", "this form was used for another request; open it again"],
+  already_assigned: ["已经分派给这位工程师", "this engineer is already assigned"],
+  same_value: ["与当前值相同", "this is the current value already"],
+  pause_reason_not_allowed: ["合同不允许以此原因暂停计时", "the contract allows no pause for this reason"],
+  unknown_action: ["没有这个操作", "no such action"],
+  site_item_missing: ["此类场地还需检查“{item}”", "this site needs {item} checked"],
+  site_item_not_applicable: ["“{item}”不适用于此设备", "{item} does not apply to this unit"],
+  training_topics_missing: ["培训须涵盖操作、维护和安全", "training must cover operation, maintenance and safety"],
+  no_such_action: ["没有这个整改措施编号", "no corrective action with this id"],
+  not_yourself: ["管理员不能停用自己或降低自己的角色", "an admin cannot deactivate or demote themselves"],
+  invalid: ["输入无效", "not valid"],
+  missing: ["必填", "required"],
+  string_too_short: ["至少 {min_length} 个字符", "at least {min_length} characters"],
+  string_too_long: ["最多 {max_length} 个字符", "at most {max_length} characters"],
+  too_short: ["至少 {min_length} 项", "at least {min_length} items"],
+  too_long: ["最多 {max_length} 项", "at most {max_length} items"],
+  string_pattern_mismatch: ["格式不正确", "not in the expected format"],
+  greater_than_equal: ["不能小于 {ge}", "must be at least {ge}"],
+  greater_than: ["必须大于 {gt}", "must be greater than {gt}"],
+  less_than_equal: ["不能大于 {le}", "must be at most {le}"],
+  less_than: ["必须小于 {lt}", "must be less than {lt}"],
+  int_parsing: ["请输入整数", "must be a whole number"],
+  float_parsing: ["请输入数字", "must be a number"],
+  decimal_parsing: ["请输入数字", "must be a number"],
+  literal_error: ["不是可选的值", "not one of the choices"],
+  enum: ["不是可选的值", "not one of the choices"],
+  datetime_parsing: ["时间格式不正确", "not a date and time"],
+  datetime_from_date_parsing: ["时间格式不正确", "not a date and time"],
+  date_parsing: ["日期格式不正确", "not a date"],
+  url_parsing: ["网址格式不正确", "not a web address"],
+  url_scheme: ["网址须以 http 或 https 开头", "must start with http or https"],
+  extra_forbidden: ["不接受此字段", "this field is not accepted"],
+  json_invalid: ["不是有效的 JSON", "not valid JSON"],
+  bool_parsing: ["请选择是或否", "must be yes or no"],
+  password_length: ["密码须为 10 到 200 个字符", "must be 10 to 200 characters"],
+  password_mix: ["密码须同时包含字母与数字或符号", "must mix letters with digits or signs"],
+  needs_time_zone: ["须带时区", "must include a time zone"],
+  year_out_of_range: ["年份须在 1970 到 2200 之间", "must be between the years 1970 and 2200"],
+  written_like: ["格式应如 {example}", "must be written like {example}"],
+  plain_text_only: ["不能包含引号、反斜杠或控制字符", "must not contain quotes, backslashes or control characters"],
+  range_needed: ["请给出规格范围:下限、上限或两者", "give the range: low, high or both"],
+  value_error: ["输入无效", "not valid"],
+};
+
 let lang = LANGS.includes(localStorage.getItem(KEY)) ? localStorage.getItem(KEY) : "zh-CN";
 
 export function language() {
@@ -376,4 +458,15 @@ export function word(value) {
   const pair = WORDS[value];
   if (pair) return pick(pair);
   return String(value).replace(/[_-]+/g, " ");
+}
+
+// A refusal of the API by its reason code, or null when the console does not know the code.
+export function refusal(reason, params = {}) {
+  const pair = reason && REFUSALS[reason];
+  if (!pair) return null;
+  return pick(pair).replace(/\{(\w+)\}/g, (_, name) => {
+    if (!(name in params)) return "";
+    const value = String(params[name]);
+    return name === "action" || name === "status" || name === "party" || name === "role" || name === "item" ? word(value) : value;
+  });
 }

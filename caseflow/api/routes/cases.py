@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
@@ -240,7 +241,11 @@ async def act(
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
         raise NotPermitted(f"role {principal.role.value} may not {action}; allowed: {allowed}")
-    data = rule.parse(payload).model_dump(mode="json")
+    try:
+        data = rule.payload.model_validate(payload).model_dump(mode="json")
+    except ValidationError as error:  # the first bad field, with pydantic's reason code
+        first = error.errors()[0]
+        raise RequestValidationError([{**first, "loc": ("body", *first["loc"])}]) from None
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
     request_hash = hashlib.sha256(
