@@ -222,6 +222,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/equipment", params={"q": "CT"}),
     Example("GET", "/v1/staff", params={"role": "engineer"}),
     Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
+    Example("GET", "/v1/live", params={"follow": "false"}),
+    Example("GET", "/v1/notices"),
+    Example("POST", "/v1/notices/read", lambda w: {"up_to": 1}),
 ]}
 
 

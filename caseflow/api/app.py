@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import console, errors, strict, telemetry
+from caseflow.api import console, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
     audit,
@@ -20,6 +20,7 @@ from caseflow.api.routes import (
     exports,
     health,
     installations,
+    notices,
     people,
     policy,
     repairs,
@@ -63,6 +64,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.policies = PolicySource(app.state.sessions, book)
     app.state.temporal = temporal
     app.state.limiter = Limiter()
+    app.state.live = live.LiveFeed(app.state.sessions, settings.live_poll_seconds)
     app.state.request_metrics = telemetry.RequestMetrics()
     app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
                        tracing=tracing)
@@ -73,7 +75,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router):
+                   trends.router, notices.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

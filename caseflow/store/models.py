@@ -105,6 +105,8 @@ class Person(Base):
     # Signing in to the console with a user name and password (argon2 hash); None: tokens only.
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The language their notifications are written in: zh-CN or en.
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
 
 
 class OnCallShift(Base):
@@ -214,7 +216,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),
-                      Index("ix_notifications_person_case", "person_id", "case_id"))
+                      Index("ix_notifications_person_case", "person_id", "case_id"),
+                      Index("ix_notifications_person_id", "person_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -231,6 +234,12 @@ class Notification(Base):
     delivered: Mapped[list[str]] = mapped_column(Json, default=list)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Read in the console's inbox (by its recipient).
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A message written as a template code and its parameters (domain/notices.py) is worded in
+    # the recipient's language and time zone when it is sent; None: `subject`/`body` as written.
+    template: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Subscription(Base):
