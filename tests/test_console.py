@@ -17,10 +17,15 @@ from playwright.async_api import Browser
 
 from caseflow.api.app import create_app
 from caseflow.config import Settings
+from caseflow.domain.enums import Role
+from caseflow.domain.records import Actor
 from caseflow.store.models import Person
 from caseflow.store.people import issue_token, set_password
-from tests.console_driver import browser, context, served, signed_in
+from tests.console_driver import PHONE, browser, context, served, signed_in
+from tests.emergency_driver import SUPERVISOR
 from tests.postgres import free_port
+from tests.test_emergency_api import body as emergency_body
+from tests.test_emergency_api import new_unit
 from tests.test_reports import new_hospital_unit
 
 PASSWORD = "Hotline-2026-console"
@@ -302,3 +307,42 @@ async def test_an_admin_cannot_deactivate_themselves_and_is_told_why(console, ch
     await admin.reload()
     await admin.wait_for_selector("#toggle-active:text('停用')")  # still active
     await made.close()
+
+
+async def test_a_paged_engineer_sees_the_emergency_on_the_phone_without_a_reload(
+        console, chromium, tokens, sessions):
+    """The hotline declares an emergency through the API; the engineer first on call has "my
+    cases" open on a 390x844 phone: the page shows at the top, acknowledge in view, by the live
+    feed alone; the inbox counts the page; acknowledged, it becomes an ordinary card."""
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-P{suffix}", name="工程师 周宁", role="engineer",
+                           channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-P{suffix}", "phone")[0]
+    engineer = Actor(id=f"EN-P{suffix}", name="工程师 周宁", role=Role.engineer)
+    hospital_id, serial = new_unit(sessions, chain=(engineer, SUPERVISOR))
+    phone = await context(chromium, viewport=PHONE)
+    page = await signed_in(phone, console, token)
+    await page.wait_for_selector("h1:text('我的工单')")
+    await page.wait_for_selector("#live-state.live")  # following the feed before the page
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        declared = await client.post("/v1/emergencies", json=emergency_body(hospital_id, serial),
+                                     headers={"Authorization": f"Bearer {tokens['hotline']}",
+                                              "Idempotency-Key": uuid.uuid4().hex})
+    assert declared.status_code == 201, declared.text
+    case_id = declared.json()["case_id"]
+    card = page.locator(f".case-card.paged[data-case='{case_id}']")
+    await card.wait_for()  # no reload: the live feed brought it
+    assert await page.locator(".case-card").first.get_attribute("data-case") == case_id
+    button = card.locator("button[data-action=acknowledge]")
+    box = await button.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"], \
+        "the acknowledge button is in view without scrolling"
+    await page.wait_for_selector("#unread:text('1')")
+    await button.click()
+    await page.click("dialog[open] button[type=submit]")
+    await page.wait_for_selector(f".case-card[data-case='{case_id}']:not(.paged)")
+    await page.wait_for_selector("text=已记录:确认接单")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    await phone.close()

@@ -70,6 +70,23 @@ const TEXT = {
   "mine.title": ["我的工单", "My cases"],
   "mine.none": ["目前没有分配给您的未结工单", "No open case is assigned to you"],
   "mine.next": ["下一截止", "Next deadline"],
+  "mine.paged": ["应急呼叫您", "You are paged"],
+  "mine.where": ["地点", "Where"],
+  "mine.caller": ["联系人", "Contact"],
+  "status.remote": ["已远程接入", "connected remotely"],
+  "nav.inbox": ["通知", "Notices"],
+  "inbox.title": ["通知", "Notices"],
+  "inbox.notice": ["通知", "notice"],
+  "inbox.none": ["没有通知", "No notices"],
+  "inbox.unread": ["{n} 条未读", "{n} unread"],
+  "inbox.markAll": ["全部标为已读", "Mark all read"],
+  "inbox.markOne": ["标为已读", "Mark read"],
+  "inbox.more": ["更早的通知", "Older notices"],
+  "inbox.desktop": ["开启桌面提醒", "Turn on desktop alerts"],
+  "inbox.desktopOn": ["桌面提醒已开启:应急呼叫与超时会弹出提醒", "Desktop alerts are on: pages and breaches pop up"],
+  "inbox.desktopBlocked": ["浏览器不允许桌面提醒", "The browser does not allow desktop alerts"],
+  "live.live": ["实时", "live"],
+  "live.reconnecting": ["重新连接中…", "reconnecting…"],
   "board.title": ["看板", "Board"],
   "board.open": ["未结工单(按截止时间)", "Open cases by deadline"],
   "board.breached": ["已超时的承诺", "Breached commitments"],
@@ -233,7 +250,9 @@ const WORDS = {
   minor: ["轻微", "minor"],
   // actions
   classify: ["分级", "Classify"], reclassify: ["重新分级", "Reclassify"],
-  assign: ["分派工程师", "Assign engineer"], acknowledge: ["确认接单", "Acknowledge"],
+  assign: ["分派工程师", "Assign engineer"], "complaint:assign": ["指定处理人", "Assign handler"],
+  "installation:assign": ["指定负责工程师", "Assign lead engineer"],
+  next_on_call: ["下一位值班人员", "next on call"], assignee: ["负责人", "assignee"], owner: ["负责人", "owner"], acknowledge: ["确认接单", "Acknowledge"],
   "confirm-handover": ["确认交接", "Confirm hand-over"], arrive: ["到场/远程接入", "Arrived / connected"],
   "report-site": ["现场情况", "Report site"], "approve-start": ["批准开工", "Approve start"],
   diagnose: ["诊断", "Diagnose"], quote: ["报价", "Quote"], "approve-quote": ["客户同意报价", "Quote approved"],
@@ -469,4 +488,10 @@ export function refusal(reason, params = {}) {
     const value = String(params[name]);
     return name === "action" || name === "status" || name === "party" || name === "role" || name === "item" ? word(value) : value;
   });
+}
+
+// The same words in both languages at the place they are used: the one for the current
+// language (for texts built from parameters, e.g. a timeline entry from its data).
+export function say(zh, en) {
+  return lang === "en" ? en : zh;
 }

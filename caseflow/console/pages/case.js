@@ -2,30 +2,40 @@
 // its timeline; for auditors and managers the export, the replay and the Temporal UI.
 
 import { call, explain, get, post } from "../api.js";
-import { actionButtons, badge, caseLink, commitmentTable } from "../cases.js";
+import { actionButtons, actionName, badge, caseLink, commitmentTable, statusBadge } from "../cases.js";
 import { el, message, section, table } from "../dom.js";
+import { describe, describeRecord } from "../events.js";
 import { t, word } from "../i18n.js";
+import { keepLive } from "../live.js";
 import { when } from "../time.js";
 
 export async function render(page, [caseId], me) {
+  const status = el("div", { "aria-live": "polite" });
+  const body = el("div", { class: "case-body" });
+  const draw = (box) => fill(box, caseId, me, status);
+  page.append(el("div", { class: "case-status" }, status), body);
+  await draw(body);
+  keepLive(body, draw, (m) => m.case_id === caseId);
+}
+
+// The case drawn into `box`; a step taken here draws it again (the live feed does too).
+async function fill(box, caseId, me, status) {
   const path = `/v1/cases/${encodeURIComponent(caseId)}`;
   const [view, timeline] = await Promise.all([get(path), get(`${path}/timeline`)]);
-  const status = el("div", { "aria-live": "polite" });
   const again = async () => {
-    const fresh = el("div", { class: "page page-case" });
-    await render(fresh, [caseId], me);
-    page.replaceWith(fresh);
+    const fresh = el("div", {});
+    await fill(fresh, caseId, me, status);
+    box.replaceChildren(...fresh.childNodes);
   };
-  page.append(
-    el("h1", {}, t("case.title", { case: caseId }), " ", badge(view.status), " ",
+  box.append(
+    el("h1", {}, t("case.title", { case: caseId }), " ", statusBadge(view), " ",
       view.severity !== undefined ? badge(view.severity, "severity") : null,
       view.breached ? el("span", { class: "badge breached" }, t("breached")) : null),
-    status,
     summary(view),
     me.capabilities.includes("report_steps") ? section(t("case.actions"), await actionButtons(caseId, (fresh, action) => {
-      again().then(() => document.querySelector(".page-case [aria-live]")
-        ?.replaceChildren(message("ok", t("case.done", { action: word(action.action) }))));
-    })) : null,
+      status.replaceChildren(message("ok", t("case.done", { action: actionName(action.action, view.kind) })));
+      again();
+    }, { kind: view.kind })) : null,
     section(t("case.commitments"), commitmentTable(view.commitments || [])),
     section(t("case.timeline"), timelineTable(timeline)),
     auditTools(caseId, view, me));
@@ -45,8 +55,9 @@ function summary(view) {
     rows.push([t("col.hospital"), view.hospital_id]);
   }
   for (const [name, value] of Object.entries(view.intake || {})) {
-    if (value === null || value === "" || typeof value === "object" || name === "hospital_id" || name === "equipment_serial") continue;
-    rows.push([word(name), /_at$/.test(name) ? when(value) : name === "channel" || name === "severity" ? word(value) : String(value)]);
+    if (value === null || value === "" || name === "hospital_id" || name === "equipment_serial") continue;
+    if (Array.isArray(value) && !value.length) continue;
+    rows.push([word(name), intakeValue(name, value)]);
   }
   if (view.satisfaction) rows.push([word("satisfaction"), String(view.satisfaction)]);
   const linked = (view.linked_cases || []).concat(view.origin ? [view.origin] : []);
@@ -56,12 +67,29 @@ function summary(view) {
     view.web_ui ? el("p", {}, el("a", { href: view.web_ui, target: "_blank", rel: "noopener", class: "temporal" }, t("case.temporal"))) : null);
 }
 
+// One intake field as the case page shows it: times in Shanghai, closed vocabularies in words,
+// phone numbers as tel: links, lists (alarm codes, attachments' names) one after another.
+function intakeValue(name, value) {
+  if (/_at$/.test(name)) return when(value);
+  if (["channel", "severity", "trigger", "category", "modality"].includes(name)) return word(value);
+  if (/phone|contact/.test(name) && /^[0-9+\-() ]{5,}$/.test(String(value))) {
+    return el("a", { href: `tel:${String(value).replace(/[^0-9+]/g, "")}`, class: "tel", translate: "no" }, String(value));
+  }
+  if (Array.isArray(value)) {
+    return el("ul", { class: "inline-list", translate: "no" }, value.map((v) => el("li", {},
+      typeof v === "object" && v !== null ? [v.name, v.ref || v.reference].filter(Boolean).join(" · ") : String(v))));
+  }
+  if (typeof value === "object") return el("code", { translate: "no" }, JSON.stringify(value));
+  return el("span", { translate: "no" }, String(value));
+}
+
 function timelineTable(entries) {
-  return el("ol", { class: "timeline" }, entries.map((e) => el("li", { class: `entry source-${e.source}` },
+  return el("ol", { class: "timeline" }, entries.map((e) => el("li", { class: `entry source-${e.source}`, "data-event": e.event },
     el("time", { datetime: e.at }, when(e.at)),
     el("span", { class: "event" }, word(e.event)),
-    e.actor && e.actor.name ? el("span", { class: "who" }, `${e.actor.name}${e.actor.role ? " · " + word(e.actor.role) : ""}`) : null,
-    el("span", { class: "what" }, e.summary),
+    e.actor && e.actor.name ? el("span", { class: "who" }, el("span", { translate: "no" }, e.actor.name),
+      e.actor.role ? ` · ${word(e.actor.role)}` : "") : el("span", { class: "who" }),
+    el("span", { class: "what" }, e.source === "case" ? describe(e.event, e.data, e.actor) : describeRecord(e)),
     e.source !== "case" ? el("span", { class: "source" }, t(`source.${e.source}`)) : null)));
 }
 
@@ -102,7 +130,7 @@ function auditTools(caseId, view, me) {
     (view.steps || []).length ? el("details", {}, el("summary", {}, `${t("case.steps")} (${view.steps.length})`),
       table([
         { label: t("col.at"), cell: (s) => when(s.at) },
-        { label: t("col.what"), cell: (s) => word(s.action) },
+        { label: t("col.what"), cell: (s) => actionName(s.action, view.kind) },
         { label: t("col.who"), cell: (s) => `${s.by.name} · ${word(s.by.role)}` },
         { label: "", cell: (s) => el("code", {}, JSON.stringify(s.data)) },
       ], view.steps)) : null);
