@@ -224,6 +224,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/reports/sla/weekly", params={"weeks": "4"}),
     Example("GET", "/v1/live", params={"follow": "false"}),
     Example("GET", "/v1/notices"),
+    Example("GET", "/v1/queues/{name}"),
     Example("POST", "/v1/notices/read", lambda w: {"up_to": 1}),
 ]}
 
@@ -248,7 +249,7 @@ async def test_route_cell(app, client, world, sessions, route, role):
         serial="CT-DH-0001", change="pause",
         hospital_id=world.hospital_id, modality="CT", subscription_id=world.subscription_id,
         delivery_id=2**31 - 1, event_id=world.event_id, person_id=world.person_id,
-        token_id=spare_row.id)
+        token_id=spare_row.id, name="handover")
     response = await client.request(
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,

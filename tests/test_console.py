@@ -346,3 +346,43 @@ async def test_a_paged_engineer_sees_the_emergency_on_the_phone_without_a_reload
     await page.wait_for_selector("text=已记录:确认接单")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     await phone.close()
+
+
+async def test_the_hotline_works_its_queues_finds_a_caller_and_is_warned_of_an_open_case(
+        console, chromium, people, tokens):
+    hospital_id, serial = people["hospital_id"], people["serial"]
+    phone = f"1{uuid.uuid4().int % 10**10:010d}"
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "欧阳医生", "reporter_phone": phone, "hospital_id": hospital_id,
+            "department": "放射科", "equipment_serial": serial, "symptom": "检查床无法升降",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "severity": "general"})
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        made = await context(chromium)
+        page = await signed_in(made, console, tokens["hotline"])
+        await page.wait_for_selector("h1:text('接线台')")
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": people["engineer_id"]})
+        assert assigned.status_code == 200, assigned.text
+    check = f"button[data-action=confirm-handover][data-case='{case_id}']"
+    await page.wait_for_selector(check)  # the queue followed the assignment by itself
+    await page.click(check)
+    await page.click("dialog[open] button[type=submit]")
+    await page.wait_for_selector(check, state="detached")
+
+    await page.fill("#find-q", phone[-6:])
+    await page.click("#find-form button[type=submit]")
+    await page.wait_for_selector(f".find-results a.case-id:text('{case_id}')")
+
+    await page.goto(f"{console}/console/#/intake/repair")
+    await page.fill("#lookup-q", serial)
+    await page.click("form.lookup button[type=submit]")
+    await page.click(f"button.use[data-serial='{serial}']")
+    await page.wait_for_selector(f".open-already a.case-id:text('{case_id}')")
+    assert "该设备已有未结工单" in await page.inner_text(".open-already")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    await made.close()

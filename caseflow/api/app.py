@@ -23,6 +23,7 @@ from caseflow.api.routes import (
     notices,
     people,
     policy,
+    queues,
     repairs,
     reports,
     rosters,
@@ -75,7 +76,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, notices.router):
+                   trends.router, notices.router, queues.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

@@ -18,7 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -42,6 +42,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+# A list of short strings: a GIN-indexed text array on PostgreSQL, JSON on SQLite.
+Grams = JSON().with_variant(ARRAY(Text), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -147,6 +149,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("kind", "created_by", "idempotency_key", name="uq_cases_idempotency"),
+        Index("ix_cases_search_grams", "search_grams", postgresql_using="gin"),
         {"sqlite_autoincrement": True},
     )
 
@@ -172,6 +175,10 @@ class Case(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # Every text of the case (intake, steps), normalised, and its pieces for the index
+    # (domain/text_search.py): what `GET /v1/cases?q=` finds.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_grams: Mapped[list[str] | None] = mapped_column(Grams)
 
 
 class CaseEventRow(Base):

@@ -45,6 +45,7 @@ from caseflow.domain.repair import RepairView
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
+from caseflow.store.cases import add_text
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -254,10 +255,17 @@ async def act(
     # with another request gets another update id, which the workflow refuses (422).
     key = f"{principal.id}:{idempotency_key}"
     update_id = f"{key}:{request_hash[:16]}"
-    return await _send(temporal, case_id, CaseAction(
+    view = await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, kind.view,
         timedelta(seconds=settings.update_timeout_seconds))
+
+    def findable() -> None:  # what the step says can be searched for from now on
+        with sessions.begin() as session:
+            add_text(session, case_id, data)
+
+    await run_in_threadpool(findable)
+    return view
 
 
 def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]

@@ -38,7 +38,8 @@ async def cases_csv(
         table = csv.writer(out)
         table.writerow(COLUMNS)
         with sessions() as session:
-            for row in session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit)):
+            query = filtered(found, principal.scope, session.get_bind().dialect.name)
+            for row in session.scalars(query.order_by(Case.seq).limit(limit)):
                 table.writerow([_cell(getattr(row, column)) for column in COLUMNS])
         return out.getvalue()
 
