@@ -87,8 +87,8 @@ async def seed(demo: Demo) -> dict[str, str]:
 
 
 async def shoot(page: Page, name: str, folder: Path) -> None:
-    await page.wait_for_load_state("networkidle")
-    await page.wait_for_timeout(300)
+    await page.wait_for_selector("main .page h1, #username")  # a page is shown once drawn
+    await page.wait_for_timeout(300)  # (the live feed keeps a request open: never "idle")
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     print(f"  {folder / name}.png")
 

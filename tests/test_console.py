@@ -386,3 +386,66 @@ async def test_the_hotline_works_its_queues_finds_a_caller_and_is_warned_of_an_o
     assert "该设备已有未结工单" in await page.inner_text(".open-already")
     assert page.errors == [], page.errors  # type: ignore[attr-defined]
     await made.close()
+
+
+# Words of our own that may stand in a Chinese page (names of things, not English sentences).
+TECHNICAL = {"caseflow", "CT", "MR", "DR", "US", "SHA", "CSV", "JSON", "API", "PDF", "Excel",
+             "Temporal", "UI", "HTTP", "App", "Webhook", "HU", "SLA"}
+# The visible text of the page less what people typed or named (translate="no") and what is
+# marked as another language (the language switch): what the console itself says.
+OWN_TEXT = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll('[translate=no], [lang], script, style, noscript, option[value=""]')
+    .forEach((n) => { if (n !== copy) n.remove(); });
+  copy.querySelectorAll('input, textarea').forEach((n) => n.remove());
+  return copy.innerText;
+}"""
+
+
+def foreign_words(text: str, language: str) -> list[str]:
+    if language == "zh-CN":
+        return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in TECHNICAL})
+    return sorted(set(re.findall(r"[\u3400-\u9fff]+", text)))
+
+
+async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens):
+    """Each page of each role, in zh-CN and in English: no word of the other language from our
+    own strings (people's names and what they typed are theirs and stay as written)."""
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "李医生", "reporter_phone": "0571-88886666",
+            "hospital_id": people["hospital_id"], "department": "放射科",
+            "equipment_serial": people["serial"], "symptom": "扫描时球管报警",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "alarm_codes": ["E1023"], "severity": "severe"})
+        case_id = created.json()["case_id"]
+        for role, action, payload in (("supervisor", "assign", {"engineer_id": people["engineer_id"]}),
+                                      ("supervisor", "pause", {"reason": "customer_request"})):
+            done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
+                                     headers=auth(role))
+            assert done.status_code in (200, 422), done.text
+    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox"],
+             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
+             "engineer": ["#/mine"], "admin": ["#/people", "#/person/EN-01"],
+             "auditor": [f"#/case/{case_id}"]}
+    found: dict[str, list[str]] = {}
+    made = await context(chromium)
+    for role, hashes in pages.items():
+        page = await signed_in(made, console, tokens[role] if role != "engineer"
+                               else people["engineer"])
+        for language in ("zh-CN", "en"):
+            if await page.get_attribute("html", "lang") != language:
+                await page.click("#lang")
+                await page.wait_for_function(f"document.documentElement.lang === '{language}'")
+            for where in hashes:
+                await page.goto(f"{console}/console/{where}")
+                await page.wait_for_selector("main .page h1")  # drawn with its data
+                words = foreign_words(await page.evaluate(OWN_TEXT), language)
+                if words:
+                    found[f"{role} {language} {where}"] = words
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
+        await page.evaluate("localStorage.setItem('caseflow.lang', 'zh-CN')")
+    await made.close()
+    assert found == {}, found

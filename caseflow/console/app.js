@@ -71,7 +71,7 @@ function shell() {
       el("span", { class: "live-state", id: "live-state" }),
       el("a", { href: "#/inbox", id: "inbox-link", class: "inbox-link", "aria-current": here === "inbox" ? "page" : null },
         t("nav.inbox"), " ", el("span", { class: "unread", id: "unread", hidden: true })),
-      el("span", { class: "me" }, `${me.name} · ${word(me.role)}`),
+      el("span", { class: "me" }, el("span", { translate: "no" }, me.name), ` · ${word(me.role)}`),
       el("button", { type: "button", class: "link", id: "sign-out", onclick: signOut }, t("nav.signout")));
     showUnread();
     showLiveState();

@@ -9,7 +9,7 @@ import { t, word } from "./i18n.js";
 import { countdown, when } from "./time.js";
 
 export function caseLink(caseId) {
-  return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id" }, caseId);
+  return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id", translate: "no" }, caseId);
 }
 
 export function badge(value, kind = "status") {

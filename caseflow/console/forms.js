@@ -139,7 +139,7 @@ function field(raw, path, name, notRequired, context) {
   if (choices) { // a choice of value "" names what leaving the field empty means
     const select = el("select", { ...attrs, required: !optional },
       choices.some((c) => c.value === "") ? null : el("option", { value: "" }, optional ? `(${t("optional")})` : "—"),
-      choices.map((c) => el("option", { value: c.value, selected: c.value === initial }, c.label)));
+      choices.map((c) => el("option", { value: c.value, selected: c.value === initial, translate: c.value ? "no" : null }, c.label)));
     return wrap(title, id, select, error, schema, optional, () => select.value || undefined);
   }
   if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object") {

@@ -3,7 +3,7 @@
 
 import { call, explain, get, post } from "../api.js";
 import { actionButtons, actionName, badge, caseLink, commitmentTable, statusBadge } from "../cases.js";
-import { el, message, section, table } from "../dom.js";
+import { append, el, message, section, table } from "../dom.js";
 import { describe, describeRecord } from "../events.js";
 import { t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
@@ -27,8 +27,8 @@ async function fill(box, caseId, me, status) {
     await fill(fresh, caseId, me, status);
     box.replaceChildren(...fresh.childNodes);
   };
-  box.append(
-    el("h1", {}, t("case.title", { case: caseId }), " ", statusBadge(view), " ",
+  append(box, [
+    el("h1", {}, t("case.title", { case: "" }).trim(), " ", el("span", { translate: "no" }, caseId), " ", statusBadge(view), " ",
       view.severity !== undefined ? badge(view.severity, "severity") : null,
       view.breached ? el("span", { class: "badge breached" }, t("breached")) : null),
     summary(view),
@@ -38,21 +38,22 @@ async function fill(box, caseId, me, status) {
     }, { kind: view.kind })) : null,
     section(t("case.commitments"), commitmentTable(view.commitments || [])),
     section(t("case.timeline"), timelineTable(timeline)),
-    auditTools(caseId, view, me));
+    auditTools(caseId, view, me)]); // append() leaves out the null of a section not shown
 }
 
 function summary(view) {
   const rows = [
     [t("col.kind"), word(view.kind)],
-    [word("opened"), `${when(view.opened_at)} · ${view.opened_by?.name || ""}`],
-    [t("col.assignee"), view.assignee ? `${view.assignee.name} (${view.assignee.id})` : "—"],
+    [word("opened"), [`${when(view.opened_at)} · `, el("span", { translate: "no" }, view.opened_by?.name || "")]],
+    [t("col.assignee"), view.assignee ? el("span", { translate: "no" }, `${view.assignee.name} (${view.assignee.id})`) : "—"],
   ];
   if (view.closed_at) rows.push([word("closed"), when(view.closed_at)]);
   if (view.equipment) {
-    rows.push([t("col.hospital"), view.equipment.hospital_name]);
-    rows.push([t("col.serial"), `${view.equipment.serial} · ${view.equipment.modality} ${view.equipment.brand} ${view.equipment.model}`]);
+    rows.push([t("col.hospital"), el("span", { translate: "no" }, view.equipment.hospital_name)]);
+    rows.push([t("col.serial"), el("span", { translate: "no" },
+      `${view.equipment.serial} · ${view.equipment.modality} ${view.equipment.brand} ${view.equipment.model}`)]);
   } else if (view.hospital_id) {
-    rows.push([t("col.hospital"), view.hospital_id]);
+    rows.push([t("col.hospital"), el("span", { translate: "no" }, view.hospital_id)]);
   }
   for (const [name, value] of Object.entries(view.intake || {})) {
     if (value === null || value === "" || name === "hospital_id" || name === "equipment_serial") continue;
@@ -131,7 +132,7 @@ function auditTools(caseId, view, me) {
       table([
         { label: t("col.at"), cell: (s) => when(s.at) },
         { label: t("col.what"), cell: (s) => actionName(s.action, view.kind) },
-        { label: t("col.who"), cell: (s) => `${s.by.name} · ${word(s.by.role)}` },
-        { label: "", cell: (s) => el("code", {}, JSON.stringify(s.data)) },
+        { label: t("col.who"), cell: (s) => [el("span", { translate: "no" }, s.by.name), ` · ${word(s.by.role)}`] },
+        { label: "", cell: (s) => el("code", { translate: "no" }, JSON.stringify(s.data)) },
       ], view.steps)) : null);
 }

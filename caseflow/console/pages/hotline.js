@@ -151,7 +151,7 @@ function lookup(formElement, hospitals, chosen) {
   const text = el("input", { id: "lookup-q", type: "search", placeholder: t("intake.lookupHint"), "aria-label": t("intake.lookup") });
   const hospital = el("select", { id: "lookup-hospital", "aria-label": t("col.hospital") },
     el("option", { value: "" }, t("intake.anyHospital")),
-    hospitals.map((h) => el("option", { value: h.id }, h.name)));
+    hospitals.map((h) => el("option", { value: h.id, translate: "no" }, h.name)));
   const names = Object.fromEntries(hospitals.map((h) => [h.id, h.name]));
   const fill = (unit) => {
     for (const [name, value] of [["hospital_id", unit.hospital_id], ["equipment_serial", unit.serial], ["department", unit.department]]) {
@@ -168,7 +168,7 @@ function lookup(formElement, hospitals, chosen) {
       clear(results).append(table([
         { label: t("col.serial"), cell: (u) => u.serial },
         { label: t("col.model"), cell: (u) => `${u.modality} ${u.brand} ${u.model}` },
-        { label: t("col.hospital"), cell: (u) => names[u.hospital_id] || u.hospital_name },
+        { label: t("col.hospital"), cell: (u) => el("span", { translate: "no" }, names[u.hospital_id] || u.hospital_name) },
         { label: t("col.department"), cell: (u) => u.department },
         { label: "", cell: (u) => el("button", { type: "button", class: "secondary use", "data-serial": u.serial, onclick: () => fill(u) }, t("intake.use")) },
       ], units, { empty: t("intake.lookupNone") }));

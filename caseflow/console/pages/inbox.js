@@ -3,7 +3,7 @@
 
 import { explain, get, post } from "../api.js";
 import { caseLink } from "../cases.js";
-import { el, message } from "../dom.js";
+import { append, el, message } from "../dom.js";
 import { noticeText, noticeTitle, pressing } from "../events.js";
 import { t } from "../i18n.js";
 import { keepLive } from "../live.js";
@@ -45,7 +45,7 @@ export async function render(page) {
     await draw(fresh);
     list.replaceChildren(...fresh.childNodes);
   };
-  page.append(el("h1", {}, t("inbox.title")), desktop, status, list);
+  append(page, [el("h1", {}, t("inbox.title")), desktop, status, list]);
   await draw(list);
   keepLive(list, draw, (m) => m.type === "notice");
 }

@@ -38,7 +38,7 @@ async function draw(page, hospitalId) {
   const scope = el("select", { id: "board-hospital", "aria-label": t("col.hospital"),
     onchange: (event) => { location.hash = `#/board/${encodeURIComponent(event.target.value)}`; } },
   el("option", { value: "" }, t("intake.anyHospital")),
-  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId }, h.name)));
+  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId, translate: "no" }, h.name)));
   page.append(
     el("div", { class: "page-head" }, el("h1", {}, t("board.title")), scope),
     el("div", { class: "counters" },
@@ -81,8 +81,8 @@ function board(cases, names) {
       el("h3", {}, severity ? word(severity) : t("board.unclassified"), el("span", { class: "count" }, ` ${mine.length}`)),
       el("ol", {}, mine.map((c) => el("li", { class: `card${c.breached ? " breached" : ""}`, "data-case": c.case_id },
         el("div", {}, caseLink(c.case_id), " ", badge(c.status)),
-        el("p", { class: "title" }, c.title),
-        el("p", { class: "meta" }, `${word(c.kind)} · ${names[c.hospital_id] || c.hospital_id}`),
+        el("p", { class: "title", translate: "no" }, c.title),
+        el("p", { class: "meta" }, `${word(c.kind)} · `, el("span", { translate: "no" }, names[c.hospital_id] || c.hospital_id)),
         el("p", { class: "next" }, dueCell(c))))));
   }));
 }
@@ -91,7 +91,7 @@ function commitmentList(items, names, kind) {
   return table([
     { label: t("col.case"), cell: (k) => caseLink(k.case.case_id) },
     { label: t("col.severity"), cell: (k) => badge(k.case.severity, "severity") },
-    { label: t("col.hospital"), cell: (k) => names[k.case.hospital_id] || k.case.hospital_id },
+    { label: t("col.hospital"), cell: (k) => el("span", { translate: "no" }, names[k.case.hospital_id] || k.case.hospital_id) },
     { label: t("col.commitment"), cell: (k) => commitmentName(k.key, k.round) },
     { label: t("col.due"), cell: (k) => when(k.due_at) },
     { label: t("col.left"), cell: (k) => (k.due_at ? countdown(k.due_at) : "") },
