@@ -449,3 +449,37 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
         await page.evaluate("localStorage.setItem('caseflow.lang', 'zh-CN')")
     await made.close()
     assert found == {}, found
+
+
+async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium, people, tokens):
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "李医生", "reporter_phone": "0571-88886666",
+            "hospital_id": people["hospital_id"], "department": "放射科",
+            "equipment_serial": people["serial"], "symptom": "图像伪影",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone", "severity": "general"})
+        case_id = created.json()["case_id"]
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": people["engineer_id"]})
+        assert assigned.status_code == 200, assigned.text
+    photo = b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 100
+    made = await context(chromium)
+    engineer = await signed_in(made, console, people["engineer"])
+    await engineer.goto(f"{console}/console/#/case/{case_id}")
+    await engineer.set_input_files("#attachment-file", files=[
+        {"name": "现场照片.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    await engineer.click("#attachment-form button[type=submit]")
+    await engineer.wait_for_selector("button.download:has-text('现场照片.jpg')")
+    await engineer.wait_for_selector(".timeline li[data-event=attachment]")
+
+    auditor = await signed_in(made, console, tokens["auditor"])
+    await auditor.goto(f"{console}/console/#/case/{case_id}")
+    async with auditor.expect_download() as waiting:
+        await auditor.click("button.download:has-text('现场照片.jpg')")
+    download = await waiting.value
+    path = await download.path()
+    assert path is not None and open(path, "rb").read() == photo
+    assert await auditor.locator("#attachment-form").count() == 0, "an auditor only reads"
+    await made.close()

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from caseflow.api import console, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter
 from caseflow.api.routes import (
+    attachments,
     audit,
     cases,
     complaints,
@@ -76,7 +77,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, notices.router, queues.router):
+                   trends.router, notices.router, queues.router, attachments.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

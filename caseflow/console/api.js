@@ -75,6 +75,28 @@ export async function call(method, path, { body, params, key, raw } = {}) {
   return parsed;
 }
 
+// A file as the body of a POST (an attachment), its type the file's own.
+export async function send(path, file, params) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(params || {})) url.searchParams.append(name, value);
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", body: file, headers: {
+      Accept: "application/json", Authorization: `Bearer ${token()}`, "Content-Type": file.type || "application/octet-stream" } });
+  } catch {
+    throw new ApiError(0, { detail: "network" });
+  }
+  const text = await response.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = { detail: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
 export const get = (path, params) => call("GET", path, { params });
 export const post = (path, body, key) => call("POST", path, { body, key });
 export const put = (path, body) => call("PUT", path, { body });
@@ -102,7 +124,9 @@ export function fieldReason(item) {
 export function explain(error) {
   if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
   if (error.status === 0) return t("error.network");
-  const known = { 403: "error.403", 404: "error.404", 409: "error.409", 429: "error.429", 503: "error.503" }[error.status];
+  const known = { 403: "error.403", 404: "error.404", 409: "error.409", 413: "error.413", 415: "error.415",
+    429: "error.429", 503: "error.503" }[error.status];
+  if (error.status === 413 || error.status === 415) return t(known);
   if (error.fields.length) return error.fields.map(fieldReason).join("; ");
   const worded = refusal(error.reason, error.params);
   const detail = worded || (language() === "en" ? error.message : "");

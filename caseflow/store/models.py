@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -197,6 +198,25 @@ class CaseEventRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     workflow_id: Mapped[str] = mapped_column(String(100))
     run_id: Mapped[str] = mapped_column(String(100))
+
+
+class Attachment(Base):
+    """A photo or signed form uploaded to a case, kept with it in this database (so the backup
+    of the database keeps it), with the SHA-256 of its bytes."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[str] = mapped_column(String(64))
+    uploaded_by_name: Mapped[str] = mapped_column(String(200))
+    uploaded_by_role: Mapped[str | None] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Escalation(Base):

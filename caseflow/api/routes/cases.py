@@ -74,9 +74,10 @@ class CaseList(BaseModel):
 
 
 class TimelineEntry(BaseModel):
-    source: Literal["case", "notification", "seal"] = Field(
+    source: Literal["case", "notification", "attachment", "seal"] = Field(
         description="case: a step or deadline the workflow recorded; notification: a message "
-                    "of the outbox and its delivery; seal: the history's fingerprint")
+                    "of the outbox and its delivery; attachment: a file uploaded to the case "
+                    "(its SHA-256 in data); seal: the history's fingerprint")
     seq: int | None = Field(description="the event's number on the case (case entries)")
     at: datetime
     event: str
@@ -305,7 +306,7 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
 async def timeline(
     case_id: CaseId, principal: Reader, sessions: SessionsDep,
-    sources: Annotated[list[Literal["case", "notification", "seal"]] | None, Query(
+    sources: Annotated[list[Literal["case", "notification", "attachment", "seal"]] | None, Query(
         description="only these kinds of entry (repeat the parameter); default all")] = None,
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the

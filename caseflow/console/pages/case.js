@@ -1,7 +1,7 @@
 // One case, as every role reads it: what it is, what this person may do now, every commitment,
 // its timeline; for auditors and managers the export, the replay and the Temporal UI.
 
-import { call, explain, get, post } from "../api.js";
+import { call, explain, get, post, send } from "../api.js";
 import { actionButtons, actionName, badge, caseLink, commitmentTable, statusBadge } from "../cases.js";
 import { append, el, message, section, table } from "../dom.js";
 import { describe, describeRecord } from "../events.js";
@@ -21,7 +21,7 @@ export async function render(page, [caseId], me) {
 // The case drawn into `box`; a step taken here draws it again (the live feed does too).
 async function fill(box, caseId, me, status) {
   const path = `/v1/cases/${encodeURIComponent(caseId)}`;
-  const [view, timeline] = await Promise.all([get(path), get(`${path}/timeline`)]);
+  const [view, timeline, files] = await Promise.all([get(path), get(`${path}/timeline`), get(`${path}/attachments`)]);
   const again = async () => {
     const fresh = el("div", {});
     await fill(fresh, caseId, me, status);
@@ -36,6 +36,7 @@ async function fill(box, caseId, me, status) {
       status.replaceChildren(message("ok", t("case.done", { action: actionName(action.action, view.kind) })));
       again();
     }, { kind: view.kind })) : null,
+    section(t("case.attachments"), attachmentList(caseId, files, me, again)),
     section(t("case.commitments"), commitmentTable(view.commitments || [])),
     section(t("case.timeline"), timelineTable(timeline)),
     auditTools(caseId, view, me)]); // append() leaves out the null of a section not shown
@@ -82,6 +83,49 @@ function intakeValue(name, value) {
   }
   if (typeof value === "object") return el("code", { translate: "no" }, JSON.stringify(value));
   return el("span", { translate: "no" }, String(value));
+}
+
+// The case's files, each downloadable (with the token, so through fetch), and an upload for
+// those who report its steps: a photo or a signed form, checked and kept by the API.
+function attachmentList(caseId, files, me, again) {
+  const status = el("div", { "aria-live": "polite" });
+  const download = async (file) => {
+    try {
+      const response = await call("GET", `/v1/cases/${encodeURIComponent(caseId)}/attachments/${file.id}`, { raw: true });
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: file.name });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      status.replaceChildren(message("error", explain(error)));
+    }
+  };
+  const input = el("input", { type: "file", id: "attachment-file", accept: "image/jpeg,image/png,application/pdf" });
+  const upload = async (event) => {
+    event.preventDefault();
+    const file = input.files[0];
+    if (!file) return;
+    try {
+      await send(`/v1/cases/${encodeURIComponent(caseId)}/attachments`, file, { name: file.name });
+      status.replaceChildren(message("ok", t("case.attached", { name: file.name })));
+      again();
+    } catch (error) {
+      status.replaceChildren(message("error", explain(error)));
+    }
+  };
+  return el("div", { class: "attachments" },
+    files.length ? table([
+      { label: t("col.name"), cell: (f) => el("button", { type: "button", class: "link download", "data-attachment": f.id, onclick: () => download(f) },
+        el("span", { translate: "no" }, f.name)) },
+      { label: t("col.size"), cell: (f) => `${Math.ceil(f.size / 1024)} KB` },
+      { label: "SHA-256", cell: (f) => el("code", { class: "sha", translate: "no" }, f.sha256) },
+      { label: t("col.who"), cell: (f) => el("span", { translate: "no" }, f.uploaded_by.name) },
+      { label: t("col.at"), cell: (f) => when(f.uploaded_at) },
+    ], files) : el("p", { class: "empty" }, t("none")),
+    me.capabilities.includes("report_steps") ? el("form", { class: "inline upload", id: "attachment-form", onsubmit: upload },
+      el("label", { for: "attachment-file" }, t("case.attach")), input,
+      el("button", { type: "submit", class: "secondary" }, t("case.upload"))) : null,
+    status);
 }
 
 function timelineTable(entries) {
