@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PG_BIN := $(shell pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 
-.PHONY: run test lint replay bench clean postgres chromium screenshots bytecode
+.PHONY: run test lint replay bench clean postgres chromium fonts screenshots bytecode
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed-run
 
 ## run: migrate + demo data, then Temporal dev server (UI), worker and API; Ctrl-C stops all
-run: $(VENV)/.installed-run bytecode
+run: $(VENV)/.installed-run fonts bytecode
 	$(BIN)/caseflow dev
 
 ## bytecode: compile caseflow once (the workflow sandbox imports the workflow modules afresh
@@ -28,7 +28,7 @@ bytecode: | $(BIN)/python
 	@$(BIN)/python -m compileall -q caseflow
 
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
-test: $(VENV)/.installed-test postgres chromium bytecode
+test: $(VENV)/.installed-test postgres chromium fonts bytecode
 	$(BIN)/ruff check caseflow tests bench
 	$(BIN)/pytest
 
@@ -45,6 +45,13 @@ chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "installing chromium"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
+	fi
+
+## fonts: the service report (PDF) is drawn by WeasyPrint with Pango and a CJK font
+fonts:
+	@if ! fc-list 2>/dev/null | grep -q "WenQuanYi Zen Hei" || ! ldconfig -p | grep -q libpangoft2; then \
+		echo "installing Pango and a CJK font"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fontconfig fonts-wqy-zenhei libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
 	fi
 
 ## screenshots: docs/console/*.png, each page of the console on a fresh `caseflow dev` stack

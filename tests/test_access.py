@@ -229,6 +229,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("POST", "/v1/cases/{case_id}/attachments", lambda w: {"photo": 1},
             frozenset({415}), params={"name": "现场.jpg"}),
     Example("GET", "/v1/cases/{case_id}/attachments"),
+    Example("GET", "/v1/cases/{case_id}/report.pdf"),
     Example("GET", "/v1/cases/{case_id}/attachments/{attachment_id}", ok=frozenset({404})),
     Example("POST", "/v1/notices/read", lambda w: {"up_to": 1}),
 ]}

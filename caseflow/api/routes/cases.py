@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +30,7 @@ from caseflow.api.errors import (
     domain_error_from_update,
 )
 from caseflow.api.kinds import KINDS
+from caseflow.api.service_report import report_pdf
 from caseflow.audit import history_fingerprint
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
@@ -320,6 +322,27 @@ async def timeline(
                     for entry in case_timeline.case_timeline(session, case_id, wanted)]
 
     return await run_in_threadpool(read)
+
+
+@router.get("/{case_id}/report.pdf", response_class=Response, responses={
+    200: {"description": "the service report (PDF)",
+          "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+async def service_report(
+    case_id: CaseId, principal: Reader, sessions: SessionsDep, temporal: TemporalDep,
+    settings: SettingsDep,
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="the report's language")] = "zh-CN",
+) -> Response:
+    """The repair's service report (服务确认单): steps, parts, verification, the customer's
+    confirmation and satisfaction, with places to sign; 422 for a case that is no repair."""
+    row = await known_case(sessions, case_id, principal)
+    if row.kind != "repair":
+        raise InvalidPayload(f"{case_id} is a {row.kind}; a service report is made of repairs",
+                             field="path.case_id")
+    view = await get_case(case_id, principal, sessions, temporal, settings)
+    assert isinstance(view, RepairView)
+    pdf = await run_in_threadpool(report_pdf, view, lang, datetime.now(timezone.utc))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{case_id}.pdf"'})
 
 
 @router.get("/{case_id}/history")

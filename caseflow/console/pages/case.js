@@ -5,7 +5,7 @@ import { call, explain, get, post, send } from "../api.js";
 import { actionButtons, actionName, badge, caseLink, commitmentTable, statusBadge } from "../cases.js";
 import { append, el, message, section, table } from "../dom.js";
 import { describe, describeRecord } from "../events.js";
-import { t, word } from "../i18n.js";
+import { language, t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
 import { when } from "../time.js";
 
@@ -166,8 +166,21 @@ function auditTools(caseId, view, me) {
       event.target.disabled = false;
     }
   };
+  const report = async () => {
+    try {
+      const response = await call("GET", `/v1/cases/${encodeURIComponent(caseId)}/report.pdf`, { raw: true, params: { lang: language() } });
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `${caseId}.pdf` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      result.replaceChildren(message("error", explain(error)));
+    }
+  };
   return section(t("case.audit"),
     el("div", { class: "buttons" },
+      el("button", { type: "button", class: "secondary", id: "print", onclick: () => window.print() }, t("case.print")),
+      view.kind === "repair" ? el("button", { type: "button", class: "secondary", id: "service-report", onclick: report }, t("case.report")) : null,
       el("button", { type: "button", class: "secondary", id: "export", onclick: exportCase }, t("case.export")),
       replayable ? el("button", { type: "button", class: "secondary", id: "replay", onclick: replay }, t("case.replay")) : null,
       view.web_ui ? el("a", { class: "button secondary", href: view.web_ui, target: "_blank", rel: "noopener" }, t("case.temporal")) : null),
