@@ -280,7 +280,7 @@ async def test_a_token_issued_in_the_console_is_shown_once_works_and_stops_when_
         assert me.status_code == 200 and me.json()["id"] == people["engineer_id"]
 
         # Listed without its secret; once the page is drawn again the secret is gone for good.
-        row = admin.locator("tr:has(td:text-is('巡检脚本'))")
+        row = admin.locator("tr:has(td span:text-is('巡检脚本'))")
         assert await row.locator(".badge").inner_text() == "有效"
         await admin.reload()
         await row.wait_for()

@@ -158,8 +158,11 @@ function notificationRecord(event, d, to) {
 
 // A notice of the inbox: its title (what happened, on which case) and whether it stands out.
 export function noticeTitle(notice) {
-  const what = notice.event ? word(notice.event) : t("inbox.notice");
-  return `${what} · ${notice.case_id}`;
+  return [notice.event ? word(notice.event) : t("inbox.notice"), " · ", v(notice.case_id)];
+}
+
+export function noticeTitlePlain(notice) {
+  return `${notice.event ? word(notice.event) : t("inbox.notice")} · ${notice.case_id}`;
 }
 
 export function noticeText(notice) {

@@ -2,7 +2,7 @@
 // live feed for the whole tab, whatever page is shown.
 
 import { get } from "./api.js";
-import { noticePlain, noticeTitle, pressing } from "./events.js";
+import { noticePlain, noticeTitlePlain, pressing } from "./events.js";
 import { t } from "./i18n.js";
 import { listen } from "./live.js";
 
@@ -33,7 +33,7 @@ export function watchNotices() {
     show();
     if (pressing(message) && "Notification" in window && Notification.permission === "granted" && !shown.has(message.id)) {
       shown.add(message.id);
-      const alert = new Notification(noticeTitle(message), { body: noticePlain(message), tag: `caseflow-${message.id}` });
+      const alert = new Notification(noticeTitlePlain(message), { body: noticePlain(message), tag: `caseflow-${message.id}` });
       alert.onclick = () => {
         window.focus();
         location.hash = `#/case/${encodeURIComponent(message.case_id)}`;

@@ -249,7 +249,8 @@ async def act(
         data = rule.payload.model_validate(payload).model_dump(mode="json")
     except ValidationError as error:  # the first bad field, with pydantic's reason code
         first = error.errors()[0]
-        raise RequestValidationError([{**first, "loc": ("body", *first["loc"])}]) from None
+        raise RequestValidationError([{**first, "loc": ("body", *map(str, first["loc"]))}]) \
+            from None
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
     request_hash = hashlib.sha256(
