@@ -44,7 +44,7 @@ from caseflow.domain.repair import RepairView
 from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import seals
 from caseflow.store import timeline as case_timeline
-from caseflow.store.models import Case
+from caseflow.store.models import Attachment, Case
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +83,16 @@ async def case_histories(client: Client, case_id: str) -> list[dict[str, Any]]:
             break
     runs.reverse()
     return runs
+
+
+def attachment_fingerprints(sessions: sessionmaker[Session],
+                            case_id: str) -> list[dict[str, str]]:
+    """The case's files as the record fingerprints them: id, name and SHA-256, in upload
+    order (the bytes are in the database; their hash is what the seal covers)."""
+    with sessions() as session:
+        return [{"id": str(a.id), "name": a.name, "sha256": a.sha256}
+                for a in session.scalars(select(Attachment).where(Attachment.case_id == case_id)
+                                         .order_by(Attachment.id))]
 
 
 def stored_rounds(sessions: sessionmaker[Session], case_id: str) -> list[dict[str, Any]]:
@@ -126,15 +136,16 @@ class Record:
 async def live_record(client: Client, sessions: sessionmaker[Session], case_id: str,
                       kind: str) -> Record:
     """The record as it is now: the view from the workflow, the timeline from the database,
-    every history run from Temporal. Attachments are references only so far: none to
-    fingerprint."""
+    every history run from Temporal, the fingerprints of the case's files."""
     state = with_earlier_runs(await case_state(client, case_id, kind),
                               await asyncio.to_thread(stored_rounds, sessions, case_id))
     entries = await asyncio.to_thread(timeline_entries, sessions, case_id,
                                        ("case", "notification"))
     histories = await case_histories(client, case_id)
+    files = await asyncio.to_thread(attachment_fingerprints, sessions, case_id)
     return Record(case_id, kind, sealed_state(state.model_dump(mode="json")),
-                  sealed_timeline([e.model_dump(mode="json") for e in entries]), histories, [])
+                  sealed_timeline([e.model_dump(mode="json") for e in entries]), histories,
+                  files)
 
 
 # ----- sealing ---------------------------------------------------------------------------------------
@@ -225,26 +236,33 @@ def record_status(session: Session, case: Case, running: bool | None = None,
     if found is not None:
         return RecordStatus(sealed=True, position=found.position)
     if case.status == "void":
-        return RecordStatus(sealed=False, waits_for="never sealed: the number is void (its "
-                                                    "case never started)")
+        return waiting("void", "never sealed: the number is void (its case never started)")
     if case.closed_at is None:
-        return RecordStatus(sealed=False, waits_for="sealed once the case is closed")
+        return waiting("case_open", "sealed once the case is closed")
     holding = seals.holding_cases(session, case.case_id)
     if holding and running is not False:
         names = ", ".join(f"{c.kind} {c.case_id}" for c in holding)
-        return RecordStatus(sealed=False, waits_for=f"sealed when linked {names} closes")
+        return waiting("linked_case", f"sealed when linked {names} closes",
+                       cases=[c.case_id for c in holding])
     if running:
-        return RecordStatus(sealed=False, waits_for="sealed once its workflow has finished")
+        return waiting("workflow_running", "sealed once its workflow has finished")
     pending = seals.pending_notifications(session, case.case_id)
     if pending:
-        return RecordStatus(sealed=False, waits_for=(
+        return waiting("notifications", (
             f"sealed once its {pending} pending notification{'s' if pending > 1 else ''} "
-            f"{'are' if pending > 1 else 'is'} delivered or given up"))
+            f"{'are' if pending > 1 else 'is'} delivered or given up"), count=pending)
     every = f" (every {poll_seconds:g} s)" if poll_seconds else ""
     if running is None:
-        return RecordStatus(sealed=False, waits_for="sealed by the worker's sealer once its "
-                                                    f"workflow has finished{every}")
-    return RecordStatus(sealed=False, waits_for=f"sealed at the sealer's next round{every}")
+        return waiting("sealer", "sealed by the worker's sealer once its workflow has finished"
+                       + every, seconds=poll_seconds)
+    return waiting("next_round", f"sealed at the sealer's next round{every}",
+                   seconds=poll_seconds)
+
+
+def waiting(code: str, words: str, **params: Any) -> RecordStatus:
+    """An unsealed record: what it waits for in words (English, for the CLI and the export)
+    and as a code with parameters (for a reader to word in its own language)."""
+    return RecordStatus(sealed=False, waits_for=words, waits=code, waits_params=params)
 
 
 # ----- verifying an export -------------------------------------------------------------------------

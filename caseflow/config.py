@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     def workflow_link(self, workflow_id: str) -> str:
         return f"{self.web_ui}/namespaces/{self.temporal_namespace}/workflows/{workflow_id}"
     outbox_poll_seconds: float = 1.0
+    # How often each API process looks for newly recorded events for the console's live pages.
+    live_poll_seconds: float = Field(default=0.5, gt=0, le=10)
     # Notification delivery (docs/operations.md). Without an SMTP host, e-mail is not sent and
     # people whose profile asks for e-mail get their messages in the log instead.
     smtp_host: str | None = None

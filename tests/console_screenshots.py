@@ -88,8 +88,8 @@ async def seed(demo: Demo) -> dict[str, str]:
 
 
 async def shoot(page: Page, name: str, folder: Path) -> None:
-    await page.wait_for_load_state("networkidle")
-    await page.wait_for_timeout(300)
+    await page.wait_for_selector("main .page h1, #username")  # a page is shown once drawn
+    await page.wait_for_timeout(300)  # (the live feed keeps a request open: never "idle")
     await page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
     print(f"  {folder / name}.png")
 
@@ -120,6 +120,7 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await hotline.fill("[name=symptom]", "扫描时球管报警,无法出图")
         await shoot(hotline, "hotline-repair-form", folder)
 
+        await hotline.close()  # each page holds a live feed: a browser opens 6 per host (HTTP/1.1)
         engineer = await signed_in(made, base, tokens["engineer"])
         await engineer.wait_for_selector(".case-card button.action")
         await shoot(engineer, "engineer-my-cases", folder)
@@ -127,12 +128,14 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await engineer.fill("dialog[open] [name=condition]", "远程接入正常,磁体室温度 26°C 偏高")
         await shoot(engineer, "engineer-step-form", folder)
 
+        await engineer.close()
         supervisor = await signed_in(made, base, tokens["supervisor"])
         await supervisor.goto(f"{base}/console/#/case/{cases['unclassified']}")
         await supervisor.click("button.action[data-action=classify]")
         await supervisor.select_option("dialog[open] [name=severity]", "general")
         await shoot(supervisor, "supervisor-classify", folder)
 
+        await supervisor.close()
         manager = await signed_in(made, base, tokens["manager"])
         await manager.wait_for_selector("#board")
         await shoot(manager, "manager-board", folder)
@@ -150,6 +153,7 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await shoot(manager, "manager-board-en", folder)
         await manager.click("#lang")
 
+        await manager.close()
         auditor = await signed_in(made, base, tokens["auditor"])
         await auditor.wait_for_selector(".results table")
         await shoot(auditor, "auditor-search", folder)
@@ -159,6 +163,7 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await auditor.wait_for_selector(".replay-result .message")
         await shoot(auditor, "auditor-case", folder)
 
+        await auditor.close()
         admin = await signed_in(made, base, tokens["admin"])
         await admin.wait_for_selector(".page-people table")
         await shoot(admin, "admin-people", folder)

@@ -239,6 +239,16 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/reports/visits/{case_id}", ok=frozenset({404})),
     Example("GET", "/v1/reports/jobs/{job_id}", ok=frozenset({404})),
     Example("GET", "/v1/reports/jobs/{job_id}/report.{fmt}", ok=frozenset({404})),
+    Example("GET", "/v1/live", params={"follow": "false"}),
+    Example("GET", "/v1/notices"),
+    Example("GET", "/v1/queues/{name}"),
+    # A JSON body is no photo: the gate let it through to the type check.
+    Example("POST", "/v1/cases/{case_id}/attachments", lambda w: {"photo": 1},
+            frozenset({415}), params={"name": "现场.jpg"}),
+    Example("GET", "/v1/cases/{case_id}/attachments"),
+    Example("GET", "/v1/cases/{case_id}/report.pdf"),
+    Example("GET", "/v1/cases/{case_id}/attachments/{attachment_id}", ok=frozenset({404})),
+    Example("POST", "/v1/notices/read", lambda w: {"up_to": 1}),
 ]}
 
 
@@ -269,7 +279,8 @@ async def test_route_cell(app, client, world, sessions, route, role):
         serial="CT-DH-0001", change="pause",
         hospital_id=world.hospital_id, modality="CT", subscription_id=world.subscription_id,
         delivery_id=2**31 - 1, event_id=world.event_id, person_id=world.person_id,
-        token_id=spare_row.id, year=2025, job_id="RJ-none", fmt="pdf")
+        token_id=spare_row.id, year=2025, job_id="RJ-none", fmt="pdf", name="handover",
+        attachment_id=2**31 - 1)
     response = await client.request(
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,

@@ -38,7 +38,7 @@ from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.spreadsheets import cell, csv_text
 from caseflow.replay import replay_one, replayer
 from caseflow.store import seals
-from caseflow.store.models import Case, CaseSeal
+from caseflow.store.models import Case, CaseEventRow, CaseSeal
 from caseflow.store.people import issue_token
 from caseflow.temporal import binary
 from tests.conftest import namespace_of_its_own, running_worker
@@ -385,7 +385,8 @@ async def test_a_repair_held_by_its_complaint_says_what_its_seal_waits_for(stack
     (complaint,) = [c["case_id"] for c in view["linked_cases"]]
     assert view["status"] == "closed" and view["closed_at"]
     waits = f"sealed when linked complaint {complaint} closes"
-    assert view["record"] == {"sealed": False, "position": None, "waits_for": waits}
+    assert view["record"] == {"sealed": False, "position": None, "waits_for": waits,
+                              "waits": "linked_case", "waits_params": {"cases": [complaint]}}
     record = await exported(stack, repair)
     assert record["seal"] is None and record["waits_for"] == waits
     path = tmp_path / "repair.json"
@@ -445,3 +446,56 @@ def test_csv_cells_are_text_numbers_or_times_never_formulas():
         "", "true", "-3", "2.5", "李医生", "'=1+1", " =1", "a=b", "'\tx", "'\rx", "'-x", "'+x",
         "'@x"]
     assert csv_text(["a", "b"], [["@x", "y"]]) == "a,b\r\n'@x,y\r\n"
+
+
+async def test_a_repair_that_continued_as_new_is_one_case_to_read_seal_export_and_replay(
+        stack, tmp_path: Path):
+    """Walked through the API with a progress report a day until its workflow continued as new:
+    its view, timeline, export, seal and replay cover both runs."""
+    case_id = await open_case(stack.api, stack.tokens, severity="general")
+
+    async def act(role: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        done = await stack.api.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
+                                    headers=headers(stack.tokens, role, new_key()))
+        assert done.status_code == 200, done.text
+        return done.json()
+
+    for _, role, action, payload in WALK[:6]:
+        await act(role, action, payload)
+    reports, view = 0, {"run": 1}
+    while view["run"] == 1:
+        reports += 1
+        view = await act("engineer", "progress", {"note": f"第{reports}天: 等待球管到货"})
+        assert reports < 400, "never continued as new"
+    for _, role, action, payload in WALK[6:]:
+        view = await act(role, action, payload)
+    assert view["status"] == "closed" and view["run"] == 2
+    # The view: every step counted, every round of the daily report (the first run's from the
+    # case row), its escalations.
+    assert view["earlier_steps"] + len(view["steps"]) == 1 + 6 + reports + 3
+    rounds = sorted(c["round"] for c in view["commitments"] if c["key"] == "progress")
+    assert rounds == list(range(1, reports + 2))
+    # The timeline: every event of both runs, numbered without a gap.
+    with stack.sessions() as session:
+        rows = list(session.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case_id)
+                                    .order_by(CaseEventRow.seq)))
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert len({r.run_id for r in rows}) == 2
+    # Sealed whole: the export has both runs and verifies; replay takes both runs.
+    await stack.client.get_workflow_handle(case_id).result()
+    stack.drain()
+    await seal_once(stack.client, stack.sessions)
+    record = await exported(stack, case_id)
+    assert record["seal"] is not None and len(record["histories"]) == 2
+    path = tmp_path / "continued.json"
+    path.write_text(json.dumps(record, ensure_ascii=False), "utf-8")
+    ok, message = verify_file(path, stack.sessions)
+    assert ok, message
+    replayed = await stack.api.post("/v1/audit/replay", json={"case_id": case_id},
+                                    headers=headers(stack.tokens, "auditor"))
+    assert replayed.status_code == 200 and replayed.json()["ok"], replayed.text
+    cli = subprocess.run([sys.executable, "-m", "caseflow.cli", "replay", str(path)],
+                         capture_output=True, text=True, env=stack.env(), timeout=120)
+    assert cli.returncode == 0, (cli.stdout, cli.stderr)
+    assert [line.split()[0] for line in cli.stdout.splitlines()] == ["OK", "OK"]
+    assert "(run 2 of 2)" in cli.stdout

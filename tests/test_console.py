@@ -17,10 +17,15 @@ from playwright.async_api import Browser
 
 from caseflow.api.app import create_app
 from caseflow.config import Settings
+from caseflow.domain.enums import Role
+from caseflow.domain.records import Actor
 from caseflow.store.models import Person
 from caseflow.store.people import issue_token, set_password
-from tests.console_driver import browser, context, served, signed_in
+from tests.console_driver import PHONE, browser, context, served, signed_in
+from tests.emergency_driver import SUPERVISOR
 from tests.postgres import free_port
+from tests.test_emergency_api import body as emergency_body
+from tests.test_emergency_api import new_unit
 from tests.test_reports import new_hospital_unit
 
 PASSWORD = "Hotline-2026-console"
@@ -142,7 +147,7 @@ async def test_a_repair_from_the_hotline_form_to_the_auditors_timeline(
                                    ".map(n => n.textContent)")
     assert loose == [], "no stray text (a literal 'null') between the page's sections"
     assert await auditor.inner_text(".record.unsealed") == \
-        "记录尚未封存:sealed once the case is closed"
+        "记录尚未封存:案件结案后封存"
     await auditor.click("#replay")
     await auditor.wait_for_selector(".replay-result .message.ok")
     assert "Temporal" in await auditor.inner_text("a.temporal")
@@ -243,7 +248,7 @@ async def test_a_refused_field_shows_the_apis_reason_next_to_it_and_adds_no_one(
     await admin.click("#person-form button[type=submit]")
     reason = admin.locator("[name=password] ~ .field-error")
     await reason.wait_for()
-    assert "10 to 200 characters" in await reason.inner_text()
+    assert await reason.inner_text() == "密码须为 10 到 200 个字符", "worded by its reason code"
     assert await admin.get_attribute("[name=password]", "aria-invalid") == "true"
     async with httpx.AsyncClient(base_url=console) as client:
         listed = await client.get("/v1/people", params={"role": "engineer"},
@@ -254,7 +259,7 @@ async def test_a_refused_field_shows_the_apis_reason_next_to_it_and_adds_no_one(
     await admin.fill("[name=id]", "EN-01")
     await admin.fill("[name=password]", "Long-enough-2026")
     await admin.click("#person-form button[type=submit]")
-    await admin.wait_for_selector("#person-form .form-errors:has-text('EN-01')")
+    await admin.wait_for_selector("#person-form .form-errors:has-text('该编号已被使用')")
     assert "当前状态不允许此操作" in await admin.inner_text("#person-form .form-errors")
     assert admin.errors == [], admin.errors  # type: ignore[attr-defined]
     await made.close()
@@ -281,7 +286,7 @@ async def test_a_token_issued_in_the_console_is_shown_once_works_and_stops_when_
         assert me.status_code == 200 and me.json()["id"] == people["engineer_id"]
 
         # Listed without its secret; once the page is drawn again the secret is gone for good.
-        row = admin.locator("tr:has(td:text-is('巡检脚本'))")
+        row = admin.locator("tr:has(td span:text-is('巡检脚本'))")
         assert await row.locator(".badge").inner_text() == "有效"
         await admin.reload()
         await row.wait_for()
@@ -304,7 +309,183 @@ async def test_an_admin_cannot_deactivate_themselves_and_is_told_why(console, ch
     await admin.goto(f"{console}/console/#/person/AD-01")
     await admin.click("#toggle-active")
     await admin.click("dialog[open] button.confirm")
-    await admin.wait_for_selector(".account-status [role=alert]:has-text('cannot deactivate')")
+    await admin.wait_for_selector(".account-status [role=alert]:has-text('管理员不能停用自己')")
     await admin.reload()
     await admin.wait_for_selector("#toggle-active:text('停用')")  # still active
+    await made.close()
+
+
+async def test_a_paged_engineer_sees_the_emergency_on_the_phone_without_a_reload(
+        console, chromium, tokens, sessions):
+    """The hotline declares an emergency through the API; the engineer first on call has "my
+    cases" open on a 390x844 phone: the page shows at the top, acknowledge in view, by the live
+    feed alone; the inbox counts the page; acknowledged, it becomes an ordinary card."""
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-P{suffix}", name="工程师 周宁", role="engineer",
+                           channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-P{suffix}", "phone")[0]
+    engineer = Actor(id=f"EN-P{suffix}", name="工程师 周宁", role=Role.engineer)
+    hospital_id, serial = new_unit(sessions, chain=(engineer, SUPERVISOR))
+    phone = await context(chromium, viewport=PHONE)
+    page = await signed_in(phone, console, token)
+    await page.wait_for_selector("h1:text('我的工单')")
+    await page.wait_for_selector("#live-state.live")  # following the feed before the page
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        declared = await client.post("/v1/emergencies", json=emergency_body(hospital_id, serial),
+                                     headers={"Authorization": f"Bearer {tokens['hotline']}",
+                                              "Idempotency-Key": uuid.uuid4().hex})
+    assert declared.status_code == 201, declared.text
+    case_id = declared.json()["case_id"]
+    card = page.locator(f".case-card.paged[data-case='{case_id}']")
+    await card.wait_for()  # no reload: the live feed brought it
+    assert await page.locator(".case-card").first.get_attribute("data-case") == case_id
+    button = card.locator("button[data-action=acknowledge]")
+    box = await button.bounding_box()
+    assert box is not None and box["y"] + box["height"] <= PHONE["height"], \
+        "the acknowledge button is in view without scrolling"
+    await page.wait_for_selector("#unread:text('1')")
+    await button.click()
+    await page.click("dialog[open] button[type=submit]")
+    await page.wait_for_selector(f".case-card[data-case='{case_id}']:not(.paged)")
+    await page.wait_for_selector("text=已记录:确认接单")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    await phone.close()
+
+
+async def test_the_hotline_works_its_queues_finds_a_caller_and_is_warned_of_an_open_case(
+        console, chromium, people, tokens):
+    hospital_id, serial = people["hospital_id"], people["serial"]
+    phone = f"1{uuid.uuid4().int % 10**10:010d}"
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "欧阳医生", "reporter_phone": phone, "hospital_id": hospital_id,
+            "department": "放射科", "equipment_serial": serial, "symptom": "检查床无法升降",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "severity": "general"})
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        made = await context(chromium)
+        page = await signed_in(made, console, tokens["hotline"])
+        await page.wait_for_selector("h1:text('接线台')")
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": people["engineer_id"]})
+        assert assigned.status_code == 200, assigned.text
+    check = f"button[data-action=confirm-handover][data-case='{case_id}']"
+    await page.wait_for_selector(check)  # the queue followed the assignment by itself
+    await page.click(check)
+    await page.click("dialog[open] button[type=submit]")
+    await page.wait_for_selector(check, state="detached")
+
+    await page.fill("#find-q", phone[-6:])
+    await page.click("#find-form button[type=submit]")
+    await page.wait_for_selector(f".find-results a.case-id:text('{case_id}')")
+
+    await page.goto(f"{console}/console/#/intake/repair")
+    await page.fill("#lookup-q", serial)
+    await page.click("form.lookup button[type=submit]")
+    await page.click(f"button.use[data-serial='{serial}']")
+    await page.wait_for_selector(f".open-already a.case-id:text('{case_id}')")
+    assert "该设备已有未结工单" in await page.inner_text(".open-already")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+    await made.close()
+
+
+# Words of our own that may stand in a Chinese page (names of things, not English sentences).
+TECHNICAL = {"caseflow", "CT", "MR", "DR", "US", "SHA", "CSV", "JSON", "API", "PDF", "Excel",
+             "Temporal", "UI", "HTTP", "App", "Webhook", "HU", "SLA"}
+# The visible text of the page less what people typed or named (translate="no") and what is
+# marked as another language (the language switch): what the console itself says.
+OWN_TEXT = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll('[translate=no], [lang], script, style, noscript, option[value=""]')
+    .forEach((n) => { if (n !== copy) n.remove(); });
+  copy.querySelectorAll('input, textarea').forEach((n) => n.remove());
+  return copy.innerText;
+}"""
+
+
+def foreign_words(text: str, language: str) -> list[str]:
+    if language == "zh-CN":
+        return sorted({w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in TECHNICAL})
+    return sorted(set(re.findall(r"[\u3400-\u9fff]+", text)))
+
+
+async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens):
+    """Each page of each role, in zh-CN and in English: no word of the other language from our
+    own strings (people's names and what they typed are theirs and stay as written)."""
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "李医生", "reporter_phone": "0571-88886666",
+            "hospital_id": people["hospital_id"], "department": "放射科",
+            "equipment_serial": people["serial"], "symptom": "扫描时球管报警",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "alarm_codes": ["E1023"], "severity": "severe"})
+        case_id = created.json()["case_id"]
+        for role, action, payload in (("supervisor", "assign", {"engineer_id": people["engineer_id"]}),
+                                      ("supervisor", "pause", {"reason": "customer_request"})):
+            done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
+                                     headers=auth(role))
+            assert done.status_code in (200, 422), done.text
+    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox"],
+             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
+             "engineer": ["#/mine"], "admin": ["#/people", "#/person/EN-01"],
+             "auditor": [f"#/case/{case_id}"]}
+    found: dict[str, list[str]] = {}
+    made = await context(chromium)
+    for role, hashes in pages.items():
+        page = await signed_in(made, console, tokens[role] if role != "engineer"
+                               else people["engineer"])
+        for language in ("zh-CN", "en"):
+            if await page.get_attribute("html", "lang") != language:
+                await page.click("#lang")
+                await page.wait_for_function(f"document.documentElement.lang === '{language}'")
+            for where in hashes:
+                await page.goto(f"{console}/console/{where}")
+                await page.wait_for_selector("main .page h1")  # drawn with its data
+                words = foreign_words(await page.evaluate(OWN_TEXT), language)
+                if words:
+                    found[f"{role} {language} {where}"] = words
+        assert page.errors == [], page.errors  # type: ignore[attr-defined]
+        await page.evaluate("localStorage.setItem('caseflow.lang', 'zh-CN')")
+    await made.close()
+    assert found == {}, found
+
+
+async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium, people, tokens):
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(role: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "李医生", "reporter_phone": "0571-88886666",
+            "hospital_id": people["hospital_id"], "department": "放射科",
+            "equipment_serial": people["serial"], "symptom": "图像伪影",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone", "severity": "general"})
+        case_id = created.json()["case_id"]
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": people["engineer_id"]})
+        assert assigned.status_code == 200, assigned.text
+    photo = b"\xff\xd8\xff\xe0" + uuid.uuid4().bytes * 100
+    made = await context(chromium)
+    engineer = await signed_in(made, console, people["engineer"])
+    await engineer.goto(f"{console}/console/#/case/{case_id}")
+    await engineer.set_input_files("#attachment-file", files=[
+        {"name": "现场照片.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    await engineer.click("#attachment-form button[type=submit]")
+    await engineer.wait_for_selector("button.download:has-text('现场照片.jpg')")
+    await engineer.wait_for_selector(".timeline li[data-event=attachment]")
+
+    auditor = await signed_in(made, console, tokens["auditor"])
+    await auditor.goto(f"{console}/console/#/case/{case_id}")
+    async with auditor.expect_download() as waiting:
+        await auditor.click("button.download:has-text('现场照片.jpg')")
+    download = await waiting.value
+    path = await download.path()
+    assert path is not None and open(path, "rb").read() == photo
+    assert await auditor.locator("#attachment-form").count() == 0, "an auditor only reads"
     await made.close()

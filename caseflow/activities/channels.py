@@ -14,6 +14,7 @@ from typing import Protocol
 import httpx
 import structlog
 
+from caseflow.domain.notices import render
 from caseflow.store.models import Notification, Person
 
 log = structlog.get_logger(__name__)
@@ -21,6 +22,13 @@ log = structlog.get_logger(__name__)
 
 def _header_safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", ".", text)
+
+
+def worded(message: Notification, person: Person) -> tuple[str, str]:
+    """The subject and body of a message for its recipient: from its template, in their
+    language and time zone, or as it was written."""
+    return render(message.template, message.params, person.language or "zh-CN", None,
+                  message.subject, message.body)
 
 
 class DeliveryError(Exception):
@@ -37,8 +45,9 @@ class LogChannel:
     name = "log"
 
     def deliver(self, message: Notification, person: Person) -> None:
+        subject, _ = worded(message, person)
         log.info("notification sent", channel="log", case_id=message.case_id, to=person.id,
-                 subject=message.subject, urgent=message.urgent)
+                 subject=subject, urgent=message.urgent)
 
 
 class EmailChannel:
@@ -54,14 +63,15 @@ class EmailChannel:
     def deliver(self, message: Notification, person: Person) -> None:
         if not person.email:
             raise DeliveryError(f"{person.id} has no e-mail address")
+        subject, body = worded(message, person)
         mail = EmailMessage()
         mail["From"], mail["To"] = self.sender, person.email
-        mail["Subject"] = " ".join(message.subject.split())  # no line breaks in a header
+        mail["Subject"] = " ".join(subject.split())  # no line breaks in a header
         # The same for every copy of this message, so a receiver can drop a duplicate.
         mail["Message-ID"] = f"<{_header_safe(message.dedupe_key)}@caseflow>"
         if message.urgent:
             mail["X-Priority"] = "1"
-        mail.set_content(message.body)
+        mail.set_content(body)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -84,8 +94,8 @@ class WebhookChannel:
     def deliver(self, message: Notification, person: Person) -> None:
         if not person.webhook_url:
             raise DeliveryError(f"{person.id} has no webhook URL")
-        body = {"msgtype": "text",
-                "text": {"content": f"{message.subject}\n{message.body}"},
+        subject, text = worded(message, person)
+        body = {"msgtype": "text", "text": {"content": f"{subject}\n{text}"},
                 "case_id": message.case_id, "urgent": message.urgent}
         try:
             response = self.client.post(person.webhook_url, json=body, headers={

@@ -229,4 +229,5 @@ class CaseRecords:
             session.add(Notification(
                 dedupe_key=f"{key}/{person_id}", case_id=case_id, person_id=person_id,
                 subject=notice.subject[:300], body=notice.body, urgent=notice.urgent,
+                template=notice.template, params=notice.params or None,
                 status="pending", created_at=now))

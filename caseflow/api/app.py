@@ -8,10 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from temporalio.client import Client
 
-from caseflow.api import console, docs, errors, strict, telemetry
+from caseflow.api import console, docs, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
     actions,
+    attachments,
     audit,
     cases,
     complaints,
@@ -21,8 +22,10 @@ from caseflow.api.routes import (
     exports,
     health,
     installations,
+    notices,
     people,
     policy,
+    queues,
     reliability,
     repairs,
     report_jobs,
@@ -67,6 +70,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     app.state.temporal = temporal
     app.state.limiter = Limiter()
     app.state.sign_in_guard = SignInGuard()
+    app.state.live = live.LiveFeed(app.state.sessions, settings.live_poll_seconds)
     app.state.request_metrics = telemetry.RequestMetrics()
     app.add_middleware(telemetry.ObservedRequests, metrics=app.state.request_metrics,
                        tracing=tracing)
@@ -77,7 +81,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    installations.router, cases.router, equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, actions.router, reliability.router, report_jobs.router):
+                   trends.router, actions.router, reliability.router, report_jobs.router,
+                   notices.router, queues.router, attachments.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

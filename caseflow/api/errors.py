@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.limits import RateLimited
+from caseflow.api.refusals import reason_of, value_reason
 from caseflow.domain.errors import (
     ERROR_TYPES,
     DomainError,
@@ -42,6 +43,10 @@ class ErrorBody(BaseModel):
     detail: str = Field(description="what went wrong and what to do")
     code: str | None = Field(default=None, description="NotPermitted, NotAssignee, "
                              "UnknownCase, InvalidTransition, RateLimited, ServiceUnavailable...")
+    reason: str | None = Field(default=None, description="a stable code of the refusal "
+                               "(not_in_status, case_closed, not_your_case...) to word it in "
+                               "the client's language; `params` holds its values")
+    params: dict[str, Any] | None = None
 
 
 class FieldError(BaseModel):
@@ -49,6 +54,9 @@ class FieldError(BaseModel):
                                  '["query", "limit"], ["header", "Idempotency-Key"]')
     msg: str
     type: str
+    reason: str | None = Field(default=None, description="a stable code of the refusal "
+                               "(must_pass, must_be_future, missing, string_too_short...)")
+    params: dict[str, Any] | None = None
 
 
 class FieldErrors(BaseModel):
@@ -90,8 +98,23 @@ def status_of(error: DomainError) -> int:
 
 
 def field_errors(error: ValidationError, prefix: tuple[str, ...] = ("body",)) -> list[dict[str, Any]]:
-    return [{"loc": [*prefix, *map(str, e["loc"])], "msg": e["msg"], "type": e["type"]}
-            for e in error.errors()]
+    return [{"loc": [*prefix, *map(str, e["loc"])], **_worded(e)} for e in error.errors()]
+
+
+def _worded(error: Any) -> dict[str, Any]:
+    """msg, type and the stable reason (pydantic's type, or ours for our validators)."""
+    if error["type"] == "value_error":
+        reason, params = value_reason(error["msg"])
+    else:
+        reason, params = error["type"], _context(error)
+    return {"msg": error["msg"], "type": error["type"], "reason": reason, "params": params}
+
+
+def _context(error: Any) -> dict[str, Any]:
+    """What pydantic says about the rule a value broke (a length, a pattern, the choices),
+    never the value itself."""
+    return {name: value for name, value in (error.get("ctx") or {}).items()
+            if isinstance(value, str | int | float | bool)}
 
 
 def domain_error_from_update(error: WorkflowUpdateFailedError) -> DomainError:
@@ -131,8 +154,7 @@ def install(app: FastAPI) -> None:
         """422 naming each bad field and why, without echoing the value sent back (it may be
         a secret, a password or a patient's details)."""
         return JSONResponse({"detail": [
-            {"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-            for e in error.errors()]}, status_code=422)
+            {"loc": list(e["loc"]), **_worded(e)} for e in error.errors()]}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -147,10 +169,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         status = status_of(error)
-        body: dict[str, Any] = {"detail": error.message, "code": type(error).__name__}
+        reason, params = reason_of(error)
+        body: dict[str, Any] = {"detail": error.message, "code": type(error).__name__,
+                                "reason": reason, "params": params}
         if status == 422:
             body["detail"] = [{"loc": location(error.field), "msg": error.message,
-                               "type": "value_error"}]
+                               "type": "value_error", "reason": reason, "params": params}]
+            del body["reason"], body["params"]
         return JSONResponse(body, status_code=status)
 
     @app.exception_handler(RateLimited)

@@ -30,6 +30,7 @@ from caseflow.api.auth import Principal
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook
+from caseflow.domain.text_search import searchable
 from caseflow.store.cases import Draft, reserve_case, void_case
 from caseflow.store.models import Case
 from caseflow.workflows import search_attributes as search
@@ -84,7 +85,8 @@ async def open_case(opening: Opening, body: BaseModel, context: Context,
             row, created = reserve_case(
                 session, kind=opening.kind, created_by=context.principal.id,
                 key=context.idempotency_key, request_hash=request_hash,
-                draft=opening.draft(session), now=now, local_day=local_day)
+                draft=opening.draft(session), now=now, local_day=local_day,
+                text=searchable([body.model_dump(mode="json")]))
             return row, opening.start(session, row, context.policy, now, local_day), created
 
     try:

@@ -31,6 +31,10 @@ def visibility_query(found: CaseFilter, sort: CaseSort) -> str:
     if found.due_before is not None:
         raise InvalidPayload("due times are kept in the database, not in Temporal: use "
                              "source=database", field="query.due_before")
+    for name in ("q", "open"):
+        if getattr(found, name) is not None:
+            raise InvalidPayload("the text and closing of a case are kept in the database, not "
+                                 "in Temporal: use source=database", field=f"query.{name}")
     if sort is not CaseSort.newest:
         raise InvalidPayload("Temporal lists in its own order (running cases first, newest "
                              f"first): use source=database to sort by {sort.value}",

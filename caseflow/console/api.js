@@ -1,7 +1,7 @@
 // The one way the console talks to the server: the /v1 JSON API with the bearer token of this
 // tab's sign-in (sessionStorage: gone when the tab closes; no cookie, so no CSRF surface).
 
-import { t } from "./i18n.js";
+import { language, refusal, t } from "./i18n.js";
 
 const TOKEN = "caseflow.token";
 
@@ -11,6 +11,8 @@ export class ApiError extends Error {
     super(typeof detail === "string" ? detail : `HTTP ${status}`);
     this.status = status;
     this.code = body && body.code;
+    this.reason = body && body.reason; // a stable code, worded in the console's language
+    this.params = (body && body.params) || {};
     // [{loc: ["body", "field", ...], msg}] for 422
     this.fields = Array.isArray(detail) ? detail : [];
   }
@@ -73,6 +75,28 @@ export async function call(method, path, { body, params, key, raw } = {}) {
   return parsed;
 }
 
+// A file as the body of a POST (an attachment), its type the file's own.
+export async function send(path, file, params) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(params || {})) url.searchParams.append(name, value);
+  let response;
+  try {
+    response = await fetch(url, { method: "POST", body: file, headers: {
+      Accept: "application/json", Authorization: `Bearer ${token()}`, "Content-Type": file.type || "application/octet-stream" } });
+  } catch {
+    throw new ApiError(0, { detail: "network" });
+  }
+  const text = await response.text();
+  let parsed = null;
+  try {
+    parsed = text ? JSON.parse(text) : null;
+  } catch {
+    parsed = { detail: text };
+  }
+  if (!response.ok) throw new ApiError(response.status, parsed);
+  return parsed;
+}
+
 export const get = (path, params) => call("GET", path, { params });
 export const post = (path, body, key) => call("POST", path, { body, key });
 export const put = (path, body) => call("PUT", path, { body });
@@ -90,11 +114,22 @@ export function schemas() {
   return schemaCache;
 }
 
-// What went wrong, in words for the person at the screen.
+// One field's refusal in the console's language: by its stable reason code; the API's English
+// message only in English, and a general word in Chinese when the code is not known here.
+export function fieldReason(item) {
+  return refusal(item.reason, item.params || {}) || (language() === "en" ? item.msg : t("error.invalidField"));
+}
+
+// What went wrong, in words for the person at the screen (the API's reason code, worded here).
 export function explain(error) {
   if (!(error instanceof ApiError)) return String(error && error.message ? error.message : error);
   if (error.status === 0) return t("error.network");
-  const known = { 403: "error.403", 404: "error.404", 409: "error.409", 429: "error.429", 503: "error.503" }[error.status];
-  const detail = error.fields.length ? error.fields.map((f) => f.msg).join("; ") : error.message;
-  return known ? `${t(known)}: ${detail}` : detail;
+  const known = { 403: "error.403", 404: "error.404", 409: "error.409", 413: "error.413", 415: "error.415",
+    429: "error.429", 503: "error.503" }[error.status];
+  if (error.status === 413 || error.status === 415) return t(known);
+  if (error.fields.length) return error.fields.map(fieldReason).join("; ");
+  const worded = refusal(error.reason, error.params);
+  const detail = worded || (language() === "en" ? error.message : "");
+  if (!known) return detail || t("error.other", { status: error.status });
+  return detail ? `${t(known)}: ${detail}` : t(known);
 }

@@ -7,7 +7,10 @@ import { language, setLanguage, t, word } from "./i18n.js";
 import * as audit from "./pages/audit.js";
 import * as casePage from "./pages/case.js";
 import * as engineer from "./pages/engineer.js";
+import * as live from "./live.js";
+import { refreshUnread, show as showUnread, watchNotices } from "./notices.js";
 import * as hotline from "./pages/hotline.js";
+import * as inbox from "./pages/inbox.js";
 import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
 import * as reliability from "./pages/reliability.js";
@@ -30,6 +33,7 @@ const PAGES = {
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
   search: { page: audit, nav: "nav.search", needs: "read_cases" },
   people: { page: people, nav: "nav.people", needs: "manage_people" },
+  inbox: { page: inbox },
   person: { page: people.person, under: "people" },
   case: { page: casePage },
 };
@@ -65,9 +69,22 @@ function shell() {
   }
   const who = clear(document.getElementById("who"));
   if (me) {
-    who.append(el("span", { class: "me" }, `${me.name} · ${word(me.role)}`),
+    who.append(
+      el("span", { class: "live-state", id: "live-state" }),
+      el("a", { href: "#/inbox", id: "inbox-link", class: "inbox-link", "aria-current": here === "inbox" ? "page" : null },
+        t("nav.inbox"), " ", el("span", { class: "unread", id: "unread", hidden: true })),
+      el("span", { class: "me" }, el("span", { translate: "no" }, me.name), ` · ${word(me.role)}`),
       el("button", { type: "button", class: "link", id: "sign-out", onclick: signOut }, t("nav.signout")));
+    showUnread();
+    showLiveState();
   }
+}
+
+function showLiveState(state = live.current()) {
+  const node = document.getElementById("live-state");
+  if (!node) return;
+  node.textContent = state === "live" ? t("live.live") : state === "reconnecting" ? t("live.reconnecting") : "";
+  node.className = `live-state ${state}`;
 }
 
 async function signOut() {
@@ -78,7 +95,14 @@ async function signOut() {
   }
   setToken(null);
   me = null;
+  live.stop();
   location.hash = "#/sign-in";
+}
+
+// Once signed in: the live feed, the unread count and its state by the person's name.
+function goLive() {
+  live.start();
+  refreshUnread();
 }
 
 async function whoAmI() {
@@ -93,6 +117,7 @@ async function whoAmI() {
 
 export async function signedIn() {
   me = await whoAmI();
+  if (me) goLive();
   location.hash = `#/${home()}`;
   await route();
 }
@@ -131,6 +156,7 @@ document.getElementById("lang").addEventListener("click", () => {
 });
 whenSignedOut(() => {
   me = null;
+  live.stop();
   if (!location.hash.startsWith("#/sign-in")) location.hash = "#/sign-in";
 });
 window.addEventListener("hashchange", route);
@@ -142,6 +168,9 @@ window.addEventListener("hashchange", route);
   } catch (error) {
     main.append(message("error", explain(error)));
   }
+  watchNotices();
+  live.onState(showLiveState);
+  if (me) goLive();
   if (!location.hash || location.hash === "#/") location.hash = `#/${home()}`;
   else await route();
 })();

@@ -3,12 +3,13 @@
 
 import { explain, get, newKey, post } from "./api.js";
 import { el, message, modal, table } from "./dom.js";
+import { commitmentName } from "./events.js";
 import { schemaForm } from "./forms.js";
-import { language, t, word } from "./i18n.js";
+import { t, word } from "./i18n.js";
 import { countdown, when } from "./time.js";
 
 export function caseLink(caseId) {
-  return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id" }, caseId);
+  return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id", translate: "no" }, caseId);
 }
 
 export function badge(value, kind = "status") {
@@ -16,20 +17,30 @@ export function badge(value, kind = "status") {
   return el("span", { class: `badge ${kind} ${kind}-${value}` }, word(value));
 }
 
-export function dueCell(item) {
-  if (!item.next_due_at) return el("span", { class: "muted" }, t("board.noDeadline"));
-  return el("span", { class: "due" }, el("span", { class: "due-key" }, labelOf(item, item.next_due_key)), " ",
-    countdown(item.next_due_at), el("small", {}, when(item.next_due_at)));
+// The status of a case view; "on site" reached by a remote connection says so.
+export function statusBadge(view) {
+  const arrived = [...(view.steps || [])].reverse().find((s) => s.action === "arrive" || s.action === "on-site");
+  if (view.status === "on_site" && arrived?.data?.mode === "remote") {
+    return el("span", { class: "badge status status-on_site remote" }, t("status.remote"));
+  }
+  return badge(view.status);
 }
 
-function labelOf(item, key) {
-  const found = (item.commitments || []).find((c) => c.key === key && c.state !== "met" && c.state !== "met_late");
-  return found ? found.label : key;
+// An action's name on a case of this kind (a complaint's "assign" names a handler).
+export function actionName(action, kind) {
+  const own = word(`${kind}:${action}`);
+  return own.includes(":") ? word(action) : own;
+}
+
+export function dueCell(item) {
+  if (!item.next_due_at) return el("span", { class: "muted" }, t("board.noDeadline"));
+  return el("span", { class: "due" }, el("span", { class: "due-key" }, commitmentName(item.next_due_key)), " ",
+    countdown(item.next_due_at), el("small", {}, when(item.next_due_at)));
 }
 
 export function commitmentTable(commitments) {
   return table([
-    { label: t("col.commitment"), cell: (c) => c.round > 1 ? `${c.label} (#${c.round})` : c.label },
+    { label: t("col.commitment"), cell: (c) => commitmentName(c.key, c.round) },
     { label: t("col.state"), cell: (c) => badge(c.state, "state") },
     { label: t("col.due"), cell: (c) => c.due_at ? when(c.due_at) : "" },
     { label: t("col.left"), cell: (c) => (c.state === "open" && c.due_at ? countdown(c.due_at) : "") },
@@ -48,7 +59,7 @@ async function staff(roles) {
 
 // The form of one action in a <dialog>: resolves with the case's new view, or null if closed.
 // `intro`: shown above the form (e.g. the callback script).
-export async function actionDialog(caseId, action, { intro } = {}) {
+export async function actionDialog(caseId, action, { intro, kind } = {}) {
   const choices = {};
   const hidden = new Set();
   for (const person of action.people) {
@@ -59,7 +70,7 @@ export async function actionDialog(caseId, action, { intro } = {}) {
   }
   const form = schemaForm(action.payload_schema, { choices, hidden });
   const key = newKey(); // the same key for every submit of this form: one step
-  const title = `${word(action.action)} · ${caseId}`;
+  const title = `${actionName(action.action, kind)} · ${caseId}`;
   return modal("action-dialog", title, (done) => {
     const submit = el("button", { type: "submit" }, t("submit"));
     const content = el("form", {
@@ -76,7 +87,6 @@ export async function actionDialog(caseId, action, { intro } = {}) {
       },
     },
     el("h2", {}, title),
-    language() === "en" ? el("p", { class: "summary" }, action.summary) : null,
     intro || null,
     form.node,
     el("div", { class: "buttons" }, submit,
@@ -86,7 +96,7 @@ export async function actionDialog(caseId, action, { intro } = {}) {
 }
 
 // The buttons of what this person may do on the case now; `after(view)` once a step is taken.
-export async function actionButtons(caseId, after) {
+export async function actionButtons(caseId, after, { kind } = {}) {
   const box = el("div", { class: "actions", "data-case": caseId });
   let found;
   try {
@@ -101,12 +111,12 @@ export async function actionButtons(caseId, after) {
   }
   for (const action of found.actions) {
     box.append(el("button", {
-      type: "button", class: "action", "data-action": action.action, title: action.summary,
+      type: "button", class: "action", "data-action": action.action,
       onclick: async () => {
-        const view = await actionDialog(caseId, action);
+        const view = await actionDialog(caseId, action, { kind });
         if (view) after(view, action);
       },
-    }, word(action.action)));
+    }, actionName(action.action, kind)));
   }
   return box;
 }

@@ -1,7 +1,7 @@
 // Forms made from the JSON Schema of a payload (pydantic's, as the API gives it), so every form
 // follows the action rules and intake models of the server; values read back into the payload.
 
-import { explain } from "./api.js";
+import { explain, fieldReason } from "./api.js";
 import { el, append } from "./dom.js";
 import { language, t, word } from "./i18n.js";
 import { fromInput, localInput } from "./time.js";
@@ -42,12 +42,12 @@ export function schemaForm(schema, options = {}) {
         for (let n = loc.length; n > 0 && !placed; n--) {
           const slot = context.slots.get(loc.slice(0, n).join("."));
           if (slot) {
-            slot.textContent = item.msg;
+            slot.textContent = fieldReason(item);
             slot.previousElementSibling?.setAttribute?.("aria-invalid", "true");
             placed = true;
           }
         }
-        if (!placed) unplaced.push(`${loc.join(".")}: ${item.msg}`);
+        if (!placed) unplaced.push(`${loc.map((p) => word(p)).join(" · ")}: ${fieldReason(item)}`);
       }
       if (fallback) unplaced.unshift(fallback);
       if (unplaced.length) append(general, unplaced.map((text) => el("p", {}, text)));
@@ -139,7 +139,7 @@ function field(raw, path, name, notRequired, context) {
   if (choices) { // a choice of value "" names what leaving the field empty means
     const select = el("select", { ...attrs, required: !optional },
       choices.some((c) => c.value === "") ? null : el("option", { value: "" }, optional ? `(${t("optional")})` : "—"),
-      choices.map((c) => el("option", { value: c.value, selected: c.value === initial }, c.label)));
+      choices.map((c) => el("option", { value: c.value, selected: c.value === initial, translate: c.value ? "no" : null }, c.label)));
     return wrap(title, id, select, error, schema, optional, () => select.value || undefined);
   }
   if (schema.type === "object" && schema.additionalProperties && typeof schema.additionalProperties === "object") {

@@ -91,7 +91,8 @@ WHAT = {
     Capability.read_events: "re-fetch a case event as subscribers receive it",
     Capability.manage_subscriptions: "event subscriptions of outside tools",
     Capability.manage_people: "people, roles, log-ins and API tokens",
-    Capability.read_self: "who am I; sign out",
+    Capability.read_self: "who am I; sign out; their own notifications (inbox, read marks) "
+                          "and the live feed (of the cases they may read)",
     Capability.read_directory: "hospitals; colleagues' names and roles (to assign, to put on call)",
     Capability.import_history: "import past service records (all of a file or nothing)",
 }

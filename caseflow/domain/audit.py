@@ -5,7 +5,7 @@ spaces, UTF-8), so the same data always gives the same SHA-256 whatever tool wro
 
 Scheme 2 (every case sealed from now on) fingerprints the whole record an export shows: the
 case's state, its timeline, each run of its workflow history (oldest first: a case that
-continued as new has several) and its attachments (none yet). Each part has a fingerprint of
+continued as new has several) and its attachments (id, name, SHA-256). Each part has a fingerprint of
 its own; the record's fingerprint is that of the manifest listing them, so `caseflow audit
 verify` can name the part that differs. Scheme 1 (seals made before) fingerprinted only the
 history's events; such seals still verify, for the history.

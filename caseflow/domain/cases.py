@@ -231,6 +231,13 @@ class RecordStatus(BaseModel):
     waits_for: str | None = Field(
         default=None, description="why it is not sealed yet, e.g. 'sealed when linked complaint "
                                   "CP-... closes'")
+    waits: str | None = Field(
+        default=None, description="the same as a code, for a reader to word in its language: "
+                                  "void, case_open, linked_case, workflow_running, "
+                                  "notifications, sealer, next_round")
+    waits_params: dict[str, Any] = Field(
+        default={}, description="what the code's wording needs: cases (linked_case), count "
+                                "(notifications), seconds (sealer, next_round)")
 
 
 class CaseView(BaseModel):

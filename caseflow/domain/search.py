@@ -79,6 +79,11 @@ class CaseFilter(BaseModel):
     opened_to: Zoned | None = Field(default=None, description="opened before (with zone)")
     due_before: Zoned | None = Field(
         default=None, description="open cases with a commitment due before this (with zone)")
+    q: Keyword | None = Field(default=None, description="any text of the case: its number, "
+                              "the caller's name or phone, words of the symptom or of a step "
+                              "(a substring; Chinese as typed)")
+    open: bool | None = Field(default=None, description="true: cases not closed yet; false: "
+                              "closed ones")
 
     def check(self) -> CaseFilter:
         """The rules between filters (422 naming the second one)."""

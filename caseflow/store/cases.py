@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.text_search import MAX_TEXT, grams, searchable
 from caseflow.store.models import Case, CaseNumber, Contract
 
 PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM", "installation": "IN",
@@ -29,7 +30,8 @@ class Draft:
 
 
 def reserve_case(session: Session, *, kind: str, created_by: str, key: str, request_hash: str,
-                 draft: Draft, now: datetime, local_day: date) -> tuple[Case, bool]:
+                 draft: Draft, now: datetime, local_day: date,
+                 text: str = "") -> tuple[Case, bool]:
     """The case row for this key: the existing one (same request), or a new numbered one.
 
     The same key with another request is refused: it would silently return someone else's case.
@@ -51,8 +53,22 @@ def reserve_case(session: Session, *, kind: str, created_by: str, key: str, requ
     session.add(row)
     number = next_number(session, kind, local_day)
     row.case_id = f"{PREFIXES[kind]}-{local_day:%Y%m%d}-{number:06d}"
+    row.search_text = searchable([row.case_id, draft.title, text])
+    row.search_grams = grams(row.search_text)
     session.flush()
     return row, True
+
+
+def add_text(session: Session, case_id: str, values: object) -> None:
+    """Make the text of a step (a note, findings, a name) findable on its case."""
+    more = searchable([values])
+    if not more:
+        return
+    row = session.scalar(select(Case).where(Case.case_id == case_id).with_for_update())
+    if row is None or more in row.search_text:
+        return
+    row.search_text = f"{row.search_text} {more}"[:MAX_TEXT]
+    row.search_grams = grams(row.search_text)
 
 
 def next_number(session: Session, kind: str, local_day: date) -> int:

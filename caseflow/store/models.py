@@ -20,7 +20,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -44,6 +44,8 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 Json = JSON().with_variant(JSONB(), "postgresql")
+# A list of short strings: a GIN-indexed text array on PostgreSQL, JSON on SQLite.
+Grams = JSON().with_variant(ARRAY(Text), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -107,6 +109,8 @@ class Person(Base):
     # Signing in to the console with a user name and password (argon2 hash); None: tokens only.
     username: Mapped[str | None] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
+    # The language their notifications are written in: zh-CN or en.
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
 
 
 class OnCallShift(Base):
@@ -147,6 +151,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         UniqueConstraint("kind", "created_by", "idempotency_key", name="uq_cases_idempotency"),
+        Index("ix_cases_search_grams", "search_grams", postgresql_using="gin"),
         {"sqlite_autoincrement": True},
     )
 
@@ -174,6 +179,11 @@ class Case(Base):
     request_hash: Mapped[str | None] = mapped_column(String(64))
     # Status "void": the number was issued but its workflow surely never started; why.
     void_reason: Mapped[str | None] = mapped_column(Text)
+
+    # Every text of the case (intake, steps), normalised, and its pieces for the index
+    # (domain/text_search.py): what `GET /v1/cases?q=` finds.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    search_grams: Mapped[list[str] | None] = mapped_column(Grams)
 
 
 class CaseNumber(Base):
@@ -205,6 +215,25 @@ class CaseEventRow(Base):
     run_id: Mapped[str] = mapped_column(String(100))
 
 
+class Attachment(Base):
+    """A photo or signed form uploaded to a case, kept with it in this database (so the backup
+    of the database keeps it), with the SHA-256 of its bytes."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by_id: Mapped[str] = mapped_column(String(64))
+    uploaded_by_name: Mapped[str] = mapped_column(String(200))
+    uploaded_by_role: Mapped[str | None] = mapped_column(String(32))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class Escalation(Base):
     __tablename__ = "escalations"
     __table_args__ = (
@@ -229,7 +258,8 @@ class Notification(Base):
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_pending", "status", "created_at"),
-                      Index("ix_notifications_person_case", "person_id", "case_id"))
+                      Index("ix_notifications_person_case", "person_id", "case_id"),
+                      Index("ix_notifications_person_id", "person_id", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
@@ -246,6 +276,12 @@ class Notification(Base):
     delivered: Mapped[list[str]] = mapped_column(Json, default=list)
     not_before: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # Read in the console's inbox (by its recipient).
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A message written as a template code and its parameters (domain/notices.py) is worded in
+    # the recipient's language and time zone when it is sent; None: `subject`/`body` as written.
+    template: Mapped[str | None] = mapped_column(String(64))
+    params: Mapped[dict[str, Any] | None] = mapped_column(Json)
 
 
 class Subscription(Base):

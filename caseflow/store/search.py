@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY, array
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text
 
 from caseflow.domain.access import CaseScope
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
+from caseflow.domain.text_search import query_grams, query_text
 from caseflow.store.models import Case, Notification
 
 
@@ -43,7 +46,7 @@ def readable(session: Session, case_id: str, scope: CaseScope) -> tuple[Case | N
         is not None
 
 
-def filtered(found: CaseFilter, scope: CaseScope) -> Select[tuple[Case]]:
+def filtered(found: CaseFilter, scope: CaseScope, dialect: str = "postgresql") -> Select[tuple[Case]]:
     query = visible(case_query(found.columns), scope)
     if found.opened_from is not None:
         query = query.where(Case.opened_at >= found.opened_from)
@@ -51,7 +54,23 @@ def filtered(found: CaseFilter, scope: CaseScope) -> Select[tuple[Case]]:
         query = query.where(Case.opened_at < found.opened_to)
     if found.due_before is not None:
         query = query.where(Case.closed_at.is_(None), Case.next_due_at < found.due_before)
+    if found.open is not None:
+        query = query.where(Case.closed_at.is_(None) if found.open else Case.closed_at.is_not(None))
+    if found.q is not None:
+        query = containing(query, found.q, dialect)
     return query
+
+
+def containing(query: Select[tuple[Case]], text: str, dialect: str) -> Select[tuple[Case]]:
+    """Cases whose text contains `text` (domain/text_search.py): on PostgreSQL the GIN index of
+    their pieces finds the candidates and the substring match decides; SQLite scans."""
+    wanted = query_text(text)
+    escaped = wanted.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    match = func.lower(Case.search_text).like(f"%{escaped}%", escape="!")
+    if dialect == "postgresql":
+        pieces = array(query_grams(text), type_=Text)
+        return query.where(Case.search_grams.op("@>")(pieces.cast(ARRAY(Text))), match)
+    return query.where(match)
 
 
 def find_cases(session: Session, found: CaseFilter, scope: CaseScope, sort: CaseSort,
@@ -59,7 +78,7 @@ def find_cases(session: Session, found: CaseFilter, scope: CaseScope, sort: Case
     """One page of the cases matching `found` in `sort` order (empty values last, ties by row
     number in the same direction), and the cursor of the next page (None on the last)."""
     column = getattr(Case, sort.column)
-    query = filtered(found, scope)
+    query = filtered(found, scope, session.get_bind().dialect.name)
     if after is not None:
         query = query.where(_after(column, sort.descending, after))
     order = column.desc() if sort.descending else column.asc()
@@ -86,6 +105,7 @@ def due_soon(session: Session, found: CaseFilter, scope: CaseScope, before: date
              limit: int) -> list[Case]:
     """Open cases whose next commitment is due before `before` (overdue ones first), by due
     time."""
-    query = filtered(found, scope).where(Case.closed_at.is_(None), Case.next_due_at.is_not(None),
+    query = filtered(found, scope, session.get_bind().dialect.name).where(
+        Case.closed_at.is_(None), Case.next_due_at.is_not(None),
                                   Case.next_due_at < before)
     return list(session.scalars(query.order_by(Case.next_due_at, Case.seq).limit(limit)))

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from caseflow.store.models import CaseEventRow, CaseSeal, Notification, Person
+from caseflow.store.models import Attachment, CaseEventRow, CaseSeal, Notification, Person
 
-SOURCES = ("case", "notification", "seal")
+SOURCES = ("case", "notification", "attachment", "seal")
 SYSTEM = {"id": "system", "name": "caseflow", "role": None}
 
 
@@ -29,6 +29,9 @@ def case_timeline(session: Session, case_id: str,
                 select(Notification, Person).outerjoin(Person, Person.id == Notification.person_id)
                 .where(Notification.case_id == case_id).order_by(Notification.id)):
             entries += _notification_entries(message, person)
+    if "attachment" in sources:
+        entries += [_attachment_entry(row) for row in session.scalars(
+            select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))]
     if "seal" in sources:
         seal = session.scalar(select(CaseSeal).where(CaseSeal.case_id == case_id))
         if seal is not None:
@@ -69,6 +72,16 @@ def _notification_entries(message: Notification, person: Person | None) -> list[
 
 def _last(message: Notification) -> datetime:
     return message.not_before or message.sent_at or message.created_at
+
+
+def _attachment_entry(row: Attachment) -> dict[str, Any]:
+    return {"id": f"attachment-{row.id}", "source": "attachment", "seq": None,
+            "at": row.uploaded_at, "event": "attachment",
+            "actor": {"id": row.uploaded_by_id, "name": row.uploaded_by_name,
+                      "role": row.uploaded_by_role},
+            "summary": f"attached {row.name} ({row.size} bytes, SHA-256 {row.sha256})",
+            "data": {"attachment_id": row.id, "name": row.name, "content_type": row.content_type,
+                     "size": row.size, "sha256": row.sha256}}
 
 
 def _seal_entry(seal: CaseSeal) -> dict[str, Any]:

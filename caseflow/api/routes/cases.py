@@ -8,7 +8,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Header, Path, Query
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
@@ -29,7 +31,8 @@ from caseflow.api.errors import (
     domain_error_from_update,
 )
 from caseflow.api.kinds import KINDS
-from caseflow.audit import case_histories, record_status
+from caseflow.api.service_report import report_pdf
+from caseflow.audit import attachment_fingerprints, case_histories, record_status
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
 from caseflow.domain.audit import RecordParts, Seal, record_parts
@@ -59,6 +62,7 @@ from caseflow.domain.search import CaseFilter, CaseSort, Cursor
 from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
+from caseflow.store.cases import add_text
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -282,7 +286,12 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     if principal.role not in rule.roles:
         allowed = ", ".join(sorted(r.value for r in rule.roles))
         raise NotPermitted(f"role {principal.role.value} may not {action}; allowed: {allowed}")
-    data = rule.parse(payload).model_dump(mode="json")
+    try:
+        data = rule.payload.model_validate(payload).model_dump(mode="json")
+    except ValidationError as error:  # the first bad field, with pydantic's reason code
+        first = error.errors()[0]
+        raise RequestValidationError([{**first, "loc": ("body", *map(str, first["loc"]))}]) \
+            from None
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
     request_hash = hashlib.sha256(
@@ -294,6 +303,12 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
+
+    def findable() -> None:  # what the step says can be searched for from now on
+        with sessions.begin() as session:
+            add_text(session, case_id, data)
+
+    await run_in_threadpool(findable)
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
     return await get_case(case_id, principal, sessions, temporal, settings)
@@ -344,7 +359,7 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
 async def timeline(
     case_id: CaseId, principal: Reader, sessions: SessionsDep,
-    sources: Annotated[list[Literal["case", "notification", "seal"]] | None, Query(
+    sources: Annotated[list[Literal["case", "notification", "attachment", "seal"]] | None, Query(
         description="only these kinds of entry (repeat the parameter); default all")] = None,
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the
@@ -358,6 +373,27 @@ async def timeline(
                     for entry in case_timeline.case_timeline(session, case_id, wanted)]
 
     return await run_in_threadpool(read)
+
+
+@router.get("/{case_id}/report.pdf", response_class=Response, responses={
+    200: {"description": "the service report (PDF)",
+          "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
+async def service_report(
+    case_id: CaseId, principal: Reader, sessions: SessionsDep, temporal: TemporalDep,
+    settings: SettingsDep,
+    lang: Annotated[Literal["zh-CN", "en"], Query(description="the report's language")] = "zh-CN",
+) -> Response:
+    """The repair's service report (服务确认单): steps, parts, verification, the customer's
+    confirmation and satisfaction, with places to sign; 422 for a case that is no repair."""
+    row = await known_case(sessions, case_id, principal)
+    if row.kind != "repair":
+        raise InvalidPayload(f"{case_id} is a {row.kind}; a service report is made of repairs",
+                             field="path.case_id")
+    view = await get_case(case_id, principal, sessions, temporal, settings)
+    assert isinstance(view, RepairView)
+    pdf = await run_in_threadpool(report_pdf, view, lang, datetime.now(timezone.utc))
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{case_id}.pdf"'})
 
 
 @router.get("/{case_id}/history")
@@ -390,7 +426,7 @@ class CaseExport(BaseModel):
                     "new has several)")
     history: dict[str, Any] = Field(description="the last run (as GET .../history gives it)")
     attachments: list[dict[str, str]] = Field(
-        default=[], description="the fingerprints of the case's attachments (none kept yet)")
+        default=[], description="the case's files: id, name and SHA-256 of each")
     history_sha256: str = Field(description="the fingerprint of `history` as exported now")
     record_sha256: str = Field(description="the fingerprint of this record as exported now "
                                            "(its parts' manifest, scheme 2)")
@@ -433,9 +469,12 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
         if isinstance(raised, ServiceUnavailable):
             raise raised from None
         raise UnknownCase(f"no history for case {case_id}") from None
+    files = await run_in_threadpool(attachment_fingerprints, sessions, case_id)
     parts = record_parts(case_id=case_id, kind=row.kind, state=state,
-                         timeline=[e.model_dump(mode="json") for e in entries], histories=runs)
+                         timeline=[e.model_dump(mode="json") for e in entries], histories=runs,
+                         attachments=files)
     return CaseExport(case_id=case_id, kind=row.kind, exported_at=datetime.now(timezone.utc),
                       state=state, timeline=entries, histories=runs, history=runs[-1],
+                      attachments=files,
                       history_sha256=parts.histories[-1], record_sha256=parts.sha256,
                       parts=parts, seal=seal, waits_for=waits_for)

@@ -34,7 +34,8 @@ async def cases_csv(
 
     def write() -> str:
         with sessions() as session:
-            rows = session.scalars(filtered(found, principal.scope).order_by(Case.seq).limit(limit))
+            query = filtered(found, principal.scope, session.get_bind().dialect.name)
+            rows = session.scalars(query.order_by(Case.seq).limit(limit))
             return csv_text(COLUMNS, ([getattr(row, column) for column in COLUMNS]
                                       for row in rows))
 

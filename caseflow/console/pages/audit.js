@@ -1,7 +1,7 @@
 // Search and audit: find cases by id or filters, page through them, export them as CSV; each
 // case opens on its page (timeline, commitments, export, replay, Temporal UI).
 
-import { call, explain, get } from "../api.js";
+import { call, explain, get, schemas } from "../api.js";
 import { badge, caseLink } from "../cases.js";
 import { clear, el, message, table } from "../dom.js";
 import { t, word } from "../i18n.js";
@@ -10,19 +10,25 @@ import { fromInput, when } from "../time.js";
 const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance"];
 const SEVERITIES = ["critical", "severe", "general", "minor"];
 
+// The statuses of each kind, from the API's own enums: a closed vocabulary, chosen from a list.
+const STATUS_ENUMS = { repair: "RepairStatus", complaint: "ComplaintStatus", emergency: "EmergencyStatus",
+  installation: "InstallationStatus", maintenance: "VisitStatus" };
+
 export async function render(page) {
-  const hospitals = await get("/v1/hospitals");
+  const [hospitals, defs] = await Promise.all([get("/v1/hospitals"), schemas()]);
+  const statuses = [...new Set(Object.values(STATUS_ENUMS).flatMap((name) => defs[name]?.enum || []))];
   const names = Object.fromEntries(hospitals.map((h) => [h.id, h.name]));
   const field = (label, control) => el("div", { class: "field" }, el("label", { for: control.id }, label), control);
   const select = (id, values, label = word) => el("select", { id, name: id },
-    el("option", { value: "" }, t("search.any")), values.map((v) => el("option", { value: v }, label(v))));
-  const caseId = el("input", { id: "case-id", name: "case_id", placeholder: "RP-20261122-000001", autocomplete: "off" });
+    el("option", { value: "" }, t("search.any")), values.map((v) => el("option", { value: v, translate: label === word ? null : "no" }, label(v))));
+  const caseId = el("input", { id: "case-id", name: "case_id", placeholder: "RP-20261122-000001", autocomplete: "off", translate: "no" });
   const controls = {
     kind: select("kind", KINDS),
     severity: select("severity", SEVERITIES),
-    status: el("input", { id: "status", name: "status", placeholder: "awaiting_callback" }),
+    status: select("status", statuses),
     hospital_id: select("hospital_id", hospitals.map((h) => h.id), (id) => names[id]),
     equipment_serial: el("input", { id: "equipment_serial", name: "equipment_serial" }),
+    q: el("input", { id: "q", name: "q", type: "search" }),
     opened_from: el("input", { id: "opened_from", type: "datetime-local" }),
     opened_to: el("input", { id: "opened_to", type: "datetime-local" }),
   };
@@ -45,8 +51,8 @@ export async function render(page) {
         { label: t("col.kind"), cell: (c) => word(c.kind) },
         { label: t("col.status"), cell: (c) => badge(c.status) },
         { label: t("col.severity"), cell: (c) => badge(c.severity, "severity") },
-        { label: t("col.hospital"), cell: (c) => names[c.hospital_id] || c.hospital_id },
-        { label: t("col.title"), cell: (c) => c.title },
+        { label: t("col.hospital"), cell: (c) => el("span", { translate: "no" }, names[c.hospital_id] || c.hospital_id) },
+        { label: t("col.title"), cell: (c) => el("span", { translate: "no" }, c.title) },
         { label: t("col.opened"), cell: (c) => when(c.opened_at) },
         { label: t("breached"), cell: (c) => (c.breached ? el("span", { class: "badge breached" }, t("breached")) : "") },
       ], found.items, { empty: t("search.none") });
@@ -91,7 +97,7 @@ export async function render(page) {
       field(t("col.kind"), controls.kind), field(t("col.severity"), controls.severity),
       field(t("col.status"), controls.status), field(t("col.hospital"), controls.hospital_id),
       field(t("col.serial"), controls.equipment_serial), field(t("col.from"), controls.opened_from),
-      field(t("col.to"), controls.opened_to),
+      field(t("col.to"), controls.opened_to), field(t("hotline.find"), controls.q),
       el("div", { class: "field check" }, breached, el("label", { for: "breached" }, t("col.breachedOnly")))),
     el("div", { class: "buttons" }, el("button", { type: "submit" }, t("search.go")),
       el("button", { type: "button", class: "secondary", onclick: csv }, t("search.csv")))),

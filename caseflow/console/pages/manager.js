@@ -5,14 +5,22 @@ import { get } from "../api.js";
 import { badge, caseLink, dueCell } from "../cases.js";
 import { barChart } from "../chart.js";
 import { el, section, table } from "../dom.js";
+import { commitmentName } from "../events.js";
+import { keepLive } from "../live.js";
 import { t, word } from "../i18n.js";
 import { countdown, day, when } from "../time.js";
 
 const SEVERITIES = ["critical", "severe", "general", "minor", null];
 const TARGET = 90; // the line drawn across the chart, in percent on time
 
-// #/board or #/board/<hospital_id>: everything, or one hospital's cases and compliance.
+// #/board or #/board/<hospital_id>: everything, or one hospital's cases and compliance; drawn
+// again whenever something is recorded on a case (a step, a warning, a breach).
 export async function render(page, [hospitalId]) {
+  await draw(page, hospitalId);
+  keepLive(page, (box) => draw(box, hospitalId), (m) => m.type === "case" && (!hospitalId || m.hospital_id === hospitalId));
+}
+
+async function draw(page, hospitalId) {
   const [due, weeks, hospitals] = await Promise.all([
     get("/v1/cases/due", { within_hours: 24 * 90, limit: 500, hospital_id: hospitalId }),
     get("/v1/reports/sla/weekly", { weeks: 12, hospital_id: hospitalId }),
@@ -24,13 +32,13 @@ export async function render(page, [hospitalId]) {
   const breached = commitments.filter((k) => k.state === "breached");
   const atRisk = commitments.filter((k) => k.state === "open" && k.warned && !k.breached);
   const escalations = commitments.flatMap((k) => (k.fired || []).filter((f) => f.level >= 1)
-    .map((f) => ({ ...f, case: k.case, label: k.label })))
+    .map((f) => ({ ...f, case: k.case, key: k.key, round: k.round })))
     .sort((a, b) => String(b.fired_at).localeCompare(String(a.fired_at)));
 
   const scope = el("select", { id: "board-hospital", "aria-label": t("col.hospital"),
     onchange: (event) => { location.hash = `#/board/${encodeURIComponent(event.target.value)}`; } },
   el("option", { value: "" }, t("intake.anyHospital")),
-  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId }, h.name)));
+  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId, translate: "no" }, h.name)));
   page.append(
     el("div", { class: "page-head" }, el("h1", {}, t("board.title")), scope),
     el("div", { class: "counters" },
@@ -43,7 +51,7 @@ export async function render(page, [hospitalId]) {
     section(t("board.atRisk"), commitmentList(atRisk, names, "at-risk")),
     section(t("board.escalations"), table([
       { label: t("col.case"), cell: (e) => caseLink(e.case.case_id) },
-      { label: t("col.commitment"), cell: (e) => e.label },
+      { label: t("col.commitment"), cell: (e) => commitmentName(e.key, e.round) },
       { label: t("col.level"), cell: (e) => el("span", { class: `level level-${e.level}` }, t("board.level", { level: e.level })) },
       { label: t("col.who"), cell: (e) => word(e.notify) },
       { label: t("col.at"), cell: (e) => when(e.fired_at) },
@@ -73,8 +81,8 @@ function board(cases, names) {
       el("h3", {}, severity ? word(severity) : t("board.unclassified"), el("span", { class: "count" }, ` ${mine.length}`)),
       el("ol", {}, mine.map((c) => el("li", { class: `card${c.breached ? " breached" : ""}`, "data-case": c.case_id },
         el("div", {}, caseLink(c.case_id), " ", badge(c.status)),
-        el("p", { class: "title" }, c.title),
-        el("p", { class: "meta" }, `${word(c.kind)} · ${names[c.hospital_id] || c.hospital_id}`),
+        el("p", { class: "title", translate: "no" }, c.title),
+        el("p", { class: "meta" }, `${word(c.kind)} · `, el("span", { translate: "no" }, names[c.hospital_id] || c.hospital_id)),
         el("p", { class: "next" }, dueCell(c))))));
   }));
 }
@@ -83,8 +91,8 @@ function commitmentList(items, names, kind) {
   return table([
     { label: t("col.case"), cell: (k) => caseLink(k.case.case_id) },
     { label: t("col.severity"), cell: (k) => badge(k.case.severity, "severity") },
-    { label: t("col.hospital"), cell: (k) => names[k.case.hospital_id] || k.case.hospital_id },
-    { label: t("col.commitment"), cell: (k) => k.label },
+    { label: t("col.hospital"), cell: (k) => el("span", { translate: "no" }, names[k.case.hospital_id] || k.case.hospital_id) },
+    { label: t("col.commitment"), cell: (k) => commitmentName(k.key, k.round) },
     { label: t("col.due"), cell: (k) => when(k.due_at) },
     { label: t("col.left"), cell: (k) => (k.due_at ? countdown(k.due_at) : "") },
     { label: t("col.level"), cell: (k) => (k.escalation_level ? t("board.level", { level: k.escalation_level }) : "") },

@@ -45,20 +45,20 @@ export async function render(page, [sub]) {
   const role = el("select", { id: "people-role" }, any(), defs.Role.enum.map((r) => el("option", { value: r }, word(r))));
   const active = el("select", { id: "people-active" }, any(),
     el("option", { value: "true" }, t("people.active")), el("option", { value: "false" }, t("people.inactive")));
-  const hospital = el("select", { id: "people-hospital" }, any(), hospitals.map((h) => el("option", { value: h.id }, h.name)));
+  const hospital = el("select", { id: "people-hospital" }, any(), hospitals.map((h) => el("option", { value: h.id, translate: "no" }, h.name)));
   const results = el("div", { class: "results", "aria-live": "polite" });
   const show = async (event) => {
     event?.preventDefault();
     try {
       const found = await get("/v1/people", { role: role.value, active: active.value, hospital_id: hospital.value });
       clear(results).append(table([
-        { label: t("col.id"), cell: (p) => el("a", { href: `#/person/${encodeURIComponent(p.id)}`, class: "person-id", "data-person": p.id }, p.id) },
-        { label: t("col.name"), cell: (p) => p.name },
+        { label: t("col.id"), cell: (p) => el("a", { href: `#/person/${encodeURIComponent(p.id)}`, class: "person-id", "data-person": p.id, translate: "no" }, p.id) },
+        { label: t("col.name"), cell: (p) => el("span", { translate: "no" }, p.name) },
         { label: t("col.role"), cell: (p) => word(p.role) },
-        { label: t("people.hospital"), cell: (p) => (p.hospital_id ? names[p.hospital_id] || p.hospital_id
+        { label: t("people.hospital"), cell: (p) => (p.hospital_id ? el("span", { translate: "no" }, names[p.hospital_id] || p.hospital_id)
           : el("span", { class: "muted" }, t("people.everyHospital"))) },
         { label: t("col.channels"), cell: (p) => joined(p.channels) },
-        { label: t("col.username"), cell: (p) => p.username || "" },
+        { label: t("col.username"), cell: (p) => el("span", { translate: "no" }, p.username || "") },
         { label: t("col.canSignIn"), cell: (p) => (p.can_sign_in ? t("yes") : t("no")) },
         { label: t("col.active"), cell: (p) => activeBadge(p) },
       ], found, { empty: t("people.none") }));
@@ -167,7 +167,7 @@ export const person = {
     }, form.node, el("div", { class: "buttons" }, save), status);
 
     page.append(
-      el("div", { class: "page-head" }, el("h1", {}, `${one.name} (${one.id})`), activeBadge(one)),
+      el("div", { class: "page-head" }, el("h1", {}, el("span", { translate: "no" }, `${one.name} (${one.id})`)), activeBadge(one)),
       el("p", {}, el("a", { href: "#/people" }, `← ${t("people.title")}`)),
       head,
       section(t("people.details"), details),
@@ -216,7 +216,7 @@ async function tokens(one) {
       const found = await get("/v1/tokens", { person_id: one.id, include_revoked: showRevoked.checked ? "true" : null });
       clear(list).append(table([
         { label: "#", cell: (k) => String(k.id) },
-        { label: t("col.label"), cell: (k) => k.label },
+        { label: t("col.label"), cell: (k) => el("span", { translate: "no" }, k.label) },
         { label: t("col.issued"), cell: (k) => when(k.created_at) },
         { label: t("col.issuedBy"), cell: (k) => k.created_by },
         { label: t("col.expires"), cell: (k) => (k.expires_at ? when(k.expires_at) : t("tokens.never")) },

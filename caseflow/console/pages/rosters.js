@@ -12,9 +12,9 @@ export async function render(page, [hospitalId, modality = "*"], me) {
   const hospitals = await get("/v1/hospitals");
   const chosen = hospitalId || (hospitals[0] && hospitals[0].id);
   const hospital = el("select", { id: "roster-hospital" }, hospitals.map((h) =>
-    el("option", { value: h.id, selected: h.id === chosen }, h.name)));
+    el("option", { value: h.id, selected: h.id === chosen, translate: "no" }, h.name)));
   const scope = el("select", { id: "roster-modality" }, MODALITIES.map((m) =>
-    el("option", { value: m, selected: m === modality }, m === "*" ? t("rosters.every") : m)));
+    el("option", { value: m, selected: m === modality, translate: m === "*" ? null : "no" }, m === "*" ? t("rosters.every") : m)));
   const start = new Date();
   const from = el("input", { id: "roster-from", type: "datetime-local", value: localInput(start) });
   const to = el("input", { id: "roster-to", type: "datetime-local", value: localInput(new Date(start.getTime() + 7 * 86400e3)) });
@@ -46,7 +46,7 @@ export async function render(page, [hospitalId, modality = "*"], me) {
 function shiftTable(shifts) {
   return table([
     { label: t("rosters.level"), cell: (s) => s.level },
-    { label: t("rosters.person"), cell: (s) => `${s.person_name} (${s.person_id})` },
+    { label: t("rosters.person"), cell: (s) => el("span", { translate: "no" }, `${s.person_name} (${s.person_id})`) },
     { label: t("rosters.starts"), cell: (s) => when(s.starts_at) },
     { label: t("rosters.ends"), cell: (s) => when(s.ends_at) },
   ], shifts);
@@ -63,7 +63,7 @@ async function editor(roster, hospitalId, modality, fromValue, toValue, reload) 
   const addRow = (shift) => {
     const level = el("input", { type: "number", min: 1, max: 9, value: shift.level, "aria-label": t("rosters.level"), class: "level" });
     const person = el("select", { "aria-label": t("rosters.person") }, people.map((p) =>
-      el("option", { value: p.id, selected: p.id === shift.person_id }, `${p.name} · ${word(p.role)}`)));
+      el("option", { value: p.id, selected: p.id === shift.person_id, translate: "no" }, `${p.name} · ${word(p.role)}`)));
     const starts = el("input", { type: "datetime-local", value: localInput(clip(shift.starts_at, periodStart, periodEnd)), "aria-label": t("rosters.starts") });
     const ends = el("input", { type: "datetime-local", value: localInput(clip(shift.ends_at, periodStart, periodEnd)), "aria-label": t("rosters.ends") });
     const row = el("tr", { class: "shift" }, el("td", {}, level), el("td", {}, person), el("td", {}, starts), el("td", {}, ends),

@@ -1,7 +1,7 @@
 """reliability: imported service history, uptime alerts, fault patterns, report jobs
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 09:00:00
 """
 
