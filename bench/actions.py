@@ -69,7 +69,11 @@ async def histories(stack: Stack, case_ids: list[str]) -> dict[str, Any]:
     if not sizes:
         return {}
     events, size = [e for e, _ in sizes], [b for _, b in sizes]
-    return {"cases": len(sizes), "events": spread(events, 1, 0), "bytes": spread(size, 1, 0)}
+    return {"cases": len(sizes), "events": _range(events), "bytes": _range(size)}
+
+
+def _range(values: list[int]) -> dict[str, float]:
+    return {"min": min(values), "mean": round(sum(values) / len(values), 1), "max": max(values)}
 
 
 async def long_repair(stack: Stack, api: Api, reports: int) -> dict[str, Any]:

@@ -98,6 +98,7 @@ async def test_actions_walk_every_case_to_closed_and_time_each_step(stack, tmp_p
         assert set(level["by_action_ms"]) >= {"assign", "resolve", "callback"}
     assert result["closed_cases"] == 4 == len(set(result["closed_case_ids"]))
     assert result["history_per_case"]["cases"] == 4
+    assert "events" in actions.grids(result)[0].note
     long = result["long_repair"]
     assert long["reports"] == 3 and long["first"]["events"] > 0 and long["last"]["bytes"] > 0
 
