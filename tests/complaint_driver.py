@@ -40,7 +40,7 @@ class ComplaintDriver(CaseDriver):
         now: datetime = await env.get_current_time()
         case_id = f"TC-{uuid.uuid4().hex[:12]}"
         start = ComplaintStart(case_id=case_id, intake=complaint_intake(**intake_fields),
-                               hospital_name="东湖县人民医院", policy=book.pin(None, now),
+                               hospital_name="东湖县人民医院", policy=book.pin(None, now, "complaint"),
                                opened_by=HOTLINE)
         handle = await env.client.start_workflow(ComplaintWorkflow.run, start, id=case_id,
                                                  task_queue=queue)

@@ -67,7 +67,7 @@ class EmergencyDriver(CaseDriver):
                                  hospital_name="测试医院 test hospital", modality="CT",
                                  brand="GE", model="Revolution CT")
         start = EmergencyStart(case_id=case_id, intake=declaration(hospital_id, **intake_fields),
-                               equipment=unit, policy=book.pin(None, now), opened_by=HOTLINE)
+                               equipment=unit, policy=book.pin(None, now, "emergency"), opened_by=HOTLINE)
         handle = await env.client.start_workflow(EmergencyResponseWorkflow.run, start,
                                                  id=case_id, task_queue=queue)
         return cls(env, handle)

@@ -66,7 +66,7 @@ class InstallationDriver(CaseDriver):
             register_installing(session, body, CONTRACT, now)
         case_id = f"TI-{uuid.uuid4().hex[:12]}"
         start = InstallationStart(case_id=case_id, intake=body, hospital_name="东湖县人民医院",
-                                  contract_code=CONTRACT, policy=book.pin(CONTRACT, now),
+                                  contract_code=CONTRACT, policy=book.pin(CONTRACT, now, "installation"),
                                   opened_by=SUPERVISOR)
         handle = await env.client.start_workflow(InstallationAcceptanceWorkflow.run, start,
                                                  id=case_id, task_queue=queue)

@@ -59,7 +59,7 @@ class RepairDriver(CaseDriver):
         handle = await env.client.start_workflow(
             RepairWorkflow.run,
             RepairStart(case_id=case_id, intake=data, equipment=equipment, in_warranty=warranty,
-                        policy=book.pin(code, now), opened_by=HOTLINE),
+                        policy=book.pin(code, now, "repair"), opened_by=HOTLINE),
             id=case_id, task_queue=queue)
         return cls(env, handle)
 

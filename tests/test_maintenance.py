@@ -92,7 +92,7 @@ async def open_visit(env: WorkflowEnvironment, queue: str, sessions, policy_book
         snapshot = directory.snapshot(*found)
     case_id = f"TV-{uuid.uuid4().hex[:12]}"
     start = VisitStart(case_id=case_id, equipment=snapshot, due_on=now.date(),
-                       plan_id=f"PM-{serial}", policy=policy_book.pin(CONTRACT, now),
+                       plan_id=f"PM-{serial}", policy=policy_book.pin(CONTRACT, now, "maintenance"),
                        opened_by=SYSTEM)
     handle = await env.client.start_workflow(MaintenanceVisitWorkflow.run, start, id=case_id,
                                              task_queue=queue)

@@ -208,3 +208,21 @@ def test_a_contract_may_turn_an_end_of_day_commitment_into_a_duration(tmp_path):
     assert book.contracts["HT-X"].repair.callback.within == Duration.model_validate("4h")
     assert book.contracts["HT-X"].repair.callback.by is None
     assert book.defaults.repair.callback.by == "end_of_day"
+
+
+def test_a_case_is_pinned_with_its_own_kind_of_commitments_only():
+    """The pinned policy is part of a case's start event: a repair carries the repair section,
+    not the other kinds' (their cases pin their own)."""
+    from datetime import datetime, timezone
+
+    book = load_policy()
+    at = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    whole = book.pin(None, at)
+    repair = book.pin(None, at, "repair")
+    complaint = book.pin(None, at, "complaint")
+    assert repair.repair == whole.repair and repair.complaint is None and repair.emergency is None
+    assert complaint.complaint == whole.complaint and complaint.repair is None
+    assert repair.calendars == whole.calendars and repair.ladder == whole.ladder
+    assert len(repair.model_dump_json()) < len(whole.model_dump_json()) * 0.7
+    with pytest.raises(ValueError):
+        whole.only("audit")

@@ -262,11 +262,19 @@ class CasePolicy(BaseModel):
     calendars: dict[str, WorkingCalendar]
     ladder: Ladder
     pause_reasons: tuple[str, ...]
-    repair: RepairPolicy
+    repair: RepairPolicy | None = None  # None in a case of another kind pinned with only its own
     complaint: ComplaintPolicy | None = None  # None only in cases pinned before complaints
     emergency: EmergencyPolicy | None = None  # None only in cases pinned before emergencies
     installation: InstallationPolicy | None = None  # None in cases pinned before installations
     maintenance: MaintenancePolicy | None = None  # None in cases pinned before maintenance
+
+    def only(self, kind: str) -> CasePolicy:
+        """This policy with only the commitments of `kind` (repair, complaint, emergency,
+        installation, maintenance)."""
+        sections = ("repair", "complaint", "emergency", "installation", "maintenance")
+        if kind not in sections:
+            raise ValueError(f"no policy section for {kind!r}")
+        return self.model_copy(update={name: None for name in sections if name != kind})
 
     def calendar(self, name: str) -> WorkingCalendar:
         if name == LOCAL:

@@ -40,18 +40,23 @@ class PolicyBook(BaseModel):
     # The document as written: its text (YAML) and its data as JSON, as PUT /v1/policy takes it.
     text: str = Field(default="", repr=False)
     document: dict[str, Any] = Field(default_factory=dict, repr=False)
-    _pinned: dict[tuple[str | None, int], CasePolicy] = PrivateAttr(default_factory=dict)
+    _pinned: dict[tuple[str | None, int, str | None], CasePolicy] = PrivateAttr(default_factory=dict)
 
     def for_contract(self, contract_code: str | None) -> SlaPolicy:
         if contract_code and contract_code in self.contracts:
             return self.contracts[contract_code]
         return self.defaults
 
-    def pin(self, contract_code: str | None, at: datetime) -> CasePolicy:
-        """The policy in force for a contract at `at`, with calendars resolved, for one case."""
-        key = (contract_code, at.year)
+    def pin(self, contract_code: str | None, at: datetime, kind: str | None = None) -> CasePolicy:
+        """The policy in force for a contract at `at`, with calendars resolved, for one case:
+        with `kind`, only that kind's section (a case never reads another kind's commitments,
+        and the pinned policy is part of its start event: half a repair's intake history was
+        the other kinds' sections)."""
+        key = (contract_code, at.year, kind)
         if key not in self._pinned:  # resolving holidays is slow; a book's pins never change
-            self._pinned[key] = self._pin(contract_code, at.year)
+            whole = self.pin(contract_code, at) if kind is not None else \
+                self._pin(contract_code, at.year)
+            self._pinned[key] = whole.only(kind) if kind is not None else whole
         return self._pinned[key]
 
     def _pin(self, contract_code: str | None, year: int) -> CasePolicy:

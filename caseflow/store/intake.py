@@ -63,7 +63,7 @@ def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, bo
             equipment = directory.snapshot(*found)
             contract = found[0].contract_code or contract
     return ComplaintStart(case_id=case_id, intake=body, hospital_name=where.name,
-                          equipment=equipment, policy=book.pin(contract, now),
+                          equipment=equipment, policy=book.pin(contract, now, "complaint"),
                           opened_by=opened_by, origin=origin)
 
 
@@ -81,7 +81,7 @@ def emergency_start(session: Session, *, case_id: str, body: EmergencyCreate, bo
     """The workflow input: the unit and the policy of its contract, pinned now."""
     found = unit_at(session, body.equipment_serial, body.hospital_id)
     return EmergencyStart(case_id=case_id, intake=body, equipment=directory.snapshot(*found),
-                          policy=book.pin(found[0].contract_code, now), opened_by=opened_by)
+                          policy=book.pin(found[0].contract_code, now, "emergency"), opened_by=opened_by)
 
 
 def installation_contract(session: Session, body: InstallationCreate, today: date) -> str | None:
@@ -135,7 +135,7 @@ def installation_start(session: Session, *, case_id: str, body: InstallationCrea
     contract = installation_contract(session, body, today)
     register_installing(session, body, contract, now)
     return InstallationStart(case_id=case_id, intake=body, hospital_name=where.name,
-                             contract_code=contract, policy=book.pin(contract, now),
+                             contract_code=contract, policy=book.pin(contract, now, "installation"),
                              opened_by=opened_by)
 
 
@@ -144,7 +144,7 @@ def visit_start(session: Session, *, case_id: str, request: OpenVisit, book: Pol
     unit, hospital = _unit(session, request.serial)
     return VisitStart(case_id=case_id, equipment=directory.snapshot(unit, hospital),
                       due_on=request.due_on, plan_id=request.plan_id,
-                      policy=book.pin(unit.contract_code, now), opened_by=request.opened_by)
+                      policy=book.pin(unit.contract_code, now, "maintenance"), opened_by=request.opened_by)
 
 
 def linked_repair_start(session: Session, *, case_id: str, request: LinkedRepairRequest,
@@ -165,7 +165,7 @@ def linked_repair_start(session: Session, *, case_id: str, request: LinkedRepair
         observed_at=request.observed_at, channel="app", severity=request.severity)
     return RepairStart(case_id=case_id, intake=body, equipment=directory.snapshot(unit, hospital),
                        in_warranty=directory.in_warranty(unit, today),
-                       policy=book.pin(unit.contract_code, now), opened_by=request.reporter)
+                       policy=book.pin(unit.contract_code, now, "repair"), opened_by=request.reporter)
 
 
 def _unit(session: Session, serial: str) -> tuple[Equipment, Hospital]:

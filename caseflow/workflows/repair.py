@@ -59,7 +59,9 @@ class RepairWorkflow(CaseWorkflow):
 
     @workflow.init
     def __init__(self, start: r.RepairStart) -> None:
+        assert start.policy.repair is not None, "the pinned policy has no repair section"
         self.start = start
+        self.repair_policy = start.policy.repair
         if self._resumed(start.carried):
             return
         self._open_case(start.case_id, start.policy, start.equipment.hospital_id,
@@ -192,9 +194,9 @@ class RepairWorkflow(CaseWorkflow):
                               role=Role.engineer)
         self.status = S.assigned
         now = workflow.now()
-        self.deadlines.start("handover", self.policy.repair.handover, at=now)
+        self.deadlines.start("handover", self.repair_policy.handover, at=now)
         if self.deadlines.get("progress") is None:
-            self.deadlines.start("progress", self.policy.repair.progress, at=now)
+            self.deadlines.start("progress", self.repair_policy.progress, at=now)
         verb = "改派 re-assigned" if previous else "派工 assigned"
         return (f"{verb} to {self.assignee.name}",
                 {"engineer_id": p.engineer_id, "previous": previous.id if previous else None,
@@ -260,7 +262,7 @@ class RepairWorkflow(CaseWorkflow):
         self._close_handover(now, "quotation declined")
         self.outcome = RepairOutcome.quotation_declined
         self.status = S.awaiting_callback
-        self.deadlines.start("callback", self.policy.repair.callback, at=now)
+        self.deadlines.start("callback", self.repair_policy.callback, at=now)
         return (f"客户拒绝报价 quotation declined: {p.reason}", {"reason": p.reason},
                 self._tell_assignee("报价被拒绝 quotation declined", p.reason))
 
@@ -276,7 +278,7 @@ class RepairWorkflow(CaseWorkflow):
     def _progress(self, actor: Actor, p: r.Progress) -> Outcome:
         now = workflow.now()
         self.deadlines.meet("progress", now)
-        self.deadlines.start("progress", self.policy.repair.progress, at=now)
+        self.deadlines.start("progress", self.repair_policy.progress, at=now)
         return f"进度 progress: {p.note}", {"note": p.note}, []
 
     def _resolve(self, actor: Actor, p: r.Resolve) -> Outcome:
@@ -285,7 +287,7 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.waive("progress", now, "resolved")
         self._close_handover(now, "resolved")
         self.status = S.awaiting_confirmation
-        self.deadlines.start("customer_confirmation", self.policy.repair.customer_confirmation,
+        self.deadlines.start("customer_confirmation", self.repair_policy.customer_confirmation,
                              at=now)
         return (f"修复完成 resolved: {p.summary}", p.model_dump(mode="json"),
                 [NoticeRequest(to_role=Role.hotline,
@@ -297,14 +299,14 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.meet("customer_confirmation", now)
         self.outcome = RepairOutcome.repaired
         self.status = S.awaiting_callback
-        self.deadlines.start("callback", self.policy.repair.callback, at=now)
+        self.deadlines.start("callback", self.repair_policy.callback, at=now)
         return f"客户确认 confirmed by {p.confirmed_by}", p.model_dump(mode="json"), []
 
     def _dispute(self, actor: Actor, p: r.Reason) -> Outcome:
         now = workflow.now()
         self.deadlines.meet("customer_confirmation", now)
         self.deadlines.reopen("restore", now)
-        self.deadlines.start("progress", self.policy.repair.progress, at=now)
+        self.deadlines.start("progress", self.repair_policy.progress, at=now)
         self.status = S.repairing
         return (f"客户异议 disputed: {p.reason} (back to repair)", {"reason": p.reason},
                 self._tell_assignee("客户异议 customer disputes the repair", p.reason))
@@ -450,7 +452,7 @@ class RepairWorkflow(CaseWorkflow):
         if severity == Severity.critical and self.critical_by is None:
             self.critical_by = actor
         now = workflow.now()
-        for key, spec in (("arrival", self.policy.repair.arrival[severity]),
+        for key, spec in (("arrival", self.repair_policy.arrival[severity]),
                           ("restore", self._restore_spec())):
             if self.deadlines.get(key) is None:
                 self.deadlines.start(key, spec, at=now, started_at=self.opened_at)
@@ -458,7 +460,7 @@ class RepairWorkflow(CaseWorkflow):
                 self.deadlines.change(key, spec)
 
     def _restore_spec(self) -> CommitmentSpec:
-        policy = self.policy.repair
+        policy = self.repair_policy
         assert self.severity is not None
         if self.severity in URGENT_SEVERITIES and self.fault_category in policy.restore_severe_by_fault:
             return policy.restore_severe_by_fault[self.fault_category]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from datetime import datetime, timedelta, timezone
@@ -294,12 +295,12 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
             from None
     if rule.people:
         await run_in_threadpool(_name_people, sessions, rule.people, data)
-    request_hash = hashlib.sha256(
-        json.dumps([action, data], sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    request_hash = digest(json.dumps([action, data], sort_keys=True, ensure_ascii=False))
     # The same key and request again is the same update (Temporal deduplicates it); the same key
-    # with another request gets another update id, which the workflow refuses (422).
-    key = f"{principal.id}:{idempotency_key}"
-    update_id = f"{key}:{request_hash[:16]}"
+    # with another request gets another update id, which the workflow refuses (422). Both are
+    # short digests: they are written into the case's history with every step.
+    key = digest(f"{principal.id}:{idempotency_key}")
+    update_id = f"{key}.{request_hash[:8]}"
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
@@ -312,6 +313,11 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
     return await get_case(case_id, principal, sessions, temporal, settings)
+
+
+def digest(text: str) -> str:
+    """128 bits of SHA-256, URL-safe base64 (22 characters)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()[:16]).decode()[:22]
 
 
 def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]

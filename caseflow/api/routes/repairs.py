@@ -37,7 +37,8 @@ def repair_opening(body: RepairCreate, principal: Principal) -> Opening:
         unit, hospital = found
         return RepairStart(case_id=row.case_id, intake=body, equipment=snapshot(unit, hospital),
                            in_warranty=directory.in_warranty(unit, today),
-                           policy=policy.pin(unit.contract_code, now), opened_by=principal.actor)
+                           policy=policy.pin(unit.contract_code, now, "repair"),
+                           opened_by=principal.actor)
 
     def summary(start: BaseModel) -> str:
         assert isinstance(start, RepairStart)
