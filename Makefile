@@ -33,7 +33,7 @@ bytecode: | $(BIN)/python
 ## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
 test: $(VENV)/.installed-test postgres chromium pdf bytecode
 	$(BIN)/ruff check caseflow tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 ## postgres: the tests start their own PostgreSQL cluster; install the server if it is missing
 postgres:
