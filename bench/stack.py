@@ -260,7 +260,9 @@ def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its descendants so far, in seconds."""
+    """User + system CPU time of a process and its descendants so far, in seconds, those that
+    have exited included (their time is added to their parent's when it reaps them: PostgreSQL's
+    backends come and go)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for one in [pid, *descendants(pid)]:
@@ -268,7 +270,7 @@ def cpu_seconds(pid: int) -> float:
             fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
+        total += sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
     return total
 
 
