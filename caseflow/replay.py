@@ -20,7 +20,7 @@ import multiprocessing
 import os
 import re
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
+from temporalio.worker import Interceptor, Replayer
 
 from caseflow.store.models import Case
 from caseflow.workflows.catalog import WORKFLOWS, sandbox
@@ -44,9 +44,9 @@ MESSAGE = re.compile(r'message: "(.*?)", source')
 CHUNK = 16  # histories a process replays with one replayer before it reports back
 
 
-def replayer() -> Replayer:
+def replayer(interceptors: Sequence[Interceptor] = ()) -> Replayer:
     return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
-                    workflow_runner=sandbox("full"))
+                    workflow_runner=sandbox("full"), interceptors=interceptors)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from caseflow.activities.cases import CaseOpening
 from caseflow.activities.channels import Channel, EmailChannel, LogChannel, WebhookChannel
@@ -38,12 +39,13 @@ log = structlog.get_logger(__name__)
 
 def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: str,
                  executor: ThreadPoolExecutor, policies: PolicySource,
-                 sandbox: str = "passthrough", max_cached_workflows: int = 1000) -> Worker:
+                 sandbox: str = "passthrough", max_cached_workflows: int = 1000,
+                 interceptors: Sequence[Interceptor] = ()) -> Worker:
     """The worker on `client`: its metrics go to the client's runtime, its traces to the
     client's tracing interceptor (both off for a plain client). Cases it opens (linked
     complaints, emergencies, visits) are pinned to the policy in force. `sandbox`: see
     `catalog.sandbox`. A worker with no workflow cache replays each workflow's history for
-    every task (tests of restarts)."""
+    every task (tests of restarts). `interceptors`: the tests' checks of invariants."""
     records = CaseRecords(sessions, CaseMetrics.of(client))
     people, opening = Directory(sessions), CaseOpening(sessions, policies)
     register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
@@ -67,6 +69,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
         max_concurrent_activities=32,
         max_cached_workflows=max_cached_workflows,
         workflow_runner=catalog.sandbox(sandbox),
+        interceptors=interceptors,
         # A workflow's next task goes first to the worker that has it cached; if that worker
         # died, Temporal hands the task to any worker after this long (default 10 s: a rung
         # due meanwhile fired that late). Short, since a healthy worker takes a task in ms.

@@ -25,6 +25,8 @@ from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
+from tests import invariants
+from tests.invariants import OpenCommitmentWatch
 from tests.postgres import postgres_cluster
 
 
@@ -77,7 +79,7 @@ async def running_worker(env: WorkflowEnvironment | Client, sessions, prefix: st
     with ThreadPoolExecutor(max_workers=32) as executor:
         async with build_worker(client, sessions, f"{prefix}-{uuid.uuid4()}",
                                 executor, PolicySource(sessions, load_policy()),
-                                sandbox="full") as worker:
+                                sandbox="full", interceptors=[OpenCommitmentWatch()]) as worker:
             yield worker
 
 
@@ -160,3 +162,14 @@ async def api(database_url: str, dev_env: WorkflowEnvironment, dev_worker: Worke
     async with httpx.AsyncClient(transport=transport, base_url="http://caseflow.test",
                                  timeout=30) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def no_case_without_a_clock() -> Iterator[None]:
+    """Every case the tests' workers run keeps the invariant of tests/invariants.py: until a
+    case is final, one of its commitments is open. A case of an earlier test that breaks it
+    while this one runs is named in the failure."""
+    invariants.SEEN.clear()
+    yield
+    seen, invariants.SEEN[:] = list(invariants.SEEN), []
+    assert not seen, "no case without a clock:\n" + "\n".join(sorted({str(v) for v in seen}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -580,14 +581,19 @@ async def test_list_refuses_a_limit_out_of_range(api, tokens):
 
 
 async def test_list_pages_newest_first_with_next_cursor(api, tokens):
+    began = datetime.now(timezone.utc) - timedelta(seconds=1)
     opened = [await open_case(api, tokens, serial="CT-JB-0003", hospital="H-JB") for _ in range(3)]
-    first = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2},
+    # Only what this test opened and after (time-skipping tests of the same process open cases
+    # at the same hospital at skipped, later times).
+    window = {"opened_from": began.isoformat(),
+              "opened_to": (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()}
+    first = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2, **window},
                           headers=headers(tokens, "manager"))
     assert first.status_code == 200, first.text
     page = first.json()
     assert [item["case_id"] for item in page["items"]] == [opened[2], opened[1]]
     assert isinstance(page["next_cursor"], str)
-    second = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
+    second = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2, **window,
                                                 "cursor": page["next_cursor"]},
                            headers=headers(tokens, "manager"))
     assert second.status_code == 200, second.text
@@ -596,12 +602,12 @@ async def test_list_pages_newest_first_with_next_cursor(api, tokens):
     cursor: str | None = page["next_cursor"]
     while cursor is not None:  # walk every page: each case once, none repeated
         response = await api.get("/v1/cases", params={"hospital_id": "H-JB", "limit": 2,
-                                                      "cursor": cursor},
+                                                      **window, "cursor": cursor},
                                  headers=headers(tokens, "manager"))
         seen += [item["case_id"] for item in response.json()["items"]]
         cursor = response.json()["next_cursor"]
     assert len(seen) == len(set(seen))
-    assert sorted(seen) == sorted(await listed(api, tokens, hospital_id="H-JB"))
+    assert sorted(seen) == sorted(await listed(api, tokens, hospital_id="H-JB", **window))
 
 
 # ----- health ---------------------------------------------------------------------------------------

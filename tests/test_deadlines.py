@@ -709,3 +709,45 @@ def test_reminders_fire_every_interval_before_due_then_the_ladder_takes_over(pol
     fired = book.due(start + 9 * day)  # 8 days of clock: past the reminder 3 and due
     assert [f.level for f in fired] == [1], "a reminder after the breach tells nobody anything"
     assert fired[0].scheduled_at == start + 8 * day
+
+
+# ----- no case without a clock: classification ---------------------------------------------------
+
+async def test_an_unclassified_repair_runs_a_classification_clock_and_the_strictest_arrival(
+        open_case, ts_env, sessions):
+    case = await open_case()  # HT-2025-RJ-001: arrival 30 min, minor 1 business day
+    view = await case.state()
+    assert view.severity is None
+    classification = commitment(view, "classification")
+    assert classification.state == "open"
+    assert classification.due_at == view.opened_at + timedelta(minutes=15)
+    arrival = commitment(view, "arrival")
+    assert arrival.started_at == view.opened_at
+    assert arrival.due_at == view.opened_at + timedelta(minutes=30)  # the strictest, not minor's
+
+    await case.sleep(minutes=5)
+    view = await case.act("classify", SUPERVISOR, severity="minor")
+    assert commitment(view, "classification").state == "met"
+    arrival = commitment(view, "arrival")  # recomputed from the intake, as reclassify does
+    assert arrival.started_at == view.opened_at and arrival.state == "open"
+    assert arrival.due_at > view.opened_at + timedelta(hours=8)
+    assert escalation_rows(sessions, case.case_id, "classification") == []
+
+
+async def test_a_repair_nobody_classifies_escalates_to_the_supervisor_at_once(
+        open_case, ts_env, sessions):
+    case = await open_case(serial="CT-JB-0003", hospital="H-JB")
+    opened_at = (await case.state()).opened_at
+    await advance_to(ts_env, opened_at + timedelta(minutes=24))  # past 1.5 x 15 min
+    classification = commitment(await case.state(), "classification")
+    assert classification.state == "breached"
+    assert [f.level for f in classification.fired] == [0, 1, 2]
+    rows = escalation_rows(sessions, case.case_id, "classification")
+    assert [(r.level, r.notify) for r in rows] == [(0, "supervisor"), (1, "supervisor"),
+                                                  (2, "manager")]
+    # Not classified yet counts as critical: the breach goes out at once, day or night.
+    assert set(notified(sessions, case.case_id, "classification", 1, 1).values()) == {True}
+    view = await case.act("classify", SUPERVISOR, severity="general")
+    assert commitment(view, "classification").state == "met_late"
+    await case.sleep(hours=1)  # long past level 3: the ladder stopped at the classification
+    assert [r.level for r in escalation_rows(sessions, case.case_id, "classification")] == [0, 1, 2]

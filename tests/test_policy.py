@@ -158,6 +158,9 @@ BAD_FILES = {
     "unknown holidays country": (
         _set("defaults", "calendars", "business", "holidays_country", value="XX"),
         ["defaults.calendars.business.holidays_country", "XX"]),
+    "urgent rung not on the ladder": (
+        _set("defaults", "ladder", "at_once", "general", value=[1, 7]),
+        ["defaults.ladder", "at_once.general: no rung [7]"]),
     "calendar without a working day": (
         _set("defaults", "calendars", "business", "workdays", value=[]),
         ["defaults.calendars.business", "at least one working day"]),
@@ -226,3 +229,16 @@ def test_a_case_is_pinned_with_its_own_kind_of_commitments_only():
     assert len(repair.model_dump_json()) < len(whole.model_dump_json()) * 0.7
     with pytest.raises(ValueError):
         whole.only("audit")
+
+
+def test_which_rungs_go_out_at_once_is_set_per_severity_and_level(tmp_path):
+    ladder = load_policy(write(tmp_path, default_raw())).for_contract("HT-ANY").ladder
+    # The packaged default: breaches of critical and severe cases at once, warnings and every
+    # rung of general and minor cases in their recipients' working hours.
+    assert [ladder.urgent(Severity.severe, level) for level in range(4)] == [False, True, True, True]
+    assert [ladder.urgent(Severity.general, level) for level in range(4)] == [False] * 4
+    assert ladder.urgent(None, 1)  # not classified yet: as critical
+    raw = copy.deepcopy(default_raw())
+    raw["defaults"]["ladder"]["at_once"]["general"] = [1]
+    ladder = load_policy(write(tmp_path, raw)).for_contract("HT-ANY").ladder
+    assert [ladder.urgent(Severity.general, level) for level in range(4)] == [False, True, False, False]

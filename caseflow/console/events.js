@@ -7,6 +7,7 @@ import { language, say, t, word } from "./i18n.js";
 import { when } from "./time.js";
 
 const COMMITMENTS = {
+  classification: ["分级", "classification"],
   handover: ["交接确认", "hand-over check"], arrival: ["到场/远程接入", "on site or connected"],
   restore: ["修复", "restore"], progress: ["进度报告", "progress report"],
   customer_confirmation: ["客户确认", "customer confirmation"], callback: ["回访", "callback"],

@@ -282,6 +282,7 @@ class CaseCarry(BaseModel):
     actions: dict[str, CorrectiveAction] = {}
     book: DeadlinesCarry
     run_number: int
+    migrations: list[str] = []  # the policy migrations that moved it (each moves it once)
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})

@@ -76,6 +76,18 @@ class Ladder(_Strict):
 
     warning_at: float = Field(default=0.75, gt=0.0, lt=1.0)
     levels: tuple[LadderStep, ...]
+    # The rungs sent at once, day or night, by the case's severity (0 = the warning, 1.. the
+    # levels); the others wait for their recipient's working hours. None: every level of a
+    # critical or severe case (what it was before the setting). An emergency's rungs always
+    # go at once, a repair not classified yet is treated as critical.
+    at_once: dict[Severity, tuple[int, ...]] | None = None
+
+    def urgent(self, severity: Severity | None, level: int) -> bool:
+        """Whether a rung of this level, of a case of this severity, goes out at once."""
+        severity = severity or Severity.critical
+        if self.at_once is None:
+            return level >= 1 and severity in (Severity.critical, Severity.severe)
+        return level in self.at_once.get(severity, ())
 
     @field_validator("levels")
     @classmethod
@@ -88,6 +100,15 @@ class Ladder(_Strict):
         if levels[0].level != 1:
             raise ValueError("the first level must be level 1")
         return levels
+
+    @model_validator(mode="after")
+    def _known_rungs(self) -> Ladder:
+        for severity, rungs in (self.at_once or {}).items():
+            unknown = sorted(set(rungs) - set(range(len(self.levels) + 1)))
+            if unknown:
+                raise ValueError(f"at_once.{severity.value}: no rung {unknown} on this ladder "
+                                 f"(0 is the warning, 1-{len(self.levels)} the levels)")
+        return self
 
 
 class CalendarSpec(_Strict):
@@ -125,7 +146,15 @@ class CalendarSpec(_Strict):
         return self
 
 
+def _spec(within: str, label: str, owner: Owner = "assignee", **more: object) -> CommitmentSpec:
+    return CommitmentSpec.model_validate(
+        {"within": within, "label": label, "owner": owner, "pausable": False, **more})
+
+
 class RepairPolicy(_Strict):
+    # A repair opened without a severity: someone classifies it within this (docs/sla-policy.md
+    # "No case without a clock"); until then its arrival runs on the strictest arrival.
+    classification: CommitmentSpec = _spec("15m", "分级 classification", "supervisor")
     handover: CommitmentSpec
     arrival: dict[Severity, CommitmentSpec]
     restore: dict[Severity, CommitmentSpec]
@@ -156,11 +185,6 @@ class ComplaintPolicy(_Strict):
                                            label="结案 close with lessons learned")
 
 
-def _spec(within: str, label: str, owner: Owner = "assignee", **more: object) -> CommitmentSpec:
-    return CommitmentSpec.model_validate(
-        {"within": within, "label": label, "owner": owner, "pausable": False, **more})
-
-
 class EmergencyPolicy(_Strict):
     """Commitments of an emergency (DOMAIN.md section 4). A patient is at risk: no clock of an
     emergency ever pauses. The defaults are the DOMAIN.md figures; the post-incident ones
@@ -173,6 +197,9 @@ class EmergencyPolicy(_Strict):
     check: CommitmentSpec = _spec("24h", "事后性能检查 post-incident check")
     survey: CommitmentSpec = _spec("2d", "满意度调查 satisfaction survey", "hotline")
     review: CommitmentSpec = _spec("7d", "事后复盘 post-incident review", "supervisor")
+    # Reviewed, every improvement action done: the supervisor closes it (no case without a
+    # clock, docs/sla-policy.md).
+    close: CommitmentSpec = _spec("2d", "结案 closing", "supervisor")
 
     @model_validator(mode="after")
     def _acknowledge_pages(self) -> EmergencyPolicy:

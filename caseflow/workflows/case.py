@@ -37,6 +37,7 @@ from caseflow.workflows.sla import REVISION, Deadlines, revision_in_force, watch
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
+    from caseflow.domain import migration as m
     from caseflow.domain.cases import (
         STAFF,
         ActionRule,
@@ -57,7 +58,8 @@ with workflow.unsafe.imports_passed_through():
         NotAssignee,
         NotPermitted,
     )
-    from caseflow.domain.policy import CasePolicy
+    from caseflow.domain.migration import PolicyMigration
+    from caseflow.domain.policy import CasePolicy, CommitmentSpec
     from caseflow.domain.records import (
         RECORD_CASE_EVENT,
         RECORD_CASE_EVENTS,
@@ -114,6 +116,7 @@ class CaseWorkflow:
         self.run_number = 1  # this run's place among the case's runs
         self.request_keys: dict[str, RequestKey] = {}
         self.actions: dict[str, CorrectiveAction] = {}  # improvement actions, if the kind has any
+        self.migrations: list[str] = []  # the policy migrations that moved it
 
     def _begin(self, case_id: str, policy: CasePolicy, opened_by: Actor, lean: bool) -> None:
         self.case_id = case_id
@@ -351,6 +354,85 @@ class CaseWorkflow:
                                      f"known: {', '.join(self.actions)}", field="action_id")
             if found.done_at is not None:
                 raise InvalidTransition(f"corrective action {found.id} is already done")
+
+    # ----- moving to another policy (docs/sla-policy.md "Changing the policy of open cases") ----
+
+    def _spec_for(self, key: str, policy: CasePolicy) -> CommitmentSpec | None:
+        """The spec of commitment `key` under `policy` (None: its due time was set by a
+        person). A kind whose specs depend on its state (a repair's severity) overrides it."""
+        spec = getattr(getattr(policy, self.kind, None), key, None)
+        return spec if isinstance(spec, CommitmentSpec) else None
+
+    def _adopt(self, policy: CasePolicy) -> None:
+        """Read the kind's commitments from `policy` from now on (a kind that keeps them under
+        another name overrides it)."""
+        self.commitments = getattr(policy, self.kind)
+
+    def _why_not_move(self, request: PolicyMigration) -> tuple[str, str] | None:
+        """(code, detail) if this case is left alone, else None."""
+        if request.migration_id in self.migrations:
+            return m.MIGRATED_BEFORE, f"moved by migration {request.migration_id} already"
+        if self.closed:
+            return m.CLOSED, f"{self.case_id} is closed"
+        if self.policy.policy_version == request.policy.policy_version:
+            return m.SAME_POLICY, f"on policy {self.policy.policy_version} already"
+        if self.policy.policy_version != request.expected_version:
+            return m.POLICY_CHANGED, (f"on policy {self.policy.policy_version} now, "
+                                      f"{request.expected_version} at the preview")
+        if getattr(request.policy, self.kind, None) is None:
+            return m.NO_SECTION, f"the policy has no {self.kind} commitments"
+        try:
+            self.deadlines.copy().move_to(request.policy,
+                                          lambda key: self._spec_for(key, request.policy),
+                                          workflow.now())
+        except KeyError as missing:
+            return m.CALENDAR_MISSING, f"calendar {missing} is not in the policy"
+        return None
+
+    @workflow.query
+    def preview_policy(self, policy: CasePolicy) -> m.CasePreview:
+        """What moving to `policy` would change (nothing changes)."""
+        preview = m.CasePreview(case_id=self.case_id, kind=self.kind,
+                                contract_code=self.policy.contract_code,
+                                from_version=self.policy.policy_version,
+                                to_version=policy.policy_version)
+        why = self._why_not_move(PolicyMigration(
+            migration_id="", policy=policy, expected_version=self.policy.policy_version,
+            reason="", actor=SYSTEM))
+        if why is not None:
+            preview.left_alone, preview.detail = why
+            return preview
+        preview.moves = self.deadlines.copy().move_to(
+            policy, lambda key: self._spec_for(key, policy), workflow.now())
+        return preview
+
+    @workflow.update
+    async def migrate_policy(self, request: PolicyMigration) -> m.MigrationOutcome:
+        """Move the case to another policy: recorded on its timeline with who, when, why and
+        both versions; each migration moves it once."""
+        before = self.policy.policy_version
+        moves = self.deadlines.move_to(request.policy,
+                                       lambda key: self._spec_for(key, request.policy),
+                                       workflow.now())
+        self.policy = request.policy
+        self.start = self.start.model_copy(update={"policy": request.policy})
+        self._adopt(request.policy)
+        self.migrations.append(request.migration_id)
+        data = {"migration_id": request.migration_id, "reason": request.reason,
+                "from_version": before, "to_version": request.policy.policy_version,
+                "moves": [move.model_dump(mode="json") for move in moves]}
+        await self._record("policy_migrated", request.actor,
+                           f"政策迁移 policy {before} -> {request.policy.policy_version}: "
+                           f"{request.reason}", data)
+        return m.MigrationOutcome(case_id=self.case_id, status="migrated", from_version=before,
+                                  to_version=request.policy.policy_version, moved=len(moves))
+
+    @migrate_policy.validator
+    def _validate_migration(self, request: PolicyMigration) -> None:
+        why = self._why_not_move(request)
+        if why is not None:
+            raise ApplicationError(why[1], {"code": why[0]}, type="LeftAlone",
+                                   non_retryable=True)
 
     # ----- deadlines ----------------------------------------------------------------------------
 

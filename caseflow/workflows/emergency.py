@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.sla import EscalationDue
 
 E = EmergencyStatus
+# Reviewed with every improvement action done, the emergency has a closing commitment (no case
+# without a clock); histories recorded before this patch waited for the close without one.
+CLOSING_CLOCK_PATCH = "emergency-closing-clock"
 KEEP_PAGES = 20  # pages (and progress updates) a continued emergency repeats in its view
 RESTORING = (E.acknowledged, E.dispatched, E.on_site)
 
@@ -323,16 +326,26 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.root_cause, self.review_summary = p.root_cause, p.summary
         notices = [self._track_action(item, now) for item in p.actions]
         self.status = E.reviewed
+        self._clock_closing(now)
         return (f"事后复盘 review ({len(p.actions)} actions): root cause {p.root_cause}",
                 p.model_dump(mode="json"), notices)
 
     def _complete_action(self, actor: Actor, p: e.CompleteAction) -> Outcome:
         action = self._finish_action(p, workflow.now())
+        self._clock_closing(workflow.now())
         return (f"改进完成 improvement action {action.id} done: {p.result}",
                 p.model_dump(mode="json"), [])
 
+    def _clock_closing(self, now: datetime) -> None:
+        """Reviewed and nothing left to improve: the supervisor closes it within `close`."""
+        if (self.status == E.reviewed and not self._open_actions()
+                and self.deadlines.get("close") is None
+                and workflow.patched(CLOSING_CLOCK_PATCH)):
+            self.deadlines.start("close", self.commitments.close, at=now)
+
     def _close(self, actor: Actor, p: e.Close) -> Outcome:
         now = workflow.now()
+        self.deadlines.meet("close", now)
         self._settle(now, "closed")
         self.status = E.closed
         self.outcome = EmergencyOutcome.restored

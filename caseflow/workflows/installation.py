@@ -43,6 +43,9 @@ I = InstallationStatus  # noqa: E741
 # refusal reopens the commissioning window, and training given before a refusal is kept.
 # Histories recorded before this patch started the clock at training.
 SIGN_AFTER_VERIFICATION = "installation-signatures-from-verification"
+# The commissioning window runs until the performance verification passes (commissioned but
+# not verified, the case had no clock); histories before this patch met it at commissioning.
+COMMISSIONED_UNTIL_VERIFIED = "installation-commissioning-until-verified"
 VENDOR_SIGNERS = frozenset({Role.supervisor, Role.manager, Role.director})
 
 
@@ -58,7 +61,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.start = start
         self.commitments = start.policy.installation
         if self._resumed(start.carried):
-            self.revised = True
+            self.revised = self.until_verified = True
             return
         self._open_case(start.case_id, start.policy, start.intake.hospital_id, start.opened_by)
         self.status = I.ordered
@@ -71,6 +74,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.linked_cases: list[LinkedCase] = []
         self.cancel_reason: str | None = None
         self.revised = self._patched(SIGN_AFTER_VERIFICATION)
+        self.until_verified = workflow.patched(COMMISSIONED_UNTIL_VERIFIED)
         order = start.intake
         due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
         self.deadlines.start_until("site_assessment", label="现场评估 site assessment",
@@ -201,7 +205,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         return f"安装 installed {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _commission(self, actor: Actor, p: i.Step) -> Outcome:
-        self.deadlines.meet("commissioning", workflow.now())
+        if not self.until_verified:
+            self.deadlines.meet("commissioning", workflow.now())
         self.status = I.commissioned
         return f"调试完成 commissioned {p.note}".strip(), p.model_dump(mode="json"), []
 
@@ -220,6 +225,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                     [NoticeRequest(to_role=Role.supervisor, subject=f"性能验证不合格 "
                                    f"{self.case_id} out of spec", body=names)])
         self.status = I.verified
+        self.deadlines.meet("commissioning", now)  # met already when commissioned (older cases)
         if self.revised:
             self.deadlines.start("signatures", self.commitments.signatures, at=now)
             if self.training is not None:  # trained before a refusal: ready to sign again

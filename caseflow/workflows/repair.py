@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.emergency import EmergencyStart, LinkedEmergencyRequest
     from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
-    from caseflow.domain.policy import QUOTATION_PAUSE, CommitmentSpec
+    from caseflow.domain.policy import QUOTATION_PAUSE, CasePolicy, CommitmentSpec, RepairPolicy
     from caseflow.domain.records import (
         OPEN_LINKED_COMPLAINT,
         OPEN_LINKED_EMERGENCY,
@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
+    from caseflow.domain.sla import EscalationDue
 
 S = RepairStatus
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
@@ -49,6 +50,10 @@ COMPLAINT_LOOP_PATCH = "repair-opens-complaint"
 # A repair classified (or reclassified) critical opens a linked emergency, once (histories
 # before this patch did not).
 EMERGENCY_PATCH = "repair-opens-emergency"
+# A repair opened without a severity has a classification commitment, and its arrival runs on
+# the strictest arrival until it is classified (histories before this patch had no clock
+# until classification). Asked only of such repairs; lean or not, by its own marker.
+CLASSIFICATION_CLOCK_PATCH = "repair-classification-clock"
 
 
 @workflow.defn
@@ -89,6 +94,10 @@ class RepairWorkflow(CaseWorkflow):
              "policy_version": self.policy.policy_version},
             [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
                            body=intake.symptom)]))
+        if intake.severity is None and workflow.patched(CLASSIFICATION_CLOCK_PATCH):
+            self.deadlines.start("classification", self.repair_policy.classification,
+                                 at=self.opened_at)
+            self.deadlines.start("arrival", self._strictest_arrival(), at=self.opened_at)
         if intake.severity is not None:
             classify = r.Classify(severity=intake.severity)
             classified = self._classify(start.opened_by, classify)
@@ -175,6 +184,7 @@ class RepairWorkflow(CaseWorkflow):
     # ----- step handlers: change state, say what happened, whom to tell -------------------------
 
     def _classify(self, actor: Actor, p: r.Classify) -> Outcome:
+        self.deadlines.meet("classification", workflow.now())
         self._set_severity(p.severity, actor)
         self.status = S.awaiting_assignment
         return (f"分级 classified {p.severity.value} by {actor.name}",
@@ -459,8 +469,22 @@ class RepairWorkflow(CaseWorkflow):
             else:
                 self.deadlines.change(key, spec)
 
-    def _restore_spec(self) -> CommitmentSpec:
-        policy = self.repair_policy
+    def _spec_for(self, key: str, policy: CasePolicy) -> CommitmentSpec | None:
+        section = policy.repair
+        assert section is not None
+        if key == "arrival":
+            return (section.arrival[self.severity] if self.severity is not None
+                    else self._strictest_arrival(section))
+        if key == "restore":
+            return self._restore_spec(section)
+        return super()._spec_for(key, policy)
+
+    def _adopt(self, policy: CasePolicy) -> None:
+        assert policy.repair is not None
+        self.repair_policy = policy.repair
+
+    def _restore_spec(self, policy: RepairPolicy | None = None) -> CommitmentSpec:
+        policy = policy or self.repair_policy
         assert self.severity is not None
         if self.severity in URGENT_SEVERITIES and self.fault_category in policy.restore_severe_by_fault:
             return policy.restore_severe_by_fault[self.fault_category]
@@ -473,6 +497,15 @@ class RepairWorkflow(CaseWorkflow):
 
     def _urgent(self) -> bool:
         return self.severity in URGENT_SEVERITIES
+
+    def _urgent_rung(self, due: EscalationDue) -> bool:
+        """As the policy says for the severity (a repair not classified yet: as critical)."""
+        return self.policy.ladder.urgent(self.severity, due.level)
+
+    def _strictest_arrival(self, policy: RepairPolicy | None = None) -> CommitmentSpec:
+        """The arrival commitment of the contract that is due first from the intake."""
+        return min((policy or self.repair_policy).arrival.values(),
+                   key=lambda spec: self.deadlines.due_for(spec, self.opened_at))
 
     def _tell_if_critical(self) -> list[NoticeRequest]:
         if self.severity != Severity.critical:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from caseflow.domain.migration import CommitmentMove
     from caseflow.domain.policy import LOCAL, CasePolicy, CommitmentSpec
     from caseflow.domain.sla import (
         CasePause,
@@ -238,6 +239,57 @@ class Deadlines:
 
     def get(self, key: str) -> Commitment | None:
         return self.commitments.get(key)
+
+    def move_to(self, policy: CasePolicy, specs: Callable[[str], CommitmentSpec | None],
+                now: datetime) -> list[CommitmentMove]:
+        """Put the book on another policy (a migration): every open commitment is sized again
+        by `specs(key)` from its original start on its calendar, paused time kept; one with no
+        spec (a date a person set) keeps its due time. Fired rungs stay fired; the rungs now
+        past due are reported and fire, once, at the watcher's next look. Raises KeyError
+        naming a calendar the policy lacks (nothing is changed then)."""
+        for key, commitment in self.commitments.items():
+            spec = specs(key) if commitment.is_open else None
+            policy.calendar(spec.calendar if spec is not None else commitment.calendar)
+        self.policy = policy
+        moves = []
+        for key, commitment in self.commitments.items():
+            if not commitment.is_open:
+                continue
+            before, length = commitment.due_at, commitment.working_time
+            spec = specs(key)
+            if spec is not None:
+                self.change(key, spec)
+            else:
+                self._plan(commitment)
+            due = [level for level, at, _ in self._pending(commitment) if at <= now]
+            if any(level >= 1 for level in due):
+                due = [level for level in due if level >= 1]
+            if before != commitment.due_at or length != commitment.working_time or due:
+                moves.append(CommitmentMove(key=key, round=commitment.round, from_due=before,
+                                            to_due=commitment.due_at,
+                                            from_seconds=length.total_seconds(),
+                                            to_seconds=commitment.working_time.total_seconds(),
+                                            paused=commitment.is_paused,
+                                            fired=sorted(commitment.fired_levels),
+                                            due_at_once=due))
+        self.version += 1
+        return moves
+
+    def copy(self) -> Deadlines:
+        """A copy to try a change on (a preview) without touching this book."""
+        book = Deadlines(self.policy, revision=self.revision)
+        book.commitments = {key: c.model_copy(deep=True) for key, c in self.commitments.items()}
+        book.pauses = [p.model_copy(deep=True) for p in self.pauses]
+        return book
+
+    def due_for(self, spec: CommitmentSpec, start: datetime) -> datetime:
+        """When a commitment of `spec` started at `start` would be due, nothing paused."""
+        probe = Commitment(key="probe", label="", calendar=spec.calendar, owner=spec.owner,
+                           pausable=False, started_at=start, working_time=timedelta(0))
+        self._size(probe, spec)
+        due = self.point(probe, 1.0)
+        assert due is not None
+        return due
 
     def point(self, commitment: Commitment, fraction: float) -> datetime | None:
         """When `fraction` of the commitment's working time has run, pauses left out.
