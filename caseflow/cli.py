@@ -454,11 +454,6 @@ class ReportFormat(StrEnum):
     json = "json"
 
 
-SLA_COLUMNS = ("kind", "severity", "hospital_id", "commitment", "cases", "rounds", "met_percent",
-               "met", "met_late", "breached_open", "open", "waived", "median_minutes_to_meet",
-               "p90_minutes_to_meet", "escalations_l1", "escalations_l2", "escalations_l3")
-
-
 @report.command("sla")
 def report_sla(
     since: Annotated[datetime | None, typer.Option("--from", help="first day")] = None,
@@ -474,7 +469,7 @@ def report_sla(
     standard output."""
     from rich.table import Table
 
-    from caseflow.domain.reports import sla_report
+    from caseflow.domain.reports import SLA_COLUMNS, sla_report, sla_table
     from caseflow.domain.spreadsheets import csv_text
 
     settings = _settings()
@@ -486,12 +481,7 @@ def report_sla(
         print(result.model_dump_json(indent=2))
         return
     if form is ReportFormat.csv:
-        print(csv_text(SLA_COLUMNS, ([
-            row.kind, row.severity, row.hospital_id, row.commitment, row.cases, row.rounds,
-            row.met_percent, row.met, row.met_late, row.breached_open, row.open, row.waived,
-            row.median_minutes_to_meet, row.p90_minutes_to_meet,
-            *(row.escalations_by_level.get(level, 0) for level in (1, 2, 3))]
-            for row in result.rows)), end="")
+        print(csv_text(SLA_COLUMNS, sla_table(result)), end="")
         return
     # One table per kind, severity and hospital, short columns: readable at 80 columns.
     results.print(f"SLA {start} .. {end}: {result.cases} cases opened", highlight=False)

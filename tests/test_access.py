@@ -201,6 +201,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/events/{event_id}"),
     Example("POST", "/v1/audit/replay", lambda w: {"case_id": w.case_id}),
     Example("GET", "/v1/reports/sla"),
+    Example("GET", "/v1/reports/sla.csv", params={"hospital_id": "H-DH"}),
     Example("GET", "/v1/me"),
     Example("POST", "/v1/auth/sign-out", ok=frozenset({204})),
     Example("GET", "/v1/people"),

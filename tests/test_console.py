@@ -432,10 +432,13 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
             done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
                                      headers=auth(role))
             assert done.status_code in (200, 422), done.text
-    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox"],
+    unit = f"#/equipment/{people['serial']}"
+    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
+                         "#/sla", f"#/sla///{people['hospital_id']}", unit,
+                         "#/equipment/CT-DH-0001"],
              "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
-             "engineer": ["#/mine"], "admin": ["#/people", "#/person/EN-01"],
-             "auditor": [f"#/case/{case_id}"]}
+             "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
+             "auditor": [f"#/case/{case_id}", "#/sla", unit]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)
     for role, hashes in pages.items():

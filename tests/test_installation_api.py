@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -148,6 +148,12 @@ async def test_equipment_reads(api, tokens):
     found = record.json()
     assert found["hospital_name"].startswith("东湖县人民医院") and found["plan"] is None
     assert found["warranty_end"] == "2027-03-14"
+    assert found["contract_code"] == "HT-2025-RJ-001"
+    contract = found["contract"]
+    assert (contract["code"], contract["starts_on"], contract["ends_on"]) == (
+        "HT-2025-RJ-001", "2025-01-01", "2027-12-31")
+    assert (contract["warranty_months"], contract["maintenance_interval_days"]) == (24, 90)
+    assert contract["in_force"] is (date.today() <= date(2027, 12, 31))
     assert (await equipment(api, tokens, "CT-NOPE-0000")).status_code == 404
     assert (await api.get("/v1/equipment/CT-DH-0001")).status_code == 401
     missing = await api.post("/v1/equipment/CT-DH-0001/plan/pause", json={"reason": "停机"},

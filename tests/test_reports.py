@@ -210,3 +210,42 @@ async def test_the_sla_report_on_the_command_line_in_each_format(api, tokens, se
     assert all(len(line) <= 80 for line in table.splitlines()), table
     assert "arrival" in table and hospital_id in table and "1 cases opened" in table
     assert json.loads(report("--json").stdout) == as_json
+
+
+async def test_the_sla_report_as_csv_has_the_rows_of_the_json_and_its_refusals(
+        api, tokens, sessions):
+    """GET /v1/reports/sla.csv (the console's download): the JSON report's rows, as the CLI
+    writes them, UTF-8 with a byte-order mark; the same refusals, and 404 for a hospital that
+    does not exist (for the JSON report too)."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    case_id = await open_case(api, tokens, serial=serial, hospital=hospital_id, severity="severe")
+    await walk_to(api, tokens, case_id, "on_site")
+    params = {"hospital_id": hospital_id}
+    as_json = (await api.get("/v1/reports/sla", params=params,
+                             headers=headers(tokens, "auditor"))).json()
+    response = await api.get("/v1/reports/sla.csv", params=params,
+                             headers=headers(tokens, "auditor"))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert 'filename="sla-' in response.headers["content-disposition"]
+    assert response.content.startswith("\ufeff".encode())
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [(r["kind"], r["severity"], r["commitment"]) for r in rows] == [
+        (r["kind"], r["severity"], r["commitment"]) for r in as_json["rows"]]
+    arrival = next(r for r in rows if r["commitment"] == "arrival")
+    assert (arrival["hospital_id"], arrival["met"], arrival["met_percent"]) == (
+        hospital_id, "1", "100.0")
+
+    for path in ("/v1/reports/sla", "/v1/reports/sla.csv"):
+        unknown = await api.get(path, params={"hospital_id": "H-NO-SUCH"},
+                                headers=headers(tokens, "manager"))
+        assert unknown.status_code == 404 and "H-NO-SUCH" in unknown.json()["detail"], path
+    assert (await api.get("/v1/reports/sla.csv", headers=headers(tokens, "engineer"))
+            ).status_code == 403
+    for params, loc in (({"from": "2026-11-22", "to": "2026-11-01"}, ["query", "to"]),
+                        ({"from": "yesterday"}, ["query", "from"]),
+                        ({"kind": "repiar"}, ["query", "kind"])):
+        refused = await api.get("/v1/reports/sla.csv", params=params,
+                                headers=headers(tokens, "manager"))
+        assert refused.status_code == 422, refused.text
+        assert [d["loc"] for d in refused.json()["detail"]] == [loc], refused.text

@@ -7,6 +7,7 @@ import { language, setLanguage, t, word } from "./i18n.js";
 import * as audit from "./pages/audit.js";
 import * as casePage from "./pages/case.js";
 import * as engineer from "./pages/engineer.js";
+import * as equipment from "./pages/equipment.js";
 import * as live from "./live.js";
 import { refreshUnread, show as showUnread, watchNotices } from "./notices.js";
 import * as hotline from "./pages/hotline.js";
@@ -16,6 +17,7 @@ import * as people from "./pages/people.js";
 import * as reliability from "./pages/reliability.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
+import * as sla from "./pages/sla.js";
 
 const main = document.getElementById("main");
 let me = null;
@@ -29,6 +31,7 @@ const PAGES = {
   intake: { page: hotline.intake },
   mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
+  sla: { page: sla, nav: "nav.sla", needs: "read_reports" },
   reliability: { page: reliability, nav: "nav.reliability", needs: "read_reports" },
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
   search: { page: audit, nav: "nav.search", needs: "read_cases" },
@@ -36,6 +39,7 @@ const PAGES = {
   inbox: { page: inbox },
   person: { page: people.person, under: "people" },
   case: { page: casePage },
+  equipment: { page: equipment, under: "search" },
 };
 
 function shown(entry) {

@@ -12,6 +12,12 @@ export function caseLink(caseId) {
   return el("a", { href: `#/case/${encodeURIComponent(caseId)}`, class: "case-id", translate: "no" }, caseId);
 }
 
+// A unit's serial, linking to its page (#/equipment/<serial>).
+export function equipmentLink(serial) {
+  return el("a", { href: `#/equipment/${encodeURIComponent(serial)}`, class: "serial", translate: "no",
+    "data-serial": serial }, serial);
+}
+
 export function badge(value, kind = "status") {
   if (!value) return el("span", { class: `badge ${kind} none` }, kind === "severity" ? t("board.unclassified") : "");
   return el("span", { class: `badge ${kind} ${kind}-${value}` }, word(value));

@@ -101,6 +101,21 @@ def sla_report(cases: Iterable[dict[str, Any]], period_from: datetime,
                                             for s, v in sorted(restore.items())})
 
 
+# The columns of the report as CSV (the console's download, `caseflow report sla --format csv`).
+SLA_COLUMNS = ("kind", "severity", "hospital_id", "commitment", "cases", "rounds", "met_percent",
+               "met", "met_late", "breached_open", "open", "waived", "median_minutes_to_meet",
+               "p90_minutes_to_meet", "escalations_l1", "escalations_l2", "escalations_l3")
+
+
+def sla_table(report: SlaReport) -> list[list[Any]]:
+    """The report's rows as the cells of SLA_COLUMNS."""
+    return [[row.kind, row.severity, row.hospital_id, row.commitment, row.cases, row.rounds,
+             row.met_percent, row.met, row.met_late, row.breached_open, row.open, row.waived,
+             row.median_minutes_to_meet, row.p90_minutes_to_meet,
+             *(row.escalations_by_level.get(level, 0) for level in (1, 2, 3))]
+            for row in report.rows]
+
+
 def period(start: date, end: date, timezone: str) -> tuple[datetime, datetime]:
     """[start, end) as local days of the policy's time zone."""
     zone = ZoneInfo(timezone)

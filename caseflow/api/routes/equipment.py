@@ -22,6 +22,7 @@ from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecor
 from caseflow.domain.maintenance import PlanChange, PlanView, plan_id
 from caseflow.store import directory
 from caseflow.store.equipment import cases_of
+from caseflow.store.models import Contract
 
 router = APIRouter(prefix="/v1/equipment", tags=["equipment"])
 Serial = Annotated[str, Path(max_length=100, description="e.g. CT-DH-0001")]
@@ -37,6 +38,17 @@ class ServiceEntry(BaseModel):
     breached: bool
 
 
+class ContractFacts(BaseModel):
+    """The service contract the unit is under: its term, warranty and maintenance interval."""
+
+    code: str
+    starts_on: date
+    ends_on: date
+    in_force: bool  # today is within [starts_on, ends_on]
+    warranty_months: int
+    maintenance_interval_days: int
+
+
 class EquipmentRecord(BaseModel):
     serial: str
     hospital_id: str
@@ -46,6 +58,7 @@ class EquipmentRecord(BaseModel):
     model: str
     department: str
     contract_code: str | None
+    contract: ContractFacts | None = Field(default=None, description="the contract's terms")
     status: str
     status_reason: str
     status_changed_at: datetime | None
@@ -68,7 +81,8 @@ async def get_equipment(serial: Serial,
                         principal: Annotated[Principal, allowed(Capability.read_equipment)],
                         sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
                         policy: PolicyDep) -> EquipmentRecord:
-    """The unit: status, warranty, its plan (next visits) and every case of it, newest first."""
+    """The unit: status, warranty, its contract's terms, its plan (next visits) and every case
+    of it, newest first."""
 
     def read() -> EquipmentRecord | None:
         with sessions() as session:
@@ -80,10 +94,16 @@ async def get_equipment(serial: Serial,
             if scope.limited and unit.hospital_id != scope.hospital_id:
                 raise NotPermitted(f"{serial} is at a hospital you do not serve")
             today = datetime.now(ZoneInfo(policy.defaults.timezone)).date()
+            contract = session.get(Contract, unit.contract_code) if unit.contract_code else None
             return EquipmentRecord(
                 serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
                 modality=unit.modality, brand=unit.brand, model=unit.model,
                 department=unit.department, contract_code=unit.contract_code,
+                contract=None if contract is None else ContractFacts(
+                    code=contract.code, starts_on=contract.starts_on, ends_on=contract.ends_on,
+                    in_force=contract.starts_on <= today <= contract.ends_on,
+                    warranty_months=contract.warranty_months,
+                    maintenance_interval_days=contract.maintenance_interval_days),
                 status=unit.status, status_reason=unit.status_reason,
                 status_changed_at=unit.status_changed_at, in_service_on=unit.install_date,
                 warranty_start=unit.warranty_start, warranty_end=unit.warranty_end,

@@ -1,47 +1,81 @@
-"""Reports for managers and auditors: GET /v1/reports/sla."""
+"""Reports for managers and auditors: GET /v1/reports/sla, and the same as CSV."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import IsoDate
-from caseflow.domain.errors import InvalidPayload
-from caseflow.domain.reports import SlaReport, period, sla_report
+from caseflow.domain.errors import InvalidPayload, UnknownRecord
+from caseflow.domain.policy_loader import PolicyBook
+from caseflow.domain.reports import SLA_COLUMNS, SlaReport, period, sla_report, sla_table
 from caseflow.domain.search import KindName
+from caseflow.domain.spreadsheets import csv_text
+from caseflow.store.models import Hospital
 from caseflow.store.reports import cases_opened
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+Since = Annotated[IsoDate | None, Query(alias="from", description="first day (local)")]
+Until = Annotated[IsoDate | None, Query(alias="to", description="day after the last")]
+
+
+def _days(policy: PolicyBook, since: date | None, until: date | None) -> tuple[date, date]:
+    """[from, to): default the last 30 local days; 422 naming `to` if it is not after `from`."""
+    end = until or (datetime.now(ZoneInfo(policy.defaults.timezone)).date() + timedelta(days=1))
+    start = since or (end - timedelta(days=30))
+    if end <= start:
+        raise InvalidPayload("must be after from", field="query.to")
+    return start, end
+
+
+async def _report(sessions, policy: PolicyBook, start: date, end: date,  # type: ignore[no-untyped-def]
+                  kind: str | None, hospital_id: str | None) -> SlaReport:
+    lower, upper = period(start, end, policy.defaults.timezone)
+
+    def read() -> SlaReport:
+        with sessions() as session:
+            if hospital_id is not None and session.get(Hospital, hospital_id) is None:
+                raise UnknownRecord(f"no hospital {hospital_id!r}")
+            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id)
+        return sla_report(found, lower, upper)
+
+    return await run_in_threadpool(read)
 
 
 @router.get("/sla", response_model=SlaReport)
 async def sla(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
-    sessions: SessionsDep, policy: PolicyDep,
-    since: Annotated[IsoDate | None, Query(alias="from", description="first day (local)")] = None,
-    until: Annotated[IsoDate | None, Query(alias="to", description="day after the last")] = None,
+    sessions: SessionsDep, policy: PolicyDep, since: Since = None, until: Until = None,
     kind: KindName | None = None, hospital_id: str | None = None,
 ) -> SlaReport:
     """Cases opened in [from, to) (default: the last 30 days), per kind, severity, hospital and
     commitment: cases, met on time %, met late, breached, median and p90 time to meet,
-    escalations by level; mean time to restore for repairs."""
-    zone = policy.defaults.timezone
-    end = until or (datetime.now(ZoneInfo(zone)).date() + timedelta(days=1))
-    start = since or (end - timedelta(days=30))
-    if end <= start:
-        raise InvalidPayload("must be after from", field="query.to")
-    lower, upper = period(start, end, zone)
+    escalations by level; mean time to restore for repairs. 404 for an unknown hospital."""
+    start, end = _days(policy, since, until)
+    return await _report(sessions, policy, start, end, kind, hospital_id)
 
-    def read() -> SlaReport:
-        with sessions() as session:
-            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id)
-        return sla_report(found, lower, upper)
 
-    return await run_in_threadpool(read)
+@router.get("/sla.csv", response_class=Response,
+            responses={200: {"content": {"text/csv": {}}}})
+async def sla_csv(
+    principal: Annotated[Principal, allowed(Capability.read_reports)],
+    sessions: SessionsDep, policy: PolicyDep, since: Since = None, until: Until = None,
+    kind: KindName | None = None, hospital_id: str | None = None,
+) -> Response:
+    """The rows of GET /v1/reports/sla (same parameters) for a spreadsheet: one line per kind,
+    severity, hospital and commitment, as `caseflow report sla --format csv` writes them (UTF-8
+    with a byte-order mark, so Excel shows Chinese text; no cell can be taken for a formula)."""
+    start, end = _days(policy, since, until)
+    report = await _report(sessions, policy, start, end, kind, hospital_id)
+    text = csv_text(SLA_COLUMNS, sla_table(report))
+    name = f"sla-{start.isoformat()}-{end.isoformat()}.csv"
+    return Response(content=("\ufeff" + text).encode("utf-8"), media_type="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -2,7 +2,7 @@
 // its timeline; for auditors and managers the export, the replay and the Temporal UI.
 
 import { call, explain, get, post, send } from "../api.js";
-import { actionButtons, actionName, badge, caseLink, commitmentTable, statusBadge } from "../cases.js";
+import { actionButtons, actionName, badge, caseLink, commitmentTable, equipmentLink, statusBadge } from "../cases.js";
 import { append, el, message, section, table } from "../dom.js";
 import { describe, describeRecord } from "../events.js";
 import { language, t, word } from "../i18n.js";
@@ -51,10 +51,12 @@ function summary(view) {
   if (view.closed_at) rows.push([word("closed"), when(view.closed_at)]);
   if (view.equipment) {
     rows.push([t("col.hospital"), el("span", { translate: "no" }, view.equipment.hospital_name)]);
-    rows.push([t("col.serial"), el("span", { translate: "no" },
-      `${view.equipment.serial} · ${view.equipment.modality} ${view.equipment.brand} ${view.equipment.model}`)]);
-  } else if (view.hospital_id) {
-    rows.push([t("col.hospital"), el("span", { translate: "no" }, view.hospital_id)]);
+    rows.push([t("col.serial"), el("span", { translate: "no" }, equipmentLink(view.equipment.serial),
+      ` · ${view.equipment.modality} ${view.equipment.brand} ${view.equipment.model}`)]);
+  } else {
+    if (view.hospital_id) rows.push([t("col.hospital"), el("span", { translate: "no" }, view.hospital_id)]);
+    const serial = view.intake?.equipment_serial;
+    if (serial) rows.push([t("col.serial"), equipmentLink(serial)]);
   }
   for (const [name, value] of Object.entries(view.intake || {})) {
     if (value === null || value === "" || name === "hospital_id" || name === "equipment_serial") continue;

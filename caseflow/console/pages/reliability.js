@@ -3,6 +3,7 @@
 // operation report made in the background with its progress, then downloaded as PDF or HTML.
 
 import { call, get, post } from "../api.js";
+import { equipmentLink } from "../cases.js";
 import { barChart } from "../chart.js";
 import { el, message, section, table } from "../dom.js";
 import { t, word } from "../i18n.js";
@@ -43,7 +44,8 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
   page.append(
     section(t("rel.guarantees"), guaranteeTable(guarantees)),
     section(t("rel.uptime"), ...uptime.units.map((unit) => el("div", { class: "rel-unit", "data-serial": unit.serial },
-      el("h3", {}, unit.label),
+      el("h3", {}, el("span", { translate: "no" }, equipmentLink(unit.serial), unit.label !== unit.serial
+        ? ` ${unit.label.replace(unit.serial, "").trim()}` : "")),
       barChart(unit.points.map((p) => ({ label: p.period.slice(5), value: p.uptime_percent,
         note: `${num(p.downtime_hours)} h` })),
       { title: `${unit.label} ${t("rel.uptime")}`, target: unit.points[0]?.guarantee_percent ?? null }),
@@ -63,7 +65,7 @@ function guaranteeTable(report) {
   const units = report.contracts.flatMap((c) => c.units.map((u) => ({ ...u, contract: c.contract_code })));
   const fired = (serial) => report.alerts.filter((a) => a.serial === serial);
   return table([
-    { label: t("col.serial"), cell: (u) => u.serial },
+    { label: t("col.serial"), cell: (u) => equipmentLink(u.serial) },
     { label: t("rel.period"), cell: (u) => u.period },
     { label: t("rel.guarantee"), cell: (u) => `${num(u.percent, 0)}%` },
     { label: t("rel.budget"), cell: (u) => el("span", {},
@@ -88,10 +90,11 @@ function groupPicker(by, choose) {
 }
 
 function figureTable(report) {
-  const rows = [...report.groups.map((g) => ({ label: g.label, f: g.figures })),
+  const rows = [...report.groups.map((g) => ({ label: g.label, f: g.figures, serial: report.by === "unit" ? g.key : null })),
     { label: t("rel.total"), f: report.total, total: true }];
   return table([
-    { label: t("rel.group"), cell: (r) => (r.total ? el("strong", {}, r.label) : r.label) },
+    { label: t("rel.group"), cell: (r) => (r.total ? el("strong", {}, r.label)
+      : r.serial ? el("span", { translate: "no" }, equipmentLink(r.serial), ` ${r.label.replace(r.serial, "").trim()}`) : r.label) },
     { label: t("rel.uptimePct"), cell: (r) => num(r.f.uptime_percent, 2, "%") },
     { label: t("rel.failures"), cell: (r) => r.f.failures },
     { label: "MTBF (h)", cell: (r) => num(r.f.mtbf_hours) },

@@ -1,0 +1,113 @@
+// One unit (设备): what it is and where, its status, warranty and service contract, its
+// preventive-maintenance plan with the visits, and every case on it, each a link; kept live
+// while a case of its hospital changes.
+
+import { get } from "../api.js";
+import { badge, caseLink } from "../cases.js";
+import { el, message, section, table } from "../dom.js";
+import { t, word } from "../i18n.js";
+import { keepLive } from "../live.js";
+import { localDate, when } from "../time.js";
+
+// A calendar day of the API (YYYY-MM-DD) as it is: no time zone to convert.
+const day = (value) => value || "—";
+
+// #/equipment/<serial>
+export async function render(page, [serial], me) {
+  const body = el("div", { class: "equipment-body" });
+  page.append(body);
+  const unit = await fill(body, serial, me);
+  keepLive(body, (box) => fill(box, serial, me),
+    (m) => m.type === "case" && m.hospital_id === unit.hospital_id);
+}
+
+async function fill(box, serial, me) {
+  const unit = await get(`/v1/equipment/${encodeURIComponent(serial)}`);
+  const year = localDate().slice(0, 4);
+  box.append(
+    el("div", { class: "page-head" },
+      el("h1", {}, t("eq.title", { serial: "" }).trim(), " ", el("span", { translate: "no" }, unit.serial), " ",
+        el("span", { class: `badge unit-status unit-${unit.status}` }, word(unit.status)), " ",
+        warrantyBadge(unit)),
+      me.capabilities.includes("read_reports") ? el("a", { class: "reliability-link", id: "unit-reliability",
+        href: `#/reliability/${encodeURIComponent(unit.hospital_id)}/${year}/unit` }, t("eq.reliability")) : null),
+    section(t("eq.unit"), facts([
+      [t("col.hospital"), el("span", { translate: "no" }, unit.hospital_name)],
+      [t("eq.modality"), el("span", { translate: "no" }, `${unit.modality} ${unit.brand} ${unit.model}`)],
+      [t("col.department"), el("span", { translate: "no" }, unit.department || "—")],
+      [t("eq.status"), [word(unit.status), unit.status_changed_at ? ` · ${t("eq.since", { at: when(unit.status_changed_at) })}` : "",
+        unit.status_reason ? [" · ", reason(unit.status_reason)] : ""]],
+      [t("eq.inService"), day(unit.in_service_on)],
+    ])),
+    section(t("eq.warranty"), unit.warranty_start || unit.warranty_end ? facts([
+      [t("eq.warrantyFrom"), day(unit.warranty_start)],
+      [t("eq.warrantyTo"), day(unit.warranty_end)],
+      [t("col.state"), warrantyBadge(unit)],
+    ]) : el("p", { class: "empty" }, t("eq.noWarranty"))),
+    section(t("eq.contract"), contract(unit.contract)),
+    section(t("eq.plan"), plan(unit)),
+    section(t("eq.cases"), table([
+      { label: t("col.case"), cell: (c) => caseLink(c.case_id) },
+      { label: t("col.kind"), cell: (c) => word(c.kind) },
+      { label: t("col.status"), cell: (c) => badge(c.status) },
+      { label: t("col.title"), cell: (c) => el("span", { translate: "no" }, c.title) },
+      { label: t("col.opened"), cell: (c) => when(c.opened_at) },
+      { label: t("col.closed"), cell: (c) => when(c.closed_at) },
+      { label: t("breached"), cell: (c) => (c.breached ? el("span", { class: "badge breached" }, t("breached")) : "") },
+    ], unit.cases, { empty: t("eq.noCases") })));
+  return unit;
+}
+
+function facts(rows) {
+  return el("dl", { class: "facts" }, rows.map(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]));
+}
+
+function warrantyBadge(unit) {
+  if (!unit.warranty_end) return null;
+  return el("span", { class: `badge warranty ${unit.in_warranty ? "in" : "out"}` },
+    unit.in_warranty ? t("eq.inWarranty") : t("eq.outOfWarranty"));
+}
+
+// Why the unit is in its status: a code of the register (ordered, accepted), else the reason
+// a person gave, as written.
+function reason(text) {
+  return ["ordered", "accepted"].includes(text) ? word(text) : el("span", { translate: "no" }, text);
+}
+
+function contract(found) {
+  if (!found) return el("p", { class: "empty", id: "no-contract" }, t("eq.noContract"));
+  return facts([
+    [t("eq.contractCode"), el("span", { translate: "no", id: "contract-code" }, found.code)],
+    [t("eq.term"), [`${found.starts_on} – ${found.ends_on} `,
+      el("span", { class: `badge contract ${found.in_force ? "in" : "out"}` }, found.in_force ? t("eq.inForce") : t("eq.notInForce"))]],
+    [t("eq.warrantyMonths"), String(found.warranty_months)],
+    [t("eq.interval"), String(found.maintenance_interval_days)],
+  ]);
+}
+
+function plan(unit) {
+  if (unit.plan_unavailable) return message("info", t("eq.planUnavailable"));
+  const found = unit.plan;
+  if (!found) return el("p", { class: "empty", id: "no-plan" }, t("eq.noPlan"));
+  return el("div", { class: "plan", "data-status": found.status },
+    facts([
+      [t("eq.planStatus"), el("span", { class: `badge plan-${found.status}` }, word(found.status))],
+      [t("eq.interval"), String(found.interval_days)],
+      [t("eq.nextDue"), day(found.next_due)],
+      [t("eq.upcoming"), found.upcoming.length ? found.upcoming.join(", ") : "—"],
+      found.ends_on ? [t("eq.planEnds"), found.ends_on] : null,
+    ].filter(Boolean)),
+    el("h3", {}, t("eq.visits")),
+    table([
+      { label: t("eq.dueOn"), cell: (v) => v.due_on },
+      { label: t("col.case"), cell: (v) => (v.case_id ? caseLink(v.case_id) : el("span", { class: "muted" }, t("eq.notOpened"))) },
+      { label: t("col.opened"), cell: (v) => when(v.opened_at) },
+      { label: word("note"), cell: (v) => el("span", { translate: "no" }, v.note || "") },
+    ], [...found.visits].reverse()),
+    found.changes.length ? [el("h3", {}, t("eq.changes")), table([
+      { label: t("col.what"), cell: (c) => t(`eq.change.${c.change}`) },
+      { label: word("reason"), cell: (c) => el("span", { translate: "no" }, c.reason) },
+      { label: t("col.who"), cell: (c) => el("span", { translate: "no" }, c.by.name) },
+      { label: t("col.at"), cell: (c) => when(c.at) },
+    ], found.changes)] : null);
+}
