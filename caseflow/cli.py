@@ -556,6 +556,131 @@ def report_what_if(
     Console(soft_wrap=True).print(table)
 
 
+policy_migration = typer.Typer(
+    help="Move open cases to another SLA policy: preview, apply (with a reason), follow.",
+    no_args_is_help=True)
+app.add_typer(policy_migration, name="policy-migration")
+
+
+def _migration_view(view) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    counts = ", ".join(f"{name} {n}" for name, n in view.counts.items())
+    console.print(f"{view.migration_id} {view.status}: to {view.policy_version} ({counts})")
+    table = Table(title=f"{view.migration_id}: {len(view.cases)} cases")
+    for column in ("case", "kind", "result", "commitment", "due now", "due after",
+                   "fired", "fire at once"):
+        table.add_column(column)
+    for case in view.cases:
+        if not case.moves:
+            table.add_row(case.case_id, case.kind, case.result, "", "", "", "",
+                          case.left_alone or case.reason or "")
+        for move in case.moves:
+            table.add_row(case.case_id, case.kind, case.result, f"{move.key} #{move.round}",
+                          str(move.from_due or "paused"), str(move.to_due or "paused"),
+                          str(move.fired), str(move.due_at_once))
+    results.print(table)
+
+
+def _migration_context():  # type: ignore[no-untyped-def]
+    from caseflow.store.policies import PolicySource
+
+    settings = _settings()
+    sessions = _directory(settings)
+    return settings, sessions, PolicySource(sessions, load_policy(settings.policy_file))
+
+
+@policy_migration.command("preview")
+def migration_preview(
+    policy_file: Annotated[Path | None, typer.Option(
+        "--policy", help="the candidate policy file (default: the policy in force)")] = None,
+    kind: Annotated[list[str] | None, typer.Option(help="repair, complaint, ... (repeat)")] = None,
+    contract: Annotated[list[str] | None, typer.Option(help="a contract code (repeat)")] = None,
+    hospital: Annotated[list[str] | None, typer.Option(help="a hospital id (repeat)")] = None,
+    case: Annotated[list[str] | None, typer.Option(help="a case id (repeat)")] = None,
+    by: Annotated[str, typer.Option(help="who asks (a manager's id)")] = "MG-01",
+    as_json: Annotated[bool, typer.Option("--json", help="the preview as JSON")] = False,
+) -> None:
+    """What moving the selected open cases to a policy would change; nothing changes until
+    `apply`. Prints the migration id to apply."""
+    from pydantic import ValidationError
+
+    from caseflow import policy_migration as migrations
+    from caseflow.domain.migration import Selection
+    from caseflow.temporal import connect
+
+    settings, sessions, policies = _migration_context()
+    try:
+        chosen = load_policy(policy_file) if policy_file else policies.current()
+        selection = Selection(kinds=kind or [], contracts=contract or [],  # type: ignore[arg-type]
+                              hospitals=hospital or [], case_ids=case or [])
+    except (PolicyError, ValidationError) as error:
+        console.print(f"[red]bad candidate or selection[/]\n{error}")
+        raise typer.Exit(2) from None
+
+    async def run():  # type: ignore[no-untyped-def]
+        client = await connect(settings)
+        return await migrations.preview(sessions, client, chosen, policies.current(),
+                                        selection, by)
+
+    view = asyncio.run(run())
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    _migration_view(view)
+
+
+@policy_migration.command("apply")
+def migration_apply(
+    migration_id: Annotated[str, typer.Argument(help="the id the preview printed")],
+    reason: Annotated[str, typer.Option(help="why: recorded on every case")],
+    per_minute: Annotated[int, typer.Option(help="cases moved a minute at most")] = 600,
+    by: Annotated[str, typer.Option(help="who applies it (a manager's id)")] = "MG-01",
+) -> None:
+    """Start moving the cases of a preview (refused if anything changed since: preview
+    again)."""
+    from caseflow import policy_migration as migrations
+    from caseflow.domain.errors import DomainError
+    from caseflow.temporal import connect
+
+    settings, sessions, policies = _migration_context()
+
+    async def run():  # type: ignore[no-untyped-def]
+        client = await connect(settings)
+        return await migrations.apply(sessions, client, settings.task_queue, migration_id,
+                                      reason=reason, per_minute=per_minute, by=by,
+                                      in_force=policies.current())
+
+    try:
+        view = asyncio.run(run())
+    except DomainError as error:
+        console.print(f"[red]refused[/]: {error.message}")
+        raise typer.Exit(1) from None
+    console.print(f"{view.migration_id} running: follow it with "
+                  f"`caseflow policy-migration status {view.migration_id}`")
+
+
+@policy_migration.command("status")
+def migration_status(
+    migration_id: Annotated[str, typer.Argument(help="the migration's id")],
+    as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """A migration's progress and the result of each case."""
+    from caseflow import policy_migration as migrations
+    from caseflow.domain.errors import DomainError
+
+    settings, sessions, _ = _migration_context()
+    try:
+        view = migrations.status(sessions, migration_id)
+    except DomainError as error:
+        console.print(f"[red]{error.message}[/]")
+        raise typer.Exit(1) from None
+    if as_json:
+        print(view.model_dump_json(indent=2))
+        return
+    _migration_view(view)
+
+
 def _reliability() -> None:
     from caseflow.reliability_cli import register
 

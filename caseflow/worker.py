@@ -17,6 +17,7 @@ from caseflow.activities.channels import Channel, EmailChannel, LogChannel, Webh
 from caseflow.activities.directory import Directory
 from caseflow.activities.equipment import EquipmentRegister
 from caseflow.activities.outbox import Dispatcher, run_outbox
+from caseflow.activities.policy_migration import PolicyMigrations
 from caseflow.activities.records import CaseRecords
 from caseflow.activities.reliability import UptimeGuards
 from caseflow.activities.reports import ReportJobs
@@ -51,6 +52,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
     register = EquipmentRegister(sessions, policies.fallback.defaults.timezone)
     guards = UptimeGuards(sessions, policies)
     reports = ReportJobs(sessions, policies)
+    migrations = PolicyMigrations(sessions, client)
     return Worker(
         client,
         task_queue=task_queue,
@@ -64,7 +66,8 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     people.lookup_equipment, people.find_people, people.on_call_chain,
                     guards.uptime_standing, guards.record_uptime_rung,
                     reports.plan_report, reports.report_part, reports.render_report,
-                    reports.fail_report],
+                    reports.fail_report, migrations.next_cases, migrations.migrate_case,
+                    migrations.finish_migration],
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=max_cached_workflows,

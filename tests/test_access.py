@@ -219,6 +219,12 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     # The policy in force again: refused as no change (409), so the shared database keeps it.
     Example("PUT", "/v1/policy", lambda w: {"policy_yaml": POLICY}, frozenset({409})),
     Example("POST", "/v1/policy/check", lambda w: {"policy_yaml": POLICY}),
+    Example("POST", "/v1/policy/migrations",
+            lambda w: {"selection": {"case_ids": ["RP-NONE"]}}, frozenset({201})),
+    Example("POST", "/v1/policy/migrations/{migration_id}/apply",
+            lambda w: {"reason": "合同续签"}, frozenset({404})),
+    Example("GET", "/v1/policy/migrations"),
+    Example("GET", "/v1/policy/migrations/{migration_id}", ok=frozenset({404})),
     Example("GET", "/v1/cases/{case_id}/actions"),
     Example("GET", "/v1/hospitals"),
     Example("GET", "/v1/equipment", params={"q": "CT"}),
@@ -281,7 +287,7 @@ async def test_route_cell(app, client, world, sessions, route, role):
         hospital_id=world.hospital_id, modality="CT", subscription_id=world.subscription_id,
         delivery_id=2**31 - 1, event_id=world.event_id, person_id=world.person_id,
         token_id=spare_row.id, year=2025, job_id="RJ-none", fmt="pdf", name="handover",
-        attachment_id=2**31 - 1)
+        attachment_id=2**31 - 1, migration_id="PM-0000000000000000")
     response = await client.request(
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,

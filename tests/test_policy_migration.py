@@ -5,8 +5,15 @@ past due fires exactly once, each migration moves a case once, and the preview c
 
 from __future__ import annotations
 
+import asyncio
 import copy
-from datetime import datetime, timedelta
+import os
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,11 +22,21 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from caseflow.domain.enums import Role
-from caseflow.domain.migration import CasePreview, MigrationOutcome, PolicyMigration
+from caseflow.domain.migration import (
+    CasePreview,
+    MigrationOutcome,
+    MigrationRun,
+    PolicyMigration,
+    Selection,
+)
 from caseflow.domain.policy import CasePolicy
-from caseflow.domain.policy_loader import PolicyBook, parse_policy
+from caseflow.domain.policy_loader import PolicyBook, load_policy, parse_policy
 from caseflow.domain.records import Actor
-from caseflow.store.models import CaseEventRow, Escalation
+from caseflow.store import policy_migrations as store
+from caseflow.store.models import Case, CaseEventRow, Escalation
+from caseflow.store.policies import PolicySource
+from caseflow.worker import build_worker
+from tests.invariants import OpenCommitmentWatch
 from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR, RepairDriver
 from tests.test_policy import default_raw
 
@@ -147,3 +164,72 @@ async def test_a_closed_case_is_left_alone(ts_env, ts_worker, sessions, policy_b
     preview = await case.handle.query("preview_policy", pinned(book, datetime.now().astimezone()),
                                       result_type=CasePreview)
     assert preview.left_alone == "closed" and preview.moves == []
+
+
+# ----- the migration workflow: killed halfway, it resumes and moves each case once ------------
+
+@asynccontextmanager
+async def worker_on(dev_env, sessions, queue: str) -> AsyncIterator[None]:  # type: ignore[no-untyped-def]
+    with ThreadPoolExecutor(max_workers=32) as executor:
+        async with build_worker(dev_env.client, sessions, queue, executor,
+                                PolicySource(sessions, load_policy()), sandbox="full",
+                                interceptors=[OpenCommitmentWatch()]):
+            yield
+
+
+def migrated_events(sessions, case_id: str) -> int:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return len(list(session.scalars(select(CaseEventRow).where(
+            CaseEventRow.case_id == case_id, CaseEventRow.event == "policy_migrated"))))
+
+
+async def test_a_migration_killed_halfway_resumes_and_moves_each_case_once(dev_env, sessions,
+                                                                            policy_book):
+    """The worker is stopped between two batches and a new one started. On the dev server
+    (real time: a worker stopped with work in flight would hold the time-skipping server's
+    clock); kill -9 of worker processes is tested end to end in test_faults.py."""
+    queue = f"pm-{uuid.uuid4().hex[:8]}"
+    book = candidate(lambda raw: raw["defaults"]["repair"]["progress"].update({"within": "12h"}))
+    async with worker_on(dev_env, sessions, queue):
+        cases = []
+        for _ in range(3):
+            case = await RepairDriver.open(dev_env, queue, sessions, policy_book)
+            await case.act("classify", SUPERVISOR, severity="severe")
+            cases.append(case)
+        previews = [await c.handle.query("preview_policy", pinned(book, datetime.now(UTC)),
+                                         result_type=CasePreview) for c in cases]
+        with sessions.begin() as session:
+            rows = {r.case_id: r for r in session.scalars(select(Case).where(
+                Case.case_id.in_([c.case_id for c in cases])))}
+            migration = store.new(
+                session, policy_text=book.text, policy_version=book.version,
+                in_force_version="-", selection=Selection(), by="MG-01",
+                now=datetime.now(UTC),
+                previews=[(rows[p.case_id], p) for p in previews])
+            migration.status, migration.applied_by = "running", "MG-01"
+            migration.reason = "合同续签"
+            migration_id = migration.id
+        # A case every 3 s, a case per batch: the first moves, then the run waits.
+        await dev_env.client.start_workflow(
+            "PolicyMigrationWorkflow",
+            MigrationRun(migration_id=migration_id, batch=1, per_minute=20),
+            id=migration_id, task_queue=queue)
+        for _ in range(100):
+            with sessions() as session:
+                if store.counts(session, migration_id)["migrated"] >= 1:
+                    break
+            await asyncio.sleep(0.05)
+    # The worker is gone (killed halfway); a new one takes the migration where it was.
+    with sessions() as session:
+        assert store.counts(session, migration_id)["pending"] == 2
+    async with worker_on(dev_env, sessions, queue):
+        handle = dev_env.client.get_workflow_handle(migration_id)
+        assert await handle.result() == "done"
+        if os.environ.get("CASEFLOW_SAVE_HISTORY"):  # tests/histories/policy_migration_resumed
+            Path(os.environ["CASEFLOW_SAVE_HISTORY"]).write_text(
+                (await handle.fetch_history()).to_json(), "utf-8")
+    with sessions() as session:
+        assert store.counts(session, migration_id) == {
+            "pending": 0, "migrated": 3, "left_alone": 0, "refused": 0}
+        assert store.get(session, migration_id).status == "done"  # type: ignore[union-attr]
+    assert [migrated_events(sessions, c.case_id) for c in cases] == [1, 1, 1]

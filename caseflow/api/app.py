@@ -25,6 +25,7 @@ from caseflow.api.routes import (
     notices,
     people,
     policy,
+    policy_migrations,
     queues,
     reliability,
     repairs,
@@ -82,7 +83,8 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
                    trends.router, actions.router, reliability.router, report_jobs.router,
-                   notices.router, queues.router, attachments.router):
+                   notices.router, queues.router, attachments.router,
+                   policy_migrations.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

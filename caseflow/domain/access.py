@@ -86,8 +86,9 @@ WHAT = {
     Capability.read_rosters: "on-call rosters",
     Capability.maintain_rosters: "replace on-call shifts",
     Capability.read_policy: "the SLA policy in force",
-    Capability.check_policy: "check a candidate SLA policy",
-    Capability.maintain_policy: "put an SLA policy in force for new cases",
+    Capability.check_policy: "check a candidate SLA policy; follow policy migrations",
+    Capability.maintain_policy: "put an SLA policy in force for new cases; preview and apply "
+                                "a migration of open cases to one",
     Capability.read_events: "re-fetch a case event as subscribers receive it",
     Capability.manage_subscriptions: "event subscriptions of outside tools",
     Capability.manage_people: "people, roles, log-ins and API tokens",

@@ -160,6 +160,11 @@ def parse_policy(raw: Any, source: str, text: str = "") -> PolicyBook:
                       document=document)
 
 
+def parse_text(text: str, source: str) -> PolicyBook:
+    """A policy from its YAML (or JSON) text: the same text always gives the same version."""
+    return parse_policy(read_yaml(text, source), source, text)
+
+
 def policy_text(document: dict[str, Any]) -> str:
     """A policy document (e.g. sent as JSON) as the YAML a policy file is."""
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)

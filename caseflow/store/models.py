@@ -493,3 +493,45 @@ class ReportJobPart(Base):
     job_id: Mapped[str] = mapped_column(ForeignKey("report_jobs.id"), index=True)
     key: Mapped[str] = mapped_column(String(100))
     data: Mapped[dict[str, Any]] = mapped_column(Json)
+
+
+class PolicyMigrationRow(Base):
+    """Moving open cases to another policy: the preview a manager saw, then its run
+    (docs/sla-policy.md "Changing the policy of open cases")."""
+
+    __tablename__ = "policy_migrations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))  # previewed, running, done
+    policy_text: Mapped[str] = mapped_column(Text)  # the candidate, as put (YAML or JSON)
+    policy_version: Mapped[str] = mapped_column(String(64))
+    in_force_version: Mapped[str] = mapped_column(String(64))  # at the preview
+    selection: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    applied_by: Mapped[str | None] = mapped_column(String(64))
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    per_minute: Mapped[int] = mapped_column(Integer, default=600, server_default="600")
+
+
+class PolicyMigrationCase(Base):
+    """One case of a migration: what the preview said, then what happened to it."""
+
+    __tablename__ = "policy_migration_cases"
+    __table_args__ = (Index("ix_policy_migration_cases_result", "migration_id", "result",
+                            "case_id"),)
+
+    migration_id: Mapped[str] = mapped_column(ForeignKey("policy_migrations.id"),
+                                              primary_key=True)
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    contract_code: Mapped[str | None] = mapped_column(String(64))
+    from_version: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    preview: Mapped[dict[str, Any]] = mapped_column(Json)
+    left_alone: Mapped[str | None] = mapped_column(String(32))
+    result: Mapped[str] = mapped_column(String(16))  # pending, migrated, left_alone, refused
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

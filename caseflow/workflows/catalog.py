@@ -9,13 +9,14 @@ from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
 from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
+from caseflow.workflows.policy_migration import PolicyMigrationWorkflow
 from caseflow.workflows.repair import RepairWorkflow
 from caseflow.workflows.report_job import ReportJobWorkflow
 from caseflow.workflows.uptime import UptimeGuardWorkflow
 
 WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
              InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow,
-             UptimeGuardWorkflow, ReportJobWorkflow]
+             UptimeGuardWorkflow, ReportJobWorkflow, PolicyMigrationWorkflow]
 PURE = ("caseflow.domain", "pydantic", "pydantic_core", "annotated_types")
 
 

@@ -47,6 +47,24 @@ class PolicyCandidate(Payload):
         return self
 
 
+class PolicyChoice(Payload):
+    """A candidate policy, or none (then the policy in force)."""
+
+    policy_yaml: Annotated[str, StringConstraints(min_length=1, max_length=200_000)] | None = \
+        Field(default=None, description="a whole policy file, as YAML (none: the policy in "
+                                        "force)")
+    policy: dict[str, Any] | None = Field(
+        default=None, description="or the same document as JSON (what GET /v1/policy gives "
+                                  "as `document`)")
+
+    @model_validator(mode="after")
+    def _at_most_one(self) -> PolicyChoice:
+        if self.policy_yaml is not None and self.policy is not None:
+            raise ValueError("give the policy once: `policy_yaml` (YAML text) or `policy` "
+                             "(JSON)")
+        return self
+
+
 class PolicyChange(PolicyCandidate):
     note: Note = Field(default="", description="why: the contract, the renegotiation...")
 
@@ -70,7 +88,7 @@ def _public(book: PolicyBook) -> PolicyPublic:
                         defaults=book.defaults.model_dump(mode="json"), document=book.document)
 
 
-def _parse(body: PolicyCandidate) -> PolicyBook:
+def parse_candidate(body: PolicyCandidate | PolicyChoice) -> PolicyBook:
     """The candidate as a policy, or 422 naming its first wrong field and why."""
     try:
         if body.policy is not None:
@@ -119,7 +137,7 @@ async def check_policy(body: PolicyCandidate,
                        ) -> PolicyChecked:
     """Validate a candidate policy file: its version, or 422 naming the first field that is
     wrong and why. Nothing is changed; `caseflow report what-if` shows its effect."""
-    book = _parse(body)
+    book = parse_candidate(body)
     return PolicyChecked(version=book.version, contracts=sorted(book.contracts))
 
 
@@ -129,7 +147,7 @@ async def put_policy(body: PolicyChange, request: Request,
                      sessions: SessionsDep, policy: PolicyDep) -> PolicyPublic:
     """Put a policy in force for the cases opened from now on (every API process and worker
     within seconds); open cases keep theirs. 409 if it is the one in force already."""
-    book = _parse(body)
+    book = parse_candidate(body)
     if book.version == policy.version:
         raise InvalidTransition(f"policy {book.version} is in force already")
 
