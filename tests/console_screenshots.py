@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 from playwright.async_api import Page
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -30,6 +31,7 @@ from tests.postgres import free_port, postgres_cluster
 from tests.repair_driver import PASSING_VERIFICATION, intake
 
 DOCS = Path(__file__).parent.parent / "docs" / "console"
+POLICY = Path(__file__).parent.parent / "caseflow" / "policy" / "default.yaml"
 
 
 class Demo:
@@ -85,6 +87,15 @@ async def seed(demo: Demo) -> dict[str, str]:
         "channel": "hotline", "hospital_id": "H-DH", "matter": "工程师两次上门均未带齐备件",
         "category": "process_management", "related_case_id": working})
     return {"callback": done, "working": working, "fresh": fresh, "unclassified": unclassified}
+
+
+def renegotiated_policy() -> str:
+    """The demo policy with a slower restore of general faults on the RJ contract (72 h, not
+    48 h): what a manager would preview before moving the open repairs to it."""
+    raw = yaml.safe_load(POLICY.read_text("utf-8"))
+    raw["version"] = "2027-renegotiated"
+    raw["contracts"]["HT-2025-RJ-001"]["repair"]["restore"]["general"]["within"] = "72h"
+    return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
 
 
 async def shoot(page: Page, name: str, folder: Path) -> None:
@@ -153,6 +164,12 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await manager.goto(f"{base}/console/#/equipment/CT-DH-0001")
         await manager.wait_for_selector(".page-equipment h1")
         await shoot(manager, "manager-equipment", folder)
+        await manager.goto(f"{base}/console/#/migrations")
+        await manager.fill("#migration-policy", renegotiated_policy())
+        await manager.check("input[name=kind][value=repair]")
+        await manager.click("#migration-preview")
+        await manager.wait_for_selector("#migration-apply")
+        await shoot(manager, "manager-migration", folder)
         await manager.goto(f"{base}/console/#/board")
         await manager.click("#lang")
         await manager.wait_for_selector("h1:text('Board')")

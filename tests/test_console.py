@@ -396,7 +396,7 @@ async def test_the_hotline_works_its_queues_finds_a_caller_and_is_warned_of_an_o
 
 # Words of our own that may stand in a Chinese page (names of things, not English sentences).
 TECHNICAL = {"caseflow", "CT", "MR", "DR", "US", "SHA", "CSV", "JSON", "API", "PDF", "Excel",
-             "Temporal", "UI", "HTTP", "App", "Webhook", "HU", "SLA"}
+             "Temporal", "UI", "HTTP", "App", "Webhook", "HU", "SLA", "YAML"}
 # The visible text of the page less what people typed or named (translate="no") and what is
 # marked as another language (the language switch): what the console itself says.
 OWN_TEXT = """() => {
@@ -435,7 +435,7 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     unit = f"#/equipment/{people['serial']}"
     pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
-                         "#/equipment/CT-DH-0001"],
+                         "#/equipment/CT-DH-0001", "#/migrations"],
              "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
              "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
              "auditor": [f"#/case/{case_id}", "#/sla", unit]}

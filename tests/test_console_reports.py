@@ -309,3 +309,34 @@ async def test_a_units_page_from_the_case_page_and_back(console, chromium, token
     assert await engineer.locator("#unit-reliability").count() == 0, "no reports for an engineer"
     assert foreign_words(await engineer.evaluate(OWN_TEXT), "zh-CN") == []
     await made.close()
+
+
+async def test_a_manager_previews_and_applies_a_policy_migration_on_its_page(
+        console, chromium, tokens, sessions, tmp_path):
+    hospital_id, serial = new_site(sessions, "迁移控制台医院")
+    case_id = await open_repair(console, tokens, hospital_id, serial, "general")
+    raw = yaml.safe_load(fast_policy(tmp_path).read_text("utf-8"))
+    raw["version"] = "console-migration"
+    raw["contracts"][CONTRACT]["repair"]["restore"] = {"general": {"within": "96h"}}
+    made = await context(chromium)
+    page = await signed_in(made, console, tokens["manager"])
+    await page.click("nav a[href='#/migrations']")
+    await page.wait_for_selector("h1:text('政策迁移')")
+    await page.fill("#migration-policy", yaml.safe_dump(raw, allow_unicode=True, sort_keys=False))
+    await page.fill("#migration-cases", case_id)
+    await page.click("#migration-preview")
+    await page.wait_for_selector("#migration-apply")
+    assert "#/migrations/PM-" in page.url
+    row = page.locator("tbody tr", has_text=case_id)
+    assert "修复" in await row.inner_text() and "待迁移" in await row.inner_text()
+    assert foreign_words(await page.evaluate(OWN_TEXT), "zh-CN") == []
+    await page.fill("#migration-reason", "合同续签:一般故障96小时修复")
+    await page.click("#migration-apply button[type=submit]")
+    await page.wait_for_selector("#migration-state:has-text('已完成')", timeout=WAIT_MS)
+    assert "已迁移 1" in await page.inner_text("#migration-state")
+    assert page.errors == []  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        events = [e for e in await timeline_of(client, tokens, case_id)
+                  if e["event"] == "policy_migrated"]
+    assert [e["data"]["reason"] for e in events] == ["合同续签:一般故障96小时修复"]
+    await made.close()

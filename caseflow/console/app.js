@@ -15,6 +15,7 @@ import * as inbox from "./pages/inbox.js";
 import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
 import * as reliability from "./pages/reliability.js";
+import * as migrations from "./pages/migrations.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
 import * as sla from "./pages/sla.js";
@@ -34,6 +35,7 @@ const PAGES = {
   sla: { page: sla, nav: "nav.sla", needs: "read_reports" },
   reliability: { page: reliability, nav: "nav.reliability", needs: "read_reports" },
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
+  migrations: { page: migrations, nav: "nav.migrations", needs: "maintain_policy" },
   search: { page: audit, nav: "nav.search", needs: "read_cases" },
   people: { page: people, nav: "nav.people", needs: "manage_people" },
   inbox: { page: inbox },
