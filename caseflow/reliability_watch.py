@@ -22,6 +22,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
 from caseflow.domain.guarantee import GuardStart
+from caseflow.domain.kinds import KINDS
 from caseflow.store import patterns
 from caseflow.store.guarantees import guaranteed_contracts, guard_id
 from caseflow.store.models import Case, CaseEventRow, Equipment, ImportedRecord
@@ -29,7 +30,6 @@ from caseflow.store.policies import PolicySource
 from caseflow.workflows.uptime import UptimeGuardWorkflow
 
 log = structlog.get_logger(__name__)
-WATCHED_KINDS = ("repair", "emergency", "maintenance")
 OVERLAP = 1000  # timeline ids looked at again each round (ids committed out of order)
 
 
@@ -126,7 +126,7 @@ class ReliabilityWatch:
             rows = session.execute(
                 select(CaseEventRow.id, Case.equipment_serial, CaseEventRow.event).join(
                     Case, CaseEventRow.case_id == Case.case_id)
-                .where(CaseEventRow.id > floor, Case.kind.in_(WATCHED_KINDS),
+                .where(CaseEventRow.id > floor, Case.kind.in_(KINDS.down_kinds()),
                        Case.equipment_serial.is_not(None))).all()
             seen = {row_id for row_id, _, _ in rows if row_id > last_event - OVERLAP}
             if everything:

@@ -37,7 +37,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Interceptor, Replayer
 
 from caseflow.store.models import Case
-from caseflow.workflows.catalog import WORKFLOWS, sandbox
+from caseflow.workflows.catalog import sandbox, workflows
 
 QUOTED = re.compile(r"'([^']+)'")
 MESSAGE = re.compile(r'message: "(.*?)", source')
@@ -45,7 +45,7 @@ CHUNK = 16  # histories a process replays with one replayer before it reports ba
 
 
 def replayer(interceptors: Sequence[Interceptor] = ()) -> Replayer:
-    return Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter,
+    return Replayer(workflows=workflows(), data_converter=pydantic_data_converter,
                     workflow_runner=sandbox("full"), interceptors=interceptors)
 
 

@@ -33,7 +33,6 @@ from caseflow.store.policies import PolicySource
 from caseflow.temporal import connect, ensure_search_attributes
 from caseflow.tracing import WORKER_SERVICE, tracer_provider
 from caseflow.workflows import catalog
-from caseflow.workflows.catalog import WORKFLOWS
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +55,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=WORKFLOWS,
+        workflows=catalog.workflows(),
         activities=[records.record_case_events, records.record_case_event,
                     records.record_escalation,
                     opening.open_linked_complaint, opening.open_linked_emergency,

@@ -21,12 +21,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 import caseflow
 from caseflow.api.app import create_app
-from caseflow.api.kinds import KINDS
-from caseflow.api.routes.actions import PATHS as ACTION_PATHS
 from caseflow.config import Settings
 from caseflow.domain.access import MATRIX, Capability
 from caseflow.domain.cases import CaseAction
 from caseflow.domain.enums import Role
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.records import Actor
 from caseflow.store.models import Case, CaseEventRow, Hospital, Person
 from caseflow.store.people import issue_token
@@ -177,6 +176,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("POST", "/v1/installations", _installation, frozenset({201})),
     Example("GET", "/v1/cases"),
     Example("GET", "/v1/cases/due"),
+    Example("GET", "/v1/kinds"),
     Example("GET", "/v1/cases/{case_id}"),
     Example("POST", "/v1/cases/{case_id}/actions/{action}", lambda w: NOT_A_FIELD,
             frozenset({422})),
@@ -263,7 +263,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
 # roles (report_steps) and is refused by its typed schema.
 EXAMPLES |= {("POST", path): Example("POST", path, lambda w: NOT_A_FIELD, frozenset({422}))
              for kind, found in KINDS.items() for action in found.rules
-             for path in [f"/v1/{ACTION_PATHS[kind]}/{{case_id}}/actions/{action}"]}
+             for path in [f"/v1/{found.collection}/{{case_id}}/actions/{action}"]}
 
 
 def test_every_guarded_route_has_an_example(app):

@@ -227,8 +227,9 @@ def test_a_case_is_pinned_with_its_own_kind_of_commitments_only():
     assert complaint.complaint == whole.complaint and complaint.repair is None
     assert repair.calendars == whole.calendars and repair.ladder == whole.ladder
     assert len(repair.model_dump_json()) < len(whole.model_dump_json()) * 0.7
-    with pytest.raises(ValueError):
-        whole.only("audit")
+    other = whole.only("toy")  # a kind without a section of its own: no commitments at all
+    assert (other.repair, other.complaint, other.emergency, other.installation,
+            other.maintenance) == (None,) * 5 and other.ladder == whole.ladder
 
 
 def test_which_rungs_go_out_at_once_is_set_per_severity_and_level(tmp_path):

@@ -17,12 +17,12 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def test_there_is_a_saved_history_per_workflow():
-    from caseflow.worker import WORKFLOWS
+    from caseflow.workflows.catalog import workflows
 
     saved = {json.loads(p.read_text("utf-8"))["events"][0]
              ["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
              for p in HISTORIES}
-    assert {w.__name__ for w in WORKFLOWS} <= saved
+    assert {w.__name__ for w in workflows()} <= saved
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])

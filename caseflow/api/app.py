@@ -11,24 +11,20 @@ from temporalio.client import Client
 from caseflow.api import console, docs, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
-    actions,
     attachments,
     audit,
     cases,
-    complaints,
     directory,
-    emergencies,
     equipment,
     exports,
     health,
-    installations,
+    kinds,
     notices,
     people,
     policy,
     policy_migrations,
     queues,
     reliability,
-    repairs,
     report_jobs,
     reports,
     rosters,
@@ -37,6 +33,7 @@ from caseflow.api.routes import (
     trends,
 )
 from caseflow.config import Settings
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.db import make_engine, make_sessions
 from caseflow.store.policies import PolicySource
@@ -78,11 +75,12 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     errors.install(app)
     app.include_router(telemetry.router)
     app.include_router(health.router, responses={503: errors.ERRORS[503]})
-    for router in (repairs.router, complaints.router, emergencies.router,
-                   installations.router, cases.router, equipment.router, exports.router,
+    # The kinds' routes (opening, viewing, steps) come from the registry; `/v1/cases/{id}`
+    # after the fixed paths of `cases` (`/v1/cases/due` ...).
+    for router in (cases.router, kinds.router(KINDS), equipment.router, exports.router,
                    rosters.router, subscriptions.router, audit.router, reports.router,
                    people.router, policy.router, steps.router, directory.router,
-                   trends.router, actions.router, reliability.router, report_jobs.router,
+                   trends.router, reliability.router, report_jobs.router,
                    notices.router, queues.router, attachments.router,
                    policy_migrations.router):
         app.include_router(router, responses=errors.ERRORS,

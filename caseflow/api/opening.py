@@ -29,8 +29,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from caseflow.api.auth import Principal
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.config import Settings
+from caseflow.domain.cases import CaseKind
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.text_search import searchable
+from caseflow.store import intake
 from caseflow.store.cases import Draft, reserve_case, void_case
 from caseflow.store.models import Case
 from caseflow.workflows import search_attributes as search
@@ -62,6 +64,23 @@ class Opening:
     # Builds the workflow input for the reserved row, the pinned policy, today's local date.
     start: Callable[[Session, Case, PolicyBook, datetime, date], BaseModel]
     summary: Callable[[BaseModel], str]
+
+
+def opening_of(kind: CaseKind, body: BaseModel, principal: Principal, key: str) -> Opening:
+    """The opening of a case of `kind` over the API, by what the registry and the store say."""
+    assert kind.summary is not None
+    now = datetime.now(timezone.utc)
+
+    def start(session: Session, row: Case, book: PolicyBook, now: datetime,
+              today: date) -> BaseModel:
+        assert row.case_id is not None
+        return intake.start_for(session, kind, case_id=row.case_id, body=body, book=book,
+                                now=now, today=today, opened_by=principal.actor)
+
+    return Opening(kind.name, kind.workflow,
+                   lambda session: intake.draft_for(session, kind, body, created_by=principal.id,
+                                                    key=key, now=now),
+                   start, kind.summary)
 
 
 @dataclass(frozen=True)

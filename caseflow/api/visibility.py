@@ -14,8 +14,8 @@ from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.errors import ServiceUnavailable
-from caseflow.api.kinds import KINDS
 from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.search import CaseFilter, CaseSort
 from caseflow.workflows import search_attributes as search
 

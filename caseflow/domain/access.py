@@ -72,7 +72,8 @@ MATRIX: dict[Capability, frozenset[Role]] = {
 }
 
 WHAT = {
-    Capability.read_cases: "list and read cases: state, timeline, history, export, CSV",
+    Capability.read_cases: "list and read cases: state, timeline, history, export, CSV; the "
+                           "kinds of case",
     Capability.open_repair: "open a repair",
     Capability.open_complaint: "record a complaint",
     Capability.open_emergency: "declare an emergency",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from caseflow.domain.access import Capability
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.records import Actor
@@ -295,3 +297,34 @@ def with_earlier_runs(view: BaseModel, stored: list[dict[str, Any]] | None) -> B
         view.commitments = merge_rounds(view.commitments, stored or [])
         view.escalations = escalations_of(view.commitments)
     return view
+
+
+@dataclass(frozen=True)
+class CaseKind:
+    """One kind of case: what the API, the store, search, the worker and the console need."""
+
+    name: str  # "repair": the `kind` of its cases, views and search attribute
+    prefix: str  # "RP": its case numbers are RP-<local day>-<number>
+    workflow: str  # its workflow type name (never renamed: running cases and histories use it)
+    workflow_module: str  # where the worker finds the workflow class
+    view: type[BaseModel]  # what `GET /v1/cases/{id}` answers (its `kind` is `name`)
+    rules: Mapping[str, ActionRule]  # its actions: payload, who, when
+    statuses: type[StrEnum]  # every status a case of the kind can be in
+    collection: str  # "repairs": POST /v1/repairs opens one, /v1/repairs/{id}/actions/...
+    # How a person opens one over the API; None: only another case or a plan opens it.
+    intake: type[BaseModel] | None = None
+    start: type[BaseModel] | None = None  # the workflow input built from the intake
+    open_with: Capability | None = None  # the capability POST /v1/<collection> needs
+    title: Callable[[Any], str] | None = None  # the case's title (its list line) from the intake
+    summary: Callable[[Any], str] | None = None  # Temporal's summary from the workflow input
+    # When the unit has no contract: the hospital's contract in force decides the policy.
+    contract_of_hospital: bool = False
+    # Its cases put a unit out of service (uptime, reliability figures, the downtime watch).
+    takes_units_down: bool = False
+    opens_summary: str = ""  # what POST /v1/<collection> does, for its OpenAPI description
+    opens_as: str = ""  # its verb in OpenAPI ("record_complaint"; default "open_<name>")
+    desk: bool = False  # opened at the hotline's desk: an intake form of the console's
+
+    def status_names(self) -> tuple[str, ...]:
+        """Its statuses, and `void`: a number issued whose case never started."""
+        return (*(s.value for s in self.statuses), "void")

@@ -7,10 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import (
     STAFF,
     AttachmentRef,
     CaseCarry,
+    CaseKind,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -253,3 +255,18 @@ class ComplaintCarry(CaseCarry):
     lessons_learned: str | None = None
     withdrawn_reason: str | None = None
     outcome: ComplaintOutcome | None = None
+
+
+def _complaint_summary(start: ComplaintStart) -> str:
+    return f"投诉 {start.intake.complainant_name}: {start.intake.matter}"
+
+
+KIND = CaseKind(
+    name="complaint", prefix="CP", workflow="ComplaintWorkflow",
+    workflow_module="caseflow.workflows.complaint", view=ComplaintView, rules=COMPLAINT_ACTIONS,
+    statuses=ComplaintStatus, collection="complaints", intake=ComplaintCreate,
+    start=ComplaintStart, open_with=Capability.open_complaint, title=lambda body: body.matter,
+    summary=_complaint_summary, contract_of_hospital=True,
+    desk=True, opens_as="record_complaint",
+    opens_summary="Record a complaint: 201 with its id; the same Idempotency-Key again returns "
+                  "it (200).")

@@ -12,9 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
+    CaseKind,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -282,3 +284,19 @@ class EmergencyCarry(CaseCarry):
     root_cause: str | None = None
     review_summary: str | None = None
     stand_down_reason: str | None = None
+
+
+def _emergency_summary(start: EmergencyStart) -> str:
+    return (f"应急 {start.equipment.modality} {start.equipment.serial} "
+            f"{start.intake.trigger.value}: {start.intake.impact}")
+
+
+KIND = CaseKind(
+    name="emergency", prefix="EM", workflow="EmergencyResponseWorkflow",
+    workflow_module="caseflow.workflows.emergency", view=EmergencyView, rules=EMERGENCY_ACTIONS,
+    statuses=EmergencyStatus, collection="emergencies", intake=EmergencyCreate,
+    start=EmergencyStart, open_with=Capability.open_emergency, title=lambda body: body.impact,
+    summary=_emergency_summary, takes_units_down=True,
+    desk=True, opens_as="declare_emergency",
+    opens_summary="Declare an emergency: the on-call chain is paged at once. 201 with its id; "
+                  "the same Idempotency-Key again returns it (200).")

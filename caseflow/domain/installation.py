@@ -14,9 +14,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
+    CaseKind,
     CaseView,
     LinkedCase,
     Measurement,
@@ -249,3 +251,23 @@ class InstallationCarry(CaseCarry):
     accepted: AcceptedUnit | None = None
     linked_cases: list[LinkedCase] = []
     cancel_reason: str | None = None
+
+
+def _installation_title(order: InstallationCreate) -> str:
+    return f"{order.modality.value} {order.brand} {order.model} {order.serial}"
+
+
+def _installation_summary(start: InstallationStart) -> str:
+    return f"装机 {_installation_title(start.intake)}"
+
+
+KIND = CaseKind(
+    name="installation", prefix="IN", workflow="InstallationAcceptanceWorkflow",
+    workflow_module="caseflow.workflows.installation", view=InstallationView,
+    rules=INSTALLATION_ACTIONS, statuses=InstallationStatus, collection="installations",
+    intake=InstallationCreate, start=InstallationStart, open_with=Capability.open_installation,
+    title=_installation_title, summary=_installation_summary,
+    opens_as="order_installation",
+    opens_summary="Record an ordered unit: it enters the register as installing, and its "
+                  "acceptance case starts. 201 with the case id; the same Idempotency-Key again "
+                  "returns it (200).")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
+    CaseKind,
     CaseView,
     LinkedCase,
     Measurement,
@@ -230,3 +231,10 @@ class VisitCarry(CaseCarry):
     cancel_reason: str | None = None
     reported_by: Actor | None = None
     repair_checked: bool = False
+
+
+# Visits are opened by their unit's maintenance plan, never over POST.
+KIND = CaseKind(
+    name="maintenance", prefix="MV", workflow="MaintenanceVisitWorkflow",
+    workflow_module="caseflow.workflows.maintenance", view=VisitView, rules=VISIT_ACTIONS,
+    statuses=VisitStatus, collection="visits", takes_units_down=True)

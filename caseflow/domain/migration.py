@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
+from caseflow.domain.search import KindName
 
 # Why a case is left alone (codes; the console words them)
 CLOSED = "closed"                    # final status: nothing to move
@@ -77,7 +78,6 @@ class MigrationOutcome(BaseModel):
 NEXT_CASES = "next_migration_cases"
 MIGRATE_CASE = "migrate_case"
 FINISH_MIGRATION = "finish_migration"
-KINDS = ("repair", "complaint", "emergency", "installation", "maintenance")
 
 
 class MigrationRun(BaseModel):
@@ -110,8 +110,7 @@ class Selection(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    kinds: list[Literal["repair", "complaint", "emergency", "installation", "maintenance"]] = \
-        Field(default=[], max_length=5)
+    kinds: list[KindName] = Field(default=[], max_length=20)
     contracts: list[str] = Field(default=[], max_length=500)
     hospitals: list[str] = Field(default=[], max_length=500)
     case_ids: list[str] = Field(default=[], max_length=10_000)

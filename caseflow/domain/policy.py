@@ -297,10 +297,9 @@ class CasePolicy(BaseModel):
 
     def only(self, kind: str) -> CasePolicy:
         """This policy with only the commitments of `kind` (repair, complaint, emergency,
-        installation, maintenance)."""
+        installation, maintenance); a kind without a section of its own gets none of them
+        (its calendars, ladder and pause reasons stay)."""
         sections = ("repair", "complaint", "emergency", "installation", "maintenance")
-        if kind not in sections:
-            raise ValueError(f"no policy section for {kind!r}")
         return self.model_copy(update={name: None for name in sections if name != kind})
 
     def calendar(self, name: str) -> WorkingCalendar:

@@ -12,11 +12,13 @@ from pydantic import (
     StringConstraints,
 )
 
+from caseflow.domain.access import Capability
 from caseflow.domain.cases import (
     STAFF,
     ActionRule,
     AttachmentRef,
     CaseCarry,
+    CaseKind,
     CaseView,
     LinkedCase,
     Name,
@@ -331,3 +333,17 @@ class RepairCarry(CaseCarry):
     linked_cases: list[LinkedCase] = []
     critical_by: Actor | None = None
     emergency_declared: bool = False
+
+
+def _repair_summary(start: RepairStart) -> str:
+    return f"{start.equipment.modality} {start.equipment.serial}: {start.intake.symptom}"
+
+
+KIND = CaseKind(
+    name="repair", prefix="RP", workflow="RepairWorkflow",
+    workflow_module="caseflow.workflows.repair", view=RepairView, rules=REPAIR_ACTIONS,
+    statuses=RepairStatus, collection="repairs", intake=RepairCreate, start=RepairStart,
+    open_with=Capability.open_repair, title=lambda body: body.symptom, summary=_repair_summary,
+    takes_units_down=True,
+    desk=True, opens_summary="Open a repair case: 201 with its id; the same Idempotency-Key again returns "
+                  "it (200).")

@@ -13,14 +13,10 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from caseflow.domain.cases import Zoned, with_zone
 from caseflow.domain.enums import (
-    ComplaintStatus,
-    EmergencyStatus,
-    InstallationStatus,
-    RepairStatus,
     Severity,
-    VisitStatus,
 )
 from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.kinds import KINDS
 
 
 def _plain(value: str) -> str:
@@ -30,14 +26,21 @@ def _plain(value: str) -> str:
     return value
 
 
-# The statuses each kind of case can be in; `void`: a number issued whose case never started.
-STATUSES: dict[str, tuple[str, ...]] = {
-    kind: tuple(s.value for s in statuses) + ("void",) for kind, statuses in (
-        ("repair", RepairStatus), ("complaint", ComplaintStatus),
-        ("emergency", EmergencyStatus), ("installation", InstallationStatus),
-        ("maintenance", VisitStatus))}
-KindName = Literal["repair", "complaint", "emergency", "installation", "maintenance"]
-StatusName = Literal[tuple(sorted({s for found in STATUSES.values() for s in found}))]  # type: ignore[valid-type]
+def _kind(name: str) -> str:
+    return KINDS.known(name)
+
+
+def _status(name: str) -> str:
+    known = sorted({s for found in KINDS.statuses().values() for s in found})
+    if name not in known:
+        raise ValueError(f"unknown status {name!r}; one of: {', '.join(known)}")
+    return name
+
+
+# A kind of the registry, and a status of any kind (`void`: a number issued whose case never
+# started); both checked when a request comes, so a kind registered later is known.
+KindName = Annotated[str, StringConstraints(max_length=40), AfterValidator(_kind)]
+StatusName = Annotated[str, StringConstraints(max_length=60), AfterValidator(_status)]
 SeverityName = Literal[tuple(s.value for s in Severity)]  # type: ignore[valid-type]
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -89,9 +92,10 @@ class CaseFilter(BaseModel):
         """The rules between filters (422 naming the second one)."""
         if self.opened_from and self.opened_to and self.opened_from >= self.opened_to:
             raise InvalidPayload("must be after opened_from", field="query.opened_to")
-        if self.kind and self.status and self.status not in STATUSES[self.kind]:
+        statuses = KINDS[self.kind].status_names() if self.kind else ()
+        if self.kind and self.status and self.status not in statuses:
             raise InvalidPayload(f"not a status of a {self.kind}; one of "
-                                 f"{', '.join(STATUSES[self.kind])}", field="query.status")
+                                 f"{', '.join(statuses)}", field="query.status")
         return self
 
     @property

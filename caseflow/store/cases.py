@@ -13,11 +13,9 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.errors import InvalidPayload
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.text_search import MAX_TEXT, grams, searchable
 from caseflow.store.models import Case, CaseNumber, Contract
-
-PREFIXES = {"repair": "RP", "complaint": "CP", "emergency": "EM", "installation": "IN",
-            "maintenance": "MV"}
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ def reserve_case(session: Session, *, kind: str, created_by: str, key: str, requ
                request_hash=request_hash)
     session.add(row)
     number = next_number(session, kind, local_day)
-    row.case_id = f"{PREFIXES[kind]}-{local_day:%Y%m%d}-{number:06d}"
+    row.case_id = f"{KINDS[kind].prefix}-{local_day:%Y%m%d}-{number:06d}"
     row.search_text = searchable([row.case_id, draft.title, text])
     row.search_grams = grams(row.search_text)
     session.flush()

@@ -6,15 +6,21 @@ one (a complaint from a dissatisfied repair callback, an emergency from a critic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
+from functools import partial
+from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.cases import CaseKind
 from caseflow.domain.complaint import ComplaintCreate, ComplaintOrigin, ComplaintStart
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart
 from caseflow.domain.errors import InvalidPayload, UnknownReference
 from caseflow.domain.installation import InstallationCreate, InstallationStart
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.maintenance import LinkedRepairRequest, OpenVisit, VisitStart
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
@@ -37,51 +43,71 @@ def unit_at(session: Session, serial: str, hospital_id: str,
     return found
 
 
-def complaint_draft(session: Session, body: ComplaintCreate) -> Draft:
-    """Check the hospital, the related case and the unit exist (422 naming the field)."""
-    if directory.hospital(session, body.hospital_id) is None:
+def standard_draft(session: Session, kind: CaseKind, body: Any) -> Draft:
+    """Check what an intake references (422 naming the field) and draft its row: its hospital
+    (`hospital_id`), its unit (`equipment_serial`: required, it must be at that hospital; or
+    optional, then the hospital is checked first), the case it relates to (`related_case_id`)."""
+    serial = getattr(body, "equipment_serial", None)
+    fields = type(body).model_fields
+    unit_required = "equipment_serial" in fields and fields["equipment_serial"].is_required()
+    if not unit_required and directory.hospital(session, body.hospital_id) is None:
         raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
-    if body.related_case_id is not None and case_kind(session, body.related_case_id) is None:
-        raise UnknownReference(f"no case {body.related_case_id!r}", field="related_case_id")
-    if body.equipment_serial is not None:
-        unit_at(session, body.equipment_serial, body.hospital_id, "equipment_serial")
-    return Draft(hospital_id=body.hospital_id, equipment_serial=body.equipment_serial,
-                 title=body.matter)
+    if unit_required:
+        unit_at(session, serial, body.hospital_id)
+    related = getattr(body, "related_case_id", None)
+    if related is not None and case_kind(session, related) is None:
+        raise UnknownReference(f"no case {related!r}", field="related_case_id")
+    if not unit_required and serial is not None:
+        unit_at(session, serial, body.hospital_id, "equipment_serial")
+    assert kind.title is not None
+    return Draft(hospital_id=body.hospital_id, equipment_serial=serial, title=kind.title(body))
+
+
+def standard_start(session: Session, kind: CaseKind, *, case_id: str, body: Any,
+                   book: PolicyBook, now: datetime, today: date, opened_by: Actor,
+                   **extra: Any) -> BaseModel:
+    """The workflow input of `kind` (the fields its start model has of these): the intake, the
+    unit (a snapshot) and whether it is in warranty, the hospital's name, and the policy of the
+    unit's contract pinned now (or of the hospital's contract in force, if the kind says so)."""
+    assert kind.start is not None
+    wants = kind.start.model_fields
+    values: dict[str, Any] = {"case_id": case_id, "intake": body, "opened_by": opened_by}
+    contract = None
+    serial = getattr(body, "equipment_serial", None)
+    found = directory.equipment(session, serial) if serial is not None else None
+    if found is not None:
+        values["equipment"] = directory.snapshot(*found)
+        contract = found[0].contract_code
+        if "in_warranty" in wants:
+            values["in_warranty"] = directory.in_warranty(found[0], today)
+    if "hospital_name" in wants:
+        where = directory.hospital(session, body.hospital_id)
+        if where is None:
+            raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
+        values["hospital_name"] = where.name
+    if contract is None and kind.contract_of_hospital:
+        contract = contract_of(session, body.hospital_id, today)
+    values["policy"] = book.pin(contract, now, kind.name)
+    return kind.start(**values, **extra)
 
 
 def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, book: PolicyBook,
                     now: datetime, today: date, opened_by: Actor,
                     origin: ComplaintOrigin | None = None) -> ComplaintStart:
-    """The workflow input: the unit (if any), the hospital, the policy of its contract today."""
-    where = directory.hospital(session, body.hospital_id)
-    if where is None:
-        raise UnknownReference(f"no hospital {body.hospital_id!r}", field="hospital_id")
-    equipment, contract = None, contract_of(session, body.hospital_id, today)
-    if body.equipment_serial is not None:
-        found = directory.equipment(session, body.equipment_serial)
-        if found is not None:
-            equipment = directory.snapshot(*found)
-            contract = found[0].contract_code or contract
-    return ComplaintStart(case_id=case_id, intake=body, hospital_name=where.name,
-                          equipment=equipment, policy=book.pin(contract, now, "complaint"),
-                          opened_by=opened_by, origin=origin)
-
-
-def emergency_draft(session: Session, body: EmergencyCreate) -> Draft:
-    """Check the unit belongs to the hospital and the related case exists (422 naming the field)."""
-    unit_at(session, body.equipment_serial, body.hospital_id)
-    if body.related_case_id is not None and case_kind(session, body.related_case_id) is None:
-        raise UnknownReference(f"no case {body.related_case_id!r}", field="related_case_id")
-    return Draft(hospital_id=body.hospital_id, equipment_serial=body.equipment_serial,
-                 title=body.impact)
+    """A complaint opened by another case (a dissatisfied callback)."""
+    start = standard_start(session, KINDS["complaint"], case_id=case_id, body=body, book=book,
+                           now=now, today=today, opened_by=opened_by, origin=origin)
+    assert isinstance(start, ComplaintStart)
+    return start
 
 
 def emergency_start(session: Session, *, case_id: str, body: EmergencyCreate, book: PolicyBook,
                     now: datetime, opened_by: Actor) -> EmergencyStart:
-    """The workflow input: the unit and the policy of its contract, pinned now."""
-    found = unit_at(session, body.equipment_serial, body.hospital_id)
-    return EmergencyStart(case_id=case_id, intake=body, equipment=directory.snapshot(*found),
-                          policy=book.pin(found[0].contract_code, now, "emergency"), opened_by=opened_by)
+    """An emergency opened by another case (a repair found critical)."""
+    start = standard_start(session, KINDS["emergency"], case_id=case_id, body=body, book=book,
+                           now=now, today=now.date(), opened_by=opened_by)
+    assert isinstance(start, EmergencyStart)
+    return start
 
 
 def installation_contract(session: Session, body: InstallationCreate, today: date) -> str | None:
@@ -173,3 +199,25 @@ def _unit(session: Session, serial: str) -> tuple[Equipment, Hospital]:
     if found is None:
         raise UnknownReference(f"no equipment with serial {serial!r}", field="serial")
     return found
+
+
+# Kinds whose opening does more than check references (an installation registers its unit):
+# (draft, start) with the signatures of `draft_for` and `start_for`.
+SPECIAL: dict[str, tuple[Callable[..., Draft], Callable[..., BaseModel]]] = {
+    "installation": (installation_draft, installation_start)}
+
+
+def draft_for(session: Session, kind: CaseKind, body: Any, *, created_by: str, key: str,
+              now: datetime) -> Draft:
+    """Check a request to open a case of `kind` and draft its row (422 naming the field)."""
+    if kind.name in SPECIAL:
+        return SPECIAL[kind.name][0](session, body, created_by=created_by, key=key, now=now)
+    return standard_draft(session, kind, body)
+
+
+def start_for(session: Session, kind: CaseKind, *, case_id: str, body: Any, book: PolicyBook,
+              now: datetime, today: date, opened_by: Actor) -> BaseModel:
+    """The workflow input of a case of `kind` opened over the API."""
+    build = SPECIAL[kind.name][1] if kind.name in SPECIAL else partial(standard_start, kind=kind)
+    return build(session, case_id=case_id, body=body, book=book, now=now, today=today,
+                 opened_by=opened_by)

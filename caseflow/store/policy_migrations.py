@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseflow.domain import migration as m
+from caseflow.domain.kinds import KINDS
 from caseflow.store.models import Case, Equipment, PolicyMigrationCase, PolicyMigrationRow
 
 
@@ -20,7 +21,7 @@ def open_cases(session: Session, selection: m.Selection) -> list[tuple[Case, str
     query = (select(Case, Equipment.contract_code)
              .outerjoin(Equipment, Equipment.serial == Case.equipment_serial)
              .where(Case.case_id.is_not(None), Case.closed_at.is_(None),
-                    Case.status != "void", Case.kind.in_(selection.kinds or m.KINDS)))
+                    Case.status != "void", Case.kind.in_(selection.kinds or KINDS.names())))
     if selection.contracts:
         query = query.where(Equipment.contract_code.in_(selection.contracts))
     if selection.hospitals:

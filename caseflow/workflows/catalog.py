@@ -3,20 +3,29 @@ the replayer that checks them (neither needs the other)."""
 
 from __future__ import annotations
 
+import importlib
+
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from caseflow.workflows.complaint import ComplaintWorkflow
-from caseflow.workflows.emergency import EmergencyResponseWorkflow
-from caseflow.workflows.installation import InstallationAcceptanceWorkflow
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
+from caseflow.domain.kinds import KINDS
+from caseflow.workflows.maintenance import MaintenancePlanWorkflow
 from caseflow.workflows.policy_migration import PolicyMigrationWorkflow
-from caseflow.workflows.repair import RepairWorkflow
 from caseflow.workflows.report_job import ReportJobWorkflow
 from caseflow.workflows.uptime import UptimeGuardWorkflow
 
-WORKFLOWS = [RepairWorkflow, ComplaintWorkflow, EmergencyResponseWorkflow,
-             InstallationAcceptanceWorkflow, MaintenancePlanWorkflow, MaintenanceVisitWorkflow,
-             UptimeGuardWorkflow, ReportJobWorkflow, PolicyMigrationWorkflow]
+# The workflows that are not a kind of case.
+SERVICES = [MaintenancePlanWorkflow, UptimeGuardWorkflow, ReportJobWorkflow,
+            PolicyMigrationWorkflow]
+
+
+def workflows() -> list[type]:
+    """Every workflow: each registered kind's (its class, named as its workflow type, in its
+    module) and the services'."""
+    kinds = [getattr(importlib.import_module(kind.workflow_module), kind.workflow)
+             for kind in KINDS.values()]
+    return [*kinds, *SERVICES]
+
+
 PURE = ("caseflow.domain", "pydantic", "pydantic_core", "annotated_types")
 
 

@@ -31,7 +31,6 @@ from caseflow.api.errors import (
     domain_error_from_rpc,
     domain_error_from_update,
 )
-from caseflow.api.kinds import KINDS
 from caseflow.api.service_report import report_pdf
 from caseflow.audit import attachment_fingerprints, case_histories, record_status
 from caseflow.config import Settings
@@ -45,8 +44,6 @@ from caseflow.domain.cases import (
     with_earlier_runs,
 )
 from caseflow.domain.cases import CaseView as CaseViewBase
-from caseflow.domain.complaint import ComplaintView
-from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import (
     InvalidPayload,
@@ -55,8 +52,7 @@ from caseflow.domain.errors import (
     UnknownCase,
     UnknownReference,
 )
-from caseflow.domain.installation import InstallationView
-from caseflow.domain.maintenance import VisitView
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
@@ -67,8 +63,6 @@ from caseflow.store.cases import add_text
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-CaseView = Annotated[RepairView | ComplaintView | EmergencyView | InstallationView | VisitView,
-                     Field(discriminator="kind")]
 Reader = Annotated[Principal, allowed(Capability.read_cases)]
 Stepper = Annotated[Principal, allowed(Capability.report_steps)]
 CaseId = Annotated[str, Path(max_length=64, description="e.g. RP-20261122-000001")]
@@ -214,7 +208,6 @@ async def known_case(sessions, case_id: str, principal: Principal | None) -> Cas
     return row
 
 
-@router.get("/{case_id}", response_model=CaseView)
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
@@ -252,7 +245,6 @@ async def _record(temporal: Client, sessions, settings: Settings, row: Case) -> 
     return await run_in_threadpool(read, described.status == WorkflowExecutionStatus.RUNNING)
 
 
-@router.post("/{case_id}/actions/{action}", response_model=CaseView)
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],

@@ -14,11 +14,11 @@ from temporalio.service import RPCError
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_rpc
-from caseflow.api.kinds import KINDS
 from caseflow.api.routes.cases import CaseId, get_case, known_case
 from caseflow.domain.access import Capability, may
 from caseflow.domain.cases import ActionRule
 from caseflow.domain.enums import Role
+from caseflow.domain.kinds import KINDS
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 

@@ -11,11 +11,17 @@ import { t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
 import { countdown, localDate, when } from "../time.js";
 
-const KINDS = {
-  repair: { schema: "RepairCreate", path: "/v1/repairs", title: "intake.repair" },
-  complaint: { schema: "ComplaintCreate", path: "/v1/complaints", title: "intake.complaint" },
-  emergency: { schema: "EmergencyCreate", path: "/v1/emergencies", title: "intake.emergency" },
-};
+// What a form starts with, for the kinds that want more than their schema's defaults.
+const DEFAULTS = { repair: { observed_at: "now", channel: "phone" }, complaint: { channel: "hotline" } };
+
+// The kinds opened at the desk that this sign-in may open (GET /v1/kinds: the registry's).
+async function deskKinds(me) {
+  const kinds = await get("/v1/kinds");
+  return kinds.filter((k) => k.desk && k.open_with && me.capabilities.includes(k.open_with));
+}
+
+// A text of the console about a kind (`hotline.repair`), or the kind's own word if it has none.
+const about = (key, kind) => (t(key) === key ? word(kind) : t(key));
 
 export async function render(page, args, me) {
   const hospitals = await get("/v1/hospitals");
@@ -25,7 +31,7 @@ export async function render(page, args, me) {
   page.append(
     el("h1", {}, t("hotline.title")),
     section(t("hotline.open"), el("div", { class: "big-buttons" },
-      Object.keys(KINDS).map((kind) => el("a", { class: `button big ${kind}`, href: `#/intake/${kind}` }, t(`hotline.${kind}`))))),
+      (await deskKinds(me)).map(({ name }) => el("a", { class: `button big ${name}`, href: `#/intake/${name}` }, about(`hotline.${name}`, name))))),
     section(t("hotline.find"), finder(names)),
     queues);
   await draw(queues);
@@ -98,15 +104,15 @@ function finder(names) {
 }
 
 export const intake = {
-  async render(page, [kind]) {
-    const spec = KINDS[kind];
+  async render(page, [kind], me) {
+    const spec = (await deskKinds(me)).find((k) => k.name === kind);
     if (!spec) throw new Error(`unknown form ${kind}`);
     const [defs, hospitals] = await Promise.all([schemas(), get("/v1/hospitals")]);
-    const schema = { ...defs[spec.schema], $defs: defs };
+    const schema = { ...defs[spec.intake_schema], $defs: defs };
     const hospitalChoices = hospitals.map((h) => ({ value: h.id, label: `${h.name} (${h.id})` }));
     const form = schemaForm(schema, {
       choices: { hospital_id: hospitalChoices },
-      values: kind === "repair" ? { observed_at: "now", channel: "phone" } : kind === "complaint" ? { channel: "hotline" } : {},
+      values: DEFAULTS[kind] || {},
     });
     const key = newKey();
     const status = el("div", { "aria-live": "polite" });
@@ -117,7 +123,7 @@ export const intake = {
         event.preventDefault();
         submit.disabled = true;
         try {
-          const created = await call("POST", spec.path, { body: form.read(), key });
+          const created = await call("POST", `/v1/${spec.collection}`, { body: form.read(), key });
           status.replaceChildren(message("ok", t("intake.opened", { case: created.case_id }), " ", caseLink(created.case_id)));
           location.hash = `#/case/${encodeURIComponent(created.case_id)}`;
         } catch (error) {
@@ -140,7 +146,7 @@ export const intake = {
       }
     };
     serial?.addEventListener("change", check);
-    page.append(el("h1", {}, t(spec.title)), lookup(element, hospitals, check), warning, element, status);
+    page.append(el("h1", {}, about(`intake.${kind}`, kind)), lookup(element, hospitals, check), warning, element, status);
     form.focus();
   },
 };
