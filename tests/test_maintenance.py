@@ -22,7 +22,8 @@ from caseflow.domain.records import SYSTEM, Actor
 from caseflow.domain.repair import RepairView
 from caseflow.store import directory
 from caseflow.store.models import Case, Equipment, Escalation
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
+from caseflow.workflows.maintenance import MaintenanceVisitWorkflow
+from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from tests.case_driver import CaseDriver
 from tests.installation_driver import CONTRACT, ENGINEER, HOTLINE, SUPERVISOR
 from tests.test_deadlines import advance_to

@@ -8,7 +8,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from caseflow.workflows.complaint import ComplaintWorkflow
 from caseflow.workflows.emergency import EmergencyResponseWorkflow
 from caseflow.workflows.installation import InstallationAcceptanceWorkflow
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
+from caseflow.workflows.maintenance import MaintenanceVisitWorkflow
+from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from caseflow.workflows.policy_migration import PolicyMigrationWorkflow
 from caseflow.workflows.repair import RepairWorkflow
 from caseflow.workflows.report_job import ReportJobWorkflow
