@@ -31,13 +31,13 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
-from caseflow.workflows import search_attributes as search
 from caseflow.workflows.sla import REVISION, Deadlines, revision_in_force, watch, watch_lean
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import migration as m
+    from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import (
         STAFF,
         ActionRule,

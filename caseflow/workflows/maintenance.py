@@ -14,11 +14,11 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from caseflow.workflows import search_attributes as search
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 
 with workflow.unsafe.imports_passed_through():
     from caseflow.domain import maintenance as m
+    from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import LinkedCase
     from caseflow.domain.enums import Role, Severity, VisitStatus
     from caseflow.domain.records import (

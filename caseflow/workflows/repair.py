@@ -15,13 +15,13 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from caseflow.workflows import search_attributes as search
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import repair as r
+    from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import LinkedCase, Step
     from caseflow.domain.complaint import (
         ComplaintOrigin,

@@ -1,4 +1,6 @@
-"""The search attributes that make cases findable in Temporal (and its Web UI)."""
+"""The search attributes that make cases findable in Temporal (and its Web UI): their names, and
+the ones a case starts with. Pure data, so the API, the activities and the workflows that open
+a case share it without loading each other."""
 
 from __future__ import annotations
 
