@@ -10,15 +10,11 @@ once.
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
 
-from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
+from caseflow.workflows.case import CaseWorkflow, Outcome
 
 with workflow.unsafe.imports_passed_through():
     from caseflow.domain import maintenance as m
-    from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import LinkedCase
     from caseflow.domain.enums import Role, Severity, VisitStatus
     from caseflow.domain.records import (
@@ -145,49 +141,20 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         if report is None or self.repair_checked:
             return  # cancelled; or looked at by an earlier run of this visit
         self.repair_checked = True
-        if not report.repair_findings:
-            return
-        self._busy += 1  # a continue-as-new waits until the repair is opened and recorded
-        try:
-            await self._open_repair(report)
-        finally:
-            self._busy -= 1
-
-    async def _open_repair(self, report: m.VisitReport) -> None:
         findings = report.repair_findings
-        severities = [f.severity for f in findings if f.severity is not None]
-        severity = min(severities, key=SEVERITY_ORDER.index) if severities else None
-        try:
-            start = await workflow.execute_activity(
-                OPEN_LINKED_REPAIR,
-                m.LinkedRepairRequest(
-                    visit_case_id=self.case_id, serial=self.start.equipment.serial,
-                    symptom="; ".join(f.description for f in findings), severity=severity,
-                    observed_at=workflow.now(), reporter=self.reported_by or SYSTEM),
-                result_type=RepairStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY)
-            await workflow.start_child_workflow(
-                "RepairWorkflow", start, id=start.case_id,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.at_start("repair", start, self.hospital_id,
-                                                  self.start.equipment.serial),
-                static_summary=f"维修 from maintenance visit {self.case_id}")
-        except (ActivityError, WorkflowAlreadyStartedError) as error:
-            cause = error.cause if error.cause is not None else error
-            await self._record("repair-not-opened", SYSTEM,
-                               f"未能开立关联维修 the linked repair could not be opened: {cause}",
-                               {"error": str(cause)},
-                               [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                                              subject=f"未能开立维修 {self.case_id}",
-                                              body=str(cause))])
+        if not findings:
             return
-        self.linked_cases.append(LinkedCase(case_id=start.case_id, kind="repair",
-                                            relation="repair", status="open",
-                                            opened_at=workflow.now()))
-        await self._record("repair-opened", SYSTEM,
-                           f"关联维修 repair {start.case_id} opened for {len(findings)} "
-                           "finding(s)", {"repair_id": start.case_id})
+        severities = [f.severity for f in findings if f.severity is not None]
+        await self._open_linked(
+            "repair", "维修", "RepairWorkflow", OPEN_LINKED_REPAIR,
+            m.LinkedRepairRequest(
+                visit_case_id=self.case_id, serial=self.start.equipment.serial,
+                symptom="; ".join(f.description for f in findings),
+                severity=min(severities, key=SEVERITY_ORDER.index) if severities else None,
+                observed_at=workflow.now(), reporter=self.reported_by or SYSTEM),
+            RepairStart, summary=f"维修 from maintenance visit {self.case_id}",
+            opened=lambda case_id: (f"关联维修 repair {case_id} opened for {len(findings)} "
+                                    "finding(s)"))
 
     def _projection(self) -> CaseProjection:
         unit = self.start.equipment
