@@ -184,10 +184,8 @@ class CaseWorkflow:
     def search_attributes(self) -> dict[str, Any]:
         """The search attributes, read off the projection (so the two never disagree)."""
         p = self._projection()
-        return {"CaseKind": p.kind, "HospitalId": p.hospital_id,
-                "EquipmentSerial": p.equipment_serial or "", "CaseStatus": p.status,
-                "Severity": p.severity or "", "AssigneeId": p.assignee_id or "",
-                "SlaBreached": p.breached}
+        return search.values(p.kind, p.status, p.hospital_id, p.equipment_serial, p.severity,
+                             p.assignee_id, p.breached)
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed now beyond the status table, if so."""
