@@ -7,6 +7,8 @@
 - one query, `state`;
 - numbered timeline events, escalations and search attributes, written through activities;
 - the deadline watcher over the case's `Deadlines` book;
+- opening a linked case (`_open_linked`): reserve its number, start its workflow as a child,
+  record the link or the trouble;
 - continue-as-new: a case whose history passes a bound continues as a new run carrying its
   state (`CaseCarry`), so its history stays small for its whole life.
 
