@@ -30,9 +30,10 @@ run: $(VENV)/.installed-run pdf bytecode
 bytecode: | $(BIN)/python
 	@$(BIN)/python -m compileall -q caseflow
 
-## test: lint, then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
+## test: lint (ruff, the import contract), then every test (unit, time-skipping workflows, API on PostgreSQL, replay, e2e)
 test: $(VENV)/.installed-test postgres chromium pdf bytecode
 	$(BIN)/ruff check caseflow tests bench
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/pytest -n auto --dist loadfile
 
 ## postgres: the tests start their own PostgreSQL cluster; install the server if it is missing
@@ -62,8 +63,10 @@ pdf:
 screenshots: $(VENV)/.installed-test chromium
 	$(BIN)/python -m tests.console_screenshots
 
+## lint: ruff, and the import contract of the layers (pyproject.toml [tool.importlinter])
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check caseflow tests bench
+	$(BIN)/lint-imports --no-logo
 
 ## replay: replay the saved histories in tests/histories against today's workflow code
 replay: $(VENV)/.installed-run

@@ -13,8 +13,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
 from caseflow.config import Settings
+from caseflow.domain import search_attributes as search
 from caseflow.tracing import client_interceptors
-from caseflow.workflows import search_attributes as search
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider

@@ -13,17 +13,17 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
 from caseflow.activities.cases import CaseOpening
-from caseflow.activities.channels import Channel, EmailChannel, LogChannel, WebhookChannel
 from caseflow.activities.directory import Directory
 from caseflow.activities.equipment import EquipmentRegister
-from caseflow.activities.outbox import Dispatcher, run_outbox
 from caseflow.activities.policy_migration import PolicyMigrations
 from caseflow.activities.records import CaseRecords
 from caseflow.activities.reliability import UptimeGuards
 from caseflow.activities.reports import ReportJobs
-from caseflow.activities.subscriptions import Deliverer
 from caseflow.audit import run_sealer
 from caseflow.config import Settings
+from caseflow.delivery.channels import Channel, EmailChannel, LogChannel, WebhookChannel
+from caseflow.delivery.outbox import Dispatcher, run_outbox
+from caseflow.delivery.subscriptions import Deliverer
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.policy_loader import load_policy
 from caseflow.metrics import CaseMetrics, worker_runtime

@@ -15,8 +15,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from caseflow.activities.directory import Directory, EquipmentLookup, PeopleLookup
-from caseflow.activities.outbox import Dispatcher
 from caseflow.activities.records import CaseRecords
+from caseflow.delivery.outbox import Dispatcher
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.enums import Role
 from caseflow.domain.records import (

@@ -27,12 +27,12 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from caseflow.activities.channels import LogChannel
-from caseflow.activities.outbox import Dispatcher
 from caseflow.api.app import create_app
 from caseflow.api.routes.exports import COLUMNS
 from caseflow.audit import history_fingerprint, seal_once, verify_file
 from caseflow.config import Settings
+from caseflow.delivery.channels import LogChannel
+from caseflow.delivery.outbox import Dispatcher
 from caseflow.domain.audit import GENESIS, record_parts
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.domain.spreadsheets import cell, csv_text

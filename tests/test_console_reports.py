@@ -29,7 +29,7 @@ from caseflow.domain.enums import Role
 from caseflow.domain.maintenance import PlanChangeRecord, PlannedVisit, PlanStart, plan_id
 from caseflow.domain.records import SYSTEM, Actor
 from caseflow.store.models import Contract, Equipment, Hospital
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow
+from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from tests.console_driver import browser, context, served, signed_in
 from tests.postgres import free_port
 from tests.test_api import headers, intake_body, new_key, timeline_of, walk_to

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 
-from caseflow.activities.channels import EmailChannel, LogChannel, WebhookChannel
-from caseflow.activities.outbox import Dispatcher, backoff
 from caseflow.config import Settings
+from caseflow.delivery.channels import EmailChannel, LogChannel, WebhookChannel
+from caseflow.delivery.outbox import Dispatcher, backoff
 from caseflow.domain.policy_loader import load_policy
 from caseflow.store.models import Notification, Person
 from caseflow.store.policies import PolicySource
@@ -271,7 +271,7 @@ def test_without_a_channel_available_the_message_goes_to_the_log(delivery_sessio
 
 
 def test_email_channel_reports_an_unreachable_server_as_a_delivery_error(delivery_sessions):
-    from caseflow.activities.channels import DeliveryError
+    from caseflow.delivery.channels import DeliveryError
 
     channel = EmailChannel("127.0.0.1", free_port(), "caseflow@test", timeout=2)
     with delivery_sessions() as session:

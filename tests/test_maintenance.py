@@ -21,8 +21,9 @@ from caseflow.domain.maintenance import PlanStart, PlanView, VisitStart, VisitVi
 from caseflow.domain.records import SYSTEM, Actor
 from caseflow.domain.repair import RepairView
 from caseflow.store import directory
-from caseflow.store.models import Case, Equipment, Escalation
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow, MaintenanceVisitWorkflow
+from caseflow.store.models import Case, CaseEventRow, Equipment, Escalation, Notification
+from caseflow.workflows.maintenance import MaintenanceVisitWorkflow
+from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from tests.case_driver import CaseDriver
 from tests.installation_driver import CONTRACT, ENGINEER, HOTLINE, SUPERVISOR
 from tests.test_deadlines import advance_to
@@ -83,13 +84,16 @@ def status_of(sessions, serial: str) -> tuple[str, str]:  # type: ignore[no-unty
 
 
 async def open_visit(env: WorkflowEnvironment, queue: str, sessions, policy_book,  # type: ignore[no-untyped-def]
-                     ) -> VisitDriver:
+                     serial: str | None = None) -> VisitDriver:
+    """A visit of a new unit; with `serial`, of a unit by that serial the register does not
+    know (the visit's snapshot is the new unit's, under that serial)."""
     now = await env.get_current_time()
-    serial = new_unit(sessions, now.date())
     with sessions() as session:
-        found = directory.equipment(session, serial)
+        found = directory.equipment(session, new_unit(sessions, now.date()))
         assert found is not None
         snapshot = directory.snapshot(*found)
+    if serial is not None:
+        snapshot = snapshot.model_copy(update={"serial": serial})
     case_id = f"TV-{uuid.uuid4().hex[:12]}"
     start = VisitStart(case_id=case_id, equipment=snapshot, due_on=now.date(),
                        plan_id=f"PM-{serial}", policy=policy_book.pin(CONTRACT, now, "maintenance"),
@@ -224,6 +228,46 @@ async def test_a_finding_that_needs_a_repair_opens_one_linked_repair(private_env
         rows = list(session.scalars(select(Case.case_id).where(
             Case.kind == "repair", Case.created_by == f"case:{visit.case_id}")))
     assert rows == [link.case_id]
+
+
+async def test_a_linked_repair_that_cannot_open_is_recorded_and_sent_to_supervisors(
+        private_env, sessions, policy_book):
+    """The shared way of opening a linked case, when it fails: the reservation refuses (the
+    register does not know the unit), the visit records why and tells the supervisors at once,
+    links nothing, and goes on to its confirmation."""
+    env, queue = private_env
+    gone = f"CT-GONE{uuid.uuid4().hex[:8]}"
+    visit = await open_visit(env, queue, sessions, policy_book, serial=gone)
+    await visit.act("assign", SUPERVISOR, engineer_id=ENGINEER.id, engineer_name=ENGINEER.name)
+    await visit.act("report", ENGINEER, cleaning={"done": True}, inspection={"done": True},
+                    calibration=[{"name": "CT值 水模", "value": 1.0, "unit": "HU", "low": -4,
+                                  "high": 4}],
+                    findings=[{"description": "球管打火 tube arcing", "needs_repair": True,
+                               "severity": "severe"}])
+    trouble = None
+    for _ in range(200):
+        with sessions() as session:
+            trouble = session.scalars(select(CaseEventRow).where(
+                CaseEventRow.case_id == visit.case_id,
+                CaseEventRow.event == "repair-not-opened")).one_or_none()
+        if trouble is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert trouble is not None, "the visit recorded no repair-not-opened"
+    assert trouble.summary.startswith("未能开立关联维修 the linked repair could not be opened: ")
+    assert gone in trouble.data["error"] and trouble.actor_id == SYSTEM.id
+    view = await visit.act("confirm", HOTLINE, confirmed_by="设备科 吴工")
+    assert view.status == "confirmed" and view.linked_cases == []
+    with sessions() as session:
+        told = list(session.execute(select(Notification.urgent, Notification.subject).where(
+            Notification.case_id == visit.case_id,
+            Notification.subject.contains("could not be opened"))))
+        repairs = list(session.scalars(select(Case.case_id).where(
+            Case.created_by == f"case:{visit.case_id}")))
+    assert told and all(urgent for urgent, _ in told)
+    assert {subject for _, subject in told} == {
+        f"未能开立关联维修 the linked repair could not be opened ({visit.case_id})"}
+    assert repairs == []
 
 
 async def test_the_plan_ends_with_its_contract(private_env, sessions):

@@ -3,7 +3,7 @@ language, times in their zone; one written without a template is sent as written
 
 from __future__ import annotations
 
-from caseflow.activities.channels import worded
+from caseflow.delivery.channels import worded
 from caseflow.domain.notices import TEMPLATES, render
 from caseflow.domain.records import NoticeRequest
 from caseflow.store.models import Notification, Person

@@ -39,3 +39,32 @@ async def test_search_attributes_follow_the_case(api, tokens, dev_env):
     assert await find(dev_env.client, now, expected=1) == [case_id]
     assert await find(dev_env.client, f'{me} AND CaseStatus = "awaiting_assignment"',
                       expected=0) == []
+
+
+async def test_a_case_starts_with_its_first_state_and_its_intake_upserts_nothing(
+        api, tokens, dev_env):
+    """The API starts a repair opened without a severity with the status it really opens in
+    (awaiting classification), so the workflow's intake has no case attribute to upsert: the
+    only upsert is the SDK's own record of the patch it asks about."""
+    auth = {"Authorization": f"Bearer {tokens['hotline']}"}
+    body = intake(serial="MR-DH-0002").model_dump(mode="json") | {"severity": None}
+    created = await api.post("/v1/repairs", json=body,
+                             headers=auth | {"Idempotency-Key": f"sa-{uuid.uuid4()}"})
+    assert created.status_code == 201, created.text
+    handle = dev_env.client.get_workflow_handle(created.json()["case_id"])
+    events = []
+    for _ in range(100):  # until the intake is recorded (its local activity's marker)
+        events = [e async for e in handle.fetch_history_events()]
+        if any(e.HasField("marker_recorded_event_attributes") for e in events):
+            break
+        await asyncio.sleep(0.05)
+    assert any(e.HasField("marker_recorded_event_attributes") for e in events)
+    started = (await handle.describe()).typed_search_attributes
+    first = {key.name: value for key, value in
+             ((pair.key, pair.value) for pair in started.search_attributes)}
+    assert first["CaseStatus"] == "awaiting_classification" and first["Severity"] == ""
+    assert first["CaseKind"] == "repair" and first["EquipmentSerial"] == "MR-DH-0002"
+    upserted = [set(e.upsert_workflow_search_attributes_event_attributes
+                    .search_attributes.indexed_fields)
+                for e in events if e.HasField("upsert_workflow_search_attributes_event_attributes")]
+    assert upserted and all(names == {"TemporalChangeVersion"} for names in upserted)

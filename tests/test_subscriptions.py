@@ -26,11 +26,11 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from caseflow.activities.outbox import backoff
 from caseflow.activities.records import CaseRecords
-from caseflow.activities.subscriptions import Deliverer
 from caseflow.api.app import create_app
 from caseflow.config import Settings
+from caseflow.delivery.outbox import backoff
+from caseflow.delivery.subscriptions import Deliverer
 from caseflow.domain.enums import Role
 from caseflow.domain.records import Actor, CaseEvent, CaseProjection, EscalationRecord
 from caseflow.domain.subscriptions import SubscriptionCreate
@@ -386,7 +386,7 @@ def test_a_drain_longer_than_the_hold_never_lets_another_deliverer_send_the_same
 def test_one_subscription_cannot_take_a_whole_drain(db, receiver):
     """A receiver with a backlog gets at most PER_SUBSCRIPTION deliveries per drain; another
     subscriber's events go out in the same drain."""
-    from caseflow.activities.subscriptions import PER_SUBSCRIPTION
+    from caseflow.delivery.subscriptions import PER_SUBSCRIPTION
 
     busy = subscribe(db, receiver.url + "?busy", ["*"])
     other = subscribe(db, receiver.url + "?other", ["*"])

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
-from caseflow.activities.channels import DeliveryError
-from caseflow.activities.outbox import Dispatcher
 from caseflow.activities.records import CaseRecords
+from caseflow.delivery.channels import DeliveryError
+from caseflow.delivery.outbox import Dispatcher
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.store import seals
 from caseflow.store.models import Case, Notification

@@ -1,1 +1,1 @@
-"""Every side effect of a case: database records, the notifications outbox, directory look-ups."""
+"""Every side effect a workflow asks for: database records, linked cases, directory look-ups."""

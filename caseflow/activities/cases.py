@@ -24,6 +24,7 @@ from temporalio.common import (
 )
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
+from caseflow.domain import search_attributes as search
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, LinkedEmergencyRequest
 from caseflow.domain.enums import ComplaintChannel, EmergencyTrigger
@@ -52,7 +53,6 @@ from caseflow.store.intake import (
     visit_start,
 )
 from caseflow.store.policies import PolicySource
-from caseflow.workflows import search_attributes as search
 
 Started = TypeVar("Started", ComplaintStart, EmergencyStart, VisitStart, RepairStart)
 MATTER_ROOM = 3000  # of the 4000 characters of a complaint's matter, for the customer's words

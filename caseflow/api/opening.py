@@ -29,13 +29,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from caseflow.api.auth import Principal
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.config import Settings
+from caseflow.domain import search_attributes as search
 from caseflow.domain.cases import CaseKind
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.text_search import searchable
 from caseflow.store import intake
 from caseflow.store.cases import Draft, reserve_case, void_case
 from caseflow.store.models import Case
-from caseflow.workflows import search_attributes as search
 
 IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=200,
                                        description="unique per intake; a retry reuses it")]

@@ -14,10 +14,10 @@ from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.errors import ServiceUnavailable
+from caseflow.domain import search_attributes as search
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.kinds import KINDS
 from caseflow.domain.search import CaseFilter, CaseSort
-from caseflow.workflows import search_attributes as search
 
 ATTRIBUTES = {"kind": search.CASE_KIND, "status": search.CASE_STATUS,
               "severity": search.SEVERITY, "hospital_id": search.HOSPITAL_ID,

@@ -7,6 +7,8 @@
 - one query, `state`;
 - numbered timeline events, escalations and search attributes, written through activities;
 - the deadline watcher over the case's `Deadlines` book;
+- opening a linked case (`_open_linked`): reserve its number, start its workflow as a child,
+  record the link or the trouble;
 - continue-as-new: a case whose history passes a bound continues as a new run carrying its
   state (`CaseCarry`), so its history stays small for its whole life.
 
@@ -25,19 +27,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ChildWorkflowHandle, ParentClosePolicy
 
-from caseflow.workflows import search_attributes as search
 from caseflow.workflows.sla import REVISION, Deadlines, revision_in_force, watch, watch_lean
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import migration as m
+    from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import (
         STAFF,
         ActionRule,
@@ -46,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         CompleteAction,
         CorrectiveAction,
         CorrectiveActionInput,
+        LinkedCase,
         RequestKey,
         Step,
         StepResult,
@@ -89,6 +93,7 @@ KEEP_STEPS = 50  # steps a continued case repeats in its view (all are on the ti
 KEEP_KEYS = 200  # request keys it remembers (a client's retry comes within minutes)
 
 Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
+Started = TypeVar("Started", bound=BaseModel)
 
 
 class CaseWorkflow:
@@ -100,6 +105,7 @@ class CaseWorkflow:
     status: Any
     assignee: Actor | None
     closed_at: datetime | None
+    linked_cases: list[LinkedCase]  # the cases this one opened (a kind that opens any)
 
     def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str,
                    opened_by: Actor) -> None:
@@ -180,10 +186,8 @@ class CaseWorkflow:
     def search_attributes(self) -> dict[str, Any]:
         """The search attributes, read off the projection (so the two never disagree)."""
         p = self._projection()
-        return {"CaseKind": p.kind, "HospitalId": p.hospital_id,
-                "EquipmentSerial": p.equipment_serial or "", "CaseStatus": p.status,
-                "Severity": p.severity or "", "AssigneeId": p.assignee_id or "",
-                "SlaBreached": p.breached}
+        return search.values(p.kind, p.status, p.hospital_id, p.equipment_serial, p.severity,
+                             p.assignee_id, p.breached)
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed now beyond the status table, if so."""
@@ -492,6 +496,57 @@ class CaseWorkflow:
         pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
         await self._record("resume", SYSTEM, "恢复计时 clock resumed on the scheduled date "
                                              f"({pause.reason if pause else ''})")
+
+    # ----- cases this one opens -----------------------------------------------------------------
+
+    async def _open_linked(
+        self, kind: str, name_zh: str, workflow_type: str, reserve: str, request: BaseModel,
+        start_type: type[Started], summary: str, opened: Callable[[str], str],
+        result_type: type | None = None,
+    ) -> tuple[Started, ChildWorkflowHandle[Any, Any], LinkedCase] | None:
+        """Open a case of `kind` linked to this one, the one way every kind does it.
+
+        The activity `reserve` reserves its number, keyed by this case (a retried activity
+        finds the same number), and builds its start input; its workflow (`workflow_type`)
+        starts as a child that lives on its own (ParentClosePolicy.ABANDON), on this case's
+        hospital and unit, with the search attributes of its first state; the link is kept in
+        `linked_cases` and recorded (`<kind>-opened`, worded by `opened` from its number). A
+        replayed workflow issues no second start. Anything that stops it from opening is
+        recorded (`<kind>-not-opened`) and sent to the supervisors, never left to fail this
+        case: then None. A continue-as-new waits until it is opened and recorded."""
+        self._busy += 1
+        try:
+            try:
+                start = await workflow.execute_activity(
+                    reserve, request, result_type=start_type,
+                    start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+                here = self._projection()
+                child = await workflow.start_child_workflow(
+                    workflow_type, start, id=start.case_id, result_type=result_type,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    search_attributes=search.at_start(kind, start, here.hospital_id,
+                                                      here.equipment_serial),
+                    static_summary=summary)
+            except (ActivityError, WorkflowAlreadyStartedError) as error:
+                await self._link_trouble(f"{kind}-not-opened", f"未能开立关联{name_zh} the linked "
+                                                               f"{kind} could not be opened", error)
+                return None
+            link = LinkedCase(case_id=start.case_id, kind=kind, relation=kind, status="open",
+                              opened_at=workflow.now())
+            self.linked_cases.append(link)
+            await self._record(f"{kind}-opened", SYSTEM, opened(start.case_id),
+                               {f"{kind}_id": start.case_id})
+            return start, child, link
+        finally:
+            self._busy -= 1
+
+    async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
+        """Record what went wrong with a linked case, and tell the supervisors at once."""
+        cause = error.cause if error.cause is not None else error
+        await self._record(event, SYSTEM, f"{summary}: {cause}", {"error": str(cause)}, [
+            NoticeRequest(to_role=Role.supervisor, urgent=True,
+                          subject=f"{summary} ({self.case_id})", body=str(cause))])
 
     # ----- recording ----------------------------------------------------------------------------
 

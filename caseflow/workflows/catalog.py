@@ -8,7 +8,7 @@ import importlib
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from caseflow.domain.kinds import KINDS
-from caseflow.workflows.maintenance import MaintenancePlanWorkflow
+from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from caseflow.workflows.policy_migration import PolicyMigrationWorkflow
 from caseflow.workflows.report_job import ReportJobWorkflow
 from caseflow.workflows.uptime import UptimeGuardWorkflow

@@ -11,12 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ActivityError, ChildWorkflowError, WorkflowAlreadyStartedError
-from temporalio.workflow import ParentClosePolicy
+from temporalio.exceptions import ChildWorkflowError
 
-from caseflow.workflows import search_attributes as search
-from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
+from caseflow.workflows.case import CaseWorkflow, Outcome
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
@@ -353,42 +350,26 @@ class RepairWorkflow(CaseWorkflow):
     async def _follow_complaint(self) -> None:
         """Open the complaint the callback asked for, exactly once, and record how it ends.
 
-        The complaint is a child workflow with ParentClosePolicy.ABANDON: it goes on even if
-        this repair's workflow were terminated. Anything that stops the complaint from opening
-        or from ending normally is recorded on the repair and sent to the supervisors, never
-        left to fail the repair.
+        The complaint lives on even if this repair's workflow were terminated. Anything that
+        stops the complaint from opening or from ending normally is recorded on the repair and
+        sent to the supervisors, never left to fail the repair.
         """
         intake = self.start.intake
-        try:
-            start = await workflow.execute_activity(
-                OPEN_LINKED_COMPLAINT,
-                LinkedComplaintRequest(
-                    origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
-                                           satisfaction=self.satisfaction,
-                                           comment=self.callback_comment),
-                    hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
-                    complainant_name=intake.reporter_name,
-                    complainant_contact=intake.reporter_phone,
-                    opened_by=self.callback_by or SYSTEM),
-                result_type=ComplaintStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY)
-            complaint = await workflow.start_child_workflow(
-                "ComplaintWorkflow", start, id=start.case_id, result_type=ComplaintResult,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.at_start("complaint", start, self.hospital_id,
-                                                  self.start.equipment.serial),
-                static_summary=f"投诉 from repair {self.case_id}")
-        except (ActivityError, WorkflowAlreadyStartedError) as error:
-            await self._link_trouble("complaint-not-opened", "未能开立关联投诉 the linked "
-                                          "complaint could not be opened", error)
+        opened = await self._open_linked(
+            "complaint", "投诉", "ComplaintWorkflow", OPEN_LINKED_COMPLAINT,
+            LinkedComplaintRequest(
+                origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
+                                       satisfaction=self.satisfaction,
+                                       comment=self.callback_comment),
+                hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
+                complainant_name=intake.reporter_name, complainant_contact=intake.reporter_phone,
+                opened_by=self.callback_by or SYSTEM),
+            ComplaintStart, summary=f"投诉 from repair {self.case_id}",
+            opened=lambda case_id: f"关联投诉 complaint {case_id} opened from the callback",
+            result_type=ComplaintResult)
+        if opened is None:
             return
-        link = LinkedCase(case_id=start.case_id, kind="complaint", relation="complaint",
-                          status="open", opened_at=workflow.now())
-        self.linked_cases.append(link)
-        await self._record("complaint-opened", SYSTEM,
-                           f"关联投诉 complaint {start.case_id} opened from the callback",
-                           {"complaint_id": start.case_id})
+        start, complaint, link = opened
         try:
             result = await complaint
         except ChildWorkflowError as error:
@@ -405,55 +386,24 @@ class RepairWorkflow(CaseWorkflow):
 
     async def _emergency_when_critical(self) -> None:
         """Once the repair is critical, open a linked emergency on its unit: exactly once, even
-        if it is reclassified down and up again. The emergency is a child workflow that lives
-        on its own (ParentClosePolicy.ABANDON); this repair does not wait for it to end."""
+        if it is reclassified down and up again. The emergency lives on its own; this repair
+        does not wait for it to end."""
         await workflow.wait_condition(
             lambda: self.severity == Severity.critical or self.closed)
         if self.severity != Severity.critical or self.emergency_declared:
             return  # not critical; or declared by an earlier run of this repair
         self.emergency_declared = True
-        self._busy += 1  # a continue-as-new waits until the emergency is opened and recorded
-        try:
-            await self._declare_emergency()
-        finally:
-            self._busy -= 1
-
-    async def _declare_emergency(self) -> None:
         intake, unit = self.start.intake, self.start.equipment
-        try:
-            start = await workflow.execute_activity(
-                OPEN_LINKED_EMERGENCY,
-                LinkedEmergencyRequest(
-                    repair_case_id=self.case_id, hospital_id=self.hospital_id,
-                    equipment_serial=unit.serial, department=intake.department,
-                    location=intake.location, reporter_name=intake.reporter_name,
-                    reporter_phone=intake.reporter_phone, impact=intake.symptom,
-                    opened_by=self.critical_by or SYSTEM),
-                result_type=EmergencyStart, start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY)
-            await workflow.start_child_workflow(
-                "EmergencyResponseWorkflow", start, id=start.case_id,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                parent_close_policy=ParentClosePolicy.ABANDON,
-                search_attributes=search.at_start("emergency", start, self.hospital_id,
-                                                  unit.serial),
-                static_summary=f"应急 from critical repair {self.case_id}")
-        except (ActivityError, WorkflowAlreadyStartedError) as error:
-            await self._link_trouble("emergency-not-opened", "未能开立关联应急 the linked "
-                                          "emergency could not be opened", error)
-            return
-        self.linked_cases.append(LinkedCase(case_id=start.case_id, kind="emergency",
-                                            relation="emergency", status="open",
-                                            opened_at=workflow.now()))
-        await self._record("emergency-opened", SYSTEM,
-                           f"关联应急 emergency {start.case_id} declared: the repair is critical",
-                           {"emergency_id": start.case_id})
-
-    async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
-        cause = error.cause if error.cause is not None else error
-        await self._record(event, SYSTEM, f"{summary}: {cause}", {"error": str(cause)}, [
-            NoticeRequest(to_role=Role.supervisor, urgent=True,
-                          subject=f"{summary} ({self.case_id})", body=str(cause))])
+        await self._open_linked(
+            "emergency", "应急", "EmergencyResponseWorkflow", OPEN_LINKED_EMERGENCY,
+            LinkedEmergencyRequest(
+                repair_case_id=self.case_id, hospital_id=self.hospital_id,
+                equipment_serial=unit.serial, department=intake.department,
+                location=intake.location, reporter_name=intake.reporter_name,
+                reporter_phone=intake.reporter_phone, impact=intake.symptom,
+                opened_by=self.critical_by or SYSTEM),
+            EmergencyStart, summary=f"应急 from critical repair {self.case_id}",
+            opened=lambda case_id: f"关联应急 emergency {case_id} declared: the repair is critical")
 
     # ----- helpers of the handlers --------------------------------------------------------------
 

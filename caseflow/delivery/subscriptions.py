@@ -26,7 +26,7 @@ import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.activities.outbox import Backlog, backoff, count_backlog, drain_clock
+from caseflow.delivery.outbox import Backlog, backoff, count_backlog, drain_clock
 from caseflow.domain.subscriptions import encode, signature
 from caseflow.store import subscriptions
 from caseflow.store.models import SubscriptionDelivery

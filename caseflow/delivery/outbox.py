@@ -30,7 +30,7 @@ import structlog
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from caseflow.activities.channels import Channel, DeliveryError
+from caseflow.delivery.channels import Channel, DeliveryError
 from caseflow.domain.calendar import WorkingCalendar
 from caseflow.metrics import CaseMetrics
 from caseflow.store.models import Notification, Person
