@@ -12,6 +12,7 @@ from caseflow.api import console, docs, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
     actions,
+    alarms,
     attachments,
     audit,
     cases,
@@ -84,7 +85,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    people.router, policy.router, steps.router, directory.router,
                    trends.router, actions.router, reliability.router, report_jobs.router,
                    notices.router, queues.router, attachments.router,
-                   policy_migrations.router):
+                   policy_migrations.router, alarms.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)
