@@ -235,6 +235,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/reliability/units/{serial}"),
     Example("GET", "/v1/reliability/guarantees", params={"hospital_id": "H-JB"}),
     Example("GET", "/v1/reliability/patterns", params={"hospital_id": "H-DH"}),
+    Example("GET", "/v1/reliability/monitoring", params={"hospital_id": "H-DH"}),
     # A file with no records: refused (422) once past the gate, so nothing is written.
     Example("POST", "/v1/reliability/history", lambda w: {
         "filename": "empty.csv", "format": "csv", "content": "kind,reference,serial\n"},

@@ -353,3 +353,34 @@ def test_a_bad_monitoring_section_is_refused_naming_the_field(monitoring, messag
     with pytest.raises(PolicyError) as refused:
         parse_policy(_policy_with(monitoring), "test.yaml")
     assert "defaults.monitoring" in str(refused.value) and message in str(refused.value)
+
+
+# ----- reliability figures ------------------------------------------------------------------------
+
+async def test_reliability_counts_alarms_cases_by_channel_and_faults_caught_before_a_call(
+        api, tokens, unit):
+    serial = unit("CT")
+    storm = [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(seconds=i)) for i in range(30)]
+    assert len((await post(api, tokens, storm)).json()["cases_opened"]) == 1  # caught first
+    phoned = await api.post("/v1/repairs", json=intake_body(
+        equipment_serial=serial, hospital_id="H-DH", severity="minor", symptom="机架异响"),
+        headers=headers(tokens, "hotline", new_key()))
+    assert phoned.status_code == 201
+    gantry = await post(api, tokens, [alarm(serial, "CT-GANTRY", T0 + timedelta(hours=5))])
+    assert gantry.json()["items"][0]["outcome"] == "attach"  # called first: added to a repair
+    today = datetime.now(timezone.utc).date()
+    response = await api.get("/v1/reliability/monitoring", headers=headers(tokens, "manager"),
+                             params={"serial": serial, "from": str(T0.date()),
+                                     "to": str(today + timedelta(days=2))})
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert figures["alarms"] == 31
+    assert figures["episodes"] == {"repair": 1, "attach": 1}
+    assert figures["repairs_by_channel"] == {"remote_monitoring": 1, "phone": 1}
+    assert (figures["repairs_by_monitoring"], figures["repairs_by_phone"]) == (1, 1)
+    assert (figures["caught_first"], figures["called_first"]) == (1, 1)
+    assert figures["units"] == [{"serial": serial, "alarms": 31, "episodes": 2,
+                                 "repairs_by_monitoring": 1, "repairs_by_people": 1,
+                                 "caught_first": 1}]
+    refused = await api.get("/v1/reliability/monitoring", headers=headers(tokens, "hotline"))
+    assert refused.status_code == 403

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from caseflow.domain.calendar import Duration
 from caseflow.domain.enums import Modality, Severity
+from caseflow.domain.reliability_policy import wall_clock
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=100,
                                         pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$")]
@@ -74,6 +75,9 @@ class TrendRule(_Strict):
 
     warn_within: float | None = Field(default=None, gt=0)
     rate_per_hour: float | None = Field(default=None, gt=0)
+    # The rate is measured against a reading at least this old (the last one kept), so the
+    # noise between two readings seconds apart is no trend.
+    rate_span: Duration = Duration(seconds=3600)
     severity: Severity = Severity.minor
     symptom: str = Field(min_length=1, max_length=500)
 
@@ -221,9 +225,92 @@ def trend_reason(rule: TrendRule, value: AlarmValue,
         if rule.warn_within is not None and distance <= rule.warn_within:
             return f"{value.name} {value.value:g}{value.unit} within {rule.warn_within:g} of " \
                    f"its limit {limit:g}"
-        if rule.rate_per_hour is not None and previous is not None and previous[1] < at:
+        if rule.rate_per_hour is not None and previous is not None and \
+                at - previous[1] >= wall_clock(rule.rate_span):
             hours = (at - previous[1]).total_seconds() / 3600
             rate = (value.value - previous[0]) * towards / hours
             if rate >= rule.rate_per_hour:
                 return f"{value.name} moving {rate:.3g}{value.unit}/h towards its limit {limit:g}"
     return None
+
+
+# ----- reliability figures ----------------------------------------------------------------------
+
+class MonitoredRepair(BaseModel):
+    """A repair of the period as the figures need it."""
+
+    case_id: str
+    serial: str
+    channel: str
+    opened_at: datetime
+    closed_at: datetime | None = None
+
+
+class UnitMonitoring(BaseModel):
+    serial: str
+    alarms: int = 0
+    episodes: int = 0
+    repairs_by_monitoring: int = 0
+    repairs_by_people: int = 0
+    caught_first: int = 0
+
+
+class MonitoringFigures(BaseModel):
+    """How remote monitoring did over a period (docs/monitoring.md "Reliability figures")."""
+
+    since: datetime
+    until: datetime
+    alarms: int
+    episodes: dict[str, int] = Field(description="fault episodes by what they did")
+    repairs_by_channel: dict[str, int]
+    repairs_by_monitoring: int
+    repairs_by_phone: int
+    caught_first: int = Field(description="repairs monitoring opened while no repair of the "
+                              "unit reported by a person was open: the hospital had not called")
+    called_first: int = Field(description="alarm episodes added to a repair a person had "
+                              "opened: the hospital called before the alarm came")
+    units: list[UnitMonitoring]
+
+
+def monitoring_figures(*, since: datetime, until: datetime, serials: list[str],
+                       alarms: dict[str, int], episodes: list[tuple[str, str, str | None]],
+                       repairs: list[MonitoredRepair]) -> MonitoringFigures:
+    """The figures from the period's alarm counts per unit, its episodes (unit, action, case)
+    and its repairs (with each one's intake channel)."""
+    rows = {serial: UnitMonitoring(serial=serial, alarms=alarms.get(serial, 0))
+            for serial in serials}
+    by_action: dict[str, int] = {}
+    channel_of = {r.case_id: r.channel for r in repairs}
+    called_first = 0
+    for serial, action, case_id in episodes:
+        by_action[action] = by_action.get(action, 0) + 1
+        if serial in rows:
+            rows[serial].episodes += 1
+        if action == AlarmAction.attach.value and case_id is not None and \
+                channel_of.get(case_id, "remote_monitoring") != "remote_monitoring":
+            called_first += 1
+    by_channel: dict[str, int] = {}
+    caught = 0
+    for repair in repairs:
+        by_channel[repair.channel] = by_channel.get(repair.channel, 0) + 1
+        row = rows.get(repair.serial)
+        if repair.channel != "remote_monitoring":
+            if row:
+                row.repairs_by_people += 1
+            continue
+        if row:
+            row.repairs_by_monitoring += 1
+        reported = any(other.serial == repair.serial and other.channel != "remote_monitoring"
+                       and other.opened_at <= repair.opened_at
+                       and (other.closed_at is None or other.closed_at > repair.opened_at)
+                       for other in repairs)
+        if not reported:
+            caught += 1
+            if row:
+                row.caught_first += 1
+    return MonitoringFigures(
+        since=since, until=until, alarms=sum(alarms.get(s, 0) for s in serials),
+        episodes=by_action, repairs_by_channel=by_channel,
+        repairs_by_monitoring=by_channel.get("remote_monitoring", 0),
+        repairs_by_phone=by_channel.get("phone", 0), caught_first=caught,
+        called_first=called_first, units=sorted(rows.values(), key=lambda u: u.serial))

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -22,7 +21,10 @@ from caseflow.domain.monitoring import (
     AlarmAction,
     AlarmIn,
     AlarmItemResult,
+    MonitoredRepair,
+    MonitoringFigures,
     MonitoringPolicy,
+    monitoring_figures,
     trend_reason,
 )
 from caseflow.domain.reliability_policy import wall_clock
@@ -31,6 +33,7 @@ from caseflow.store.models import (
     AlarmEpisodeHead,
     AlarmRow,
     Case,
+    CaseEventRow,
     Equipment,
     UnitReading,
 )
@@ -166,7 +169,8 @@ def _refused(index: int, alarm: AlarmIn, where: str, reason: str) -> AlarmItemRe
 
 
 def _trends(session: Session, fresh: list[_New], now: datetime) -> None:
-    """Flag the readings that approach their limit, and keep each value's last reading."""
+    """Flag the readings that approach their limit, and keep a reading of each value at least
+    its rule's `rate_span` apart, the base of the rate of the next ones."""
     wanted = sorted({(n.alarm.serial, v.name) for n in fresh for v in n.alarm.values
                      if n.policy.trend(n.unit.modality, v.name) is not None})
     if not wanted:
@@ -189,8 +193,8 @@ def _trends(session: Session, fresh: list[_New], now: datetime) -> None:
             reason = trend_reason(rule, value, previous, item.alarm.raised_at)
             if reason is not None:
                 item.trend.append((value.name, reason))
-            if previous is None or item.alarm.raised_at > last.at:
-                last.value, last.at = value.value, item.alarm.raised_at
+            if previous is None or item.alarm.raised_at >= last.at + wall_clock(rule.rate_span):
+                last.value, last.at = value.value, item.alarm.raised_at  # the next one's base
 
 
 def _lock_heads(session: Session, fresh: list[_New],
@@ -304,12 +308,31 @@ def stream(session: Session, serial: str, *, limit: int,
                                                        AlarmRow.id.desc()).limit(limit)))
 
 
-def counts(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
-    """Alarms per unit and episodes by action, raised in [since, until)."""
-    per_unit = dict(session.execute(
-        select(AlarmRow.serial, func.count()).where(AlarmRow.raised_at >= since,
-                                                    AlarmRow.raised_at < until)
-        .group_by(AlarmRow.serial)).tuples().all())
-    episodes = list(session.scalars(select(AlarmEpisode).where(
-        AlarmEpisode.opened_at >= since, AlarmEpisode.opened_at < until)))
-    return {"alarms": per_unit, "episodes": episodes}
+def figures(session: Session, serials: list[str], since: datetime,
+            until: datetime) -> MonitoringFigures:
+    """The monitoring figures of these units over [since, until): alarms raised, episodes
+    opened, repairs opened (with the channel their intake names)."""
+    if not serials:
+        return monitoring_figures(since=since, until=until, serials=[], alarms={},
+                                  episodes=[], repairs=[])
+    alarms = dict(session.execute(
+        select(AlarmRow.serial, func.count()).where(
+            AlarmRow.serial.in_(serials), AlarmRow.raised_at >= since, AlarmRow.raised_at < until)
+        .group_by(AlarmRow.serial)).all())
+    episodes = [(e.serial, e.action, e.case_id) for e in session.execute(
+        select(AlarmEpisode.serial, AlarmEpisode.action, AlarmEpisode.case_id).where(
+            AlarmEpisode.serial.in_(serials), AlarmEpisode.opened_at >= since,
+            AlarmEpisode.opened_at < until))]
+    cases = session.execute(select(Case.case_id, Case.equipment_serial, Case.opened_at,
+                                   Case.closed_at).where(
+        Case.kind == "repair", Case.status != "void", Case.equipment_serial.in_(serials),
+        Case.opened_at >= since, Case.opened_at < until)).all()
+    channels = {row.case_id: (row.data.get("intake") or {}).get("channel", "phone")
+                for row in session.execute(select(CaseEventRow.case_id, CaseEventRow.data).where(
+                    CaseEventRow.event == "opened",
+                    CaseEventRow.case_id.in_([c.case_id for c in cases])))} if cases else {}
+    repairs = [MonitoredRepair(case_id=c.case_id, serial=c.equipment_serial,
+                               channel=channels.get(c.case_id, "phone"), opened_at=c.opened_at,
+                               closed_at=c.closed_at) for c in cases if c.case_id]
+    return monitoring_figures(since=since, until=until, serials=serials, alarms=alarms,
+                              episodes=episodes, repairs=repairs)
