@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -45,8 +45,9 @@ SHUT = ("closed", "void")
 
 @dataclass
 class Taken:
-    """What a batch did: one result per item, and the episodes it touched (new, joined,
-    cleared, or named by a replayed alarm), whose cases may still need opening or feeding."""
+    """What a batch did: one result per item, and the episodes whose cases it is to open, feed
+    or tell of a clearing: those it started or cleared, and those its replayed alarms name
+    (a retry finishes what the first attempt may have left undone)."""
 
     results: list[AlarmItemResult]
     episodes: set[int] = field(default_factory=set)
@@ -121,12 +122,21 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
 
     _trends(session, fresh, now)
     heads = _lock_heads(session, fresh, clears)
+    # The episodes this batch may touch, loaded once and held here (the session's identity map
+    # holds clean objects only weakly: a storm would load its episode again for every alarm).
+    wanted = {h.episode_id for h in heads.values() if h.episode_id is not None}
+    wanted |= {e for _, _, row in clears for e in (row.episode_id, row.trend_episode_id) if e}
+    episodes = {e.id: e for e in session.scalars(
+        select(AlarmEpisode).where(AlarmEpisode.id.in_(sorted(wanted))))} if wanted else {}
+    place = _Placing(session, heads, episodes)
     for item in sorted(fresh, key=lambda n: (n.alarm.raised_at, n.index)):
-        episode, outcome = _place(session, heads, item, item.policy.fault_key(item.alarm.code),
-                                  now) if item.action is not AlarmAction.record else (None, "recorded")
-        trend_episode = None
+        episode, outcome = place(item, item.policy.fault_key(item.alarm.code)) \
+            if item.action is not AlarmAction.record else (None, "recorded")
+        trend_episode, started = None, [episode] if outcome not in ("suppressed", "late") else []
         for name, reason in item.trend:
-            trend_episode, _ = _place(session, heads, item, f"trend:{name}", now, reason)
+            trend_episode, trend_outcome = place(item, f"trend:{name}", reason)
+            if trend_outcome not in ("suppressed", "late"):
+                started.append(trend_episode)
         item.row = AlarmRow(
             source=source, alarm_id=item.alarm.alarm_id, serial=item.alarm.serial,
             code=item.alarm.code, severity=item.alarm.severity.value,
@@ -135,9 +145,9 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
             message=item.alarm.message, received_at=now, outcome=outcome,
             episode_id=episode.id if episode else None,
             trend_episode_id=trend_episode.id if trend_episode else None)
-        for found in (episode, trend_episode):
-            if found is not None:
-                taken.episodes.add(found.id)
+        # Only the batch that starts an episode opens or feeds its case (and a retry of that
+        # batch, whose alarms are duplicates then): the storm's later alarms ask nothing more.
+        taken.episodes.update(found.id for found in started if found is not None)
         results[item.index] = AlarmItemResult(
             index=item.index, alarm_id=item.alarm.alarm_id, status="accepted", http_status=201,
             outcome=outcome, episode_id=episode.id if episode else None)
@@ -149,12 +159,11 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
         for episode_id in (row.episode_id, row.trend_episode_id):
             if episode_id is None:
                 continue
-            episode = session.get(AlarmEpisode, episode_id)
-            assert episode is not None
+            episode = episodes[episode_id]
             episode.active = max(episode.active - 1, 0)
             if episode.active == 0:
                 episode.cleared_at = alarm.cleared_at
-            taken.episodes.add(episode_id)
+                taken.episodes.add(episode_id)  # its case hears of it once, now
         results[index] = AlarmItemResult(index=index, alarm_id=alarm.alarm_id, status="cleared",
                                          http_status=200, outcome=row.outcome,
                                          episode_id=row.episode_id)
@@ -180,8 +189,7 @@ def _trends(session: Session, fresh: list[_New], now: datetime) -> None:
         {"serial": s, "name": name, "value": 0.0, "at": NEVER}
         for s, name in wanted]).on_conflict_do_nothing())
     rows = {(r.serial, r.name): r for r in session.scalars(
-        select(UnitReading).where(or_(*(and_(UnitReading.serial == s, UnitReading.name == n)
-                                         for s, n in wanted)))
+        select(UnitReading).where(tuple_(UnitReading.serial, UnitReading.name).in_(wanted))
         .order_by(UnitReading.serial, UnitReading.name).with_for_update())}
     for item in sorted(fresh, key=lambda n: (n.alarm.raised_at, n.index)):
         for value in item.alarm.values:
@@ -213,49 +221,57 @@ def _lock_heads(session: Session, fresh: list[_New],
     session.execute(_upsert(session)(AlarmEpisodeHead).values(
         [{"serial": s, "key": k, "episode_id": None} for s, k in ordered]).on_conflict_do_nothing())
     heads = session.scalars(
-        select(AlarmEpisodeHead).where(or_(*(and_(AlarmEpisodeHead.serial == s,
-                                                  AlarmEpisodeHead.key == k) for s, k in ordered)))
+        select(AlarmEpisodeHead).where(tuple_(AlarmEpisodeHead.serial, AlarmEpisodeHead.key)
+                                       .in_(ordered))
         .order_by(AlarmEpisodeHead.serial, AlarmEpisodeHead.key).with_for_update())
     return {(h.serial, h.key): h for h in heads}
 
 
-def _place(session: Session, heads: dict[tuple[str, str], AlarmEpisodeHead], item: _New,
-           key: str, now: datetime, trend: str | None = None) -> tuple[AlarmEpisode | None, str]:
-    """The episode the alarm joins (outcome `suppressed`), or the new one it starts."""
-    head = heads[(item.alarm.serial, key)]
-    policy, alarm = item.policy, item.alarm
-    window = wall_clock(policy.trend_window if trend else policy.window)
-    current = session.get(AlarmEpisode, head.episode_id) if head.episode_id else None
-    raised = 0 if alarm.cleared_at is not None else 1
-    if current is not None and current.opened_at - window <= alarm.raised_at <= \
-            current.last_at + window:
-        current.alarms += 1
-        current.last_at = max(current.last_at, alarm.raised_at)
-        if raised and current.active == 0:
-            current.cleared_at = None  # raised again before the case heard it cleared
-        current.active += raised
-        return current, "suppressed"
-    if current is not None and alarm.raised_at < current.opened_at - window:
-        return None, "late"  # older than the unit's latest episode of this fault: kept only
-    if trend is not None:
-        rule = policy.trend(item.unit.modality, key.removeprefix("trend:"))
-        assert rule is not None
-        action, severity, symptom = "trend", rule.severity.value, f"{rule.symptom}: {trend}"
-    else:
-        code_rule = policy.rule(item.unit.modality, alarm.code)
-        assert code_rule is not None
-        action = code_rule.action.value
-        severity = code_rule.severity.value if code_rule.severity else None
-        symptom = code_rule.symptom
-    episode = AlarmEpisode(
-        serial=alarm.serial, key=key, action=action, code=alarm.code, severity=severity,
-        symptom=symptom, intake=alarm.model_dump(mode="json"), opened_at=alarm.raised_at,
-        last_at=alarm.raised_at, alarms=1, active=raised,
-        cleared_at=alarm.cleared_at if not raised else None, fed=False, clear_fed=False)
-    session.add(episode)
-    session.flush()
-    head.episode_id = episode.id
-    return episode, action if action != "trend" else "trend"
+class _Placing:
+    """Places alarms in episodes under the head locks this batch holds."""
+
+    def __init__(self, session: Session, heads: dict[tuple[str, str], AlarmEpisodeHead],
+                 episodes: dict[int, AlarmEpisode]) -> None:
+        self.session, self.heads, self.episodes = session, heads, episodes
+
+    def __call__(self, item: _New, key: str,
+                 trend: str | None = None) -> tuple[AlarmEpisode | None, str]:
+        """The episode the alarm joins (outcome `suppressed`), or the new one it starts."""
+        head = self.heads[(item.alarm.serial, key)]
+        policy, alarm = item.policy, item.alarm
+        window = wall_clock(policy.trend_window if trend else policy.window)
+        current = self.episodes.get(head.episode_id) if head.episode_id else None
+        raised = 0 if alarm.cleared_at is not None else 1
+        if current is not None and current.opened_at - window <= alarm.raised_at <= \
+                current.last_at + window:
+            current.alarms += 1
+            current.last_at = max(current.last_at, alarm.raised_at)
+            if raised and current.active == 0:
+                current.cleared_at = None  # raised again before the case heard it cleared
+            current.active += raised
+            return current, "suppressed"
+        if current is not None and alarm.raised_at < current.opened_at - window:
+            return None, "late"  # older than the unit's latest episode of this fault: kept only
+        if trend is not None:
+            rule = policy.trend(item.unit.modality, key.removeprefix("trend:"))
+            assert rule is not None
+            action, severity, symptom = "trend", rule.severity.value, f"{rule.symptom}: {trend}"
+        else:
+            code_rule = policy.rule(item.unit.modality, alarm.code)
+            assert code_rule is not None
+            action = code_rule.action.value
+            severity = code_rule.severity.value if code_rule.severity else None
+            symptom = code_rule.symptom
+        episode = AlarmEpisode(
+            serial=alarm.serial, key=key, action=action, code=alarm.code, severity=severity,
+            symptom=symptom, intake=alarm.model_dump(mode="json"), opened_at=alarm.raised_at,
+            last_at=alarm.raised_at, alarms=1, active=raised,
+            cleared_at=alarm.cleared_at if not raised else None, fed=False, clear_fed=False)
+        self.session.add(episode)
+        self.session.flush()
+        self.episodes[episode.id] = episode
+        head.episode_id = episode.id
+        return episode, action
 
 
 # ----- what is left to do for the cases ---------------------------------------------------------
