@@ -8,35 +8,21 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser
 
-from caseflow.api.app import create_app
-from caseflow.config import Settings
 from caseflow.store.models import Equipment, Hospital
-from tests.console_driver import browser, context, served, signed_in
-from tests.postgres import free_port
+from tests import test_console
+from tests.console_driver import context, signed_in
 from tests.test_api import headers, timeline_of
 from tests.test_console import OWN_TEXT, foreign_words
 
-
-@pytest.fixture(scope="module")
-async def console(database_url, dev_env, dev_worker) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
-                        environment="test")
-    async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser() as launched:
-        yield launched
+# The console's app served over HTTP and the browser, as tests/test_console.py has them.
+console = test_console.console
+chromium = test_console.chromium
 
 
 @pytest.fixture(scope="module")

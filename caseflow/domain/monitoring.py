@@ -146,10 +146,12 @@ class AlarmValue(_Strict):
     """One measured value of an alarm, with its limits if it has them."""
 
     name: ValueName
-    value: float
+    value: float = Field(allow_inf_nan=False)
     unit: Annotated[str, StringConstraints(max_length=20)] = ""
-    low: float | None = Field(default=None, description="alarm limit below which it is a fault")
-    high: float | None = Field(default=None, description="alarm limit above which it is a fault")
+    low: float | None = Field(default=None, allow_inf_nan=False,
+                              description="alarm limit below which it is a fault")
+    high: float | None = Field(default=None, allow_inf_nan=False,
+                               description="alarm limit above which it is a fault")
 
 
 class AlarmIn(_Strict):
