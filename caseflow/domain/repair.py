@@ -261,7 +261,9 @@ OPEN_BEFORE_RESOLVE = frozenset({
     S.awaiting_classification, S.awaiting_assignment, S.assigned, S.acknowledged, S.on_site,
     S.site_reported, S.work_approved, S.awaiting_quotation, S.awaiting_quote_decision,
     S.repairing})
-NOT_CLOSED = frozenset(RepairStatus) - {S.closed}
+# A repair takes the unit's alarms until it is resolved: after the verification passed, an
+# alarm is a new fault (a new repair), not this one's.
+TAKES_ALARMS = OPEN_BEFORE_RESOLVE
 # A repair whose alarm cleared before anyone acted may be closed as self-resolved until an
 # engineer has acknowledged it.
 SELF_RESOLVABLE = frozenset({S.awaiting_classification, S.awaiting_assignment, S.assigned})
@@ -312,9 +314,9 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
                    "pause the clock while waiting on the customer"),
     "resume": rule(Remark, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
                     "resume the clock"),
-    "alarm": rule(AlarmFeed, {Role.monitoring}, NOT_CLOSED,
+    "alarm": rule(AlarmFeed, {Role.monitoring}, TAKES_ALARMS,
                    "remote monitoring adds a fault episode of the unit's alarms"),
-    "alarm-cleared": rule(AlarmCleared, {Role.monitoring}, NOT_CLOSED,
+    "alarm-cleared": rule(AlarmCleared, {Role.monitoring}, TAKES_ALARMS,
                            "remote monitoring reports the episode's alarms cleared"),
     "close-self-resolved": rule(Reason, STAFF, SELF_RESOLVABLE,
                                  "close as self-resolved: the alarm cleared before anyone "

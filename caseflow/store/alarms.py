@@ -28,6 +28,7 @@ from caseflow.domain.monitoring import (
     trend_reason,
 )
 from caseflow.domain.reliability_policy import wall_clock
+from caseflow.domain.repair import TAKES_ALARMS
 from caseflow.store.models import (
     AlarmEpisode,
     AlarmEpisodeHead,
@@ -40,7 +41,6 @@ from caseflow.store.models import (
 
 OPENING = (AlarmAction.repair.value, AlarmAction.emergency.value, "trend")
 NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a value not read before
-SHUT = ("closed", "void")
 
 
 @dataclass
@@ -291,10 +291,13 @@ def pending(session: Session, episode_ids: set[int]) -> list[AlarmEpisode]:
 
 
 def open_repair_of(session: Session, serial: str) -> str | None:
-    """The unit's newest repair that is still open (what an `attach` alarm is added to)."""
+    """The unit's newest repair that takes alarms (open, not resolved yet): what an `attach`
+    episode is added to."""
     return session.scalar(select(Case.case_id).where(
-        Case.kind == "repair", Case.equipment_serial == serial, Case.status.not_in(SHUT),
-        Case.case_id.is_not(None)).order_by(Case.opened_at.desc()).limit(1))
+        Case.kind == "repair", Case.equipment_serial == serial,
+        Case.status.in_([*sorted(TAKES_ALARMS), "opening"]),  # opening: intake not recorded yet
+        Case.case_id.is_not(None))
+        .order_by(Case.opened_at.desc()).limit(1))
 
 
 def mark_fed(session: Session, episode_id: int, case_id: str | None) -> None:
