@@ -5,6 +5,7 @@ open repairs of one test never meet another's."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -58,6 +59,13 @@ async def view(api, tokens, case_id: str) -> Json:  # type: ignore[no-untyped-de
 async def history_length(dev_env, case_id: str) -> int:  # type: ignore[no-untyped-def]
     history = await dev_env.client.get_workflow_handle(case_id).fetch_history()
     return len(history.events)
+
+
+async def refusals_counted(api) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """caseflow_alarms_total{status="refused"} of the API's /metrics, by field."""
+    text = (await api.get("/metrics")).text
+    found = re.findall(r'caseflow_alarms_total\{field="([^"]*)",status="refused"\} (\S+)', text)
+    return {field: float(value) for field, value in found}
 
 
 # ----- storms and episodes ------------------------------------------------------------------------
@@ -144,10 +152,14 @@ async def test_a_batch_with_bad_items_keeps_the_good_ones_and_a_replay_changes_n
              {"alarm_id": "A-missing-time", "serial": serial, "code": "MR-STATUS"},
              "not an object",
              good[1]]
+    refused_before = await refusals_counted(api)
     answer = await post(api, tokens, batch)
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert (body["accepted"], body["refused"], body["duplicates"]) == (2, 4, 0)
+    counted = await refusals_counted(api)
+    assert {f: counted.get(f, 0) - refused_before.get(f, 0) for f in counted} == {
+        "serial": 1, "code": 1, "raised_at": 1, "": 1}
     items = body["items"]
     assert [i["http_status"] for i in items] == [201, 422, 422, 422, 422, 201]
     assert [i["field"] for i in items[1:5]] == ["serial", "code", "raised_at", None]

@@ -15,7 +15,7 @@ import asyncio
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
@@ -55,7 +55,7 @@ class AlarmBatch(BaseModel):
 
 @router.post("/alarms", response_model=AlarmBatchResult)
 async def post_alarms(
-    body: AlarmBatch,
+    body: AlarmBatch, request: Request,
     principal: Annotated[Principal, allowed(Capability.report_alarms)],
     sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
 ) -> AlarmBatchResult:
@@ -100,9 +100,11 @@ async def post_alarms(
                 AlarmEpisode.id.in_(ids))} if ids else {}
 
     case_of = await run_in_threadpool(known_cases) | {k: v for k, v in case_of.items() if v}
+    metrics = request.app.state.request_metrics
     for result in results:
         if result.episode_id is not None:
             result.case_id = case_of.get(result.episode_id)
+        metrics.count_alarm(result.status, result.field)
     return AlarmBatchResult(
         accepted=sum(r.status == "accepted" for r in results),
         duplicates=sum(r.status == "duplicate" for r in results),
