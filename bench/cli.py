@@ -24,7 +24,7 @@ app = typer.Typer(help="Benchmarks against the cron-polling baseline (docs/perfo
 console = Console()
 if not console.is_terminal:  # piped (make, CI logs): wide enough for every table
     console = Console(width=160)
-NAMES = ("lateness", "intake", "actions", "replay", "capacity")
+NAMES = ("lateness", "intake", "actions", "replay", "capacity", "alarms")
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOCS = ROOT / "docs" / "performance.md"
@@ -38,6 +38,7 @@ MAKE_BENCH: dict[str, dict[str, Any]] = {
     "actions": {"people": (1, 8), "cases": 50},
     "replay": {"sizes": (100, 1000)},
     "capacity": {"cases": 1500, "sample": 50, "sample_seconds": 30.0, "clients": 32},
+    "alarms": {"rate": 500, "seconds": 10.0, "units": 200, "faults": 40},
 }
 
 Results = Annotated[Path, typer.Option(help="where the JSON results go")]
@@ -161,6 +162,21 @@ def capacity_command(
            deadline, setting, keep, results)
 
 
+@app.command("alarms")
+def alarms_command(
+    rate: Annotated[int, typer.Option(help="alarms a second")] = 500,
+    seconds: Annotated[float, typer.Option(help="how long the burst lasts")] = 10.0,
+    units: Annotated[int, typer.Option(help="units of the fleet")] = 200,
+    faults: Annotated[int, typer.Option(help="fault episodes among them")] = 40,
+    setting: Settings = None, keep: Keep = False, results: Results = RESULTS,
+) -> None:
+    """A fleet's alarm burst through POST /v1/alarms: none lost, one case per fault episode,
+    how soon each episode's first alarm opens its case."""
+    _alone("alarms", lambda s: module("alarms").measure(s, rate=rate, seconds=seconds,
+                                                        units=units, faults=faults),
+           DEADLINE, setting, keep, results)
+
+
 @app.command("all")
 def all_command(setting: Settings = None, results: Results = RESULTS,
                 docs: Annotated[Path, typer.Option(help="page whose results block is refreshed")]
@@ -193,6 +209,9 @@ def all_command(setting: Settings = None, results: Results = RESULTS,
     with running_stack(DEADLINE, settings) as stack:
         asyncio.run(_measured("capacity", module("capacity").measure(
             stack, **size["capacity"]), results))
+    with running_stack(DEADLINE, settings) as stack:
+        asyncio.run(_measured("alarms", module("alarms").measure(stack, **size["alarms"]),
+                              results))
     refresh_docs(docs, results)
     console.print(f"all benchmarks in {(time.monotonic() - begin) / 60:.1f} min; "
                   f"{docs} refreshed")

@@ -33,7 +33,7 @@ from caseflow.store.throwaway import free_port, postgres_cluster
 
 # Who the load generator acts as: one token per role, for the seeded people.
 HOLDERS = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01", "manager": "MG-01",
-           "auditor": "AU-01"}
+           "auditor": "AU-01", "monitoring": "MO-01"}
 
 # Settings every process of the stack gets unless the environment or `--setting` says otherwise.
 # Whatever throttles clients is off (0 = no limit): the load generator uses one token per role,

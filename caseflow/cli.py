@@ -1,5 +1,5 @@
-"""The `caseflow` command: dev, worker, api, migrate, seed, import, import-history, replay,
-audit, report, token, person, bench."""
+"""The `caseflow` command: dev, simulate-alarms, worker, api, migrate, seed, import,
+import-history, replay, audit, report, token, person, bench."""
 
 from __future__ import annotations
 
@@ -50,6 +50,56 @@ def dev() -> None:
         console.print("[red]caseflow dev is for development only[/] (CASEFLOW_ENVIRONMENT)")
         raise typer.Exit(2)
     raise typer.Exit(run_dev(settings))
+
+
+@app.command("simulate-alarms")
+def simulate_alarms(
+    seconds: Annotated[int, typer.Option(min=30, max=86400, help="how long to play")] = 120,
+    api: Annotated[str | None, typer.Option(help="the API (default: make run's)")] = None,
+    token: Annotated[str | None, typer.Option(
+        help="a monitoring token (default: .data/dev-tokens.json's)")] = None,
+    critical: Annotated[bool, typer.Option(help="also a quench risk: pages the on-call chain")]
+        = False,
+    seed: Annotated[int, typer.Option(help="the same seed plays the same streams")] = 7,
+) -> None:
+    """Play realistic alarm streams of the demo fleet into POST /v1/alarms, as a remote
+    monitoring integration would: a tube that overheats and cools down, a cold head warming,
+    helium falling towards its limit (docs/monitoring.md)."""
+    import json
+
+    import httpx
+
+    from caseflow.simulator import alarm_stream, play, run_label
+
+    settings = _settings()
+    if token is None:
+        found = settings.data_dir / "dev-tokens.json"
+        token = json.loads(found.read_text("utf-8")).get("monitoring") if found.exists() else None
+        if token is None:
+            console.print(f"[red]no monitoring token[/]: start `make run` first (it writes "
+                          f"{found}), or give --token")
+            raise typer.Exit(2)
+    base = api or f"http://{settings.api_host}:{settings.api_port}"
+    stream = alarm_stream(datetime.now(timezone.utc), seconds, run=run_label(),
+                          critical=critical, seed=seed)
+
+    def shown(body: dict[str, Any]) -> None:
+        for case_id in body["cases_opened"]:
+            results.print(f"opened {case_id}")
+        for item in body["items"]:
+            if item["status"] == "refused":
+                console.print(f"[red]refused[/] {item['alarm_id']}: {item['field']}: "
+                              f"{item['reason']}")
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            played = await play(client, token or "", stream, on_batch=shown)
+        results.print(f"{played.accepted} alarms accepted, {played.cleared} cleared, "
+                      f"{played.refused} refused in {played.batches} batches; "
+                      f"{len(played.cases or [])} repairs opened")
+
+    console.print(f"playing {seconds} s of alarms of the demo fleet into {base} (Ctrl-C stops)")
+    asyncio.run(run())
 
 
 @app.command()

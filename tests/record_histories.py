@@ -36,6 +36,7 @@ from tests.installation_driver import IN_SPEC, InstallationDriver, site
 from tests.repair_driver import (
     ENGINEER,
     HOTLINE,
+    MONITORING,
     PASSING_VERIFICATION,
     SUPERVISOR,
     RepairDriver,
@@ -145,6 +146,18 @@ async def repair_waits_weeks(case: RepairDriver) -> None:
     await case.act("resolve", ENGINEER, summary="更换探测器模块", verification=PASSING_VERIFICATION)
     await case.act("confirm", HOTLINE, confirmed_by="李医生")
     await case.act("callback", HOTLINE, satisfaction=4, comment="等待时间长,但修好了")
+
+
+async def alarm_self_resolved(case: RepairDriver) -> None:
+    """Opened by remote monitoring; a second fault episode added, then every alarm cleared
+    before anyone acted; the supervisor closes it as self-resolved."""
+    await case.sleep(minutes=10)
+    await case.act("alarm", MONITORING, episode_id=2, code="MR-GRADIENT-TEMP", severity="alarm",
+                   raised_at="2026-11-20T09:40:00+08:00", alarms=12,
+                   values=[{"name": "gradient_temp", "value": 41.5, "unit": "°C", "high": 40}])
+    await case.act("alarm-cleared", MONITORING, episode_id=2, code="MR-GRADIENT-TEMP",
+                   cleared_at="2026-11-20T09:55:00+08:00", alarms=12)
+    await case.act("close-self-resolved", SUPERVISOR, reason="梯度线圈冷却恢复,远程确认正常")
 
 
 async def emergency_unanswered_continues(case: EmergencyDriver) -> None:
@@ -270,6 +283,12 @@ SCENARIOS = {
     "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
     "lean_repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
     "lean_repair_waits_weeks_continues_as_new": (repair_waits_weeks, {"severity": "general"}),
+    "lean_repair_alarm_self_resolved": (alarm_self_resolved, {
+        "opened_by": MONITORING, "serial": "MR-DH-0002", "channel": "remote_monitoring",
+        "severity": "severe", "symptom": "氦压缩机故障 helium compressor fault (MR-COMPRESSOR)",
+        "alarm_codes": ["MR-COMPRESSOR"],
+        "alarm_values": [{"name": "compressor_pressure", "value": 1.2, "unit": "MPa",
+                          "low": 1.5}]}),
     "repair_happy_path": (happy_path, {}),
     "repair_quotation_escalation_dispute": (quotation_escalation_dispute,
                                             {"serial": "CT-JB-0003", "hospital": "H-JB"}),

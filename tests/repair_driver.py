@@ -22,6 +22,7 @@ SUPERVISOR = Actor(id="SV-01", name="李强", role=Role.supervisor)
 ENGINEER = Actor(id="EN-01", name="张伟", role=Role.engineer)
 OTHER_ENGINEER = Actor(id="EN-02", name="陈静", role=Role.engineer)
 AUDITOR = Actor(id="AU-01", name="周芳", role=Role.auditor)
+MONITORING = Actor(id="MO-01", name="远程监测 remote monitoring", role=Role.monitoring)
 
 PASSING_VERIFICATION = {
     "function_test": {"passed": True}, "image_quality": {"passed": True},
@@ -47,7 +48,8 @@ class RepairDriver(CaseDriver):
 
     @classmethod
     async def open(cls, env: WorkflowEnvironment, queue: str, sessions, book: PolicyBook,  # type: ignore[no-untyped-def]
-                   *, contract: str | None = "default", **intake_fields: Any) -> RepairDriver:
+                   *, contract: str | None = "default", opened_by: Actor = HOTLINE,
+                   **intake_fields: Any) -> RepairDriver:
         data = intake(**intake_fields)
         now: datetime = await env.get_current_time()
         with sessions() as session:
@@ -59,7 +61,7 @@ class RepairDriver(CaseDriver):
         handle = await env.client.start_workflow(
             RepairWorkflow.run,
             RepairStart(case_id=case_id, intake=data, equipment=equipment, in_warranty=warranty,
-                        policy=book.pin(code, now, "repair"), opened_by=HOTLINE),
+                        policy=book.pin(code, now, "repair"), opened_by=opened_by),
             id=case_id, task_queue=queue)
         return cls(env, handle)
 

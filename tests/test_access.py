@@ -36,7 +36,7 @@ from tests.test_complaint_api import complaint_body
 ROLES = list(Role)
 HOLDER = {Role.hotline: "HL-01", Role.supervisor: "SV-01", Role.engineer: "EN-01",
           Role.manager: "MG-01", Role.director: "DR-01", Role.auditor: "AU-01",
-          Role.admin: "AD-01"}
+          Role.admin: "AD-01", Role.monitoring: "MO-01"}
 OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/metrics"),
                ("POST", "/v1/auth/sign-in")}
 NOT_A_FIELD = {"not_a_field": 1}  # every payload refuses it: a step that passed the gate is 422
@@ -235,6 +235,7 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/reliability/units/{serial}"),
     Example("GET", "/v1/reliability/guarantees", params={"hospital_id": "H-JB"}),
     Example("GET", "/v1/reliability/patterns", params={"hospital_id": "H-DH"}),
+    Example("GET", "/v1/reliability/monitoring", params={"hospital_id": "H-DH"}),
     # A file with no records: refused (422) once past the gate, so nothing is written.
     Example("POST", "/v1/reliability/history", lambda w: {
         "filename": "empty.csv", "format": "csv", "content": "kind,reference,serial\n"},
@@ -256,6 +257,11 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("GET", "/v1/cases/{case_id}/report.pdf"),
     Example("GET", "/v1/cases/{case_id}/attachments/{attachment_id}", ok=frozenset({404})),
     Example("POST", "/v1/notices/read", lambda w: {"up_to": 1}),
+    # A reading of a record-only code: kept on the unit, no case.
+    Example("POST", "/v1/alarms", lambda w: {"alarms": [{
+        "alarm_id": f"A-{uuid.uuid4().hex}", "serial": "CT-DH-0001", "code": "CT-STATUS",
+        "raised_at": datetime.now(timezone.utc).isoformat()}]}),
+    Example("GET", "/v1/equipment/{serial}/alarms"),
 ]}
 
 
@@ -482,8 +488,10 @@ def documented_roles(who: str) -> frozenset[Role] | None:
         return None
     if who == "any role":
         return frozenset(Role)
-    if who == "every role but admin":
-        return frozenset(Role) - {Role.admin}
+    for every in ("every role but ", "any role but "):
+        if who.startswith(every):
+            return frozenset(Role) - {Role(name.strip())
+                                      for name in who.removeprefix(every).split(",")}
     return frozenset(Role(name.strip()) for name in who.split(","))
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from bench import actions, capacity, intake, lateness, replay
+from bench import actions, alarms, capacity, intake, lateness, replay
 from bench.report import write
 from bench.stack import Stack, running_stack
 from caseflow.cli import app
@@ -151,3 +151,16 @@ def test_bench_docs_rewrites_only_the_results_block(tmp_path):
     assert "old" not in text
     assert "| caseflow | 8 | 120 | 120.0 | 60 | 90 | 0 | 80.0 | - | - | - | - |" in text
     assert "Machine: 2 cores (AMD EPYC), 23.5 GB RAM" in text
+
+
+async def test_an_alarm_burst_is_taken_whole_with_one_case_per_fault_episode(stack, tmp_path):
+    result = round_trip(await alarms.measure(stack, rate=100, seconds=1.0, units=20, faults=4),
+                        tmp_path)
+    assert result["sent"] == 100 and result["accepted"] == 100 and result["errors"] == 0
+    assert (result["lost"], result["refused"]) == (0, 0)
+    assert result["episodes_stored"] == 4 and result["repairs_of_the_episodes"] == 4
+    assert result["repairs_opened"] == 4
+    assert result["first_alarm_to_case_ms"]["n"] >= 1 and ordered(result["first_alarm_to_case_ms"])
+    assert result["replayed_batch"] == {"duplicates": 10, "accepted": 0, "cases_opened": 0}
+    table = alarms.grids(result)[0].markdown()
+    assert "| 100 | 100 | 0 | 0 | 4 | 4 |" in table

@@ -11,6 +11,7 @@ from temporalio.client import Client
 from caseflow.api import console, docs, errors, live, strict, telemetry
 from caseflow.api.limits import Limiter, SignInGuard
 from caseflow.api.routes import (
+    alarms,
     attachments,
     audit,
     cases,
@@ -82,7 +83,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    people.router, policy.router, steps.router, directory.router,
                    trends.router, reliability.router, report_jobs.router,
                    notices.router, queues.router, attachments.router,
-                   policy_migrations.router):
+                   policy_migrations.router, alarms.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

@@ -49,6 +49,8 @@ REASONS: tuple[Reason, ...] = (
            r"the hand-over of the current assignment is already confirmed"),
     Reason(InvalidTransition, "no_parts_on_order", r"no parts are on order"),
     Reason(InvalidTransition, "parts_not_arrived", r"ordered parts have not arrived yet"),
+    Reason(InvalidTransition, "not_self_resolvable",
+           r"only a repair whose alarms cleared before anyone acted closes as self-resolved"),
     Reason(InvalidTransition, "action_already_done",
            r"corrective action (?P<action_id>\S+) is already done"),
     Reason(InvalidTransition, "first_feedback_given", r"the first feedback was already given"),

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 HTTP_REQUESTS = "caseflow_http_requests"  # exported as caseflow_http_requests_total
 HTTP_DURATION = "caseflow_http_request_duration_seconds"
+ALARMS = "caseflow_alarms"  # exported as caseflow_alarms_total
 UNMATCHED = "unmatched"  # the route label of a request no route matched (a 404)
 UNTRACED = {"/metrics", "/healthz"}  # polled by machines every few seconds
 
@@ -43,6 +44,13 @@ class RequestMetrics:
             HTTP_DURATION, "Seconds from a request's arrival to the end of its answer", labels,
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0))
+
+        self.alarms = Counter(ALARMS, "Alarms posted, by what became of each (refused: by "
+                              "the field refused)", ["status", "field"], registry=self.registry)
+
+    def count_alarm(self, status: str, field: str | None) -> None:
+        # the field's first part only (values, not values.3.value): a bounded set of labels
+        self.alarms.labels(status, (field or "").split(".")[0]).inc()
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -62,6 +62,11 @@ function v(value) {
 
 const people = (list) => v((list || []).map((p) => p.name || p.person_name || p.id || p.person_id).join(language() === "en" ? ", " : "、"));
 
+// Measured values of an alarm, as the unit sent them.
+export function readings(values) {
+  return (values || []).length ? v(values.map((x) => `${x.name} ${x.value}${x.unit || ""}`).join(", ")) : null;
+}
+
 // Parts joined by " · ", empty ones left out.
 function parts(...items) {
   const kept = items.flat().filter((p) => p !== null && p !== undefined && p !== "");
@@ -74,9 +79,15 @@ export function describe(event, data = {}, actor = null) {
   switch (event) {
     case "opened": {
       const intake = d.intake || {};
-      return parts(v(intake.symptom || intake.matter || intake.impact), intake.serial ? v(`${intake.modality || ""} ${intake.serial}`) : null,
-        intake.trigger ? word(intake.trigger) : null);
+      return parts(intake.channel === "remote_monitoring" ? say("远程监测告警", "remote monitoring alarm") : null,
+        v(intake.symptom || intake.matter || intake.impact), intake.serial ? v(`${intake.modality || ""} ${intake.serial}`) : null,
+        intake.trigger ? word(intake.trigger) : null, readings(intake.alarm_values));
     }
+    case "alarm":
+      return parts(v(d.code), say(`${d.alarms} 次告警`, `${d.alarms} alarms`), readings(d.values), v(d.message));
+    case "alarm-cleared":
+      return parts(v(d.code), say(`${d.alarms} 次告警均已恢复`, `all ${d.alarms} alarms cleared`),
+        d.self_resolvable ? say("无人处理前已恢复,可按自行恢复结案", "cleared before anyone acted: may close as self-resolved") : null);
     case "classify": case "reclassify":
       return parts(d.to || d.severity || d.category ? word(d.to || d.severity || d.category) : null, v(d.reason));
     case "assign":

@@ -39,9 +39,11 @@ class Capability(StrEnum):
     read_self = "read_self"
     read_directory = "read_directory"
     import_history = "import_history"
+    report_alarms = "report_alarms"
 
 
 EVERYONE = frozenset(Role)
+PEOPLE = EVERYONE - {R.monitoring}  # a monitoring integration is a machine, not a colleague
 CASE_READERS = frozenset({R.hotline, R.supervisor, R.engineer, R.manager, R.director, R.auditor})
 MANAGERS = frozenset({R.manager, R.director})
 
@@ -66,9 +68,10 @@ MATRIX: dict[Capability, frozenset[Role]] = {
                                        R.auditor, R.admin}),
     Capability.manage_subscriptions: frozenset({R.admin}),
     Capability.manage_people: frozenset({R.admin}),
-    Capability.read_self: EVERYONE,
-    Capability.read_directory: EVERYONE,
+    Capability.read_self: PEOPLE,
+    Capability.read_directory: PEOPLE,
     Capability.import_history: MANAGERS | {R.admin},
+    Capability.report_alarms: frozenset({R.monitoring}),
 }
 
 WHAT = {
@@ -97,6 +100,7 @@ WHAT = {
                           "and the live feed (of the cases they may read)",
     Capability.read_directory: "hospitals; colleagues' names and roles (to assign, to put on call)",
     Capability.import_history: "import past service records (all of a file or nothing)",
+    Capability.report_alarms: "post a unit's alarms (remote monitoring)",
 }
 
 

@@ -11,6 +11,7 @@ class Role(StrEnum):
     director = "director"
     auditor = "auditor"
     admin = "admin"
+    monitoring = "monitoring"  # a remote-monitoring integration: posts alarms, nothing else
 
 
 class CaseKind(StrEnum):
@@ -32,6 +33,7 @@ class Channel(StrEnum):
     app = "app"
     sms = "sms"
     email = "email"
+    remote_monitoring = "remote_monitoring"  # opened by a unit's own alarm (docs/monitoring.md)
 
 
 class Modality(StrEnum):
@@ -75,6 +77,7 @@ class RepairStatus(StrEnum):
 class RepairOutcome(StrEnum):
     repaired = "repaired"
     quotation_declined = "quotation_declined"
+    self_resolved = "self_resolved"  # the alarm cleared before anyone acted; closed with a reason
 
 
 class ComplaintCategory(StrEnum):

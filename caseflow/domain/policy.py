@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from caseflow.domain.calendar import Duration, WorkingCalendar
 from caseflow.domain.enums import FaultCategory, Role, Severity
+from caseflow.domain.monitoring import MonitoringPolicy
 from caseflow.domain.reliability_policy import ReliabilityPolicy
 
 Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
@@ -247,6 +248,8 @@ class SlaPolicy(_Strict):
     maintenance: MaintenancePolicy = MaintenancePolicy()
     # Uptime, guarantees and fault patterns (domain/reliability_policy.py); never pinned to a case.
     reliability: ReliabilityPolicy = ReliabilityPolicy()
+    # What a unit's alarms do (domain/monitoring.py); never pinned to a case.
+    monitoring: MonitoringPolicy = MonitoringPolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:

@@ -40,6 +40,7 @@ from caseflow.domain.enums import (
     Role,
     Severity,
 )
+from caseflow.domain.monitoring import AlarmSeverity, AlarmValue
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.sla import CasePause
@@ -59,6 +60,9 @@ class RepairCreate(Payload):
     channel: Channel
     alarm_codes: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
         default=[], max_length=50)
+    alarm_values: list[AlarmValue] = Field(
+        default=[], max_length=50, description="the alarm's values, with their limits "
+        "(a repair opened by remote monitoring)")
     attachments: list[AttachmentRef] = Field(default=[], max_length=50)
     severity: Severity | None = Field(
         default=None, description="if the hotline already knows it; else a supervisor classifies")
@@ -224,6 +228,28 @@ class Callback(Payload):
     complaint: bool = False
 
 
+class AlarmFeed(Payload):
+    """A fault episode of the unit's alarms, added to its open repair (remote monitoring): its
+    first alarm and how many it has had so far, once per episode however many alarms."""
+
+    episode_id: int = Field(ge=1)
+    code: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    severity: AlarmSeverity
+    raised_at: Zoned
+    alarms: int = Field(ge=1)
+    values: list[AlarmValue] = Field(default=[], max_length=50)
+    message: Note = ""
+
+
+class AlarmCleared(Payload):
+    """Every alarm of a fault episode cleared (remote monitoring), once per episode."""
+
+    episode_id: int = Field(ge=1)
+    code: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    cleared_at: Zoned
+    alarms: int = Field(ge=1)
+
+
 class Pause(Payload):
     reason: Name
     note: Note = ""
@@ -237,6 +263,12 @@ OPEN_BEFORE_RESOLVE = frozenset({
     S.awaiting_classification, S.awaiting_assignment, S.assigned, S.acknowledged, S.on_site,
     S.site_reported, S.work_approved, S.awaiting_quotation, S.awaiting_quote_decision,
     S.repairing})
+# A repair takes the unit's alarms until it is resolved: after the verification passed, an
+# alarm is a new fault (a new repair), not this one's.
+TAKES_ALARMS = OPEN_BEFORE_RESOLVE
+# A repair whose alarm cleared before anyone acted may be closed as self-resolved until an
+# engineer has acknowledged it.
+SELF_RESOLVABLE = frozenset({S.awaiting_classification, S.awaiting_assignment, S.assigned})
 WORKING = frozenset({S.assigned, S.acknowledged, S.on_site, S.site_reported, S.work_approved,
                      S.awaiting_quotation, S.awaiting_quote_decision, S.repairing})
 
@@ -284,6 +316,13 @@ REPAIR_ACTIONS: dict[str, ActionRule] = {
                    "pause the clock while waiting on the customer"),
     "resume": rule(Remark, {Role.hotline} | STAFF, OPEN_BEFORE_RESOLVE,
                     "resume the clock"),
+    "alarm": rule(AlarmFeed, {Role.monitoring}, TAKES_ALARMS,
+                   "remote monitoring adds a fault episode of the unit's alarms"),
+    "alarm-cleared": rule(AlarmCleared, {Role.monitoring}, TAKES_ALARMS,
+                           "remote monitoring reports the episode's alarms cleared"),
+    "close-self-resolved": rule(Reason, STAFF, SELF_RESOLVABLE,
+                                 "close as self-resolved: the alarm cleared before anyone "
+                                 "acted (with a reason)"),
 }
 
 
@@ -307,6 +346,9 @@ class RepairView(CaseView):
     paused: CasePause | None = None
     pauses: list[CasePause] = []
     contract_code: str | None = None
+    alarm_episodes: int = 0  # fault episodes of the unit's alarms added to it
+    alarm_cleared_at: datetime | None = None  # the last episode's alarms all cleared
+    self_resolvable: bool = False  # cleared before anyone acted: may close as self-resolved
 
 
 class RepairResult(BaseModel):
@@ -333,6 +375,9 @@ class RepairCarry(CaseCarry):
     linked_cases: list[LinkedCase] = []
     critical_by: Actor | None = None
     emergency_declared: bool = False
+    alarm_episodes: int = 0
+    alarm_cleared_at: datetime | None = None
+    self_resolvable: bool = False
 
 
 def _repair_summary(start: RepairStart) -> str:

@@ -535,3 +535,74 @@ class PolicyMigrationCase(Base):
     result: Mapped[str] = mapped_column(String(16))  # pending, migrated, left_alone, refused
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AlarmEpisode(Base):
+    """One fault of a unit as its alarms show it (docs/monitoring.md): the alarms of one code,
+    or of codes the policy groups, each within the policy's window of the one before. It opens
+    (or feeds) one case, however many alarms it has."""
+
+    __tablename__ = "alarm_episodes"
+    __table_args__ = (Index("ix_alarm_episodes_serial", "serial", "opened_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    serial: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(120))  # code:<code>, group:<name>, trend:<value>
+    action: Mapped[str] = mapped_column(String(16))  # record, repair, emergency, attach, trend
+    code: Mapped[str] = mapped_column(String(100))  # of the alarm that opened it
+    severity: Mapped[str | None] = mapped_column(String(16))  # of the repair it opens
+    symptom: Mapped[str] = mapped_column(Text, default="")
+    intake: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)  # the first alarm
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)  # the first alarm's time
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    alarms: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[int] = mapped_column(Integer, default=1)  # raised, not cleared yet
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # when the last cleared
+    case_id: Mapped[str | None] = mapped_column(String(64), index=True)  # opened or fed
+    fed: Mapped[bool] = mapped_column(Boolean, default=False)  # the case has the alarm
+    clear_fed: Mapped[bool] = mapped_column(Boolean, default=False)  # ... and its clearing
+
+
+class AlarmEpisodeHead(Base):
+    """The latest episode of a unit's fault key: locked while an alarm decides whether it
+    joins that episode or starts the next one, so concurrent batches agree."""
+
+    __tablename__ = "alarm_episode_heads"
+
+    serial: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    episode_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AlarmRow(Base):
+    """One alarm a monitoring integration posted: once per (integration, alarm id)."""
+
+    __tablename__ = "alarms"
+    __table_args__ = (UniqueConstraint("source", "alarm_id", name="uq_alarms_source_id"),
+                      Index("ix_alarms_serial", "serial", "raised_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(64))  # the integration's person id
+    alarm_id: Mapped[str] = mapped_column(String(200))
+    serial: Mapped[str] = mapped_column(String(100))
+    code: Mapped[str] = mapped_column(String(100))
+    severity: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cleared_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    values: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    message: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    outcome: Mapped[str] = mapped_column(String(16))  # recorded, repair, ..., suppressed
+    episode_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    trend_episode_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class UnitReading(Base):
+    """The last reading of each value of a unit, for the rate of change of the next one."""
+
+    __tablename__ = "unit_readings"
+
+    serial: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -54,6 +54,7 @@ PEOPLE = [
     Person(id="DR-01", name="孙杰", role="director", phone="13700000002"),
     Person(id="AU-01", name="周芳", role="auditor", phone="13600000001"),
     Person(id="AD-01", name="系统管理员 admin", role="admin"),
+    Person(id="MO-01", name="远程监测 remote monitoring", role="monitoring"),
 ]
 # The demo on-call chain of each hospital, every modality: engineer -> supervisor -> service
 # manager -> director (DOMAIN.md section 4).
@@ -63,7 +64,8 @@ DEMO_ROSTER_DAYS = 365
 
 # One development token per role, for the person named here.
 TOKEN_HOLDERS = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
-                 "manager": "MG-01", "director": "DR-01", "auditor": "AU-01", "admin": "AD-01"}
+                 "manager": "MG-01", "director": "DR-01", "auditor": "AU-01", "admin": "AD-01",
+                 "monitoring": "MO-01"}
 
 
 def load_reference_data(sessions: sessionmaker[Session]) -> None:
@@ -123,6 +125,8 @@ def dev_logins(sessions: sessionmaker[Session], path: Path) -> dict[str, dict[st
     logins: dict[str, dict[str, str]] = {}
     with sessions.begin() as session:
         for role, person_id in TOKEN_HOLDERS.items():
+            if role == "monitoring":
+                continue  # a machine: it has a token, no console log-in
             login = known.get(role) or {"username": role,
                                         "password": f"{role}-{secrets.token_hex(5)}"}
             if check_password(session, login["username"], login["password"]) is None:

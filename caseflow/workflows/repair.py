@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
         LinkedComplaintRequest,
     )
     from caseflow.domain.emergency import EmergencyStart, LinkedEmergencyRequest
-    from caseflow.domain.enums import RepairOutcome, RepairStatus, Role, Severity
+    from caseflow.domain.enums import Channel, RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.policy import QUOTATION_PAUSE, CasePolicy, CommitmentSpec, RepairPolicy
     from caseflow.domain.records import (
@@ -81,6 +81,12 @@ class RepairWorkflow(CaseWorkflow):
         self.linked_cases: list[LinkedCase] = []
         self.critical_by: Actor | None = None  # who first classified it critical
         self.emergency_declared = False  # the linked emergency was asked for (exactly once)
+        # Remote monitoring (docs/monitoring.md): the fault episodes of the unit's alarms on
+        # this repair (its own, if an alarm opened it), and whether they cleared before anyone
+        # acted. State only: no command depends on it, so no patch.
+        self.alarm_episodes = 1 if start.intake.channel == Channel.remote_monitoring else 0
+        self.alarm_cleared_at: datetime | None = None
+        self.self_resolvable = False
         # The intake, and its classification if the hotline gave one, is in force at once.
         intake = start.intake
         self._intake_events.append(self._event(
@@ -129,7 +135,9 @@ class RepairWorkflow(CaseWorkflow):
             quotation=self.quotation, parts_pending=self.parts_pending,
             satisfaction=self.satisfaction, complaint_requested=self.complaint_requested,
             linked_cases=self.linked_cases, paused=self.deadlines.paused,
-            pauses=self.deadlines.pauses, contract_code=self.policy.contract_code)
+            pauses=self.deadlines.pauses, contract_code=self.policy.contract_code,
+            alarm_episodes=self.alarm_episodes, alarm_cleared_at=self.alarm_cleared_at,
+            self_resolvable=self.self_resolvable)
 
     def _refusal(self, action: str) -> str | None:
         """Why `action` is not allowed in the current state beyond the status table, if so."""
@@ -151,6 +159,8 @@ class RepairWorkflow(CaseWorkflow):
             return "no parts are on order"
         if action == "resolve" and self.parts_pending:
             return "ordered parts have not arrived yet"
+        if action == "close-self-resolved" and not self.self_resolvable:
+            return "only a repair whose alarms cleared before anyone acted closes as self-resolved"
         return None
 
     def _check_payload(self, action: str, payload: BaseModel) -> None:
@@ -344,6 +354,45 @@ class RepairWorkflow(CaseWorkflow):
     def _resume(self, actor: Actor, p: r.Remark) -> Outcome:
         pause = self.deadlines.resume(at=workflow.now(), by=actor.id)
         return (f"恢复计时 clock resumed ({pause.reason if pause else ''})", {"note": p.note}, [])
+
+    # ----- remote monitoring ---------------------------------------------------------------------
+
+    def _alarm(self, actor: Actor, p: r.AlarmFeed) -> Outcome:
+        self.alarm_episodes += 1
+        self.alarm_cleared_at, self.self_resolvable = None, False
+        values = ", ".join(f"{v.name} {v.value:g}{v.unit}" for v in p.values[:5])
+        summary = f"设备告警 alarm {p.code} x{p.alarms}" + (f": {values}" if values else "")
+        notices = self._tell_assignee("设备告警 unit alarm", summary) or [
+            NoticeRequest(to_role=Role.supervisor, subject=f"设备告警 unit alarm {self.case_id}",
+                          body=summary)]
+        return summary, p.model_dump(mode="json"), notices
+
+    def _alarm_cleared(self, actor: Actor, p: r.AlarmCleared) -> Outcome:
+        self.alarm_cleared_at = p.cleared_at
+        self.self_resolvable = self.status in r.SELF_RESOLVABLE and not self._anyone_acted()
+        summary = f"告警已恢复 alarms cleared: {p.code} x{p.alarms}"
+        notices = []
+        if self.self_resolvable:
+            summary += " (before anyone acted: may close as self-resolved)"
+            notices.append(NoticeRequest(
+                to_role=Role.supervisor, subject=f"告警已自行恢复 alarm cleared {self.case_id}",
+                body=summary))
+        return summary, p.model_dump(mode="json") | {"self_resolvable": self.self_resolvable}, \
+            notices
+
+    def _close_self_resolved(self, actor: Actor, p: r.Reason) -> Outcome:
+        now = workflow.now()
+        self._settle(now, "self-resolved")
+        self.outcome = RepairOutcome.self_resolved
+        self.status = S.closed
+        self.closed_at = now
+        return (f"自行恢复结案 closed as self-resolved: {p.reason}", {"reason": p.reason},
+                self._tell_assignee("自行恢复结案 closed as self-resolved", p.reason))
+
+    def _anyone_acted(self) -> bool:
+        """Whether a person (not the monitoring integration) opened or stepped on the case."""
+        return self.opened_by.role != Role.monitoring or self.earlier_steps > 0 or any(
+            step.by.role != Role.monitoring for step in self.steps)
 
     # ----- the closed loop ------------------------------------------------------------------------
 

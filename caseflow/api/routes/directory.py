@@ -102,7 +102,8 @@ async def list_staff(
     of an action, or the person on call."""
     def read() -> list[StaffMember]:
         query = select(Person).where(Person.active.is_not(False),
-                                     Person.role.not_in([Role.admin.value, Role.auditor.value]))
+                                     Person.role.not_in([Role.admin.value, Role.auditor.value,
+                                                       Role.monitoring.value]))
         if role:
             query = query.where(Person.role.in_([r.value for r in role]))
         with sessions() as session:

@@ -20,6 +20,7 @@ from caseflow.domain.cases import IsoDate, Payload
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownRecord
 from caseflow.domain.guarantee import ContractStanding, UnitStanding
 from caseflow.domain.history import HistoryRefused
+from caseflow.domain.monitoring import MonitoringFigures
 from caseflow.domain.patterns import PatternCase
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.reliability import (
@@ -37,6 +38,7 @@ from caseflow.domain.reliability import (
     uptime_of,
 )
 from caseflow.domain.reports import period
+from caseflow.store import alarms
 from caseflow.store import guarantees as guards
 from caseflow.store import patterns as pattern_store
 from caseflow.store.history import import_history
@@ -94,6 +96,24 @@ async def reliability_figures(
             found = _scope(session, book, hospital_id, serial)
             return figures_report(session, book, found, lower, upper,
                                   datetime.now(timezone.utc), by)
+
+    return await run_in_threadpool(read)
+
+
+@router.get("/monitoring", response_model=MonitoringFigures)
+async def reliability_monitoring(
+    principal: Reader, sessions: SessionsDep, book: PolicyDep, since: Since = None,
+    until: Until = None, hospital_id: Key = None, serial: Key = None,
+) -> MonitoringFigures:
+    """Remote monitoring over [from, to) (default: this year so far): alarms per unit, fault
+    episodes by outcome, repairs opened by monitoring and by people (by channel), and the
+    faults caught before the hospital called (docs/monitoring.md)."""
+    lower, upper = _period(book, since, until)
+
+    def read() -> MonitoringFigures:
+        with sessions() as session:
+            found = _scope(session, book, hospital_id, serial)
+            return alarms.figures(session, [u.serial for u in found], lower, upper)
 
     return await run_in_threadpool(read)
 

@@ -4,6 +4,7 @@
 
 import { get } from "../api.js";
 import { badge, caseLink } from "../cases.js";
+import { readings } from "../events.js";
 import { el, message, section, table } from "../dom.js";
 import { t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
@@ -22,7 +23,8 @@ export async function render(page, [serial], me) {
 }
 
 async function fill(box, serial, me) {
-  const unit = await get(`/v1/equipment/${encodeURIComponent(serial)}`);
+  const path = `/v1/equipment/${encodeURIComponent(serial)}`;
+  const [unit, stream] = await Promise.all([get(path), get(`${path}/alarms`, { limit: 50 })]);
   const year = localDate().slice(0, 4);
   box.append(
     el("div", { class: "page-head" },
@@ -54,8 +56,35 @@ async function fill(box, serial, me) {
       { label: t("col.opened"), cell: (c) => when(c.opened_at) },
       { label: t("col.closed"), cell: (c) => when(c.closed_at) },
       { label: t("breached"), cell: (c) => (c.breached ? el("span", { class: "badge breached" }, t("breached")) : "") },
-    ], unit.cases, { empty: t("eq.noCases") })));
+    ], unit.cases, { empty: t("eq.noCases") })),
+    section(t("mon.title"), alarmStream(stream)));
   return unit;
+}
+
+// The unit's alarm stream: each fault episode (what it did, the case it opened or fed), then
+// the latest alarms themselves.
+function alarmStream(stream) {
+  if (!stream.alarms.length) return el("p", { class: "empty", id: "no-alarms" }, t("mon.none"));
+  return el("div", { class: "alarm-stream" },
+    el("h3", {}, t("mon.episodes")),
+    table([
+      { label: t("mon.code"), cell: (e) => el("span", { translate: "no" }, e.code) },
+      { label: t("mon.outcome"), cell: (e) => word(e.action) },
+      { label: t("col.case"), cell: (e) => (e.case_id ? caseLink(e.case_id) : "—") },
+      { label: t("mon.raised"), cell: (e) => when(e.opened_at) },
+      { label: t("mon.last"), cell: (e) => when(e.last_at) },
+      { label: t("mon.count"), cell: (e) => String(e.alarms) },
+      { label: t("mon.cleared"), cell: (e) => (e.active ? el("span", { class: "badge breached" }, t("mon.active")) : when(e.cleared_at)) },
+    ], stream.episodes),
+    el("h3", {}, t("mon.latest")),
+    table([
+      { label: t("mon.raised"), cell: (a) => when(a.raised_at) },
+      { label: t("mon.code"), cell: (a) => el("span", { translate: "no" }, a.code) },
+      { label: t("mon.severity"), cell: (a) => word(a.severity) },
+      { label: t("mon.values"), cell: (a) => readings(a.values) || "" },
+      { label: t("mon.outcome"), cell: (a) => word(a.outcome) },
+      { label: t("mon.cleared"), cell: (a) => when(a.cleared_at) },
+    ], stream.alarms));
 }
 
 function facts(rows) {

@@ -24,11 +24,12 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
   const by = GROUPS.includes(groupArg) ? groupArg : "unit";
   const go = (h, y, g) => { location.hash = `#/reliability/${encodeURIComponent(h)}/${y}/${g}`; };
   const period = { from: `${year}-01-01`, to: year === thisYear ? undefined : `${year + 1}-01-01` };
-  const [uptime, figures, guarantees, patterns] = await Promise.all([
+  const [uptime, figures, guarantees, patterns, monitoring] = await Promise.all([
     get("/v1/reliability/uptime", { hospital_id: hospitalId, ...period }),
     get("/v1/reliability/figures", { hospital_id: hospitalId, by, ...period }),
     get("/v1/reliability/guarantees", { hospital_id: hospitalId }),
     get("/v1/reliability/patterns", { hospital_id: hospitalId, ...period }),
+    get("/v1/reliability/monitoring", { hospital_id: hospitalId, ...period }),
   ]);
 
   const hospitalSelect = el("select", { id: "rel-hospital", "aria-label": t("col.hospital"),
@@ -57,6 +58,7 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
       ], unit.points))))),
     section(t("rel.figures"), groupPicker(by, (g) => go(hospitalId, year, g)), figureTable(figures)),
     section(t("rel.patterns"), patternTable(patterns)),
+    section(t("mon.section"), monitoringFigures(monitoring)),
     section(t("rel.annual"), annualBox(hospitalId, year)),
   );
 }
@@ -81,6 +83,30 @@ function guaranteeTable(report) {
       return el("span", { class: `badge rel-${state}` }, t(`rel.${state}`));
     } },
   ], units, { empty: t("rel.noGuarantee") });
+}
+
+// Remote monitoring over the period: its totals, then per unit.
+function monitoringFigures(report) {
+  if (!report.alarms && !report.repairs_by_monitoring) return el("p", { class: "empty", id: "mon-empty" }, t("mon.empty"));
+  const total = { serial: null, alarms: report.alarms, episodes: Object.values(report.episodes).reduce((a, b) => a + b, 0),
+    repairs_by_monitoring: report.repairs_by_monitoring,
+    repairs_by_people: Object.entries(report.repairs_by_channel).filter(([c]) => c !== "remote_monitoring").reduce((a, [, n]) => a + n, 0),
+    caught_first: report.caught_first };
+  return el("div", { id: "mon-figures" },
+    el("dl", { class: "facts" },
+      el("dt", {}, t("mon.alarms")), el("dd", { id: "mon-alarms" }, String(report.alarms)),
+      el("dt", {}, t("mon.byMonitoring")), el("dd", { id: "mon-by-monitoring" }, String(report.repairs_by_monitoring)),
+      el("dt", {}, t("mon.byPhone")), el("dd", { id: "mon-by-phone" }, String(report.repairs_by_phone)),
+      el("dt", {}, t("mon.caughtFirst")), el("dd", { id: "mon-caught-first" }, String(report.caught_first)),
+      el("dt", {}, t("mon.calledFirst")), el("dd", { id: "mon-called-first" }, String(report.called_first))),
+    table([
+      { label: t("mon.unit"), cell: (u) => (u.serial ? equipmentLink(u.serial) : el("strong", {}, t("rel.total"))) },
+      { label: t("mon.alarms"), cell: (u) => String(u.alarms) },
+      { label: t("mon.episodes"), cell: (u) => String(u.episodes) },
+      { label: t("mon.byMonitoring"), cell: (u) => String(u.repairs_by_monitoring) },
+      { label: t("mon.byPeople"), cell: (u) => String(u.repairs_by_people) },
+      { label: t("mon.caughtFirst"), cell: (u) => String(u.caught_first) },
+    ], [...report.units.filter((u) => u.alarms || u.repairs_by_monitoring || u.repairs_by_people), total]));
 }
 
 function groupPicker(by, choose) {

@@ -1,0 +1,398 @@
+"""Remote monitoring on PostgreSQL and the Temporal dev server: POST /v1/alarms and what each
+alarm does by policy (docs/monitoring.md). Each test registers units of its own, so episodes and
+open repairs of one test never meet another's."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from caseflow.domain.policy_loader import PolicyError, parse_policy
+from caseflow.store.models import AlarmEpisode, AlarmRow, Case, Equipment
+from tests.test_api import act, headers, intake_body, new_key, timeline_of
+
+Json = dict[str, Any]
+T0 = datetime(2026, 11, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+@pytest.fixture
+def unit(sessions):  # type: ignore[no-untyped-def]
+    """A unit of this test only: unit("MR") -> its serial, at H-DH on contract HT-2025-RJ-001."""
+    def register(modality: str = "CT") -> str:
+        serial = f"{modality}-T{uuid.uuid4().hex[:10]}"
+        with sessions.begin() as session:
+            session.add(Equipment(serial=serial, hospital_id="H-DH",
+                                  contract_code="HT-2025-RJ-001", modality=modality,
+                                  brand="测试", model="监测 T1", department="放射科",
+                                  install_date=date(2025, 1, 1)))
+        return serial
+    return register
+
+
+def alarm(serial: str, code: str, at: datetime, **more: Any) -> Json:
+    return {"alarm_id": f"A-{uuid.uuid4().hex}", "serial": serial, "code": code,
+            "raised_at": at.isoformat(), **more}
+
+
+async def post(api, tokens, alarms: list[Json], role: str = "monitoring"):  # type: ignore[no-untyped-def]
+    return await api.post("/v1/alarms", json={"alarms": alarms}, headers=headers(tokens, role))
+
+
+def cases_of(sessions, serial: str) -> list[Case]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return list(session.scalars(select(Case).where(Case.equipment_serial == serial)
+                                    .order_by(Case.seq)))
+
+
+async def view(api, tokens, case_id: str) -> Json:  # type: ignore[no-untyped-def]
+    response = await api.get(f"/v1/cases/{case_id}", headers=headers(tokens, "supervisor"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def history_length(dev_env, case_id: str) -> int:  # type: ignore[no-untyped-def]
+    history = await dev_env.client.get_workflow_handle(case_id).fetch_history()
+    return len(history.events)
+
+
+async def refusals_counted(api) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """caseflow_alarms_total{status="refused"} of the API's /metrics, by field."""
+    text = (await api.get("/metrics")).text
+    found = re.findall(r'caseflow_alarms_total\{field="([^"]*)",status="refused"\} (\S+)', text)
+    return {field: float(value) for field, value in found}
+
+
+# ----- storms and episodes ------------------------------------------------------------------------
+
+async def test_a_storm_of_1000_alarms_for_one_fault_opens_one_repair(api, tokens, sessions, unit,
+                                                                     dev_env):
+    serial = unit("CT")
+    storm = [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(seconds=i), severity="alarm",
+                   values=[{"name": "tube_temp", "value": 92 + i % 5, "unit": "°C",
+                            "high": 90}], message="球管温度过高")
+             for i in range(1000)]
+    first = await post(api, tokens, storm[:400])
+    rest = await asyncio.gather(*(post(api, tokens, storm[at:at + 200])
+                                  for at in range(400, 1000, 200)))
+    answers = [first.json()] + [r.json() for r in rest]
+    assert all(r.status_code == 200 for r in [first, *rest])
+    assert sum(a["accepted"] for a in answers) == 1000
+    opened = [case for a in answers for case in a["cases_opened"]]
+    assert len(opened) == 1
+    (case_id,) = opened
+    assert [c.case_id for c in cases_of(sessions, serial)] == [case_id]
+    assert {item["case_id"] for a in answers for item in a["items"]} == {case_id}
+    with sessions() as session:
+        (episode,) = session.scalars(select(AlarmEpisode).where(AlarmEpisode.serial == serial))
+        assert episode.alarms == 1000 and episode.case_id == case_id
+        assert session.scalar(select(func.count()).select_from(AlarmRow)
+                              .where(AlarmRow.serial == serial)) == 1000
+
+    repair = await view(api, tokens, case_id)
+    assert repair["intake"]["channel"] == "remote_monitoring"
+    assert repair["severity"] == "general"  # from the policy's map for CT-TUBE-TEMP
+    assert repair["intake"]["symptom"].startswith("球管温度过高 X-ray tube overheating")
+    assert datetime.fromisoformat(repair["intake"]["observed_at"]) == T0  # awareness: the alarm
+    assert repair["intake"]["alarm_codes"] == ["CT-TUBE-TEMP"]
+    assert repair["intake"]["alarm_values"][0] == {"name": "tube_temp", "value": 92.0,
+                                                   "unit": "°C", "low": None, "high": 90.0}
+    assert repair["opened_by"]["role"] == "monitoring" and repair["alarm_episodes"] == 1
+    # The storm is one intake in the case's history, not a thousand steps.
+    assert [e["event"] for e in await timeline_of(api, tokens, case_id, at_least=2)] == \
+        ["opened", "classify"]
+    assert await history_length(dev_env, case_id) < 30
+
+
+async def test_two_faults_on_one_unit_open_two_repairs_and_grouped_codes_one(api, tokens,
+                                                                            sessions, unit):
+    serial = unit("CT")
+    answer = await post(api, tokens, [
+        alarm(serial, "CT-TUBE-TEMP", T0),
+        alarm(serial, "CT-DETECTOR-TEMP", T0 + timedelta(seconds=5)),
+        alarm(serial, "CT-TUBE-ARC", T0 + timedelta(seconds=9)),  # grouped with the tube
+        alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(minutes=20))])
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert [i["outcome"] for i in items] == ["repair", "repair", "suppressed", "suppressed"]
+    assert len(answer.json()["cases_opened"]) == 2
+    assert items[0]["case_id"] == items[2]["case_id"] == items[3]["case_id"] != items[1]["case_id"]
+    # A quiet spell longer than the window ends the episode: the fault again is a new case.
+    again = await post(api, tokens, [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(hours=2))])
+    assert again.json()["items"][0]["outcome"] == "repair"
+    assert len(cases_of(sessions, serial)) == 3
+
+
+async def test_concurrent_batches_of_one_fault_open_one_case(api, tokens, sessions, unit):
+    serial = unit("MR")
+    batches = [[alarm(serial, "MR-RF-AMP", T0 + timedelta(seconds=10 * b + i)) for i in range(10)]
+               for b in range(6)]
+    answers = await asyncio.gather(*(post(api, tokens, batch) for batch in batches))
+    assert all(a.status_code == 200 for a in answers)
+    assert sum(len(a.json()["cases_opened"]) for a in answers) == 1
+    assert len(cases_of(sessions, serial)) == 1
+
+
+# ----- bad input, replays -------------------------------------------------------------------------
+
+async def test_a_batch_with_bad_items_keeps_the_good_ones_and_a_replay_changes_nothing(
+        api, tokens, sessions, unit):
+    serial = unit("MR")
+    good = [alarm(serial, "MR-STATUS", T0, severity="info",
+                  values=[{"name": "helium_level", "value": 80, "unit": "%", "low": 60}]),
+            alarm(serial, "MR-COLDHEAD-TEMP", T0 + timedelta(seconds=1), message="冷头温度 4.6K")]
+    batch = [good[0],
+             alarm("NO-SUCH-UNIT", "MR-STATUS", T0),
+             alarm(serial, "CT-TUBE-TEMP", T0),  # a CT code on an MR
+             {"alarm_id": "A-missing-time", "serial": serial, "code": "MR-STATUS"},
+             "not an object",
+             good[1]]
+    refused_before = await refusals_counted(api)
+    answer = await post(api, tokens, batch)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["accepted"], body["refused"], body["duplicates"]) == (2, 4, 0)
+    counted = await refusals_counted(api)
+    assert {f: counted.get(f, 0) - refused_before.get(f, 0) for f in counted} == {
+        "serial": 1, "code": 1, "raised_at": 1, "": 1}
+    items = body["items"]
+    assert [i["http_status"] for i in items] == [201, 422, 422, 422, 422, 201]
+    assert [i["field"] for i in items[1:5]] == ["serial", "code", "raised_at", None]
+    assert "NO-SUCH-UNIT" in items[1]["reason"] and "MR alarm code" in items[2]["reason"]
+    assert [i["outcome"] for i in (items[0], items[5])] == ["recorded", "repair"]
+    assert len(body["cases_opened"]) == 1
+
+    def stored() -> tuple[int, int, int]:
+        with sessions() as session:
+            return (session.scalar(select(func.count()).select_from(AlarmRow)
+                                   .where(AlarmRow.serial == serial)) or 0,
+                    session.scalar(select(func.count()).select_from(AlarmEpisode)
+                                   .where(AlarmEpisode.serial == serial)) or 0,
+                    len(cases_of(sessions, serial)))
+
+    before = stored()
+    assert before == (2, 1, 1)
+    replay = await post(api, tokens, batch)
+    assert replay.json()["accepted"] == 0 and replay.json()["duplicates"] == 2
+    assert replay.json()["cases_opened"] == []
+    assert replay.json()["items"][5]["case_id"] == items[5]["case_id"]
+    assert stored() == before
+    # The same alarm id for another alarm is refused, naming it.
+    reused = await post(api, tokens, [{**good[1], "code": "MR-RF-AMP"}])
+    assert reused.json()["items"][0]["field"] == "alarm_id"
+
+
+async def test_only_the_monitoring_role_posts_alarms(api, tokens, unit):
+    serial = unit("CT")
+    for role in ("hotline", "supervisor", "admin"):
+        refused = await post(api, tokens, [alarm(serial, "CT-TUBE-TEMP", T0)], role=role)
+        assert refused.status_code == 403, role
+    for path in ("/v1/cases", f"/v1/equipment/{serial}", "/v1/me", "/v1/staff"):
+        response = await api.get(path, headers=headers(tokens, "monitoring"))
+        assert response.status_code == 403, path
+    empty = await api.post("/v1/alarms", json={"alarms": []}, headers=headers(tokens, "monitoring"))
+    assert empty.status_code == 422
+
+
+# ----- clearing -----------------------------------------------------------------------------------
+
+async def test_a_cleared_alarm_is_recorded_and_the_supervisor_closes_it_self_resolved(
+        api, tokens, unit):
+    serial = unit("MR")
+    raised = [alarm(serial, "MR-COMPRESSOR", T0 + timedelta(seconds=i)) for i in range(3)]
+    answer = await post(api, tokens, raised)
+    (case_id,) = answer.json()["cases_opened"]
+    shut = await act(api, tokens, case_id, "supervisor", "close-self-resolved",
+                     {"reason": "未恢复"})
+    assert shut.status_code == 409  # nothing cleared yet
+    # Two of three cleared: the episode is still active; the third clears it.
+    cleared = [{**a, "cleared_at": (T0 + timedelta(minutes=4)).isoformat()} for a in raised]
+    partly = await post(api, tokens, cleared[:2])
+    assert [i["status"] for i in partly.json()["items"]] == ["cleared", "cleared"]
+    assert (await view(api, tokens, case_id))["self_resolvable"] is False
+    await post(api, tokens, cleared[2:])
+    events = await timeline_of(api, tokens, case_id, at_least=3)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm-cleared"]
+    assert events[2]["data"]["self_resolvable"] is True
+    again = await post(api, tokens, cleared)  # a replayed clear changes nothing
+    assert [i["status"] for i in again.json()["items"]] == ["duplicate"] * 3
+    repair = await view(api, tokens, case_id)
+    assert repair["self_resolvable"] and "close-self-resolved" in repair["allowed_actions"]
+
+    hotline = await act(api, tokens, case_id, "hotline", "close-self-resolved", {"reason": "x"})
+    assert hotline.status_code == 403
+    reasonless = await act(api, tokens, case_id, "supervisor", "close-self-resolved", {})
+    assert reasonless.status_code == 422
+    closed = await act(api, tokens, case_id, "supervisor", "close-self-resolved",
+                       {"reason": "压缩机重启后自行恢复,远程确认液氦正常"})
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["status"] == "closed" and closed.json()["outcome"] == "self_resolved"
+    assert all(c["state"] not in ("open", "paused") for c in closed.json()["commitments"])
+    assert (await timeline_of(api, tokens, case_id, at_least=4))[-1]["summary"].endswith(
+        "压缩机重启后自行恢复,远程确认液氦正常")
+
+
+async def test_a_cleared_alarm_after_an_engineer_acted_does_not_offer_self_resolution(
+        api, tokens, unit):
+    serial = unit("CT")
+    first = alarm(serial, "CT-DETECTOR-TEMP", T0)
+    (case_id,) = (await post(api, tokens, [first])).json()["cases_opened"]
+    assert (await act(api, tokens, case_id, "supervisor", "assign",
+                      {"engineer_id": "EN-01"})).status_code == 200
+    await post(api, tokens, [{**first, "cleared_at": (T0 + timedelta(minutes=1)).isoformat()}])
+    events = await timeline_of(api, tokens, case_id, at_least=4)
+    assert events[-1]["event"] == "alarm-cleared" and not events[-1]["data"]["self_resolvable"]
+    shut = await act(api, tokens, case_id, "supervisor", "close-self-resolved", {"reason": "x"})
+    assert shut.status_code == 409
+
+
+# ----- adding to the unit's open repair -----------------------------------------------------------
+
+async def test_an_attach_code_adds_its_episode_to_the_open_repair_once(api, tokens, unit,
+                                                                        dev_env):
+    serial = unit("CT")
+    nothing_open = await post(api, tokens, [alarm(serial, "CT-GANTRY", T0)])
+    assert nothing_open.json()["items"][0]["case_id"] is None  # recorded on the unit only
+    created = await api.post("/v1/repairs", json=intake_body(
+        equipment_serial=serial, hospital_id="H-DH", severity="general"),
+        headers=headers(tokens, "hotline", new_key()))
+    assert created.status_code == 201, created.text
+    case_id = created.json()["case_id"]
+    await timeline_of(api, tokens, case_id, at_least=2)
+    events_before = await history_length(dev_env, case_id)
+    later = T0 + timedelta(hours=3)
+    storm = [alarm(serial, "CT-GANTRY", later + timedelta(seconds=i),
+                   values=[{"name": "gantry_speed", "value": 0.2, "unit": "rps"}])
+             for i in range(200)]
+    answers = [await post(api, tokens, storm[at:at + 50]) for at in range(0, 200, 50)]
+    assert {i["case_id"] for a in answers for i in a.json()["items"]} == {case_id}
+    assert [i["outcome"] for i in answers[0].json()["items"]][:2] == ["attach", "suppressed"]
+    events = await timeline_of(api, tokens, case_id, at_least=3)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm"]
+    assert events[2]["data"]["code"] == "CT-GANTRY" and events[2]["data"]["values"][0][
+        "name"] == "gantry_speed"
+    # 200 alarms added one step: a few events in the history (the update and its record).
+    assert await history_length(dev_env, case_id) - events_before <= 8
+    assert (await view(api, tokens, case_id))["alarm_episodes"] == 1
+    stream = await api.get(f"/v1/equipment/{serial}/alarms", params={"case_id": case_id},
+                           headers=headers(tokens, "engineer"))
+    assert stream.status_code == 200, stream.text
+    (episode,) = stream.json()["episodes"]
+    assert episode["alarms"] == 200 and episode["case_id"] == case_id
+
+
+# ----- critical codes, trends ---------------------------------------------------------------------
+
+async def test_a_critical_code_pages_the_on_call_chain(api, tokens, unit):
+    serial = unit("MR")
+    answer = await post(api, tokens, [alarm(serial, "MR-HE-LOW", T0, severity="critical",
+                                            values=[{"name": "helium_level", "value": 58.5,
+                                                     "unit": "%", "low": 60}])])
+    (repair_id,) = answer.json()["cases_opened"]
+    for _ in range(200):
+        repair = await view(api, tokens, repair_id)
+        if repair["linked_cases"]:
+            break
+        await asyncio.sleep(0.05)
+    assert repair["severity"] == "critical"
+    (link,) = repair["linked_cases"]
+    assert link["kind"] == "emergency"
+    pages = []
+    for _ in range(200):
+        pages = [e for e in await timeline_of(api, tokens, link["case_id"])
+                 if e["event"] == "page"]
+        if pages:
+            break
+        await asyncio.sleep(0.05)
+    assert pages and pages[0]["data"]["round"] == 1, pages
+
+
+async def test_a_trend_warning_fires_once_per_episode(api, tokens, sessions, unit):
+    serial = unit("MR")
+
+    def reading(minutes: float, helium: float) -> Json:
+        return alarm(serial, "MR-STATUS", T0 + timedelta(minutes=minutes), severity="info",
+                     values=[{"name": "helium_level", "value": helium, "unit": "%",
+                              "low": 60}])
+
+    steady = await post(api, tokens, [reading(m, 80) for m in range(0, 60, 10)])
+    assert steady.json()["cases_opened"] == []
+    # Within 5 points of the limit, reading after reading: one preventive repair.
+    near = await post(api, tokens, [reading(60 + m, 64.5 - m / 100) for m in range(0, 60, 5)])
+    assert len(near.json()["cases_opened"]) == 1
+    more = await post(api, tokens, [reading(180 + m, 64) for m in range(0, 120, 10)])
+    assert more.json()["cases_opened"] == []
+    (case,) = [c for c in cases_of(sessions, serial)]
+    repair = await view(api, tokens, case.case_id or "")
+    assert repair["severity"] == "general"
+    assert repair["intake"]["symptom"].startswith("液氦液位接近限值")
+    # A fast fall far from the limit is a warning too (rate_per_hour), a new episode two
+    # days later: a second preventive repair.
+    later = 60 * 24 * 2
+    fall = await post(api, tokens, [reading(later, 90), reading(later + 60, 88)])
+    assert len(fall.json()["cases_opened"]) == 1
+    with sessions() as session:
+        episodes = list(session.scalars(select(AlarmEpisode).where(
+            AlarmEpisode.serial == serial, AlarmEpisode.action == "trend")
+            .order_by(AlarmEpisode.id)))
+    assert [e.key for e in episodes] == ["trend:helium_level"] * 2
+    assert episodes[0].alarms == 12 + 12 and "moving" in episodes[1].symptom
+
+
+# ----- the policy section -------------------------------------------------------------------------
+
+def _policy_with(monitoring: Json) -> Json:
+    from caseflow.domain.policy_loader import load_policy
+    document = load_policy().document
+    return {**document, "defaults": {**document["defaults"], "monitoring": monitoring}}
+
+
+@pytest.mark.parametrize(("monitoring", "message"), [
+    ({"codes": {"MR": {"MR-X": {"action": "emergency", "severity": "severe",
+                                "symptom": "x"}}}}, "severity must be critical"),
+    ({"codes": {"MR": {"MR-X": {"action": "repair"}}}}, "needs a severity and a symptom"),
+    ({"codes": {"CT": {"CT-A": {"action": "record"}}}, "groups": {"g": ["CT-B"]}},
+     "CT-B is not a code"),
+    ({"trends": {"MR": {"helium_level": {"symptom": "x"}}}}, "warn_within"),
+    ({"window": "0m"}, "duration"),
+])
+def test_a_bad_monitoring_section_is_refused_naming_the_field(monitoring, message):
+    with pytest.raises(PolicyError) as refused:
+        parse_policy(_policy_with(monitoring), "test.yaml")
+    assert "defaults.monitoring" in str(refused.value) and message in str(refused.value)
+
+
+# ----- reliability figures ------------------------------------------------------------------------
+
+async def test_reliability_counts_alarms_cases_by_channel_and_faults_caught_before_a_call(
+        api, tokens, unit):
+    serial = unit("CT")
+    storm = [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(seconds=i)) for i in range(30)]
+    assert len((await post(api, tokens, storm)).json()["cases_opened"]) == 1  # caught first
+    phoned = await api.post("/v1/repairs", json=intake_body(
+        equipment_serial=serial, hospital_id="H-DH", severity="minor", symptom="机架异响"),
+        headers=headers(tokens, "hotline", new_key()))
+    assert phoned.status_code == 201
+    gantry = await post(api, tokens, [alarm(serial, "CT-GANTRY", T0 + timedelta(hours=5))])
+    assert gantry.json()["items"][0]["outcome"] == "attach"  # called first: added to a repair
+    today = datetime.now(timezone.utc).date()
+    response = await api.get("/v1/reliability/monitoring", headers=headers(tokens, "manager"),
+                             params={"serial": serial, "from": str(T0.date()),
+                                     "to": str(today + timedelta(days=2))})
+    assert response.status_code == 200, response.text
+    figures = response.json()
+    assert figures["alarms"] == 31
+    assert figures["episodes"] == {"repair": 1, "attach": 1}
+    assert figures["repairs_by_channel"] == {"remote_monitoring": 1, "phone": 1}
+    assert (figures["repairs_by_monitoring"], figures["repairs_by_phone"]) == (1, 1)
+    assert (figures["caught_first"], figures["called_first"]) == (1, 1)
+    assert figures["units"] == [{"serial": serial, "alarms": 31, "episodes": 2,
+                                 "repairs_by_monitoring": 1, "repairs_by_people": 1,
+                                 "caught_first": 1}]
+    refused = await api.get("/v1/reliability/monitoring", headers=headers(tokens, "hotline"))
+    assert refused.status_code == 403
