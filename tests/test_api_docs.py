@@ -28,6 +28,8 @@ async def offline_browser() -> AsyncIterator[Browser]:
         yield launched
 
 
+RENDER_MS = 60_000  # how long a docs page may take to lay the document out
+
 async def open_offline(chromium: Browser, base: str, path: str):  # type: ignore[no-untyped-def]
     """The page in a browser that reaches only our server: requests elsewhere are aborted and
     listed, as are script errors."""
@@ -55,7 +57,9 @@ async def test_swagger_ui_renders_every_operation_offline(docs_site, offline_bro
     made, page, response, elsewhere, errors = await open_offline(offline_browser, docs_site,
                                                                  "/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    await page.wait_for_selector(".opblock-summary-path[data-path='/v1/repairs']")
+    # Swagger UI lays out the whole document (~130 operations) in the page: 8-10 s on an idle
+    # 2-core machine, longer when the rest of the suite runs beside it.
+    await page.wait_for_selector(".opblock-summary-path[data-path='/v1/repairs']", timeout=RENDER_MS)
     assert await page.locator(".opblock").count() > 40
     assert "caseflow" in await page.inner_text(".info .title")
     assert elsewhere == [] and errors == [], (elsewhere, errors)
@@ -67,7 +71,7 @@ async def test_redoc_renders_every_operation_offline(docs_site, offline_browser)
                                                                  "/redoc")
     assert "script-src 'self'" in response.headers["content-security-policy"]
     # (no wait_for_function: Playwright evaluates its text, which the policy forbids)
-    await page.get_by_text("/v1/repairs", exact=True).first.wait_for()
+    await page.get_by_text("/v1/repairs", exact=True).first.wait_for(timeout=RENDER_MS)
     assert await page.locator("[data-section-id^='operation/']").count() > 40
     # ReDoc's "powered by" logo points at its CDN: the policy keeps the browser from asking.
     logo = [e for e in errors if "cdn.redoc.ly/redoc/logo-mini.svg" in e
