@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -128,14 +128,36 @@ def domain_error_from_update(error: WorkflowUpdateFailedError) -> DomainError:
     return InvalidTransition(f"the case refused the action: {message}")
 
 
-def domain_error_from_rpc(error: RPCError, case_id: str) -> DomainError | ServiceUnavailable:
-    if error.status == RPCStatusCode.NOT_FOUND:
-        if "already completed" in error.message or "closed" in error.message:
-            return InvalidTransition(f"case {case_id} is closed")
-        return UnknownCase(f"no case {case_id}")
+async def domain_error_from_rpc(temporal: Client, error: RPCError,
+                                case_id: str) -> DomainError | ServiceUnavailable:
+    """What an RPC error of a call on the case's workflow means, by its status and, for
+    NOT_FOUND, by what Temporal then says of the workflow (never by the text of a message):
+    no such workflow is an unknown case (404); a workflow that is not running, or a run that
+    ended as the call reached it (the case continued as new), is a case closed to the call
+    (409: the caller may try its current run once more); anything else, Temporal away (503)."""
     if error.status == RPCStatusCode.FAILED_PRECONDITION:
         return InvalidTransition(f"case {case_id} is closed")
-    return ServiceUnavailable(f"Temporal did not answer: {error.message}")
+    if error.status != RPCStatusCode.NOT_FOUND:
+        return ServiceUnavailable(f"Temporal did not answer: {error.message}")
+    status = await workflow_status(temporal, case_id)
+    if status is None:
+        return UnknownCase(f"no case {case_id}")
+    if isinstance(status, ServiceUnavailable):
+        return status
+    return InvalidTransition(f"case {case_id} is closed" if status != WorkflowExecutionStatus.RUNNING
+                             else f"case {case_id} moved on to a new run; try again")
+
+
+async def workflow_status(temporal: Client, workflow_id: str
+                          ) -> WorkflowExecutionStatus | ServiceUnavailable | None:
+    """The status of the workflow's latest run; None if Temporal knows no such workflow."""
+    try:
+        described = await temporal.get_workflow_handle(workflow_id).describe()
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            return None
+        return ServiceUnavailable(f"Temporal did not answer: {error.message}")
+    return described.status
 
 
 def location(field: str | None) -> list[str]:

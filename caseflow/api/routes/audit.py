@@ -43,6 +43,6 @@ async def replay_case(
     try:
         outcome = await replay.replay_case(temporal, body.case_id)
     except RPCError as error:
-        raise domain_error_from_rpc(error, body.case_id) from None
+        raise await domain_error_from_rpc(temporal, error, body.case_id) from None
     return ReplayResult(case_id=body.case_id, ok=outcome.ok, event_id=outcome.event_id,
                         event_type=outcome.event_type, reason=outcome.reason)

@@ -212,16 +212,22 @@ async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
     its page in the Temporal Web UI."""
-    row = await known_case(sessions, case_id, principal)
-    kind = KINDS[row.kind]
+    return await case_view(temporal, sessions, settings,
+                           await known_case(sessions, case_id, principal))
+
+
+async def case_view(temporal: Client, sessions, settings: Settings, row: Case) -> BaseModel:  # type: ignore[no-untyped-def]
+    """The view of a case the reader may read (`known_case`), as its workflow answers it now,
+    with the commitments of its earlier runs and the state of its record."""
+    case_id = row.case_id or ""
     try:
         view = await temporal.get_workflow_handle(case_id).query(
-            "state", result_type=kind.view,
+            "state", result_type=KINDS[row.kind].view,
             rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
     except WorkflowQueryFailedError as error:
         raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") from None
     except RPCError as error:
-        raise domain_error_from_rpc(error, case_id) from None
+        raise await domain_error_from_rpc(temporal, error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
     with_earlier_runs(view, row.commitments)
     view.record = await _record(temporal, sessions, settings, row)
@@ -304,7 +310,8 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await run_in_threadpool(findable)
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
-    return await get_case(case_id, principal, sessions, temporal, settings)
+    return await case_view(temporal, sessions, settings,
+                           await known_case(sessions, case_id, principal))
 
 
 def digest(text: str) -> str:
@@ -347,7 +354,7 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
                 f"case {case_id} did not answer in time (is a worker running?); retry with the "
                 "same Idempotency-Key") from None
         except RPCError as error:
-            mapped = domain_error_from_rpc(error, case_id)
+            mapped = await domain_error_from_rpc(temporal, error, case_id)
             if attempt == 1 and isinstance(mapped, InvalidTransition):
                 continue
             raise mapped from None
@@ -363,14 +370,14 @@ async def timeline(
     """What happened, in time order, who did it, in words: the steps and deadlines the
     workflow recorded, every notification and its delivery, and the history's seal."""
     await known_case(sessions, case_id, principal)
-    wanted = tuple(sources) if sources else case_timeline.SOURCES
+    return await run_in_threadpool(timeline_entries, sessions, case_id,
+                                   tuple(sources) if sources else case_timeline.SOURCES)
 
-    def read() -> list[TimelineEntry]:
-        with sessions() as session:
-            return [TimelineEntry.model_validate(entry)
-                    for entry in case_timeline.case_timeline(session, case_id, wanted)]
 
-    return await run_in_threadpool(read)
+def timeline_entries(sessions, case_id: str, wanted: tuple[str, ...]) -> list[TimelineEntry]:  # type: ignore[no-untyped-def]
+    with sessions() as session:
+        return [TimelineEntry.model_validate(entry)
+                for entry in case_timeline.case_timeline(session, case_id, wanted)]
 
 
 @router.get("/{case_id}/report.pdf", response_class=Response, responses={
@@ -387,7 +394,7 @@ async def service_report(
     if row.kind != "repair":
         raise InvalidPayload(f"{case_id} is a {row.kind}; a service report is made of repairs",
                              field="path.case_id")
-    view = await get_case(case_id, principal, sessions, temporal, settings)
+    view = await case_view(temporal, sessions, settings, row)
     assert isinstance(view, RepairView)
     pdf = await run_in_threadpool(report_pdf, view, lang, datetime.now(timezone.utc))
     return Response(pdf, media_type="application/pdf", headers={
@@ -402,7 +409,7 @@ async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
-        raised = domain_error_from_rpc(error, case_id)
+        raised = await domain_error_from_rpc(temporal, error, case_id)
         if isinstance(raised, ServiceUnavailable):
             raise raised from None
         raise UnknownCase(f"no history for case {case_id}") from None
@@ -455,15 +462,16 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
         entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
         waits_for = None
     else:
-        view = await get_case(case_id, principal, sessions, temporal, settings)
+        view = await case_view(temporal, sessions, settings, row)
         state = view.model_dump(mode="json")
-        entries = await timeline(case_id, principal, sessions)
+        entries = await run_in_threadpool(timeline_entries, sessions, case_id,
+                                          case_timeline.SOURCES)
         waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
             else None
     try:
         runs = await case_histories(temporal, case_id)
     except RPCError as error:
-        raised = domain_error_from_rpc(error, case_id)
+        raised = await domain_error_from_rpc(temporal, error, case_id)
         if isinstance(raised, ServiceUnavailable):
             raise raised from None
         raise UnknownCase(f"no history for case {case_id}") from None

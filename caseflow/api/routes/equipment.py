@@ -10,12 +10,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+)
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
-from caseflow.api.errors import ServiceUnavailable, domain_error_from_update
+from caseflow.api.errors import ServiceUnavailable, domain_error_from_update, workflow_status
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Payload, Text
 from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecord
@@ -143,8 +147,14 @@ async def change_plan(
     except WorkflowUpdateFailedError as error:
         raise domain_error_from_update(error) from None
     except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            if "completed" in error.message or "closed" in error.message:
-                raise InvalidTransition(f"the plan of {serial} has ended") from None
+        if error.status != RPCStatusCode.NOT_FOUND:
+            raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None
+        status = await workflow_status(temporal, plan_id(serial))
+        if isinstance(status, ServiceUnavailable):
+            raise status from None
+        if status is None:
             raise UnknownRecord(f"no maintenance plan for {serial!r}") from None
-        raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None
+        if status == WorkflowExecutionStatus.RUNNING:  # its run continued as new meanwhile
+            raise ServiceUnavailable(f"the plan of {serial} moved on to a new run; retry") \
+                from None
+        raise InvalidTransition(f"the plan of {serial} has ended") from None

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_rpc
-from caseflow.api.routes.cases import CaseId, get_case, known_case
+from caseflow.api.routes.cases import CaseId, case_view, known_case
 from caseflow.domain.access import Capability, may
 from caseflow.domain.cases import ActionRule
 from caseflow.domain.enums import Role
@@ -68,7 +68,7 @@ async def case_actions(case_id: CaseId,
     for a role that reports no steps (an auditor), and for a closed case."""
     row = await known_case(sessions, case_id, principal)
     kind = KINDS[row.kind]
-    view = await get_case(case_id, principal, sessions, temporal, settings)
+    view = await case_view(temporal, sessions, settings, row)
     names: list[str] = []
     if may(principal.role, Capability.report_steps) and view.closed_at is None:
         try:
@@ -79,7 +79,7 @@ async def case_actions(case_id: CaseId,
             raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") \
                 from None
         except RPCError as error:
-            raise domain_error_from_rpc(error, case_id) from None
+            raise await domain_error_from_rpc(temporal, error, case_id) from None
     return CaseActions(
         case_id=case_id, kind=kind.name, status=str(getattr(view, "status", row.status)),
         actions=[form(name, kind.rules[name]) for name in names if name in kind.rules])
