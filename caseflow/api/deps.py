@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,6 +16,13 @@ from caseflow.domain.policy_loader import PolicyBook
 
 def _sessions(request: Request) -> sessionmaker[Session]:
     return request.app.state.sessions
+
+
+def _session(request: Request) -> Iterator[Session]:
+    """One database session for the request, closed after it: a plain `def` route that takes
+    it runs in the thread pool (FastAPI's template); writes say `with session.begin():`."""
+    with request.app.state.sessions() as session:
+        yield session
 
 
 def _temporal(request: Request) -> Client:
@@ -32,6 +40,7 @@ def _settings(request: Request) -> Settings:
 
 
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
+SessionDep = Annotated[Session, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 PolicyDep = Annotated[PolicyBook, Depends(_policy)]
 SettingsDep = Annotated[Settings, Depends(_settings)]

@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import or_, select
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep
+from caseflow.api.deps import SessionDep
 from caseflow.domain.access import Capability
 from caseflow.domain.enums import Role
 from caseflow.store.models import Equipment, Hospital, Person
@@ -48,22 +47,18 @@ class StaffMember(BaseModel):
 
 
 @router.get("/hospitals", response_model=list[HospitalPublic])
-async def list_hospitals(principal: Directory, sessions: SessionsDep) -> list[HospitalPublic]:
+def list_hospitals(principal: Directory, session: SessionDep) -> list[HospitalPublic]:
     """The hospitals under contract, by id (an engineer serving one hospital: that one)."""
-    def read() -> list[HospitalPublic]:
-        query = select(Hospital).order_by(Hospital.id)
-        if principal.scope.limited:
-            query = query.where(Hospital.id == principal.scope.hospital_id)
-        with sessions() as session:
-            return [HospitalPublic(id=h.id, name=h.name, region=h.region or "")
-                    for h in session.scalars(query)]
-
-    return await run_in_threadpool(read)
+    query = select(Hospital).order_by(Hospital.id)
+    if principal.scope.limited:
+        query = query.where(Hospital.id == principal.scope.hospital_id)
+    return [HospitalPublic(id=h.id, name=h.name, region=h.region or "")
+            for h in session.scalars(query)]
 
 
 @router.get("/equipment", response_model=list[UnitPublic])
-async def find_equipment(
-    principal: Looker, sessions: SessionsDep,
+def find_equipment(
+    principal: Looker, session: SessionDep,
     hospital_id: HospitalFilter = None,
     q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=PLAIN, description=(
         "part of the serial, model, brand or department (case-insensitive)"))] = None,
@@ -71,44 +66,36 @@ async def find_equipment(
 ) -> list[UnitPublic]:
     """Units of a hospital, or whose serial, model, brand or department contains `q`, by
     serial: the hotline's equipment look-up."""
-    def read() -> list[UnitPublic]:
-        query = (select(Equipment, Hospital).join(Hospital, Hospital.id == Equipment.hospital_id)
-                 .order_by(Equipment.serial).limit(limit))
-        if hospital_id:
-            query = query.where(Equipment.hospital_id == hospital_id)
-        if principal.scope.limited:
-            query = query.where(Equipment.hospital_id == principal.scope.hospital_id)
-        text = (q or "").strip()
-        if text:
-            pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
-                Equipment.serial, Equipment.model, Equipment.brand, Equipment.department))))
-        with sessions() as session:
-            return [UnitPublic(serial=u.serial, hospital_id=u.hospital_id, hospital_name=h.name,
-                               modality=u.modality, brand=u.brand, model=u.model,
-                               department=u.department or "", status=u.status)
-                    for u, h in session.execute(query)]
-
-    return await run_in_threadpool(read)
+    query = (select(Equipment, Hospital).join(Hospital, Hospital.id == Equipment.hospital_id)
+             .order_by(Equipment.serial).limit(limit))
+    if hospital_id:
+        query = query.where(Equipment.hospital_id == hospital_id)
+    if principal.scope.limited:
+        query = query.where(Equipment.hospital_id == principal.scope.hospital_id)
+    text = (q or "").strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in (
+            Equipment.serial, Equipment.model, Equipment.brand, Equipment.department))))
+    return [UnitPublic(serial=u.serial, hospital_id=u.hospital_id, hospital_name=h.name,
+                       modality=u.modality, brand=u.brand, model=u.model,
+                       department=u.department or "", status=u.status)
+            for u, h in session.execute(query)]
 
 
 @router.get("/staff", response_model=list[StaffMember])
-async def list_staff(
-    principal: Directory, sessions: SessionsDep,
+def list_staff(
+    principal: Directory, session: SessionDep,
     role: Annotated[list[Role] | None, Query(description="only these roles (repeat)")] = None,
 ) -> list[StaffMember]:
     """Active people who take cases (no admins or auditors), by id, with the hospital each
     serves (none: every hospital): whom a form may name as the engineer to assign, the owner
     of an action, or the person on call."""
-    def read() -> list[StaffMember]:
-        query = select(Person).where(Person.active.is_not(False),
-                                     Person.role.not_in([Role.admin.value, Role.auditor.value,
-                                                       Role.monitoring.value]))
-        if role:
-            query = query.where(Person.role.in_([r.value for r in role]))
-        with sessions() as session:
-            return [StaffMember(id=p.id, name=p.name, role=Role(p.role),
-                                hospital_id=p.hospital_id)
-                    for p in session.scalars(query.order_by(Person.id))]
-
-    return await run_in_threadpool(read)
+    query = select(Person).where(Person.active.is_not(False),
+                                 Person.role.not_in([Role.admin.value, Role.auditor.value,
+                                                   Role.monitoring.value]))
+    if role:
+        query = query.where(Person.role.in_([r.value for r in role]))
+    return [StaffMember(id=p.id, name=p.name, role=Role(p.role),
+                        hospital_id=p.hospital_id)
+            for p in session.scalars(query.order_by(Person.id))]

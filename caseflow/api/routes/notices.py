@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from caseflow.api import live
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep
+from caseflow.api.deps import SessionDep, SessionsDep
 from caseflow.domain.access import Capability, may
 from caseflow.domain.cases import Payload
 from caseflow.domain.errors import InvalidPayload
@@ -87,23 +87,19 @@ class Inbox(BaseModel):
 
 
 @router.get("/notices", response_model=Inbox)
-async def inbox(
-    principal: Self, sessions: SessionsDep,
+def inbox(
+    principal: Self, session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Inbox:
     """Your notifications, newest first, and how many are unread."""
-    def read() -> Inbox:
-        with sessions() as session:
-            items = records.notifications(session, person_id=principal.id, before=before,
-                                          limit=limit + 1, newest_first=True)
-            unread = session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.person_id == principal.id, Notification.read_at.is_(None))) or 0
-        page = items[:limit]
-        return Inbox(unread=unread, items=[Notice.model_validate(i) for i in page],
-                     next_before=page[-1]["id"] if len(items) > limit else None)
-
-    return await run_in_threadpool(read)
+    items = records.notifications(session, person_id=principal.id, before=before,
+                                  limit=limit + 1, newest_first=True)
+    unread = session.scalar(select(func.count()).select_from(Notification).where(
+        Notification.person_id == principal.id, Notification.read_at.is_(None))) or 0
+    page = items[:limit]
+    return Inbox(unread=unread, items=[Notice.model_validate(i) for i in page],
+                 next_before=page[-1]["id"] if len(items) > limit else None)
 
 
 class MarkRead(Payload):
@@ -119,21 +115,18 @@ class Marked(BaseModel):
 
 
 @router.post("/notices/read", response_model=Marked)
-async def mark_read(principal: Self, sessions: SessionsDep, body: MarkRead) -> Marked:
+def mark_read(principal: Self, session: SessionDep, body: MarkRead) -> Marked:
     """Mark your notices read: `ids`, or all `up_to` an id (the newest you saw)."""
     if body.ids is None and body.up_to is None:
         raise InvalidPayload("give ids or up_to", field="ids")
 
-    def write() -> Marked:
-        now = datetime.now(timezone.utc)
-        with sessions.begin() as session:
-            query = update(Notification).where(Notification.person_id == principal.id,
-                                               Notification.read_at.is_(None))
-            query = query.where(Notification.id.in_(body.ids)) if body.ids is not None \
-                else query.where(Notification.id <= (body.up_to or 0))
-            marked = session.execute(query.values(read_at=now)).rowcount or 0  # type: ignore[attr-defined]
-            unread = session.scalar(select(func.count()).select_from(Notification).where(
-                Notification.person_id == principal.id, Notification.read_at.is_(None))) or 0
-        return Marked(marked=marked, unread=unread)
-
-    return await run_in_threadpool(write)
+    now = datetime.now(timezone.utc)
+    with session.begin():
+        query = update(Notification).where(Notification.person_id == principal.id,
+                                           Notification.read_at.is_(None))
+        query = query.where(Notification.id.in_(body.ids)) if body.ids is not None \
+            else query.where(Notification.id <= (body.up_to or 0))
+        marked = session.execute(query.values(read_at=now)).rowcount or 0  # type: ignore[attr-defined]
+        unread = session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.person_id == principal.id, Notification.read_at.is_(None))) or 0
+    return Marked(marked=marked, unread=unread)

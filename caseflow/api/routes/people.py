@@ -11,7 +11,7 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, SettingsDep
+from caseflow.api.deps import SessionDep, SessionsDep, SettingsDep
 from caseflow.domain.access import MATRIX, Capability
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, InvalidTransition, UnknownRecord
@@ -85,103 +85,83 @@ async def sign_out(principal: Self, sessions: SessionsDep) -> None:
 
 
 @router.get("/v1/people", response_model=list[PersonPublic])
-async def list_people(
-    principal: Admin, sessions: SessionsDep,
+def list_people(
+    principal: Admin, session: SessionDep,
     role: Role | None = None, active: bool | None = None,
     hospital_id: Annotated[str | None, Query(max_length=64)] = None,
 ) -> list[PersonPublic]:
     """The directory, by id."""
-    def read() -> list[PersonPublic]:
-        query = select(Person)
-        if role is not None:
-            query = query.where(Person.role == role.value)
-        if active is not None:
-            query = query.where(Person.active.is_(active))
-        if hospital_id is not None:
-            query = query.where(Person.hospital_id == hospital_id)
-        with sessions() as session:
-            return [people.public(p) for p in session.scalars(query.order_by(Person.id))]
-
-    return await run_in_threadpool(read)
+    query = select(Person)
+    if role is not None:
+        query = query.where(Person.role == role.value)
+    if active is not None:
+        query = query.where(Person.active.is_(active))
+    if hospital_id is not None:
+        query = query.where(Person.hospital_id == hospital_id)
+    return [people.public(p) for p in session.scalars(query.order_by(Person.id))]
 
 
 @router.post("/v1/people", response_model=PersonPublic, status_code=201)
-async def add_person(body: PersonCreate, principal: Admin, sessions: SessionsDep) -> PersonPublic:
+def add_person(body: PersonCreate, principal: Admin, session: SessionDep) -> PersonPublic:
     """Add a person (409 if the id is taken); with `username` and `password` they can sign in
     to the console."""
-    def write() -> PersonPublic:
-        with sessions.begin() as session:
-            if session.get(Person, body.id) is not None:
-                raise InvalidTransition(f"a person with id {body.id!r} exists; change them "
-                                        "with PATCH")
-            return people.public(people.add_person(session, body))
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        if session.get(Person, body.id) is not None:
+            raise InvalidTransition(f"a person with id {body.id!r} exists; change them "
+                                    "with PATCH")
+        return people.public(people.add_person(session, body))
 
 
 @router.patch("/v1/people/{person_id}", response_model=PersonPublic)
-async def change_person(person_id: PersonPath, body: PersonUpdate, principal: Admin,
-                        sessions: SessionsDep) -> PersonPublic:
+def change_person(person_id: PersonPath, body: PersonUpdate, principal: Admin,
+                        session: SessionDep) -> PersonPublic:
     """Change the fields given (role, hospital, channels, log-in, password, active)."""
-    def write() -> PersonPublic:
-        with sessions.begin() as session:
-            person = session.get(Person, person_id)
-            if person is None:
-                raise UnknownRecord(f"no person {person_id!r}")
-            if person.id == principal.id and (body.active is False or (
-                    body.role is not None and body.role is not Role.admin)):
-                raise InvalidPayload("an admin cannot deactivate or demote themselves",
-                                     field="active" if body.active is False else "role")
-            people.write_person(session, person, body)
-            return people.public(person)
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        person = session.get(Person, person_id)
+        if person is None:
+            raise UnknownRecord(f"no person {person_id!r}")
+        if person.id == principal.id and (body.active is False or (
+                body.role is not None and body.role is not Role.admin)):
+            raise InvalidPayload("an admin cannot deactivate or demote themselves",
+                                 field="active" if body.active is False else "role")
+        people.write_person(session, person, body)
+        return people.public(person)
 
 
 @router.post("/v1/people/{person_id}/tokens", response_model=TokenIssued, status_code=201)
-async def issue_token(person_id: PersonPath, body: TokenCreate, principal: Admin,
-                      sessions: SessionsDep) -> TokenIssued:
+def issue_token(person_id: PersonPath, body: TokenCreate, principal: Admin,
+                      session: SessionDep) -> TokenIssued:
     """A new API token for the person (a tool, a script), shown once in the answer."""
-    def write() -> TokenIssued:
-        with sessions.begin() as session:
-            person = session.get(Person, person_id)
-            if person is None or not person.active:
-                raise UnknownRecord(f"no active person {person_id!r}")
-            expires = (datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
-                       if body.expires_in_days else None)
-            token, row = people.issue_token(session, person.id, body.label, expires_at=expires,
-                                            created_by=principal.id)
-            return TokenIssued(token=token, **people.token_public(row, person).model_dump())
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        person = session.get(Person, person_id)
+        if person is None or not person.active:
+            raise UnknownRecord(f"no active person {person_id!r}")
+        expires = (datetime.now(timezone.utc) + timedelta(days=body.expires_in_days)
+                   if body.expires_in_days else None)
+        token, row = people.issue_token(session, person.id, body.label, expires_at=expires,
+                                        created_by=principal.id)
+        return TokenIssued(token=token, **people.token_public(row, person).model_dump())
 
 
 @router.get("/v1/tokens", response_model=list[TokenPublic])
-async def list_tokens(
-    principal: Admin, sessions: SessionsDep,
+def list_tokens(
+    principal: Admin, session: SessionDep,
     person_id: Annotated[str | None, Query(max_length=64)] = None,
     include_revoked: bool = False,
 ) -> list[TokenPublic]:
     """Tokens (never their secrets), oldest first."""
-    def read() -> list[TokenPublic]:
-        with sessions() as session:
-            return [people.token_public(t, p) for t, p in people.tokens(
-                session, person_id, include_revoked=include_revoked)]
-
-    return await run_in_threadpool(read)
+    return [people.token_public(t, p) for t, p in people.tokens(
+        session, person_id, include_revoked=include_revoked)]
 
 
 @router.delete("/v1/tokens/{token_id}", response_model=TokenPublic)
-async def revoke_token(token_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Admin,
-                       sessions: SessionsDep) -> TokenPublic:
+def revoke_token(token_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Admin,
+                       session: SessionDep) -> TokenPublic:
     """Revoke a token at once (every API process refuses it from the next request)."""
-    def write() -> TokenPublic:
-        with sessions.begin() as session:
-            row = people.revoke_token(session, token_id, datetime.now(timezone.utc))
-            if row is None:
-                raise UnknownRecord(f"no token {token_id}")
-            person = session.get(Person, row.person_id)
-            assert person is not None
-            return people.token_public(row, person)
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        row = people.revoke_token(session, token_id, datetime.now(timezone.utc))
+        if row is None:
+            raise UnknownRecord(f"no token {token_id}")
+        person = session.get(Person, row.person_id)
+        assert person is not None
+        return people.token_public(row, person)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.api.deps import PolicyDep, SessionDep, SessionsDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Note, Payload
 from caseflow.domain.errors import InvalidPayload, InvalidTransition
@@ -118,17 +118,13 @@ async def policy_in_force(principal: Annotated[Principal, allowed(Capability.rea
 
 
 @router.get("/history", response_model=list[PolicyRecord])
-async def policy_history(
-    principal: Annotated[Principal, allowed(Capability.read_policy)], sessions: SessionsDep,
+def policy_history(
+    principal: Annotated[Principal, allowed(Capability.read_policy)], session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[PolicyRecord]:
     """The policies put in force, newest first (before the first: the policy file)."""
-    def read() -> list[PolicyRecord]:
-        with sessions() as session:
-            return [PolicyRecord.model_validate(row, from_attributes=True)
-                    for row in policies.history(session, limit)]
-
-    return await run_in_threadpool(read)
+    return [PolicyRecord.model_validate(row, from_attributes=True)
+            for row in policies.history(session, limit)]
 
 
 @router.post("/check", response_model=PolicyChecked)

@@ -8,10 +8,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, SettingsDep
+from caseflow.api.deps import SessionDep, SettingsDep
 from caseflow.api.routes.cases import CaseSummary, _summary
 from caseflow.domain.access import Capability
 from caseflow.store import queues
@@ -32,20 +31,16 @@ class QueueList(BaseModel):
 
 
 @router.get("/{name}", response_model=QueueList)
-async def work_queue(
+def work_queue(
     name: Annotated[Literal["handover", "confirmation", "callback"], Path(
         description="handover: engineers' receipt to confirm; confirmation: customers to "
                     "chase; callback: closed-loop calls (and emergency surveys)")],
     principal: Annotated[Principal, allowed(Capability.read_cases)],
-    sessions: SessionsDep, settings: SettingsDep,
+    session: SessionDep, settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> QueueList:
     """Open cases with this commitment still to keep, the soonest due first (overdue first)."""
-    def read() -> QueueList:
-        with sessions() as session:
-            found = queues.queue(session, name, principal.scope, limit)
-            return QueueList(name=name, items=[QueueItem(
-                case=_summary(row, settings), commitment=c["key"], state=c["state"],
-                due_at=c.get("due_at")) for row, c in found])
-
-    return await run_in_threadpool(read)
+    found = queues.queue(session, name, principal.scope, limit)
+    return QueueList(name=name, items=[QueueItem(
+        case=_summary(row, settings), commitment=c["key"], state=c["state"],
+        due_at=c.get("due_at")) for row, c in found])

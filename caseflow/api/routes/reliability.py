@@ -11,10 +11,9 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, StringConstraints
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.api.deps import PolicyDep, SessionDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import IsoDate, Payload
 from caseflow.domain.errors import InvalidPayload, NotPermitted, UnknownRecord
@@ -82,8 +81,8 @@ def _scope(session, book: PolicyBook, hospital_id: str | None,  # type: ignore[n
 
 
 @router.get("/figures", response_model=FiguresReport)
-async def reliability_figures(
-    principal: Reader, sessions: SessionsDep, book: PolicyDep, since: Since = None,
+def reliability_figures(
+    principal: Reader, session: SessionDep, book: PolicyDep, since: Since = None,
     until: Until = None, by: GroupBy = "unit", hospital_id: Key = None, serial: Key = None,
 ) -> FiguresReport:
     """Uptime, MTBF, MTTR, first-time fix, repeats, PM compliance, parts and satisfaction per
@@ -91,18 +90,14 @@ async def reliability_figures(
     in total. A period with nothing recorded is an empty report that says so."""
     lower, upper = _period(book, since, until)
 
-    def read() -> FiguresReport:
-        with sessions() as session:
-            found = _scope(session, book, hospital_id, serial)
-            return figures_report(session, book, found, lower, upper,
-                                  datetime.now(timezone.utc), by)
-
-    return await run_in_threadpool(read)
+    found = _scope(session, book, hospital_id, serial)
+    return figures_report(session, book, found, lower, upper,
+                          datetime.now(timezone.utc), by)
 
 
 @router.get("/monitoring", response_model=MonitoringFigures)
-async def reliability_monitoring(
-    principal: Reader, sessions: SessionsDep, book: PolicyDep, since: Since = None,
+def reliability_monitoring(
+    principal: Reader, session: SessionDep, book: PolicyDep, since: Since = None,
     until: Until = None, hospital_id: Key = None, serial: Key = None,
 ) -> MonitoringFigures:
     """Remote monitoring over [from, to) (default: this year so far): alarms per unit, fault
@@ -110,30 +105,22 @@ async def reliability_monitoring(
     faults caught before the hospital called (docs/monitoring.md)."""
     lower, upper = _period(book, since, until)
 
-    def read() -> MonitoringFigures:
-        with sessions() as session:
-            found = _scope(session, book, hospital_id, serial)
-            return alarms.figures(session, [u.serial for u in found], lower, upper)
-
-    return await run_in_threadpool(read)
+    found = _scope(session, book, hospital_id, serial)
+    return alarms.figures(session, [u.serial for u in found], lower, upper)
 
 
 @router.get("/uptime", response_model=UptimeReport)
-async def reliability_uptime(
-    principal: Reader, sessions: SessionsDep, book: PolicyDep, since: Since = None,
+def reliability_uptime(
+    principal: Reader, session: SessionDep, book: PolicyDep, since: Since = None,
     until: Until = None, bucket: Bucket = "month", hospital_id: Key = None, serial: Key = None,
 ) -> UptimeReport:
     """Each unit's uptime per local month, quarter or year over the covered hours of its
     contract, against its guaranteed percent."""
     lower, upper = _period(book, since, until)
 
-    def read() -> UptimeReport:
-        with sessions() as session:
-            found = _scope(session, book, hospital_id, serial)
-            return uptime_report(session, book, found, lower, upper,
-                                 datetime.now(timezone.utc), bucket)
-
-    return await run_in_threadpool(read)
+    found = _scope(session, book, hospital_id, serial)
+    return uptime_report(session, book, found, lower, upper,
+                         datetime.now(timezone.utc), bucket)
 
 
 class AlertView(BaseModel):
@@ -188,10 +175,10 @@ def _alert(row) -> AlertView:  # type: ignore[no-untyped-def]
 
 
 @router.get("/units/{serial}", response_model=UnitReliability)
-async def unit_reliability(
+def unit_reliability(
     serial: Annotated[str, Path(max_length=100, description="e.g. CT-DH-0001")],
     principal: Annotated[Principal, allowed(Capability.read_equipment)],
-    sessions: SessionsDep, book: PolicyDep, since: Since = None, until: Until = None,
+    session: SessionDep, book: PolicyDep, since: Since = None, until: Until = None,
 ) -> UnitReliability:
     """One unit over [from, to) (default: this year so far): its figures, uptime by month, its
     guarantee's budget now, the guarantee rungs fired and its repairs (imported ones marked)."""
@@ -199,58 +186,54 @@ async def unit_reliability(
     zone = book.defaults.timezone
     now = datetime.now(timezone.utc)
 
-    def read() -> UnitReliability:
-        with sessions() as session:
-            unit_row = session.get(Equipment, serial)
-            if unit_row is None:
-                raise UnknownRecord(f"no equipment with serial {serial!r}")
-            scope = principal.scope
-            if scope.limited and unit_row.hospital_id != scope.hospital_id:
-                raise NotPermitted(f"{serial} is at a hospital you do not serve")
-            found = units(session, zone, serial=serial)
-            if not found:
-                raise UnknownRecord(f"{serial} is not in service (still installing or "
-                                    "cancelled): no reliability figures")
-            unit = found[0]
-            rules = rules_for(book, unit, lower)
-            known = facts(session, book, found, lower, upper)
-            repairs, visits = known.of(serial)
-            result = unit_result(unit, repairs, visits, rules, lower, upper, now, zone)
-            months = []
-            for month in periods(lower, upper, "month", zone):
-                shown = figures(uptime_of(unit, repairs, visits, rules, max(month.start, lower),
-                                          min(month.end, upper), now))
-                guarantee = rules.policy.guarantee
-                months.append(UptimePoint(
-                    period=month.label, start=month.start, end=month.end,
-                    covered_hours=shown.covered_hours, downtime_hours=shown.downtime_hours,
-                    uptime_percent=shown.uptime_percent,
-                    guarantee_percent=guarantee.percent if guarantee else None,
-                    met=(None if guarantee is None or shown.uptime_percent is None
-                         else shown.uptime_percent >= guarantee.percent)))
-            standing = None
-            if unit.contract_code and rules.policy.guarantee is not None:
-                contract = guards.contract_standing(session, book, unit.contract_code, now)
-                standing = next((u for u in contract.units if u.serial == serial), None)
-            in_period = [r for r in repairs if r.observed_at < upper
-                         and (r.down_until is None or r.down_until >= lower)]
-            touching = len(in_period) + sum(1 for v in visits if lower.date() <= v.due_on
-                                            < upper.date())
-            note = empty_note(result.tally.covered_seconds, touching)
-            return UnitReliability(
-                serial=serial, hospital_id=unit.hospital_id, hospital_name=unit.hospital_name,
-                brand=unit.brand, model=unit.model, modality=unit.modality,
-                contract_code=unit.contract_code, period_from=lower, period_to=upper,
-                figures=figures(result.tally), uptime=months, guarantee=standing,
-                alerts=[_alert(a) for a in guards.alerts(session, serials=[serial])],
-                repairs=[RepairEntry(ref=r.ref, source=r.source, kind=r.kind,
-                                     severity=r.severity, fault_category=r.fault_category,
-                                     fault=r.fault, observed_at=r.observed_at,
-                                     restored_at=r.restored_at, open=r.down_until is None)
-                         for r in reversed(in_period)],
-                empty=note is not None, note=note)
-
-    return await run_in_threadpool(read)
+    unit_row = session.get(Equipment, serial)
+    if unit_row is None:
+        raise UnknownRecord(f"no equipment with serial {serial!r}")
+    scope = principal.scope
+    if scope.limited and unit_row.hospital_id != scope.hospital_id:
+        raise NotPermitted(f"{serial} is at a hospital you do not serve")
+    found = units(session, zone, serial=serial)
+    if not found:
+        raise UnknownRecord(f"{serial} is not in service (still installing or "
+                            "cancelled): no reliability figures")
+    unit = found[0]
+    rules = rules_for(book, unit, lower)
+    known = facts(session, book, found, lower, upper)
+    repairs, visits = known.of(serial)
+    result = unit_result(unit, repairs, visits, rules, lower, upper, now, zone)
+    months = []
+    for month in periods(lower, upper, "month", zone):
+        shown = figures(uptime_of(unit, repairs, visits, rules, max(month.start, lower),
+                                  min(month.end, upper), now))
+        guarantee = rules.policy.guarantee
+        months.append(UptimePoint(
+            period=month.label, start=month.start, end=month.end,
+            covered_hours=shown.covered_hours, downtime_hours=shown.downtime_hours,
+            uptime_percent=shown.uptime_percent,
+            guarantee_percent=guarantee.percent if guarantee else None,
+            met=(None if guarantee is None or shown.uptime_percent is None
+                 else shown.uptime_percent >= guarantee.percent)))
+    standing = None
+    if unit.contract_code and rules.policy.guarantee is not None:
+        contract = guards.contract_standing(session, book, unit.contract_code, now)
+        standing = next((u for u in contract.units if u.serial == serial), None)
+    in_period = [r for r in repairs if r.observed_at < upper
+                 and (r.down_until is None or r.down_until >= lower)]
+    touching = len(in_period) + sum(1 for v in visits if lower.date() <= v.due_on
+                                    < upper.date())
+    note = empty_note(result.tally.covered_seconds, touching)
+    return UnitReliability(
+        serial=serial, hospital_id=unit.hospital_id, hospital_name=unit.hospital_name,
+        brand=unit.brand, model=unit.model, modality=unit.modality,
+        contract_code=unit.contract_code, period_from=lower, period_to=upper,
+        figures=figures(result.tally), uptime=months, guarantee=standing,
+        alerts=[_alert(a) for a in guards.alerts(session, serials=[serial])],
+        repairs=[RepairEntry(ref=r.ref, source=r.source, kind=r.kind,
+                             severity=r.severity, fault_category=r.fault_category,
+                             fault=r.fault, observed_at=r.observed_at,
+                             restored_at=r.restored_at, open=r.down_until is None)
+                 for r in reversed(in_period)],
+        empty=note is not None, note=note)
 
 
 class GuaranteeReport(BaseModel):
@@ -260,34 +243,30 @@ class GuaranteeReport(BaseModel):
 
 
 @router.get("/guarantees", response_model=GuaranteeReport)
-async def reliability_guarantees(principal: Reader, sessions: SessionsDep, book: PolicyDep,
+def reliability_guarantees(principal: Reader, session: SessionDep, book: PolicyDep,
                                  hospital_id: Key = None, contract_code: Key = None,
                                  ) -> GuaranteeReport:
     """Each guaranteed unit's downtime budget in its current period, live: budget, used,
     remaining, the rate it is used at now, the projection, and the rungs fired."""
     now = datetime.now(timezone.utc)
 
-    def read() -> GuaranteeReport:
-        with sessions() as session:
-            if hospital_id is not None and session.get(Hospital, hospital_id) is None:
-                raise UnknownRecord(f"no hospital {hospital_id!r}")
-            if contract_code is not None and session.get(Contract, contract_code) is None:
-                raise UnknownRecord(f"no contract {contract_code!r}")
-            codes = [c for c in guards.guaranteed_contracts(session, book)
-                     if contract_code in (None, c)]
-            standings = []
-            for code in codes:  # a hospital's units (a contract is normally one hospital's)
-                found = guards.contract_standing(session, book, code, now)
-                mine = [u for u in found.units if hospital_id in (None, u.hospital_id)]
-                if mine:
-                    standings.append(found.model_copy(update={"units": mine}))
-            serials = {u.serial for s in standings for u in s.units}
-            fired = [_alert(a) for s in standings
-                     for a in guards.alerts(session, contract_code=s.contract_code)
-                     if a.period == s.period and a.serial in serials]
-            return GuaranteeReport(as_of=now, contracts=standings, alerts=fired)
-
-    return await run_in_threadpool(read)
+    if hospital_id is not None and session.get(Hospital, hospital_id) is None:
+        raise UnknownRecord(f"no hospital {hospital_id!r}")
+    if contract_code is not None and session.get(Contract, contract_code) is None:
+        raise UnknownRecord(f"no contract {contract_code!r}")
+    codes = [c for c in guards.guaranteed_contracts(session, book)
+             if contract_code in (None, c)]
+    standings = []
+    for code in codes:  # a hospital's units (a contract is normally one hospital's)
+        found = guards.contract_standing(session, book, code, now)
+        mine = [u for u in found.units if hospital_id in (None, u.hospital_id)]
+        if mine:
+            standings.append(found.model_copy(update={"units": mine}))
+    serials = {u.serial for s in standings for u in s.units}
+    fired = [_alert(a) for s in standings
+             for a in guards.alerts(session, contract_code=s.contract_code)
+             if a.period == s.period and a.serial in serials]
+    return GuaranteeReport(as_of=now, contracts=standings, alerts=fired)
 
 
 class PatternView(BaseModel):
@@ -312,7 +291,7 @@ class PatternReport(BaseModel):
 
 
 @router.get("/patterns", response_model=PatternReport)
-async def reliability_patterns(principal: Reader, sessions: SessionsDep, book: PolicyDep,
+def reliability_patterns(principal: Reader, session: SessionDep, book: PolicyDep,
                                since: Since = None, until: Until = None,
                                hospital_id: Key = None) -> PatternReport:
     """Recurring faults among the repairs observed in [from, to) (default: the last 365 days),
@@ -321,23 +300,19 @@ async def reliability_patterns(principal: Reader, sessions: SessionsDep, book: P
     lower, upper = _period(book, since, until, default_days=365)
     rule = book.defaults.reliability.recurring
 
-    def read() -> PatternReport:
-        with sessions() as session:
-            if hospital_id is not None and session.get(Hospital, hospital_id) is None:
-                raise UnknownRecord(f"no hospital {hospital_id!r}")
-            found = pattern_store.patterns_in(session, book, lower, upper,
-                                              hospital_id=hospital_id)
-            rows = pattern_store.recorded(session, [p.key for p in found])
-        return PatternReport(
-            period_from=lower, period_to=upper, repairs=rule.repairs,
-            within_days=rule.within.days + rule.within.seconds / 86400,
-            patterns=[PatternView(
-                key=p.key, brand=p.brand, model=p.model, fault_category=p.fault_category,
-                count=p.count, first_observed=p.first_observed, last_observed=p.last_observed,
-                cases=p.cases, notified_at=rows[p.key].detected_at if p.key in rows else None,
-                notified=rows[p.key].notified if p.key in rows else []) for p in found])
-
-    return await run_in_threadpool(read)
+    if hospital_id is not None and session.get(Hospital, hospital_id) is None:
+        raise UnknownRecord(f"no hospital {hospital_id!r}")
+    found = pattern_store.patterns_in(session, book, lower, upper,
+                                      hospital_id=hospital_id)
+    rows = pattern_store.recorded(session, [p.key for p in found])
+    return PatternReport(
+        period_from=lower, period_to=upper, repairs=rule.repairs,
+        within_days=rule.within.days + rule.within.seconds / 86400,
+        patterns=[PatternView(
+            key=p.key, brand=p.brand, model=p.model, fault_category=p.fault_category,
+            count=p.count, first_observed=p.first_observed, last_observed=p.last_observed,
+            cases=p.cases, notified_at=rows[p.key].detected_at if p.key in rows else None,
+            notified=rows[p.key].notified if p.key in rows else []) for p in found])
 
 
 class HistoryUpload(Payload):
@@ -355,29 +330,25 @@ class HistoryImported(BaseModel):
 
 
 @router.post("/history", response_model=HistoryImported, status_code=201)
-async def post_history(body: HistoryUpload,
+def post_history(body: HistoryUpload,
                        principal: Annotated[Principal, allowed(Capability.import_history)],
-                       sessions: SessionsDep) -> HistoryImported:
+                       session: SessionDep) -> HistoryImported:
     """Import past repairs and maintenance visits (docs/operations.md): all of the file or
     nothing; 422 naming each bad line and field (`["body", "content", <line>, <field>]`)."""
     if "\x00" in body.content:
         raise InvalidPayload("must not contain NUL characters", field="content")
 
-    def write() -> HistoryImported:
-        with sessions() as session:
-            try:
-                done = import_history(session, body.content, body.format, source=body.filename,
-                                      by=principal.id, now=datetime.now(timezone.utc),
-                                      dry_run=body.dry_run)
-            except HistoryRefused as refused:
-                session.rollback()
-                raise RequestValidationError([
-                    {"loc": ["body", "content", e.line, e.field],
-                     "msg": f"line {e.line}: {e.message}", "type": "value_error"}
-                    for e in refused.errors]) from None
-            session.commit()
-        return HistoryImported(import_id=done.import_id, repairs=done.repairs,
-                               visits=done.visits, dry_run=body.dry_run)
-
-    return await run_in_threadpool(write)
+    try:
+        done = import_history(session, body.content, body.format, source=body.filename,
+                              by=principal.id, now=datetime.now(timezone.utc),
+                              dry_run=body.dry_run)
+    except HistoryRefused as refused:
+        session.rollback()
+        raise RequestValidationError([
+            {"loc": ["body", "content", e.line, e.field],
+             "msg": f"line {e.line}: {e.message}", "type": "value_error"}
+            for e in refused.errors]) from None
+    session.commit()
+    return HistoryImported(import_id=done.import_id, repairs=done.repairs,
+                           visits=done.visits, dry_run=body.dry_run)
 

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.domain.access import Capability
 from caseflow.domain.annual import ReportJobView
@@ -79,22 +79,18 @@ async def start_annual(hospital_id: HospitalId, year: Year, principal: Reader,
 
 
 @router.get("/annual/{hospital_id}/{year}", response_model=ReportJobView)
-async def latest_annual(hospital_id: HospitalId, year: Year, principal: Reader,
-                        sessions: SessionsDep, serial: SerialFilter = None) -> ReportJobView:
+def latest_annual(hospital_id: HospitalId, year: Year, principal: Reader,
+                        session: SessionDep, serial: SerialFilter = None) -> ReportJobView:
     """The newest annual report job of that hospital (or unit) and year: its progress, and
     once done its downloads."""
-    def read() -> ReportJobView:
-        with sessions() as session:
-            if session.get(Hospital, hospital_id) is None:
-                raise UnknownRecord(f"no hospital {hospital_id!r}")
-            row = report_jobs.latest(session, kind="annual", hospital_id=hospital_id,
-                                     year=year, serial=serial)
-            if row is None:
-                raise UnknownRecord(f"no annual report of {hospital_id} for {year} yet: POST "
-                                    "to this address to make one")
-            return report_jobs.view(row)
-
-    return await run_in_threadpool(read)
+    if session.get(Hospital, hospital_id) is None:
+        raise UnknownRecord(f"no hospital {hospital_id!r}")
+    row = report_jobs.latest(session, kind="annual", hospital_id=hospital_id,
+                             year=year, serial=serial)
+    if row is None:
+        raise UnknownRecord(f"no annual report of {hospital_id} for {year} yet: POST "
+                            "to this address to make one")
+    return report_jobs.view(row)
 
 
 @router.post("/visits/{case_id}", response_model=ReportJobView, status_code=202)
@@ -119,31 +115,23 @@ async def start_visit(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 
 
 @router.get("/visits/{case_id}", response_model=ReportJobView)
-async def latest_visit(case_id: CaseId, principal: Reader,
-                       sessions: SessionsDep) -> ReportJobView:
+def latest_visit(case_id: CaseId, principal: Reader,
+                       session: SessionDep) -> ReportJobView:
     """The newest report job of that visit."""
-    def read() -> ReportJobView:
-        with sessions() as session:
-            row = report_jobs.latest(session, kind="visit", case_id=case_id)
-            if row is None:
-                raise UnknownRecord(f"no report of visit {case_id} yet: POST to this address "
-                                    "to make one")
-            return report_jobs.view(row)
-
-    return await run_in_threadpool(read)
+    row = report_jobs.latest(session, kind="visit", case_id=case_id)
+    if row is None:
+        raise UnknownRecord(f"no report of visit {case_id} yet: POST to this address "
+                            "to make one")
+    return report_jobs.view(row)
 
 
 @router.get("/jobs/{job_id}", response_model=ReportJobView)
-async def get_job(job_id: JobId, principal: Reader, sessions: SessionsDep) -> ReportJobView:
+def get_job(job_id: JobId, principal: Reader, session: SessionDep) -> ReportJobView:
     """A report job: queued, running (parts done of total), done (downloads) or failed (why)."""
-    def read() -> ReportJobView:
-        with sessions() as session:
-            row = session.get(ReportJob, job_id)
-            if row is None:
-                raise UnknownRecord(f"no report job {job_id!r}")
-            return report_jobs.view(row)
-
-    return await run_in_threadpool(read)
+    row = session.get(ReportJob, job_id)
+    if row is None:
+        raise UnknownRecord(f"no report job {job_id!r}")
+    return report_jobs.view(row)
 
 
 @router.get("/jobs/{job_id}/report.{fmt}", response_class=Response, responses={

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep
+from caseflow.api.deps import SessionDep, SessionsDep
 from caseflow.domain.access import Capability
 from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.subscriptions import (
@@ -54,54 +54,40 @@ def _known(session, subscription_id: int) -> Subscription:  # type: ignore[no-un
 
 
 @router.post("/v1/subscriptions", response_model=SubscriptionPublic, status_code=201)
-async def register(body: SubscriptionCreate, principal: Admin,
-                   sessions: SessionsDep) -> SubscriptionPublic:
+def register(body: SubscriptionCreate, principal: Admin,
+                   session: SessionDep) -> SubscriptionPublic:
     """Register a webhook for case events. From now on every recorded event it wants is
     POSTed to it, signed with the secret (which is not shown again)."""
-    def write() -> SubscriptionPublic:
-        with sessions.begin() as session:
-            return _public(subscriptions.register(session, body=body, by=principal.id,
-                                                  now=datetime.now(timezone.utc)))
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        return _public(subscriptions.register(session, body=body, by=principal.id,
+                                              now=datetime.now(timezone.utc)))
 
 
 @router.get("/v1/subscriptions", response_model=list[SubscriptionPublic])
-async def list_subscriptions(principal: Admin, sessions: SessionsDep) -> list[SubscriptionPublic]:
+def list_subscriptions(principal: Admin, session: SessionDep) -> list[SubscriptionPublic]:
     """Every subscription, active or not, oldest first."""
-    def read() -> list[SubscriptionPublic]:
-        with sessions() as session:
-            return [_public(row) for row in subscriptions.subscriptions(session)]
-
-    return await run_in_threadpool(read)
+    return [_public(row) for row in subscriptions.subscriptions(session)]
 
 
 @router.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
-async def get_subscription(subscription_id: SubscriptionId, principal: Admin,
-                           sessions: SessionsDep) -> SubscriptionPublic:
-    def read() -> SubscriptionPublic:
-        with sessions() as session:
-            return _public(_known(session, subscription_id))
-
-    return await run_in_threadpool(read)
+def get_subscription(subscription_id: SubscriptionId, principal: Admin,
+                           session: SessionDep) -> SubscriptionPublic:
+    return _public(_known(session, subscription_id))
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
-async def deactivate(subscription_id: SubscriptionId, principal: Admin,
-                     sessions: SessionsDep) -> SubscriptionPublic:
+def deactivate(subscription_id: SubscriptionId, principal: Admin,
+                     session: SessionDep) -> SubscriptionPublic:
     """Stop sending to it. Its deliveries are kept for the record; pending ones end failed."""
-    def write() -> SubscriptionPublic:
-        with sessions.begin() as session:
-            found = _known(session, subscription_id)
-            subscriptions.deactivate(session, found, now=datetime.now(timezone.utc))
-            return _public(found)
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        found = _known(session, subscription_id)
+        subscriptions.deactivate(session, found, now=datetime.now(timezone.utc))
+        return _public(found)
 
 
 @router.get("/v1/subscriptions/{subscription_id}/deliveries", response_model=DeliveryList)
-async def list_deliveries(
-    subscription_id: SubscriptionId, principal: Admin, sessions: SessionsDep,
+def list_deliveries(
+    subscription_id: SubscriptionId, principal: Admin, session: SessionDep,
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID,
@@ -109,40 +95,33 @@ async def list_deliveries(
 ) -> DeliveryList:
     """The subscription's deliveries, newest first, optionally of one status; page with
     `before`."""
-    def read() -> DeliveryList:
-        with sessions() as session:
-            _known(session, subscription_id)
-            rows = subscriptions.deliveries(session, subscription_id=subscription_id,
-                                            status=status, before=before, limit=limit + 1)
-        page = rows[:limit]
-        return DeliveryList(items=[_delivery(r) for r in page],
-                            next_before=page[-1].id if len(rows) > limit else None)
-
-    return await run_in_threadpool(read)
+    _known(session, subscription_id)
+    rows = subscriptions.deliveries(session, subscription_id=subscription_id,
+                                    status=status, before=before, limit=limit + 1)
+    page = rows[:limit]
+    return DeliveryList(items=[_delivery(r) for r in page],
+                        next_before=page[-1].id if len(rows) > limit else None)
 
 
 @router.post("/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
              response_model=DeliveryPublic)
-async def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, principal: Admin,
-                    sessions: SessionsDep) -> DeliveryPublic:
+def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, principal: Admin,
+                    session: SessionDep) -> DeliveryPublic:
     """Queue a failed (or sent) delivery again: it is sent as soon as the deliverer next looks,
     with the same X-Caseflow-Delivery id, and retried as if new."""
-    def write() -> DeliveryPublic:
-        with sessions.begin() as session:
-            found = _known(session, subscription_id)
-            owed = subscriptions.delivery(session, subscription_id, delivery_id, lock=True)
-            if owed is None:
-                raise UnknownRecord(f"no delivery {delivery_id} of subscription "
-                                    f"{subscription_id}")
-            if not found.active:
-                raise InvalidTransition(f"subscription {subscription_id} is deactivated")
-            if owed.status == "pending":
-                raise InvalidTransition(f"delivery {delivery_id} is still pending; it is sent "
-                                        "when due")
-            subscriptions.requeue(owed, now=datetime.now(timezone.utc))
-            return _delivery(owed)
-
-    return await run_in_threadpool(write)
+    with session.begin():
+        found = _known(session, subscription_id)
+        owed = subscriptions.delivery(session, subscription_id, delivery_id, lock=True)
+        if owed is None:
+            raise UnknownRecord(f"no delivery {delivery_id} of subscription "
+                                f"{subscription_id}")
+        if not found.active:
+            raise InvalidTransition(f"subscription {subscription_id} is deactivated")
+        if owed.status == "pending":
+            raise InvalidTransition(f"delivery {delivery_id} is still pending; it is sent "
+                                    "when due")
+        subscriptions.requeue(owed, now=datetime.now(timezone.utc))
+        return _delivery(owed)
 
 
 @router.get("/v1/events/{event_id}", response_model=EventMessage)

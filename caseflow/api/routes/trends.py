@@ -7,10 +7,9 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.api.deps import PolicyDep, SessionDep
 from caseflow.api.routes.directory import PLAIN
 from caseflow.domain.access import Capability
 from caseflow.domain.reports import WeekCompliance, period, week_of, weekly_compliance
@@ -21,9 +20,9 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
 @router.get("/sla/weekly", response_model=list[WeekCompliance])
-async def sla_weekly(
+def sla_weekly(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
-    sessions: SessionsDep, policy: PolicyDep,
+    session: SessionDep, policy: PolicyDep,
     weeks: Annotated[int, Query(ge=1, le=104, description="how many weeks, this one last")] = 12,
     kind: KindName | None = None,
     hospital_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=PLAIN)] = None,
@@ -36,9 +35,5 @@ async def sla_weekly(
     mondays = [this_week - timedelta(weeks=n) for n in range(weeks - 1, -1, -1)]
     lower, upper = period(mondays[0], this_week + timedelta(days=7), zone)
 
-    def read() -> list[WeekCompliance]:
-        with sessions() as session:
-            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id)
-        return weekly_compliance(found, mondays, zone)
-
-    return await run_in_threadpool(read)
+    found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id)
+    return weekly_compliance(found, mondays, zone)
