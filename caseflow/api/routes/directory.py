@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 from starlette.concurrency import run_in_threadpool
 
@@ -25,7 +25,8 @@ HospitalFilter = Annotated[str | None, Query(min_length=1, max_length=64, patter
 
 class HospitalPublic(BaseModel):
     id: str
-    name: str
+    name: str = Field(description="its own name (in Chinese)")
+    name_en: str = Field(default="", description="an English name, if it has one")
     region: str
 
 
@@ -55,7 +56,8 @@ async def list_hospitals(principal: Directory, sessions: SessionsDep) -> list[Ho
         if principal.scope.limited:
             query = query.where(Hospital.id == principal.scope.hospital_id)
         with sessions() as session:
-            return [HospitalPublic(id=h.id, name=h.name, region=h.region or "")
+            return [HospitalPublic(id=h.id, name=h.name, name_en=h.name_en or "",
+                                   region=h.region or "")
                     for h in session.scalars(query)]
 
     return await run_in_threadpool(read)
