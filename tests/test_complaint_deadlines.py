@@ -349,8 +349,8 @@ async def test_each_corrective_action_warns_its_own_owner_and_escalates_at_its_o
     assert a1.due_at - planned_at <= 2 * DAY and a2.due_at - planned_at <= 4 * DAY
     # each owner is told of their action
     assert [n.subject for n in step_notices(sessions, case.case_id, "EN-01")] == [
-        f"整改措施 corrective action A1 ({case.case_id})"]
-    assert f"corrective action A2 ({case.case_id})" in " ".join(
+        f"整改措施 A1({case.case_id})"]
+    assert f"整改措施 A2({case.case_id})" in " ".join(
         n.subject for n in step_notices(sessions, case.case_id, "SV-01"))
     view = await brief_and_answer(case)
     assert view.status == "answered"  # actions open: no callback yet
@@ -406,7 +406,7 @@ async def test_an_action_added_midway_gets_its_own_deadline_and_warns_its_owner(
     assert a2.started_at == added_at and a2.due_at == added.due_at == datetime.fromisoformat(due)
     assert a2.started_at > a1.started_at
     assert [n.subject for n in step_notices(sessions, case.case_id, "EN-02")] == [
-        f"整改措施 corrective action A2 ({case.case_id})"]
+        f"整改措施 A2({case.case_id})"]
 
     await advance_to(env, a2.due_at + MINUTE)
     view = await case.state()
@@ -589,7 +589,7 @@ async def _round_to_callback(case: ComplaintDriver, action_id: str) -> Complaint
 
 
 def reopen_notices(sessions, case_id: str, person_id: str) -> list[Notification]:  # type: ignore[no-untyped-def]
-    return [n for n in step_notices(sessions, case_id, person_id) if "reopened" in n.subject]
+    return [n for n in step_notices(sessions, case_id, person_id) if n.template == "complaint-reopened"]
 
 
 async def test_a_dissatisfied_callback_reopens_one_level_higher_up_to_the_director(
@@ -611,7 +611,7 @@ async def test_a_dissatisfied_callback_reopens_one_level_higher_up_to_the_direct
     assert commitment(view, "callback").state == "met"
     # level 2 of the ladder: the service manager, at once
     notices = reopen_notices(sessions, case.case_id, "MG-01")
-    assert [(n.urgent, "level 2" in n.subject) for n in notices] == [(True, True)]
+    assert [(n.urgent, n.subject) for n in notices] == [(True, f"投诉重开 {case.case_id}(第 2 级)")]
     assert reopen_notices(sessions, case.case_id, "DR-01") == []
     event = [e for e in timeline(sessions, case.case_id) if e.event == "callback"][-1]
     assert (event.data["level_before"], event.data["level"]) == (1, 2)
@@ -632,7 +632,7 @@ async def test_a_dissatisfied_callback_reopens_one_level_higher_up_to_the_direct
     assert [c.round for c in view.commitments if c.key == "team"] == [1, 2, 3]
     assert commitment(view, "plan").started_at == at_of(view)
     notices = reopen_notices(sessions, case.case_id, "DR-01")
-    assert [(n.urgent, "level 3" in n.subject) for n in notices] == [(True, True)]
+    assert [(n.urgent, n.params["level"]) for n in notices] == [(True, 3)]
     assert len(reopen_notices(sessions, case.case_id, "MG-01")) == 1
 
     await _round_to_callback(case, "A3")

@@ -56,7 +56,7 @@ async def test_actions_of_an_unknown_case_are_404(api, tokens):
 async def test_hospitals_and_equipment_look_up_by_hospital_and_by_text(api, tokens, sessions):
     hospitals = await api.get("/v1/hospitals", headers=headers(tokens, "hotline"))
     assert hospitals.status_code == 200
-    assert {"id": "H-DH", "name": "东湖县人民医院 Donghu County People's Hospital",
+    assert {"id": "H-DH", "name": "东湖县人民医院", "name_en": "Donghu County People's Hospital",
             "region": "华东"} in hospitals.json()
     by_hospital = await api.get("/v1/equipment", params={"hospital_id": "H-JB"},
                                 headers=headers(tokens, "hotline"))

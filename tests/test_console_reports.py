@@ -311,6 +311,40 @@ async def test_a_units_page_from_the_case_page_and_back(console, chromium, token
     await made.close()
 
 
+async def test_a_manager_pauses_and_resumes_the_units_plan_from_its_page(
+        console, chromium, tokens, site):
+    """The plan's buttons offer what its status allows; pausing asks a reason, the plan shows
+    it paused with the reason, and resuming brings it back. An engineer sees no buttons."""
+    serial = site["serial"]
+    made = await context(chromium)
+    page = await signed_in(made, console, tokens["manager"])
+    await page.goto(f"{console}/console/#/equipment/{serial}")
+    await page.wait_for_selector(".plan[data-status='active']")
+    buttons = page.locator(".plan-actions button")
+    assert await buttons.evaluate_all("b => b.map(x => x.dataset.change)") == ["pause", "end"]
+    await page.click(".plan-actions button[data-change='pause']")
+    await page.click("dialog.plan-dialog button[type='submit']")  # no reason: the form stops it
+    assert await page.locator("dialog.plan-dialog").count() == 1
+    await page.fill("#plan-reason", "探测器更换,停机两周")
+    await page.click("dialog.plan-dialog button[type='submit']")
+    await page.wait_for_selector(".plan[data-status='paused']")
+    plan = await page.inner_text(".plan")
+    assert "探测器更换,停机两周" in plan
+    assert await buttons.evaluate_all("b => b.map(x => x.dataset.change)") == ["resume", "end"]
+    assert foreign_words(await page.evaluate(OWN_TEXT), "zh-CN") == []
+    await page.click(".plan-actions button[data-change='resume']")
+    await page.fill("#plan-reason", "已恢复使用")
+    await page.click("dialog.plan-dialog button[type='submit']")
+    await page.wait_for_selector(".plan[data-status='active']")
+    assert page.errors == [], page.errors  # type: ignore[attr-defined]
+
+    engineer = await signed_in(made, console, tokens["engineer"])
+    await engineer.goto(f"{console}/console/#/equipment/{serial}")
+    await engineer.wait_for_selector(".plan")
+    assert await engineer.locator(".plan-actions").count() == 0
+    await made.close()
+
+
 async def test_a_manager_previews_and_applies_a_policy_migration_on_its_page(
         console, chromium, tokens, sessions, tmp_path):
     hospital_id, serial = new_site(sessions, "迁移控制台医院")

@@ -19,12 +19,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
+from temporalio.testing import ActivityEnvironment
 
+from caseflow.activities.records import CaseRecords
 from caseflow.config import Settings
 from caseflow.delivery.channels import EmailChannel, LogChannel, WebhookChannel
 from caseflow.delivery.outbox import Dispatcher, backoff
 from caseflow.domain.policy_loader import load_policy
-from caseflow.store.models import Notification, Person
+from caseflow.domain.records import CaseProjection, EscalationRecord
+from caseflow.store.models import Hospital, Notification, Person
 from caseflow.store.policies import PolicySource
 from caseflow.worker import dispatcher as configured_dispatcher
 from tests.postgres import free_port, fresh_database
@@ -280,3 +283,45 @@ def test_email_channel_reports_an_unreachable_server_as_a_delivery_error(deliver
         with pytest.raises(DeliveryError):
             channel.deliver(Notification(dedupe_key="k/1", case_id="k", person_id="EN-01",
                                          subject="s", body="b"), someone)
+
+
+def test_one_escalation_reaches_a_chinese_and_an_english_reader_each_in_their_own_words_and_time(
+        delivery_sessions, dispatcher, smtp):
+    """The recording activity writes the rung once, as a template and parameters; the
+    dispatcher words each copy for its reader: 李强 reads Chinese in Shanghai, Anna English in
+    Berlin. Neither copy carries the other language or a UTC ISO time."""
+    mailbox, _ = smtp
+    hospital, case_id = f"H-{uuid.uuid4().hex[:6]}", f"RP-L-{uuid.uuid4().hex[:8]}"
+    zh, en = f"SV-{uuid.uuid4().hex[:6]}", f"SV-{uuid.uuid4().hex[:6]}"
+    with delivery_sessions.begin() as session:
+        session.add(Hospital(id=hospital, name="测试医院"))
+        session.flush()
+        for person_id, name, language, zone in ((zh, "李强", "zh-CN", "Asia/Shanghai"),
+                                                (en, "Anna Berg", "en", "Europe/Berlin")):
+            session.add(Person(id=person_id, name=name, role="supervisor", hospital_id=hospital,
+                               channels=["email"], email=f"{person_id.lower()}@vendor.test",
+                               language=language, time_zone=zone))
+    due = datetime(2026, 12, 1, 1, 30, tzinfo=timezone.utc)  # 09:30 in Shanghai, 02:30 in Berlin
+    projection = CaseProjection(case_id=case_id, kind="repair", status="assigned",
+                                severity="severe", hospital_id=hospital, equipment_serial=None,
+                                assignee_id=None, breached=True, title="球管报警",
+                                opened_at=due - timedelta(minutes=30), policy_version="test")
+    ActivityEnvironment().run(CaseRecords(delivery_sessions).record_escalation, EscalationRecord(
+        case_id=case_id, workflow_id=case_id, run_id="run-1", seq=7, commitment="arrival",
+        label="到场/远程", round=1, level=1, notify="supervisor", owner="assignee",
+        assignee_id=None, hospital_id=hospital, scheduled_at=due, fired_at=due, due_at=due,
+        urgent=True, summary="超时(第 1 级):到场/远程", projection=projection))
+    dispatcher.drain_once(TUESDAY_10AM)
+
+    def mail(person_id: str) -> tuple[str, str]:
+        [found] = mails_for(mailbox, f"{case_id}/esc/arrival/1/1/{person_id}")
+        return str(make_header(decode_header(found["Subject"]))), found.get_content().strip()
+
+    assert mail(zh) == (f"超时第 1 级:{case_id} 到场/远程接入",
+                        "到场/远程接入应于 2026-12-01 09:30 完成,已超时;已通知技术主管。")
+    assert mail(en) == (f"Breach, level 1: {case_id} on site or connected",
+                        "on site or connected: due 2026-12-01 02:30 CET, now late; the "
+                        "supervisors told.")
+    stored = row(delivery_sessions, f"{case_id}/esc/arrival/1/1/{en}")
+    assert (stored.template, stored.params["due_at"]) == ("escalation", due.isoformat())
+    assert stored.subject == f"超时第 1 级:{case_id} 到场/远程接入", "the row keeps the zh-CN words"

@@ -11,6 +11,7 @@ import json
 from datetime import timedelta
 
 from sqlalchemy import select
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
 
 from caseflow.domain.cases import CaseAction, StepResult
@@ -156,3 +157,31 @@ async def test_an_emergency_nobody_answers_pages_every_5_minutes_for_72_hours(
     await case.act("stand-down", CHAIN[1], reason="演练结束")
     await case.result()
     assert await replays(env, case.case_id) == []
+
+
+async def test_the_temporal_ui_shows_the_case_status_as_details_at_no_cost_to_the_history(
+        private_env, sessions, policy_book):
+    """The details are the workflow's current details, read by the UI's metadata query: the
+    step that changes them adds the bytes it added before (no event, no command carries
+    them), and they follow the case."""
+    env, queue = private_env
+    case = await RepairDriver.open(env, queue, sessions, policy_book, severity="general")
+    await case.walk_to("repairing")
+
+    async def details() -> str:
+        metadata = await case.handle.query("__temporal_workflow_metadata",
+                                           result_type=WorkflowMetadata)
+        return metadata.current_details
+
+    shown = await details()
+    assert "**状态** repairing" in shown and "**严重度** general" in shown
+    assert f"**负责人** {ENGINEER.name}" in shown and "**下一期限**" in shown
+    before = await current_bytes(case)
+    await case.step("progress", ENGINEER, note="等待备件")
+    history = await case.handle.fetch_history()
+    added = compact_bytes(history) - before
+    assert added < 4000, added  # a progress report's request, answer and marker, as before
+    text = json.dumps(history.to_json_dict(), ensure_ascii=False)
+    assert "**状态**" not in text and "currentDetails" not in text
+    await case.walk_to("closed")
+    assert (await details()).startswith("**状态** closed")

@@ -156,7 +156,7 @@ async def test_a_paused_plan_skips_its_due_dates_resumes_and_ends_with_reasons(p
             break
         await asyncio.sleep(0.05)
     assert [(v.due_on, v.case_id) for v in plan.visits] == [(start.first_due, None)]
-    assert "paused" in plan.visits[0].note
+    assert plan.visits[0].note == "计划暂停,未开立"
     plan = await change(handle, "resume", reason="设备恢复使用")
     assert plan.status == "active" and status_of(sessions, start.serial)[0] == "in_service"
     second = start.first_due + 30 * DAY
@@ -254,19 +254,19 @@ async def test_a_linked_repair_that_cannot_open_is_recorded_and_sent_to_supervis
             break
         await asyncio.sleep(0.05)
     assert trouble is not None, "the visit recorded no repair-not-opened"
-    assert trouble.summary.startswith("未能开立关联维修 the linked repair could not be opened: ")
+    assert trouble.summary.startswith("未能开立关联维修:")
     assert gone in trouble.data["error"] and trouble.actor_id == SYSTEM.id
     view = await visit.act("confirm", HOTLINE, confirmed_by="设备科 吴工")
     assert view.status == "confirmed" and view.linked_cases == []
     with sessions() as session:
         told = list(session.execute(select(Notification.urgent, Notification.subject).where(
             Notification.case_id == visit.case_id,
-            Notification.subject.contains("could not be opened"))))
+            Notification.template == "link-trouble")))
         repairs = list(session.scalars(select(Case.case_id).where(
             Case.created_by == f"case:{visit.case_id}")))
     assert told and all(urgent for urgent, _ in told)
     assert {subject for _, subject in told} == {
-        f"未能开立关联维修 the linked repair could not be opened ({visit.case_id})"}
+        f"未能开立关联维修({visit.case_id})"}
     assert repairs == []
 
 
@@ -281,7 +281,7 @@ async def test_the_plan_ends_with_its_contract(private_env, sessions):
         ended = PlanView.model_validate(await asyncio.wait_for(handle.result(), 30))
     assert [v.due_on for v in ended.visits] == [start.first_due, start.first_due + 30 * DAY]
     assert ended.status == "ended" and ended.changes[-1].by.id == "system"
-    assert "contract ended" in ended.changes[-1].reason
+    assert ended.changes[-1].reason.startswith("合同到期")
     assert status_of(sessions, start.serial)[0] == "in_service"  # the unit is still in use
 
 

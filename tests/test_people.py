@@ -109,10 +109,20 @@ async def test_bad_people_are_refused_naming_the_field(api, tokens, sessions, ho
                               headers=headers(tokens, "admin"))
     assert missing.status_code == 404
     for name in ("name", "role", "channels", "active", "phone", "email", "work_calendar",
-                 "username", "password"):
+                 "username", "password", "language", "time_zone"):
         response = await api.patch(f"/v1/people/{taken['id']}", json={name: None},
                                    headers=headers(tokens, "admin"))
         assert response.status_code == 422 and locs(response) == [["body", name]], name
+    reads_english = await api.patch(f"/v1/people/{taken['id']}",
+                                    json={"language": "en", "time_zone": "Europe/Berlin"},
+                                    headers=headers(tokens, "admin"))
+    assert reads_english.status_code == 200, reads_english.text
+    assert (reads_english.json()["language"], reads_english.json()["time_zone"]) == (
+        "en", "Europe/Berlin")
+    for wrong in ({"language": "fr"}, {"time_zone": "Shanghai"}):
+        refused = await api.patch(f"/v1/people/{taken['id']}", json=wrong,
+                                  headers=headers(tokens, "admin"))
+        assert refused.status_code == 422 and locs(refused) == [["body", *wrong]], wrong
     cleared = await api.patch(f"/v1/people/{taken['id']}", json={"hospital_id": ""},
                               headers=headers(tokens, "admin"))
     assert cleared.status_code == 200 and cleared.json()["hospital_id"] is None

@@ -53,3 +53,23 @@ async def test_a_refused_password_names_its_reason_not_only_its_english_message(
     assert refused.status_code == 422
     item = refused.json()["detail"][0]
     assert item["loc"] == ["body", "password"] and item["reason"] == "password_length"
+
+
+async def test_a_period_ending_before_it_starts_is_refused_with_a_reason(api, tokens):
+    for path in ("/v1/reports/sla", "/v1/reliability/figures"):
+        refused = await api.get(path, params={"from": "2026-12-01", "to": "2026-11-01"},
+                                headers=headers(tokens, "manager"))
+        assert refused.status_code == 422, (path, refused.text)
+        item = refused.json()["detail"][0]
+        assert (item["loc"], item["reason"], item["params"]) == (
+            ["query", "to"], "must_be_after", {"after": "from"}), path
+
+
+async def test_a_time_zone_nobody_knows_is_refused_with_a_reason(api, tokens):
+    refused = await api.post("/v1/people", json={"id": "EN-TZ1", "name": "测试", "role": "engineer",
+                                                 "time_zone": "Mars/Olympus"},
+                             headers=headers(tokens, "admin"))
+    assert refused.status_code == 422
+    item = refused.json()["detail"][0]
+    assert item["loc"] == ["body", "time_zone"] and item["reason"] == "unknown_time_zone"
+    assert item["params"] == {"zone": "Mars/Olympus"}

@@ -67,16 +67,15 @@ class CaseOpening:
     def open_linked_complaint(self, request: LinkedComplaintRequest) -> ComplaintStart:
         """Reserve the complaint's number and build its input (pinned to today's policy)."""
         origin = request.origin
-        score = f"满意度 satisfaction {origin.satisfaction}/5" if origin.satisfaction else ""
-        said = origin.comment or "客户要求投诉 the customer asked to complain"
+        score = f"(满意度 {origin.satisfaction}/5)" if origin.satisfaction else ""
+        said = origin.comment or "客户要求投诉"
 
         def body() -> ComplaintCreate:
             return ComplaintCreate(
                 complainant_name=request.complainant_name[:200],
                 complainant_contact=request.complainant_contact[:200],
                 channel=ComplaintChannel.callback, hospital_id=request.hospital_id,
-                matter=f"维修回访不满意 dissatisfied with {origin.kind} {origin.case_id} "
-                       f"({score}): {said[:MATTER_ROOM]}",
+                matter=f"维修回访不满意:{origin.case_id}{score}:{said[:MATTER_ROOM]}",
                 related_case_id=origin.case_id, equipment_serial=request.equipment_serial)
 
         def start(session: Session, case_id: str, now: datetime, today: date) -> ComplaintStart:
@@ -98,7 +97,7 @@ class CaseOpening:
             return EmergencyCreate(
                 hospital_id=request.hospital_id, equipment_serial=request.equipment_serial,
                 trigger=EmergencyTrigger.patient_safety,
-                impact=f"维修分级为危急 repair {request.repair_case_id} classified critical: "
+                impact=f"维修 {request.repair_case_id} 分级为危急:"
                        f"{request.impact[:MATTER_ROOM]}",
                 department=request.department[:200], location=request.location[:4000],
                 reporter_name=request.reporter_name[:200],
@@ -128,18 +127,18 @@ class CaseOpening:
             f"plan:{request.plan_id}",
             lambda: Draft(hospital_id=self._hospital(request.serial),
                           equipment_serial=request.serial,
-                          title=f"预防性维护 {request.serial} due {request.due_on}"), start)
+                          title=f"预防性维护 {request.serial} {request.due_on}"), start)
         await self._start_workflow(
             "MaintenanceVisitWorkflow", visit, visit.case_id,
             search.at_start("maintenance", visit, visit.equipment.hospital_id, request.serial),
-            f"预防性维护 {request.serial} due {request.due_on}")
+            f"预防性维护 {request.serial} {request.due_on}")
         return visit
 
     @activity.defn(name=START_MAINTENANCE_PLAN)
     async def start_maintenance_plan(self, plan: PlanStart) -> str:
         """Start a unit's maintenance plan (once: a plan already running for the unit is kept)."""
         await self._start_workflow("MaintenancePlanWorkflow", plan, plan_id(plan.serial), None,
-                                   f"预防性维护计划 maintenance plan {plan.serial}")
+                                   f"预防性维护计划 {plan.serial}")
         return plan_id(plan.serial)
 
     @staticmethod

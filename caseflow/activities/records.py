@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
 
+from caseflow.domain.notices import render
 from caseflow.domain.records import (
     RECORD_CASE_EVENT,
     RECORD_CASE_EVENTS,
@@ -128,8 +129,12 @@ class CaseRecords:
                           "scheduled_at": record.scheduled_at.isoformat(),
                           "due_at": record.due_at.isoformat() if record.due_at else None}))
                 change = self._project(session, record.projection, record.seq)
-                notice = NoticeRequest(subject=f"[{record.case_id}] {record.summary}",
-                                       body=record.summary, urgent=record.urgent)
+                notice = NoticeRequest(
+                    urgent=record.urgent, template=rung_event(record.level),
+                    params={"case_id": record.case_id, "commitment": record.commitment,
+                            "round": record.round, "level": record.level,
+                            "notify": record.notify,
+                            "due_at": record.due_at.isoformat() if record.due_at else ""})
                 key = f"{record.case_id}/esc/{record.commitment}/{record.round}/{record.level}"
                 for person_id in self._recipients(session, record):
                     self._enqueue(session, record.case_id, key,
@@ -225,9 +230,11 @@ class CaseRecords:
         else:
             recipients = []
         now = datetime.now(timezone.utc)
+        subject, body = render(notice.template, notice.params, "zh-CN", None, notice.subject,
+                               notice.body)
         for person_id in recipients:
             session.add(Notification(
                 dedupe_key=f"{key}/{person_id}", case_id=case_id, person_id=person_id,
-                subject=notice.subject[:300], body=notice.body, urgent=notice.urgent,
+                subject=subject[:300], body=body, urgent=notice.urgent,
                 template=notice.template, params=notice.params or None,
                 status="pending", created_at=now))

@@ -83,6 +83,7 @@ REASONS: tuple[Reason, ...] = (
     Reason(InvalidPayload, "out_of_tolerance", r"(?P<parameter>.*): (?P<measured>\S+) is "
                                                r"outside (?P<reference>\S+) ± (?P<tolerance>\S+)"),
     Reason(InvalidPayload, "must_be_future", r"must be in the future"),
+    Reason(InvalidPayload, "must_be_after", r"must be after (?P<after>\S+)"),
     Reason(InvalidPayload, "key_reused", r"already used for a different request"),
     Reason(InvalidPayload, "already_assigned", r"this engineer is already assigned"),
     Reason(InvalidPayload, "same_value", r"the (severity|category) is already .*"),
@@ -119,6 +120,7 @@ VALUE_REASONS: tuple[tuple[str, str], ...] = (
     (r"must be written like (?P<example>.*?)(, not as a number)?", "written_like"),
     (r"must not contain quotes, backslashes or control characters", "plain_text_only"),
     (r"give the specification range: low, high or both", "range_needed"),
+    (r"'(?P<zone>.*)' is not a known time zone.*", "unknown_time_zone"),
 )
 
 

@@ -27,8 +27,8 @@ def _header_safe(text: str) -> str:
 def worded(message: Notification, person: Person) -> tuple[str, str]:
     """The subject and body of a message for its recipient: from its template, in their
     language and time zone, or as it was written."""
-    return render(message.template, message.params, person.language or "zh-CN", None,
-                  message.subject, message.body)
+    return render(message.template, message.params, person.language or "zh-CN",
+                  person.time_zone, message.subject, message.body)
 
 
 class DeliveryError(Exception):

@@ -19,6 +19,7 @@ from pydantic import (
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Name, Payload
 from caseflow.domain.enums import Role
+from caseflow.domain.policy import known_zone
 
 PersonId = Annotated[str, StringConstraints(strip_whitespace=True,
                                             pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")]
@@ -62,6 +63,11 @@ class PersonFields(Payload):
     channels: Annotated[list[Channel] | None, Field(min_length=1, max_length=3)] = None
     webhook_url: Annotated[HttpUrl | None, AfterValidator(_plain_url)] = None
     work_calendar: Annotated[str | None, StringConstraints(max_length=64)] = None
+    language: Literal["zh-CN", "en"] | None = Field(
+        default=None, description="the language their notifications are written in")
+    time_zone: Annotated[str | None, AfterValidator(known_zone)] = Field(
+        default=None, description="IANA time zone their notifications show times in, "
+        "e.g. Asia/Shanghai")
     username: Username | None = Field(default=None, description="to sign in to the console")
     password: Password | None = Field(default=None, description="10+ characters; kept only "
                                       "as an argon2 hash")
@@ -72,7 +78,7 @@ class PersonFields(Payload):
         return None if value == "" else value  # "" and null both mean: serves every hospital
 
     @field_validator("name", "role", "phone", "email", "channels", "work_calendar", "username",
-                     "password")
+                     "password", "language", "time_zone")
     @classmethod
     def _not_null(cls, value: object) -> object:
         if value is None:
@@ -109,6 +115,8 @@ class PersonPublic(BaseModel):
     channels: list[str]
     webhook_url: str
     work_calendar: str
+    language: str
+    time_zone: str
     active: bool
     username: str | None
     can_sign_in: bool = Field(description="has a user name and a password")

@@ -155,7 +155,7 @@ def _spec(within: str, label: str, owner: Owner = "assignee", **more: object) ->
 class RepairPolicy(_Strict):
     # A repair opened without a severity: someone classifies it within this (docs/sla-policy.md
     # "No case without a clock"); until then its arrival runs on the strictest arrival.
-    classification: CommitmentSpec = _spec("15m", "分级 classification", "supervisor")
+    classification: CommitmentSpec = _spec("15m", "分级", "supervisor")
     handover: CommitmentSpec
     arrival: dict[Severity, CommitmentSpec]
     restore: dict[Severity, CommitmentSpec]
@@ -183,7 +183,7 @@ class ComplaintPolicy(_Strict):
     answer: CommitmentSpec
     callback: CommitmentSpec
     close: CommitmentSpec = CommitmentSpec(within=Duration(days=2),
-                                           label="结案 close with lessons learned")
+                                           label="结案")
 
 
 class EmergencyPolicy(_Strict):
@@ -191,16 +191,16 @@ class EmergencyPolicy(_Strict):
     emergency ever pauses. The defaults are the DOMAIN.md figures; the post-incident ones
     (check, survey, review) are ours."""
 
-    notify: CommitmentSpec = _spec("1m", "通知值班 on-call notified", "hotline")
-    acknowledge: CommitmentSpec = _spec("5m", "应答 acknowledged", "on_call", paging=True)
-    on_site: CommitmentSpec = _spec("30m", "到场/远程 team on site or connected")
-    progress: CommitmentSpec = _spec("30m", "进展通报 progress update to the customer")
-    check: CommitmentSpec = _spec("24h", "事后性能检查 post-incident check")
-    survey: CommitmentSpec = _spec("2d", "满意度调查 satisfaction survey", "hotline")
-    review: CommitmentSpec = _spec("7d", "事后复盘 post-incident review", "supervisor")
+    notify: CommitmentSpec = _spec("1m", "通知值班", "hotline")
+    acknowledge: CommitmentSpec = _spec("5m", "应答", "on_call", paging=True)
+    on_site: CommitmentSpec = _spec("30m", "到场/远程")
+    progress: CommitmentSpec = _spec("30m", "进展通报")
+    check: CommitmentSpec = _spec("24h", "事后性能检查")
+    survey: CommitmentSpec = _spec("2d", "满意度调查", "hotline")
+    review: CommitmentSpec = _spec("7d", "事后复盘", "supervisor")
     # Reviewed, every improvement action done: the supervisor closes it (no case without a
     # clock, docs/sla-policy.md).
-    close: CommitmentSpec = _spec("2d", "结案 closing", "supervisor")
+    close: CommitmentSpec = _spec("2d", "结案", "supervisor")
 
     @model_validator(mode="after")
     def _acknowledge_pages(self) -> EmergencyPolicy:
@@ -213,20 +213,20 @@ class InstallationPolicy(_Strict):
     """Commitments of an installation (DOMAIN.md section 3). Site assessment and delivery are
     due by the delivery date of the order, which the order itself gives."""
 
-    site_fix: CommitmentSpec = _spec("14d", "现场整改 site fixed by the hospital", "hotline",
+    site_fix: CommitmentSpec = _spec("14d", "现场整改", "hotline",
                                      remind_every="2d")
     commissioning: CommitmentSpec = CommitmentSpec.model_validate(
-        {"within": "14d", "label": "安装调试 installation and commissioning"})
-    signatures: CommitmentSpec = _spec("7d", "验收签字 acceptance signed by both parties",
+        {"within": "14d", "label": "安装调试"})
+    signatures: CommitmentSpec = _spec("7d", "验收签字",
                                        "supervisor", remind_every="2d")
 
 
 class MaintenancePolicy(_Strict):
     """A preventive-maintenance visit: opened on its due date, done within its window."""
 
-    assign: CommitmentSpec = _spec("2d", "派工 engineer assigned", "supervisor")
-    visit: CommitmentSpec = _spec("14d", "预防性维护 maintenance visit done")
-    confirmation: CommitmentSpec = _spec("3d", "客户确认 customer confirmation", "hotline")
+    assign: CommitmentSpec = _spec("2d", "派工", "supervisor")
+    visit: CommitmentSpec = _spec("14d", "预防性维护")
+    confirmation: CommitmentSpec = _spec("3d", "客户确认", "hotline")
 
 
 class SlaPolicy(_Strict):

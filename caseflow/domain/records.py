@@ -30,13 +30,14 @@ class NoticeRequest(BaseModel):
     """A message for the outbox: to one person, or to everyone with a role for the hospital.
 
     With `template` (a code of domain/notices.py) and its `params`, it is worded when it is
-    sent, in the recipient's language and time zone; `subject` and `body` are then what is
-    sent to a reader of the outbox rows only (and what is sent without a template)."""
+    sent, in the recipient's language and time zone, and the outbox row keeps its zh-CN
+    wording; without one, `subject` and `body` are sent as written (cases recorded before
+    notices had templates)."""
 
     to_person_id: str | None = None
     to_role: Role | None = None
-    subject: str
-    body: str
+    subject: str = ""
+    body: str = ""
     urgent: bool = False
     template: str | None = None
     params: dict[str, Any] = {}

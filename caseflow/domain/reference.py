@@ -26,7 +26,8 @@ def _zone(name: str) -> str:
 
 class HospitalIn(Payload):
     id: Key
-    name: Name
+    name: Name  # its own name, as written (Chinese)
+    name_en: Label = ""  # an English name, if it has one
     region: Label = ""
     timezone: Annotated[str, AfterValidator(_zone)] = "Asia/Shanghai"
 

@@ -56,7 +56,9 @@ class Hospital(Base):
     __tablename__ = "hospitals"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))  # its own name, as written in Chinese
+    # An English name for readers of English, if it has one ("": none; shown as `name`).
+    name_en: Mapped[str] = mapped_column(String(200), default="", server_default="")
     region: Mapped[str] = mapped_column(String(100), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
 
@@ -111,6 +113,9 @@ class Person(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     # The language their notifications are written in: zh-CN or en.
     language: Mapped[str] = mapped_column(String(8), default="zh-CN", server_default="zh-CN")
+    # The zone their notifications show times in (IANA name).
+    time_zone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai",
+                                           server_default="Asia/Shanghai")
 
 
 class OnCallShift(Base):

@@ -77,6 +77,8 @@ def public(person: Person) -> PersonPublic:
                         email=person.email or "", channels=list(person.channels or []),
                         webhook_url=person.webhook_url or "",
                         work_calendar=person.work_calendar or "business",
+                        language=person.language or "zh-CN",
+                        time_zone=person.time_zone or "Asia/Shanghai",
                         active=person.active is not False, username=person.username,
                         can_sign_in=bool(person.username and person.password_hash))
 

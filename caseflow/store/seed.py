@@ -16,8 +16,10 @@ from caseflow.store.models import ApiToken, Contract, Equipment, Hospital, OnCal
 from caseflow.store.people import check_password, issue_token, set_password
 
 HOSPITALS = [
-    Hospital(id="H-DH", name="东湖县人民医院 Donghu County People's Hospital", region="华东"),
-    Hospital(id="H-JB", name="江北市第一医院 Jiangbei First Hospital", region="华东"),
+    Hospital(id="H-DH", name="东湖县人民医院",
+             name_en="Donghu County People's Hospital", region="华东"),
+    Hospital(id="H-JB", name="江北市第一医院",
+             name_en="Jiangbei First Hospital", region="华东"),
 ]
 CONTRACTS = [
     Contract(code="HT-2025-RJ-001", hospital_id="H-DH", starts_on=date(2025, 1, 1),
@@ -53,8 +55,8 @@ PEOPLE = [
     Person(id="MG-01", name="赵敏", role="manager", phone="13700000001"),
     Person(id="DR-01", name="孙杰", role="director", phone="13700000002"),
     Person(id="AU-01", name="周芳", role="auditor", phone="13600000001"),
-    Person(id="AD-01", name="系统管理员 admin", role="admin"),
-    Person(id="MO-01", name="远程监测 remote monitoring", role="monitoring"),
+    Person(id="AD-01", name="系统管理员", role="admin"),
+    Person(id="MO-01", name="远程监测", role="monitoring"),
 ]
 # The demo on-call chain of each hospital, every modality: engineer -> supervisor -> service
 # manager -> director (DOMAIN.md section 4).

@@ -81,7 +81,9 @@ with workflow.unsafe.imports_passed_through():
 ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
-LEVEL_NAMES = {0: "预警 warning", 1: "超时 breach (level 1)", 2: "升级 level 2", 3: "升级 level 3"}
+# The rungs as the plain zh-CN summary (logs, exports) names them; readers get them worded
+# from the event's code and data (console) or the notice's template (domain/notices.py).
+LEVEL_NAMES = {0: "预警", 1: "超时(第 1 级)", 2: "升级第 2 级", 3: "升级第 3 级"}
 # Cases opened under this patch are lean (docs/architecture.md "Lean case histories"); the
 # patches before it (the deadline revisions, each kind's own) are all in force for them.
 LEAN_PATCH = "lean-histories"
@@ -173,11 +175,15 @@ class CaseWorkflow:
     def _projection(self) -> CaseProjection:
         raise NotImplementedError
 
-    def _projected(self) -> CaseProjection:
-        """The projection with the deadlines that changed since the last record."""
+    def _next_due(self) -> Any:
+        """The open, running commitment due first (None: nothing is running)."""
         running = [c for c in self.deadlines.commitments.values()
                    if c.is_open and not c.is_paused and c.due_at is not None]
-        first = min(running, key=lambda c: (c.due_at, c.key), default=None)
+        return min(running, key=lambda c: (c.due_at, c.key), default=None)
+
+    def _projected(self) -> CaseProjection:
+        """The projection with the deadlines that changed since the last record."""
+        first = self._next_due()
         return self._projection().model_copy(update={
             "commitments": self.deadlines.report(workflow.now()),
             "next_due_at": first.due_at if first else None,
@@ -323,11 +329,12 @@ class CaseWorkflow:
             owner_name=item.owner_name or item.owner_id, due_at=item.due_at, added_at=now)
         self.actions[action.id] = action
         self.deadlines.start_until(
-            f"action-{action.id}", label=f"整改 {action.id}: {action.description[:60]}", at=now,
+            f"action-{action.id}", label=f"整改 {action.id}:{action.description[:60]}", at=now,
             due_at=action.due_at, owner_id=action.owner_id)
-        return NoticeRequest(to_person_id=action.owner_id,
-                             subject=f"整改措施 corrective action {action.id} ({self.case_id})",
-                             body=f"{action.description} (due {action.due_at.isoformat()})")
+        return NoticeRequest(to_person_id=action.owner_id, template="corrective-action",
+                             params={"case_id": self.case_id, "action_id": action.id,
+                                     "text": action.description,
+                                     "due_at": action.due_at.isoformat()})
 
     def _finish_action(self, p: CompleteAction, now: datetime) -> CorrectiveAction:
         action = self.actions[p.action_id]
@@ -426,7 +433,7 @@ class CaseWorkflow:
                 "from_version": before, "to_version": request.policy.policy_version,
                 "moves": [move.model_dump(mode="json") for move in moves]}
         await self._record("policy_migrated", request.actor,
-                           f"政策迁移 policy {before} -> {request.policy.policy_version}: "
+                           f"政策迁移 {before} -> {request.policy.policy_version}:"
                            f"{request.reason}", data)
         return m.MigrationOutcome(case_id=self.case_id, status="migrated", from_version=before,
                                   to_version=request.policy.policy_version, moved=len(moves))
@@ -445,6 +452,7 @@ class CaseWorkflow:
         running `alongside` (work the case starts on its own, e.g. paging) next to the watcher.
         A lean case whose history passes its bound continues as new from here (it does not
         return): once no step, no record and no work alongside is in flight."""
+        self._show_details()  # a continued run too, before its first step
         if self._intake_events:
             await self._write(self._intake_events)
             self._intake_events = []
@@ -494,7 +502,7 @@ class CaseWorkflow:
 
     async def _auto_resume(self) -> None:
         pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
-        await self._record("resume", SYSTEM, "恢复计时 clock resumed on the scheduled date "
+        await self._record("resume", SYSTEM, "到期自动恢复计时"
                                              f"({pause.reason if pause else ''})")
 
     # ----- cases this one opens -----------------------------------------------------------------
@@ -529,8 +537,7 @@ class CaseWorkflow:
                                                       here.equipment_serial),
                     static_summary=summary)
             except (ActivityError, WorkflowAlreadyStartedError) as error:
-                await self._link_trouble(f"{kind}-not-opened", f"未能开立关联{name_zh} the linked "
-                                                               f"{kind} could not be opened", error)
+                await self._link_trouble(f"{kind}-not-opened", f"未能开立关联{name_zh}", error)
                 return None
             link = LinkedCase(case_id=start.case_id, kind=kind, relation=kind, status="open",
                               opened_at=workflow.now())
@@ -544,14 +551,31 @@ class CaseWorkflow:
     async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
         """Record what went wrong with a linked case, and tell the supervisors at once."""
         cause = error.cause if error.cause is not None else error
-        await self._record(event, SYSTEM, f"{summary}: {cause}", {"error": str(cause)}, [
-            NoticeRequest(to_role=Role.supervisor, urgent=True,
-                          subject=f"{summary} ({self.case_id})", body=str(cause))])
+        await self._record(event, SYSTEM, f"{summary}:{cause}", {"error": str(cause)}, [
+            NoticeRequest(to_role=Role.supervisor, urgent=True, template="link-trouble",
+                          params={"case_id": self.case_id, "event": event, "text": str(cause)})])
 
     # ----- recording ----------------------------------------------------------------------------
 
+    def _show_details(self) -> None:
+        """What the Temporal UI shows as the case's current details (its summary is the
+        start's static summary): status, severity, assignee, the next deadline, whether it is
+        breached. The worker keeps them in memory and answers the UI's metadata query with
+        them: no command and no history event, so they cost a case's history nothing."""
+        p, first = self._projection(), self._next_due()
+        lines = [f"**状态** {p.status}" + (f" · **严重度** {p.severity}" if p.severity else ""),
+                 f"**负责人** {self.assignee.name}" if self.assignee else "**负责人** 未指派"]
+        if first is not None:
+            lines.append(f"**下一期限** {first.label or first.key} "
+                         f"{first.due_at.strftime('%Y-%m-%d %H:%M')} UTC")
+        if p.breached:
+            lines.append(f"**已超时** 升级第 {self.deadlines.escalation_level} 级")
+        workflow.set_current_details("\n".join(lines))
+
     def _publish(self) -> None:
-        """Keep the search attributes current (only what changed is upserted)."""
+        """Keep the search attributes and the Temporal UI's details current (only the
+        attributes that changed are upserted)."""
+        self._show_details()
         values = self.search_attributes()
         changed = [search.KEYS[name].value_set(value) for name, value in values.items()
                    if self._published.get(name) != value]
@@ -601,8 +625,8 @@ class CaseWorkflow:
         self.seq += 1
         self._publish()
         info = workflow.info()
-        name = (f"提醒 reminder {-due.level}" if due.level < 0
-                else LEVEL_NAMES.get(due.level, f"level {due.level}"))
+        name = (f"提醒 {-due.level}" if due.level < 0
+                else LEVEL_NAMES.get(due.level, f"升级第 {due.level} 级"))
         due_text = due.due_at.isoformat() if due.due_at else "?"
         owner_id = due.owner_id or (self.assignee.id if self.assignee else None)
         await self._activity(
@@ -614,7 +638,7 @@ class CaseWorkflow:
                 hospital_id=self.hospital_id, scheduled_at=due.scheduled_at,
                 fired_at=due.fired_at, due_at=due.due_at,
                 urgent=self._urgent_rung(due),
-                summary=f"{name}: {due.label} due {due_text}",
+                summary=f"{name}:{due.label},应于 {due_text} 完成",
                 projection=self._projected()))
 
 

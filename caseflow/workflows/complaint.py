@@ -63,15 +63,15 @@ class ComplaintWorkflow(CaseWorkflow):
         for key in STAGES:
             self.deadlines.start(key, getattr(self.commitments, key), at=self.opened_at,
                                  started_at=received)
-        origin = (f" (from {start.origin.kind} {start.origin.case_id})" if start.origin else "")
+        origin = (f"(来自 {start.origin.case_id})" if start.origin else "")
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"投诉受理 complaint recorded{origin}: {intake.complainant_name}: {intake.matter}",
+            f"投诉受理{origin}:{intake.complainant_name}:{intake.matter}",
             {"intake": intake.model_dump(mode="json"),
              "origin": start.origin.model_dump(mode="json") if start.origin else None,
              "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.supervisor, subject=f"新投诉 new complaint {self.case_id}",
-                           body=intake.matter)]))
+            [NoticeRequest(to_role=Role.supervisor, template="complaint-opened",
+                           params={"case_id": self.case_id, "text": intake.matter})]))
 
     @workflow.run
     async def run(self, start: c.ComplaintStart) -> c.ComplaintResult:
@@ -122,36 +122,36 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _classify(self, actor: Actor, p: c.Classify) -> Outcome:
         self.category = p.category
-        return f"分类 classified {p.category.value}", p.model_dump(mode="json"), []
+        return f"分类:{p.category.value}", p.model_dump(mode="json"), []
 
     def _assign(self, actor: Actor, p: c.AssignHandler) -> Outcome:
         self.assignee = Actor(id=p.handler_id, name=p.handler_name or p.handler_id)
-        return (f"负责人 handled by {self.assignee.name}", p.model_dump(mode="json"),
-                [NoticeRequest(to_person_id=p.handler_id,
-                               subject=f"投诉由您负责 complaint {self.case_id} is yours",
-                               body=self.start.intake.matter)])
+        return (f"负责人:{self.assignee.name}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=p.handler_id, template="complaint-handler",
+                               params={"case_id": self.case_id,
+                                       "text": self.start.intake.matter})])
 
     def _first_feedback(self, actor: Actor, p: c.FirstFeedback) -> Outcome:
         self.deadlines.meet("first_feedback", workflow.now())
-        return f"首次反馈 first feedback: {p.note}", p.model_dump(mode="json"), []
+        return f"首次反馈:{p.note}", p.model_dump(mode="json"), []
 
     def _form_team(self, actor: Actor, p: c.FormTeam) -> Outcome:
         self.team = list(p.members)
         self.deadlines.meet("team", workflow.now())
         self.status = C.team_formed
         names = ", ".join(f"{m.name} ({m.role.value})" for m in p.members)
-        return f"成立调查组 team formed: {names}", p.model_dump(mode="json"), []
+        return f"成立调查组:{names}", p.model_dump(mode="json"), []
 
     def _record_findings(self, actor: Actor, p: c.Findings) -> Outcome:
         self.findings.append(p)
         self.status = C.investigating
-        return (f"调查 findings: {p.facts} ({len(p.evidence)} evidence)", p.model_dump(mode="json"),
+        return (f"调查:{p.facts}(证据 {len(p.evidence)} 项)", p.model_dump(mode="json"),
                 [])
 
     def _root_cause(self, actor: Actor, p: c.RootCause) -> Outcome:
         self.root_cause = p.root_cause
         self.status = C.root_cause_found
-        return f"根本原因 root cause: {p.root_cause}", p.model_dump(mode="json"), []
+        return f"根本原因:{p.root_cause}", p.model_dump(mode="json"), []
 
     def _plan(self, actor: Actor, p: c.Plan) -> Outcome:
         now = workflow.now()
@@ -159,13 +159,13 @@ class ComplaintWorkflow(CaseWorkflow):
         notices = [self._track_action(item, now) for item in p.actions]
         self.deadlines.meet("plan", now)
         self.status = C.planned
-        return (f"整改方案 corrective plan ({len(p.actions)} actions): {p.summary}",
+        return (f"整改方案({len(p.actions)} 项措施):{p.summary}",
                 p.model_dump(mode="json"), notices)
 
     def _brief(self, actor: Actor, p: c.Briefing) -> Outcome:
         self.briefing = p
         self.status = C.briefed
-        return f"内部通报 internal briefing: {p.summary}", p.model_dump(mode="json"), []
+        return f"内部通报:{p.summary}", p.model_dump(mode="json"), []
 
     def _answer(self, actor: Actor, p: c.Answer) -> Outcome:
         now = workflow.now()
@@ -174,7 +174,7 @@ class ComplaintWorkflow(CaseWorkflow):
         self.deadlines.meet("answer", now)
         self.status = C.answered
         self._await_callback_if_done(now)
-        return f"答复投诉人 answered: {p.answer}", p.model_dump(mode="json"), []
+        return f"答复投诉人:{p.answer}", p.model_dump(mode="json"), []
 
     def _add_action(self, actor: Actor, p: c.CorrectiveActionInput) -> Outcome:
         now = workflow.now()
@@ -182,14 +182,14 @@ class ComplaintWorkflow(CaseWorkflow):
         if self.status == C.awaiting_callback:  # the callback waits for this action too
             self.deadlines.waive("callback", now, "a corrective action was added")
             self.status = C.answered
-        return (f"新增整改措施 corrective action added: {p.description}",
+        return (f"新增整改措施:{p.description}",
                 p.model_dump(mode="json"), [notice])
 
     def _complete_action(self, actor: Actor, p: c.CompleteAction) -> Outcome:
         now = workflow.now()
         action = self._finish_action(p, now)
         self._await_callback_if_done(now)
-        return (f"整改完成 corrective action {action.id} done: {p.result}",
+        return (f"整改完成 {action.id}:{p.result}",
                 p.model_dump(mode="json"), [])
 
     def _callback(self, actor: Actor, p: c.Callback) -> Outcome:
@@ -200,7 +200,7 @@ class ComplaintWorkflow(CaseWorkflow):
             self.status = C.resolved
             self.deadlines.start("close", self.commitments.close, at=now,
                                  notify_offset=self.level - 1)
-            return (f"回访 callback: satisfied ({p.satisfaction}/5) {p.comment}".strip(),
+            return (f"回访:满意({p.satisfaction}/5){p.comment}".strip(),
                     p.model_dump(mode="json"), [])
         before = self.level
         self.level = min(self.level + 1, len(self.policy.ladder.levels))
@@ -209,12 +209,12 @@ class ComplaintWorkflow(CaseWorkflow):
                                  notify_offset=self.level - 1)
         self.status = C.reopened
         to_role = self.policy.ladder.levels[self.level - 1].notify
-        return (f"回访不满意 dissatisfied ({p.satisfaction}/5): reopened at level {self.level} "
+        return (f"回访不满意({p.satisfaction}/5):第 {self.level} 级重新处理 "
                 f"{p.comment}".strip(),
                 p.model_dump(mode="json") | {"level_before": before, "level": self.level},
-                [NoticeRequest(to_role=to_role, urgent=True,
-                               subject=f"投诉重开 complaint {self.case_id} reopened at level "
-                                       f"{self.level}", body=p.comment or self.start.intake.matter)])
+                [NoticeRequest(to_role=to_role, urgent=True, template="complaint-reopened",
+                               params={"case_id": self.case_id, "level": self.level,
+                                       "text": p.comment or self.start.intake.matter})])
 
     def _close(self, actor: Actor, p: c.Close) -> Outcome:
         self.deadlines.meet("close", workflow.now())
@@ -223,7 +223,7 @@ class ComplaintWorkflow(CaseWorkflow):
         self.outcome = ComplaintOutcome.resolved
         self.status = C.closed
         self.closed_at = workflow.now()
-        return f"结案 closed; lessons learned: {p.lessons_learned}", p.model_dump(mode="json"), []
+        return f"结案;经验教训:{p.lessons_learned}", p.model_dump(mode="json"), []
 
     def _withdraw(self, actor: Actor, p: c.Withdraw) -> Outcome:
         now = workflow.now()
@@ -232,7 +232,7 @@ class ComplaintWorkflow(CaseWorkflow):
         self.outcome = ComplaintOutcome.withdrawn
         self.status = C.withdrawn
         self.closed_at = now
-        return f"撤诉 withdrawn: {p.reason}", p.model_dump(mode="json"), []
+        return f"撤诉:{p.reason}", p.model_dump(mode="json"), []
 
     # ----- helpers ------------------------------------------------------------------------------
 

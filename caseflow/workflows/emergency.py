@@ -84,16 +84,17 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.stand_down_reason: str | None = None
         self.deadlines.start("notify", self.commitments.notify, at=self.opened_at)
         intake, unit = start.intake, start.equipment
-        origin = f" (from repair {intake.related_case_id})" if intake.related_case_id else ""
+        origin = f"(来自维修 {intake.related_case_id})" if intake.related_case_id else ""
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"应急响应 emergency declared{origin}: {intake.trigger.value} {unit.modality} "
-            f"{unit.serial} {intake.department}: {intake.impact}",
+            f"应急响应{origin}:{intake.trigger.value} {unit.modality} "
+            f"{unit.serial} {intake.department}:{intake.impact}",
             {"intake": intake.model_dump(mode="json"),
              "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                           subject=f"应急 emergency {self.case_id} {unit.hospital_name} "
-                                   f"{unit.modality} {unit.serial}", body=intake.impact)]))
+            [NoticeRequest(to_role=Role.supervisor, urgent=True, template="emergency-declared",
+                           params={"case_id": self.case_id, "hospital": unit.hospital_name,
+                                   "unit": f"{unit.modality} {unit.serial}",
+                                   "trigger": intake.trigger.value, "text": intake.impact})]))
 
     @workflow.run
     async def run(self, start: e.EmergencyStart) -> e.EmergencyResult:
@@ -200,25 +201,26 @@ class EmergencyResponseWorkflow(CaseWorkflow):
                       at=now, source=level.source if level else "none")
         self.pages.append(page)
         unit, intake = self.start.equipment, self.start.intake
-        subject = (f"应急呼叫 EMERGENCY {self.case_id}: {unit.hospital_name} {unit.modality} "
-                   f"{unit.serial}, please acknowledge within "
-                   f"{self.commitments.acknowledge.within}")
+        told = {"case_id": self.case_id, "hospital": unit.hospital_name,
+                "unit": f"{unit.modality} {unit.serial}", "trigger": intake.trigger.value,
+                "impact": intake.impact,
+                "due_at": round_.due_at.isoformat() if round_.due_at else ""}
         if people:
             self.deadlines.meet("notify", now)
-            names = ", ".join(p.name for p in people)
+            names = "、".join(p.name for p in people)
             await self._record("page", SYSTEM,
-                               f"呼叫 paged level {page.level} ({names}), round {page.round}",
+                               f"呼叫第 {page.level} 级({names}),第 {page.round} 轮",
                                page.model_dump(mode="json"),
-                               [NoticeRequest(to_person_id=p.id, urgent=True, subject=subject,
-                                              body=f"{intake.trigger.value}: {intake.impact}")
+                               [NoticeRequest(to_person_id=p.id, urgent=True, template="page",
+                                              params=told)
                                 for p in people])
         else:
             await self._record("page", SYSTEM,
-                               f"无人值班 nobody on call for {unit.modality} at this hospital; "
-                               f"paging again in {self.commitments.acknowledge.within}",
+                               f"本院 {unit.modality} 无人值班;"
+                               f"{self.commitments.acknowledge.within} 后再次呼叫",
                                page.model_dump(mode="json"),
-                               [NoticeRequest(to_role=role, urgent=True, subject=subject,
-                                              body=f"nobody on call: {intake.impact}")
+                               [NoticeRequest(to_role=role, urgent=True,
+                                              template="nobody-on-call", params=told)
                                 for role in (Role.supervisor, Role.manager)])
 
     def _paged_ids(self) -> set[str]:
@@ -242,22 +244,22 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.acknowledged
         self.deadlines.start("on_site", self.commitments.on_site, at=now)
         self.deadlines.start("progress", self.commitments.progress, at=now)
-        return (f"应答 acknowledged by {actor.name} after "
-                f"{self.earlier_pages + len(self.pages)} page(s) {p.note}"
+        return (f"应答:{actor.name},呼叫 {self.earlier_pages + len(self.pages)} 次后 {p.note}"
                 .strip(), p.model_dump(mode="json") | {"level": self.acknowledged_level},
                 [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                               subject=f"应急已应答 emergency {self.case_id} acknowledged by "
-                                       f"{actor.name}", body=p.note or self.start.intake.impact)])
+                               template="emergency-acknowledged",
+                               params={"case_id": self.case_id, "person": actor.name,
+                                       "text": p.note or self.start.intake.impact})])
 
     def _dispatch(self, actor: Actor, p: e.Dispatch) -> Outcome:
         self.team, self.parts, self.mode = list(p.team), list(p.parts), p.mode
         self.status = E.dispatched
-        names = ", ".join(m.person_name or m.person_id for m in p.team)
-        parts = f"; parts: {', '.join(p.parts)}" if p.parts else ""
-        return (f"派工 dispatched {names} ({p.mode.value}){parts}", p.model_dump(mode="json"),
-                [NoticeRequest(to_person_id=m.person_id, urgent=True,
-                               subject=f"应急派工 emergency {self.case_id}: you are on the team",
-                               body=self.start.intake.impact)
+        names = "、".join(m.person_name or m.person_id for m in p.team)
+        parts = f";备件:{'、'.join(p.parts)}" if p.parts else ""
+        return (f"派工:{names}({p.mode.value}){parts}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=m.person_id, urgent=True, template="emergency-team",
+                               params={"case_id": self.case_id,
+                                       "text": self.start.intake.impact})
                  for m in p.team if m.person_id != actor.id])
 
     def _on_site(self, actor: Actor, p: e.OnSite) -> Outcome:
@@ -265,12 +267,12 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.deadlines.meet("on_site", now)
         self.mode, self.on_site_at = p.mode, now
         self.status = E.on_site
-        return f"到场 {p.mode.value} by {actor.name} {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"到场({p.mode.value}):{actor.name} {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _safety_measures(self, actor: Actor, p: e.SafetyMeasures) -> Outcome:
         self.safety.append(e.Recorded(at=workflow.now(), by=actor,
                                       data=p.model_dump(mode="json")))
-        return (f"安全措施 safety measures: {'; '.join(p.measures)}", p.model_dump(mode="json"),
+        return (f"安全措施:{';'.join(p.measures)}", p.model_dump(mode="json"),
                 [])
 
     def _progress(self, actor: Actor, p: e.Progress) -> Outcome:
@@ -278,7 +280,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.progress.append(e.Recorded(at=now, by=actor, data=p.model_dump(mode="json")))
         self.deadlines.meet("progress", now)
         self.deadlines.start("progress", self.commitments.progress, at=now)
-        return f"进展通报 progress to the customer: {p.message}", p.model_dump(mode="json"), []
+        return f"进展通报:{p.message}", p.model_dump(mode="json"), []
 
     def _restored(self, actor: Actor, p: e.Restored) -> Outcome:
         now = workflow.now()
@@ -286,9 +288,9 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.restored_at, self.restored_summary = now, p.summary
         self.status = E.restored
         self.deadlines.start("check", self.commitments.check, at=now)
-        return (f"恢复 restored: {p.summary}", p.model_dump(mode="json"),
-                [NoticeRequest(to_role=Role.hotline, subject=f"应急已恢复 emergency "
-                               f"{self.case_id} restored", body=p.summary)])
+        return (f"恢复:{p.summary}", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.hotline, template="emergency-restored",
+                               params={"case_id": self.case_id, "text": p.summary})])
 
     def _performance_check(self, actor: Actor, p: e.PerformanceCheck) -> Outcome:
         now = workflow.now()
@@ -301,14 +303,14 @@ class EmergencyResponseWorkflow(CaseWorkflow):
             self.status = E.on_site
             self.restored_at = None
             self.deadlines.start("progress", self.commitments.progress, at=now)
-            return (f"性能检查未通过 check failed, back to the repair: {'; '.join(failures)}",
+            return (f"性能检查未通过,返回维修:{';'.join(failures)}",
                     data, [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                                         subject=f"应急复查未通过 emergency {self.case_id}: "
-                                                 "post-incident check failed",
-                                         body="; ".join(failures))])
+                                         template="check-failed",
+                                         params={"case_id": self.case_id,
+                                                 "text": "; ".join(failures)})])
         self.status = E.checked
         self.deadlines.start("survey", self.commitments.survey, at=now)
-        return (f"性能检查通过 post-incident check passed ({len(p.parameters)} parameters)",
+        return (f"性能检查通过({len(p.parameters)} 项参数)",
                 data, [])
 
     def _survey(self, actor: Actor, p: e.Survey) -> Outcome:
@@ -317,7 +319,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.satisfaction, self.survey_comment = p.satisfaction, p.comment
         self.status = E.surveyed
         self.deadlines.start("review", self.commitments.review, at=now)
-        return (f"满意度调查 survey: {p.satisfaction}/5 {p.comment}".strip(),
+        return (f"满意度调查:{p.satisfaction}/5 {p.comment}".strip(),
                 p.model_dump(mode="json"), [])
 
     def _review(self, actor: Actor, p: e.Review) -> Outcome:
@@ -327,13 +329,13 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         notices = [self._track_action(item, now) for item in p.actions]
         self.status = E.reviewed
         self._clock_closing(now)
-        return (f"事后复盘 review ({len(p.actions)} actions): root cause {p.root_cause}",
+        return (f"事后复盘({len(p.actions)} 项措施):根本原因 {p.root_cause}",
                 p.model_dump(mode="json"), notices)
 
     def _complete_action(self, actor: Actor, p: e.CompleteAction) -> Outcome:
         action = self._finish_action(p, workflow.now())
         self._clock_closing(workflow.now())
-        return (f"改进完成 improvement action {action.id} done: {p.result}",
+        return (f"改进完成 {action.id}:{p.result}",
                 p.model_dump(mode="json"), [])
 
     def _clock_closing(self, now: datetime) -> None:
@@ -350,7 +352,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.closed
         self.outcome = EmergencyOutcome.restored
         self.closed_at = now
-        return f"结案 closed {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"结案 {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _stand_down(self, actor: Actor, p: e.StandDown) -> Outcome:
         now = workflow.now()
@@ -359,10 +361,9 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.stood_down
         self.outcome = EmergencyOutcome.stood_down
         self.closed_at = now
-        return (f"解除 stood down: {p.reason}", p.model_dump(mode="json"),
-                [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                               subject=f"应急解除 emergency {self.case_id} stood down",
-                               body=p.reason)])
+        return (f"解除:{p.reason}", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.supervisor, urgent=True, template="stood-down",
+                               params={"case_id": self.case_id, "text": p.reason})])
 
     # ----- recording ----------------------------------------------------------------------------
 

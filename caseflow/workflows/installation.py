@@ -77,20 +77,19 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.until_verified = workflow.patched(COMMISSIONED_UNTIL_VERIFIED)
         order = start.intake
         due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
-        self.deadlines.start_until("site_assessment", label="现场评估 site assessment",
+        self.deadlines.start_until("site_assessment", label="现场评估",
                                    at=self.opened_at, due_at=due)
-        self.deadlines.start_until("delivery", label="到货 delivery", at=self.opened_at,
+        self.deadlines.start_until("delivery", label="到货", at=self.opened_at,
                                    due_at=due, pausable=True)
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"装机订单 installation ordered: {order.modality.value} {order.brand} {order.model} "
-            f"{order.serial} for {start.hospital_name} {order.department}, delivery due "
-            f"{order.delivery_due_at.isoformat()}",
+            f"装机订单:{order.modality.value} {order.brand} {order.model} "
+            f"{order.serial},{start.hospital_name} {order.department},应于 "
+            f"{order.delivery_due_at.isoformat()} 到货",
             {"intake": order.model_dump(mode="json"), "contract_code": start.contract_code,
              "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.supervisor,
-                           subject=f"新装机 new installation {self.case_id}",
-                           body=f"{order.modality.value} {order.serial} {start.hospital_name}")]))
+            [NoticeRequest(to_role=Role.supervisor, template="installation-ordered",
+                           params=self._told())]))
 
     @workflow.run
     async def run(self, start: i.InstallationStart) -> i.InstallationResult:
@@ -164,11 +163,9 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
     def _assign(self, actor: Actor, p: i.AssignLead) -> Outcome:
         self.assignee = Actor(id=p.engineer_id, name=p.engineer_name or p.engineer_id,
                               role=Role.engineer)
-        return (f"负责工程师 lead engineer {self.assignee.name}", p.model_dump(mode="json"),
-                [NoticeRequest(to_person_id=p.engineer_id,
-                               subject=f"装机由您负责 installation {self.case_id} is yours",
-                               body=f"{self.start.intake.modality.value} "
-                                    f"{self.start.intake.serial} {self.start.hospital_name}")])
+        return (f"负责工程师:{self.assignee.name}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=p.engineer_id, template="installation-assigned",
+                               params=self._told())])
 
     def _assess_site(self, actor: Actor, p: i.SiteAssessment) -> Outcome:
         now = workflow.now()
@@ -183,32 +180,31 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
             if self.status != I.site_not_ready:
                 self.deadlines.start("site_fix", self.commitments.site_fix, at=now)
             self.status = I.site_not_ready
-            return (f"现场不合格 site not ready ({names}): waiting for the hospital, clock "
-                    "paused", data,
-                    [NoticeRequest(to_role=Role.hotline, subject=f"现场整改 site of "
-                                   f"{self.case_id} needs the hospital's fix", body=names)])
+            return (f"现场不合格({names}):等待医院整改,计时暂停", data,
+                    [NoticeRequest(to_role=Role.hotline, template="site-fix",
+                                   params={"case_id": self.case_id, "text": names})])
         self.deadlines.meet("site_fix", now)
         if self.deadlines.paused is not None:
             self.deadlines.resume(at=now, by=actor.id)
         self.status = I.site_ready
-        return "现场合格 site ready: every item passed", data, []
+        return "现场合格:各项均通过", data, []
 
     def _deliver(self, actor: Actor, p: i.Step) -> Outcome:
         now = workflow.now()
         self.deadlines.meet("delivery", now)
         self.deadlines.start("commissioning", self.commitments.commissioning, at=now)
         self.status = I.delivered
-        return f"到货 delivered {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"到货 {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _install(self, actor: Actor, p: i.Step) -> Outcome:
         self.status = I.installed
-        return f"安装 installed {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"安装 {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _commission(self, actor: Actor, p: i.Step) -> Outcome:
         if not self.until_verified:
             self.deadlines.meet("commissioning", workflow.now())
         self.status = I.commissioned
-        return f"调试完成 commissioned {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"调试完成 {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _verify(self, actor: Actor, p: i.Verification) -> Outcome:
         now = workflow.now()
@@ -221,17 +217,17 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
             self.deadlines.reopen("commissioning", now)
             names = "; ".join(f"{m.name} {m.value:g}{m.unit} (spec {m.low}..{m.high})"
                               for m in out)
-            return (f"性能验证不合格 out of spec, back to commissioning: {names}", data,
-                    [NoticeRequest(to_role=Role.supervisor, subject=f"性能验证不合格 "
-                                   f"{self.case_id} out of spec", body=names)])
+            return (f"性能验证不合格,返回调试:{names}", data,
+                    [NoticeRequest(to_role=Role.supervisor, template="out-of-spec",
+                                   params={"case_id": self.case_id, "text": names})])
         self.status = I.verified
         self.deadlines.meet("commissioning", now)  # met already when commissioned (older cases)
         if self.revised:
             self.deadlines.start("signatures", self.commitments.signatures, at=now)
             if self.training is not None:  # trained before a refusal: ready to sign again
                 self.status = I.trained
-        return (f"性能验证合格 verified: {len(p.parameters)} parameters within spec "
-                f"(round {data['round']})", data, [])
+        return (f"性能验证合格:{len(p.parameters)} 项参数均在规格内"
+                f"(第 {data['round']} 轮)", data, [])
 
     def _train(self, actor: Actor, p: i.Training) -> Outcome:
         self.training = i.Recorded(at=workflow.now(), by=actor, data=p.model_dump(mode="json"))
@@ -239,21 +235,21 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         if not self.revised:
             self.deadlines.start("signatures", self.commitments.signatures, at=workflow.now())
         names = ", ".join(a.name for a in p.attendees)
-        return (f"培训 trained {len(p.attendees)} ({names}) on "
+        return (f"培训 {len(p.attendees)} 人({names}):"
                 f"{', '.join(t.value for t in p.topics)}", p.model_dump(mode="json"), [])
 
     def _sign(self, actor: Actor, p: i.Signature) -> Outcome:
         now = workflow.now()
         self.signatures[p.party] = i.Recorded(at=now, by=actor, data=p.model_dump(mode="json"))
-        summary = f"签字 {p.party.value} signed: {p.signer_name} {p.signer_title}".strip()
+        summary = f"签字({p.party.value}):{p.signer_name} {p.signer_title}".strip()
         if len(self.signatures) < 2:
             return summary, p.model_dump(mode="json"), []
         self.deadlines.meet("signatures", now)
         self.status = I.accepted
         self.closed_at = now
-        return (f"{summary}; 验收通过 accepted by both parties", p.model_dump(mode="json"),
-                [NoticeRequest(to_role=Role.supervisor, subject=f"验收通过 {self.case_id} "
-                               f"accepted", body=f"{self.start.intake.serial} in service")])
+        return (f"{summary};双方签字,验收通过", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.supervisor, template="accepted",
+                               params=self._told())])
 
     def _refuse(self, actor: Actor, p: i.Refusal) -> Outcome:
         now = workflow.now()
@@ -263,11 +259,12 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         if self.revised:  # the rework runs on the commissioning window again
             self.deadlines.start("commissioning", self.commitments.commissioning, at=now)
         self.status = I.installed  # rework, then commission and verify again
-        return (f"拒签 {p.party.value} refused ({p.signer_name}): {p.reason}; back to "
-                "commissioning", p.model_dump(mode="json"),
+        return (f"拒签({p.party.value},{p.signer_name}):{p.reason};返回调试",
+                p.model_dump(mode="json"),
                 [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                               subject=f"验收被拒 {self.case_id} refused by the "
-                                       f"{p.party.value}", body=p.reason)])
+                               template="acceptance-refused",
+                               params={"case_id": self.case_id, "party": p.party.value,
+                                       "text": p.reason})])
 
     def _cancel(self, actor: Actor, p: i.Cancel) -> Outcome:
         now = workflow.now()
@@ -277,7 +274,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.cancel_reason = p.reason
         self.status = I.cancelled
         self.closed_at = now
-        return f"取消 cancelled: {p.reason}", p.model_dump(mode="json"), []
+        return f"取消:{p.reason}", p.model_dump(mode="json"), []
 
     # ----- the register ---------------------------------------------------------------------
 
@@ -291,8 +288,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                                          f"{self.cancel_reason}", by=SYSTEM),
             start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
         await self._record("unit-released", SYSTEM,
-                           f"取消登记 {self.start.intake.serial} removed from the register "
-                           "(cancelled)")
+                           f"取消登记:{self.start.intake.serial} 已移出设备登记")
 
     async def _start_plan(self) -> None:
         """Register the unit in service with its warranty, then start its maintenance plan
@@ -307,8 +303,8 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
                 result_type=i.AcceptedUnit, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY)
             await self._record("in-service", SYSTEM,
-                               f"投入使用 {order.serial} in service on "
-                               f"{self.accepted.in_service_on}; warranty "
+                               f"投入使用:{order.serial} 于 "
+                               f"{self.accepted.in_service_on};保修 "
                                f"{self.accepted.warranty_start} .. {self.accepted.warranty_end}",
                                self.accepted.model_dump(mode="json"))
             first_due = self.accepted.in_service_on + timedelta(
@@ -324,22 +320,29 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         except ActivityError as error:
             cause = error.cause if error.cause is not None else error
             await self._record("plan-not-started", SYSTEM,
-                               f"未能启动维护计划 the maintenance plan could not start: {cause}",
+                               f"未能启动维护计划:{cause}",
                                {"error": str(cause)},
                                [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                                              subject=f"维护计划未启动 {self.case_id}",
-                                              body=str(cause))])
+                                              template="plan-not-started",
+                                              params={"case_id": self.case_id,
+                                                      "text": str(cause)})])
             return
         self.linked_cases.append(LinkedCase(case_id=plan_id(order.serial), kind="plan",
                                             relation="maintenance plan", status="active",
                                             opened_at=workflow.now()))
         await self._record("plan-started", SYSTEM,
-                           f"预防性维护计划 maintenance plan every "
-                           f"{self.accepted.maintenance_interval_days} days, first visit due "
-                           f"{first_due}", {"plan_id": plan_id(order.serial),
+                           f"预防性维护计划:每 "
+                           f"{self.accepted.maintenance_interval_days} 天,首次 "
+                           f"{first_due} 前", {"plan_id": plan_id(order.serial),
                                             "first_due": first_due.isoformat()})
 
     # ----- recording ----------------------------------------------------------------------------
+
+    def _told(self) -> dict[str, str]:
+        """The parameters of this case's notices: the case, the unit, the hospital."""
+        order = self.start.intake
+        return {"case_id": self.case_id, "unit": f"{order.modality.value} {order.serial}",
+                "hospital": self.start.hospital_name}
 
     def _projection(self) -> CaseProjection:
         order = self.start.intake

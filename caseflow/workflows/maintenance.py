@@ -57,13 +57,12 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         unit = start.equipment
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"预防性维护 maintenance visit due {start.due_on}: {unit.modality} {unit.serial} "
+            f"预防性维护,{start.due_on} 前:{unit.modality} {unit.serial} "
             f"{unit.hospital_name}",
             {"due_on": start.due_on.isoformat(), "plan_id": start.plan_id,
              "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.supervisor,
-                           subject=f"预防性维护待派工 maintenance visit {self.case_id}",
-                           body=f"{unit.modality} {unit.serial} due {start.due_on}")]))
+            [NoticeRequest(to_role=Role.supervisor, template="visit-due",
+                           params=self._told())]))
 
     @workflow.run
     async def run(self, start: m.VisitStart) -> m.VisitResult:
@@ -92,12 +91,9 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         self.assignee = Actor(id=p.engineer_id, name=p.engineer_name or p.engineer_id,
                               role=Role.engineer)
         self.status = V.assigned
-        unit = self.start.equipment
-        return (f"派工 assigned to {self.assignee.name}", p.model_dump(mode="json"),
-                [NoticeRequest(to_person_id=p.engineer_id,
-                               subject=f"预防性维护 maintenance visit {self.case_id}",
-                               body=f"{unit.modality} {unit.serial} {unit.hospital_name}, "
-                                    f"due {self.start.due_on}")])
+        return (f"派工:{self.assignee.name}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=p.engineer_id, template="visit-assigned",
+                               params=self._told())])
 
     def _report(self, actor: Actor, p: m.VisitReport) -> Outcome:
         now = workflow.now()
@@ -107,11 +103,11 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         self.status = V.done
         out = [c.name for c in p.calibration if not c.within_spec]
         repairs = p.repair_findings
-        summary = (f"维护完成 visit done: cleaning {'ok' if p.cleaning.done else 'NOT done'}, "
-                   f"inspection {'ok' if p.inspection.done else 'NOT done'}, "
-                   f"{len(p.calibration)} calibration values"
-                   + (f" ({len(out)} out of spec: {', '.join(out)})" if out else "")
-                   + (f"; {len(repairs)} finding(s) need a repair" if repairs else ""))
+        summary = (f"维护完成:清洁{'已完成' if p.cleaning.done else '未完成'},"
+                   f"检查{'已完成' if p.inspection.done else '未完成'},"
+                   f"校准 {len(p.calibration)} 项"
+                   + (f"({len(out)} 项超出规格:{', '.join(out)})" if out else "")
+                   + (f";{len(repairs)} 项发现需要维修" if repairs else ""))
         return summary, p.model_dump(mode="json") | {"out_of_spec": out}, []
 
     def _confirm(self, actor: Actor, p: m.Confirmation) -> Outcome:
@@ -120,7 +116,7 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         self.confirmation = p
         self.status = V.confirmed
         self.closed_at = now
-        return (f"客户确认 confirmed by {p.confirmed_by} {p.comment}".strip(),
+        return (f"客户确认:{p.confirmed_by} {p.comment}".strip(),
                 p.model_dump(mode="json"), [])
 
     def _cancel(self, actor: Actor, p: m.CancelVisit) -> Outcome:
@@ -129,7 +125,7 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
         self.cancel_reason = p.reason
         self.status = V.cancelled
         self.closed_at = now
-        return f"取消 cancelled: {p.reason}", p.model_dump(mode="json"), []
+        return f"取消:{p.reason}", p.model_dump(mode="json"), []
 
     # ----- a finding that needs a repair ----------------------------------------------------
 
@@ -152,9 +148,14 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
                 symptom="; ".join(f.description for f in findings),
                 severity=min(severities, key=SEVERITY_ORDER.index) if severities else None,
                 observed_at=workflow.now(), reporter=self.reported_by or SYSTEM),
-            RepairStart, summary=f"维修 from maintenance visit {self.case_id}",
-            opened=lambda case_id: (f"关联维修 repair {case_id} opened for {len(findings)} "
-                                    "finding(s)"))
+            RepairStart, summary=f"维修:来自预防性维护 {self.case_id}",
+            opened=lambda case_id: f"关联维修 {case_id}:{len(findings)} 项发现")
+
+    def _told(self) -> dict[str, str]:
+        """The parameters of this visit's notices: the case, the unit, where, when due."""
+        unit = self.start.equipment
+        return {"case_id": self.case_id, "unit": f"{unit.modality} {unit.serial}",
+                "hospital": unit.hospital_name, "due_on": self.start.due_on.isoformat()}
 
     def _projection(self) -> CaseProjection:
         unit = self.start.equipment
@@ -163,6 +164,6 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
             hospital_id=self.hospital_id, equipment_serial=unit.serial,
             assignee_id=self.assignee.id if self.assignee else None,
             breached=self.deadlines.breached,
-            title=f"预防性维护 {unit.modality} {unit.serial} due {self.start.due_on}"[:200],
+            title=f"预防性维护 {unit.modality} {unit.serial} {self.start.due_on}"[:200],
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)

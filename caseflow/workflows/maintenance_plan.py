@@ -123,7 +123,7 @@ class MaintenancePlanWorkflow:
             if self.plan.ends_on is not None and due > self.plan.ends_on:
                 # The contract ends before the next visit: the plan ends (the unit stays in
                 # service; a renewed contract starts a new plan).
-                self._change("end", f"合同到期 the contract ended on {self.plan.ends_on}", SYSTEM)
+                self._change("end", f"合同到期:{self.plan.ends_on}", SYSTEM)
                 return False
             due_at = m.opens_at(due, self.plan.timezone)
             now = workflow.now()
@@ -145,7 +145,7 @@ class MaintenancePlanWorkflow:
         self.version += 1
         if self.plan.status == PlanStatus.paused:
             self.plan.visits.append(m.PlannedVisit(due_on=day, case_id=None,
-                                                   note="计划暂停 plan paused: not opened"))
+                                                   note="计划暂停,未开立"))
             return
         try:
             start = await workflow.execute_activity(

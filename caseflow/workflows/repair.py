@@ -91,12 +91,14 @@ class RepairWorkflow(CaseWorkflow):
         intake = start.intake
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"报修受理 repair opened: {start.equipment.modality} {start.equipment.serial} "
-            f"{intake.department}: {intake.symptom}",
+            f"报修受理:{start.equipment.modality} {start.equipment.serial} "
+            f"{intake.department}:{intake.symptom}",
             {"intake": intake.model_dump(mode="json"), "in_warranty": start.in_warranty,
              "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.supervisor, subject=f"新报修 new repair {self.case_id}",
-                           body=intake.symptom)]))
+            [NoticeRequest(to_role=Role.supervisor, template="repair-opened",
+                           params={"case_id": self.case_id, "text": intake.symptom,
+                                   "unit": self._unit(),
+                                   "hospital": start.equipment.hospital_name})]))
         if intake.severity is None and workflow.patched(CLASSIFICATION_CLOCK_PATCH):
             self.deadlines.start("classification", self.repair_policy.classification,
                                  at=self.opened_at)
@@ -194,14 +196,14 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.meet("classification", workflow.now())
         self._set_severity(p.severity, actor)
         self.status = S.awaiting_assignment
-        return (f"分级 classified {p.severity.value} by {actor.name}",
+        return (f"分级:{p.severity.value}({actor.name})",
                 {"severity": p.severity.value, "reason": p.reason},
                 self._tell_if_critical())
 
     def _reclassify(self, actor: Actor, p: r.Reclassify) -> Outcome:
         before = self.severity
         self._set_severity(p.severity, actor)
-        return (f"重新分级 reclassified {before} -> {p.severity.value}: {p.reason}",
+        return (f"重新分级:{before} -> {p.severity.value}:{p.reason}",
                 {"from": before, "to": p.severity.value, "reason": p.reason},
                 self._tell_if_critical())
 
@@ -214,62 +216,64 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.start("handover", self.repair_policy.handover, at=now)
         if self.deadlines.get("progress") is None:
             self.deadlines.start("progress", self.repair_policy.progress, at=now)
-        verb = "改派 re-assigned" if previous else "派工 assigned"
-        return (f"{verb} to {self.assignee.name}",
+        verb = "改派" if previous else "派工"
+        return (f"{verb}:{self.assignee.name}",
                 {"engineer_id": p.engineer_id, "previous": previous.id if previous else None,
                  "note": p.note},
                 [NoticeRequest(to_person_id=p.engineer_id, urgent=self._urgent(),
-                               subject=f"派工 case {self.case_id} assigned to you",
-                               body=self.start.intake.symptom)])
+                               template="assigned",
+                               params={"case_id": self.case_id, "unit": self._unit(),
+                                       "text": self.start.intake.symptom})])
 
     def _acknowledge(self, actor: Actor, p: r.Remark) -> Outcome:
         self.status = S.acknowledged
-        return f"工程师确认 {actor.name} acknowledged", {"note": p.note}, []
+        return f"工程师确认:{actor.name}", {"note": p.note}, []
 
     def _confirm_handover(self, actor: Actor, p: r.Remark) -> Outcome:
         self.deadlines.meet("handover", workflow.now())
-        return (f"交接确认 hand-over to {self.assignee.name if self.assignee else '?'} confirmed",
+        return (f"交接确认:{self.assignee.name if self.assignee else '?'}",
                 {"note": p.note}, [])
 
     def _arrive(self, actor: Actor, p: r.Arrive) -> Outcome:
         self.deadlines.meet("arrival", workflow.now())
         self.status = S.on_site
-        where = "到场 on site" if p.mode.value == "on_site" else "远程接入 remote connected"
-        return f"{where}: {actor.name}", {"mode": p.mode.value, "note": p.note}, []
+        where = "到场" if p.mode.value == "on_site" else "远程接入"
+        return f"{where}:{actor.name}", {"mode": p.mode.value, "note": p.note}, []
 
     def _report_site(self, actor: Actor, p: r.ReportSite) -> Outcome:
         self.status = S.site_reported
-        return (f"现场情况 site condition: {p.condition}",
+        return (f"现场情况:{p.condition}",
                 {"condition": p.condition, "hazards": p.hazards},
                 [NoticeRequest(to_role=Role.supervisor, urgent=self._urgent(),
-                               subject=f"待批准开工 approve work on {self.case_id}",
-                               body=p.condition)])
+                               template="approve-work",
+                               params={"case_id": self.case_id, "text": p.condition})])
 
     def _approve_start(self, actor: Actor, p: r.Remark) -> Outcome:
         self.status = S.work_approved
-        return (f"批准开工 start of work approved by {actor.name}", {"note": p.note},
-                self._tell_assignee("可以开工 work approved", p.note))
+        return (f"批准开工:{actor.name}", {"note": p.note},
+                self._tell_assignee("work-approved", p.note))
 
     def _diagnose(self, actor: Actor, p: r.Diagnose) -> Outcome:
         self.fault_category = p.fault_category
         self.deadlines.change("restore", self._restore_spec())
         self.status = S.repairing if self.start.in_warranty else S.awaiting_quotation
-        return (f"诊断 diagnosis ({p.fault_category.value}): {p.findings}",
+        return (f"诊断({p.fault_category.value}):{p.findings}",
                 p.model_dump(mode="json"), [])
 
     def _quote(self, actor: Actor, p: r.Quote) -> Outcome:
         self.quotation = p.model_dump(mode="json")
         self.status = S.awaiting_quote_decision
         self.deadlines.pause(at=workflow.now(), reason=QUOTATION_PAUSE, by=actor.id)
-        return (f"报价 quotation {p.amount} {p.currency} (clock paused)", self.quotation,
-                [NoticeRequest(to_role=Role.hotline, subject=f"报价待客户确认 quotation {self.case_id}",
-                               body=f"{p.amount} {p.currency}")])
+        return (f"报价 {p.amount} {p.currency}(计时暂停)", self.quotation,
+                [NoticeRequest(to_role=Role.hotline, template="quotation",
+                               params={"case_id": self.case_id, "amount": str(p.amount),
+                                       "currency": p.currency})])
 
     def _approve_quote(self, actor: Actor, p: r.ApproveQuote) -> Outcome:
         self.deadlines.resume(at=workflow.now(), by=actor.id)
         self.status = S.repairing
-        return (f"客户同意报价 quotation approved by {p.approved_by} (clock resumed)",
-                p.model_dump(mode="json"), self._tell_assignee("报价已同意 quotation approved", ""))
+        return (f"客户同意报价:{p.approved_by}(计时恢复)",
+                p.model_dump(mode="json"), self._tell_assignee("quotation-approved", ""))
 
     def _decline_quote(self, actor: Actor, p: r.Reason) -> Outcome:
         now = workflow.now()
@@ -280,23 +284,23 @@ class RepairWorkflow(CaseWorkflow):
         self.outcome = RepairOutcome.quotation_declined
         self.status = S.awaiting_callback
         self.deadlines.start("callback", self.repair_policy.callback, at=now)
-        return (f"客户拒绝报价 quotation declined: {p.reason}", {"reason": p.reason},
-                self._tell_assignee("报价被拒绝 quotation declined", p.reason))
+        return (f"客户拒绝报价:{p.reason}", {"reason": p.reason},
+                self._tell_assignee("quotation-declined", p.reason))
 
     def _order_parts(self, actor: Actor, p: r.OrderParts) -> Outcome:
         self.parts_pending = True
         names = ", ".join(f"{x.name} x{x.quantity}" for x in p.parts)
-        return f"订购备件 parts ordered: {names}", p.model_dump(mode="json"), []
+        return f"订购备件:{names}", p.model_dump(mode="json"), []
 
     def _parts_arrived(self, actor: Actor, p: r.Remark) -> Outcome:
         self.parts_pending = False
-        return "备件到货 parts arrived", {"note": p.note}, []
+        return "备件到货", {"note": p.note}, []
 
     def _progress(self, actor: Actor, p: r.Progress) -> Outcome:
         now = workflow.now()
         self.deadlines.meet("progress", now)
         self.deadlines.start("progress", self.repair_policy.progress, at=now)
-        return f"进度 progress: {p.note}", {"note": p.note}, []
+        return f"进度:{p.note}", {"note": p.note}, []
 
     def _resolve(self, actor: Actor, p: r.Resolve) -> Outcome:
         now = workflow.now()
@@ -306,10 +310,9 @@ class RepairWorkflow(CaseWorkflow):
         self.status = S.awaiting_confirmation
         self.deadlines.start("customer_confirmation", self.repair_policy.customer_confirmation,
                              at=now)
-        return (f"修复完成 resolved: {p.summary}", p.model_dump(mode="json"),
-                [NoticeRequest(to_role=Role.hotline,
-                               subject=f"请客户确认 ask the customer to confirm {self.case_id}",
-                               body=p.summary)])
+        return (f"修复完成:{p.summary}", p.model_dump(mode="json"),
+                [NoticeRequest(to_role=Role.hotline, template="confirm-repair",
+                               params={"case_id": self.case_id, "text": p.summary})])
 
     def _confirm(self, actor: Actor, p: r.Confirm) -> Outcome:
         now = workflow.now()
@@ -317,7 +320,7 @@ class RepairWorkflow(CaseWorkflow):
         self.outcome = RepairOutcome.repaired
         self.status = S.awaiting_callback
         self.deadlines.start("callback", self.repair_policy.callback, at=now)
-        return f"客户确认 confirmed by {p.confirmed_by}", p.model_dump(mode="json"), []
+        return f"客户确认:{p.confirmed_by}", p.model_dump(mode="json"), []
 
     def _dispute(self, actor: Actor, p: r.Reason) -> Outcome:
         now = workflow.now()
@@ -325,8 +328,8 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.reopen("restore", now)
         self.deadlines.start("progress", self.repair_policy.progress, at=now)
         self.status = S.repairing
-        return (f"客户异议 disputed: {p.reason} (back to repair)", {"reason": p.reason},
-                self._tell_assignee("客户异议 customer disputes the repair", p.reason))
+        return (f"客户异议:{p.reason}(返回维修)", {"reason": p.reason},
+                self._tell_assignee("disputed", p.reason))
 
     def _callback(self, actor: Actor, p: r.Callback) -> Outcome:
         now = workflow.now()
@@ -339,21 +342,22 @@ class RepairWorkflow(CaseWorkflow):
         notices = []
         if self.complaint_requested:
             notices.append(NoticeRequest(
-                to_role=Role.supervisor, subject=f"客户不满意 dissatisfied callback {self.case_id}",
-                body=f"satisfaction {p.satisfaction}: {p.comment}"))
-        return (f"回访 callback: satisfaction {p.satisfaction}/5 {p.comment}".strip(),
+                to_role=Role.supervisor, template="dissatisfied",
+                params={"case_id": self.case_id, "satisfaction": p.satisfaction,
+                        "text": p.comment}))
+        return (f"回访:满意度 {p.satisfaction}/5 {p.comment}".strip(),
                 p.model_dump(mode="json") | {"complaint_requested": self.complaint_requested},
                 notices)
 
     def _pause(self, actor: Actor, p: r.Pause) -> Outcome:
         self.deadlines.pause(at=workflow.now(), reason=p.reason, note=p.note, by=actor.id,
                              resume_at=p.resume_at)
-        until = f" until {p.resume_at.isoformat()}" if p.resume_at else ""
-        return f"暂停计时 clock paused: {p.reason}{until}", p.model_dump(mode="json"), []
+        until = f",至 {p.resume_at.isoformat()}" if p.resume_at else ""
+        return f"暂停计时:{p.reason}{until}", p.model_dump(mode="json"), []
 
     def _resume(self, actor: Actor, p: r.Remark) -> Outcome:
         pause = self.deadlines.resume(at=workflow.now(), by=actor.id)
-        return (f"恢复计时 clock resumed ({pause.reason if pause else ''})", {"note": p.note}, [])
+        return (f"恢复计时({pause.reason if pause else ''})", {"note": p.note}, [])
 
     # ----- remote monitoring ---------------------------------------------------------------------
 
@@ -361,22 +365,22 @@ class RepairWorkflow(CaseWorkflow):
         self.alarm_episodes += 1
         self.alarm_cleared_at, self.self_resolvable = None, False
         values = ", ".join(f"{v.name} {v.value:g}{v.unit}" for v in p.values[:5])
-        summary = f"设备告警 alarm {p.code} x{p.alarms}" + (f": {values}" if values else "")
-        notices = self._tell_assignee("设备告警 unit alarm", summary) or [
-            NoticeRequest(to_role=Role.supervisor, subject=f"设备告警 unit alarm {self.case_id}",
-                          body=summary)]
+        summary = f"设备告警 {p.code} ×{p.alarms}" + (f":{values}" if values else "")
+        told = {"case_id": self.case_id, "code": p.code, "alarms": p.alarms, "values": values}
+        notices = self._tell_assignee("alarm", "", told) or [
+            NoticeRequest(to_role=Role.supervisor, template="alarm", params=told)]
         return summary, p.model_dump(mode="json"), notices
 
     def _alarm_cleared(self, actor: Actor, p: r.AlarmCleared) -> Outcome:
         self.alarm_cleared_at = p.cleared_at
         self.self_resolvable = self.status in r.SELF_RESOLVABLE and not self._anyone_acted()
-        summary = f"告警已恢复 alarms cleared: {p.code} x{p.alarms}"
+        summary = f"告警已恢复 {p.code} ×{p.alarms}"
         notices = []
         if self.self_resolvable:
-            summary += " (before anyone acted: may close as self-resolved)"
+            summary += "(无人处理前已恢复,可按自行恢复结案)"
             notices.append(NoticeRequest(
-                to_role=Role.supervisor, subject=f"告警已自行恢复 alarm cleared {self.case_id}",
-                body=summary))
+                to_role=Role.supervisor, template="alarm-cleared",
+                params={"case_id": self.case_id, "code": p.code, "alarms": p.alarms}))
         return summary, p.model_dump(mode="json") | {"self_resolvable": self.self_resolvable}, \
             notices
 
@@ -386,8 +390,8 @@ class RepairWorkflow(CaseWorkflow):
         self.outcome = RepairOutcome.self_resolved
         self.status = S.closed
         self.closed_at = now
-        return (f"自行恢复结案 closed as self-resolved: {p.reason}", {"reason": p.reason},
-                self._tell_assignee("自行恢复结案 closed as self-resolved", p.reason))
+        return (f"自行恢复结案:{p.reason}", {"reason": p.reason},
+                self._tell_assignee("self-resolved", p.reason))
 
     def _anyone_acted(self) -> bool:
         """Whether a person (not the monitoring integration) opened or stepped on the case."""
@@ -413,8 +417,8 @@ class RepairWorkflow(CaseWorkflow):
                 hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
                 complainant_name=intake.reporter_name, complainant_contact=intake.reporter_phone,
                 opened_by=self.callback_by or SYSTEM),
-            ComplaintStart, summary=f"投诉 from repair {self.case_id}",
-            opened=lambda case_id: f"关联投诉 complaint {case_id} opened from the callback",
+            ComplaintStart, summary=f"投诉:来自维修 {self.case_id} 的回访",
+            opened=lambda case_id: f"关联投诉 {case_id}:由回访开立",
             result_type=ComplaintResult)
         if opened is None:
             return
@@ -423,13 +427,13 @@ class RepairWorkflow(CaseWorkflow):
             result = await complaint
         except ChildWorkflowError as error:
             link.status = "ended abnormally"
-            await self._link_trouble("complaint-ended", f"关联投诉异常结束 linked complaint "
-                                          f"{start.case_id} ended abnormally", error)
+            await self._link_trouble("complaint-ended", f"关联投诉 {start.case_id} 异常结束",
+                                     error)
             return
         link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
         await self._record("complaint-closed", SYSTEM,
-                           f"关联投诉结案 linked complaint {start.case_id} {result.outcome.value} "
-                           f"(level {result.level})",
+                           f"关联投诉结案 {start.case_id}:{result.outcome.value}"
+                           f"(第 {result.level} 级)",
                            {"complaint_id": start.case_id, "outcome": result.outcome.value,
                             "level": result.level})
 
@@ -451,8 +455,8 @@ class RepairWorkflow(CaseWorkflow):
                 location=intake.location, reporter_name=intake.reporter_name,
                 reporter_phone=intake.reporter_phone, impact=intake.symptom,
                 opened_by=self.critical_by or SYSTEM),
-            EmergencyStart, summary=f"应急 from critical repair {self.case_id}",
-            opened=lambda case_id: f"关联应急 emergency {case_id} declared: the repair is critical")
+            EmergencyStart, summary=f"应急:维修 {self.case_id} 为危急故障",
+            opened=lambda case_id: f"关联应急 {case_id}:维修为危急故障")
 
     # ----- helpers of the handlers --------------------------------------------------------------
 
@@ -509,15 +513,20 @@ class RepairWorkflow(CaseWorkflow):
     def _tell_if_critical(self) -> list[NoticeRequest]:
         if self.severity != Severity.critical:
             return []
-        return [NoticeRequest(to_role=Role.supervisor, urgent=True,
-                              subject=f"紧急 critical repair {self.case_id}",
-                              body="critical severity: emergency response required")]
+        return [NoticeRequest(to_role=Role.supervisor, urgent=True, template="critical-repair",
+                              params={"case_id": self.case_id})]
 
-    def _tell_assignee(self, subject: str, body: str) -> list[NoticeRequest]:
+    def _tell_assignee(self, template: str, text: str,
+                       params: dict[str, Any] | None = None) -> list[NoticeRequest]:
+        """A notice (a template of domain/notices.py) to the engineer, if one is assigned."""
         if self.assignee is None:
             return []
-        return [NoticeRequest(to_person_id=self.assignee.id, subject=f"{subject} {self.case_id}",
-                              body=body or subject)]
+        return [NoticeRequest(to_person_id=self.assignee.id, template=template,
+                              params=params or {"case_id": self.case_id, "text": text})]
+
+    def _unit(self) -> str:
+        """The unit, as notices name it."""
+        return f"{self.start.equipment.modality} {self.start.equipment.serial}"
 
     # ----- recording ----------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import or_, select
 
 from caseflow.api.auth import Principal, allowed
@@ -24,7 +24,8 @@ HospitalFilter = Annotated[str | None, Query(min_length=1, max_length=64, patter
 
 class HospitalPublic(BaseModel):
     id: str
-    name: str
+    name: str = Field(description="its own name (in Chinese)")
+    name_en: str = Field(default="", description="an English name, if it has one")
     region: str
 
 
@@ -52,7 +53,7 @@ def list_hospitals(principal: Directory, session: SessionDep) -> list[HospitalPu
     query = select(Hospital).order_by(Hospital.id)
     if principal.scope.limited:
         query = query.where(Hospital.id == principal.scope.hospital_id)
-    return [HospitalPublic(id=h.id, name=h.name, region=h.region or "")
+    return [HospitalPublic(id=h.id, name=h.name, name_en=h.name_en or "", region=h.region or "")
             for h in session.scalars(query)]
 
 

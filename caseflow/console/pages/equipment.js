@@ -2,10 +2,10 @@
 // preventive-maintenance plan with the visits, and every case on it, each a link; kept live
 // while a case of its hospital changes.
 
-import { get } from "../api.js";
+import { explain, get, newKey, post } from "../api.js";
 import { badge, caseLink } from "../cases.js";
 import { readings } from "../events.js";
-import { el, message, section, table } from "../dom.js";
+import { clear, el, message, modal, section, table } from "../dom.js";
 import { t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
 import { localDate, when } from "../time.js";
@@ -47,7 +47,7 @@ async function fill(box, serial, me) {
       [t("col.state"), warrantyBadge(unit)],
     ]) : el("p", { class: "empty" }, t("eq.noWarranty"))),
     section(t("eq.contract"), contract(unit.contract)),
-    section(t("eq.plan"), plan(unit)),
+    section(t("eq.plan"), plan(unit), planButtons(unit, me, () => fill(clear(box), serial, me))),
     section(t("eq.cases"), table([
       { label: t("col.case"), cell: (c) => caseLink(c.case_id) },
       { label: t("col.kind"), cell: (c) => word(c.kind) },
@@ -112,6 +112,46 @@ function contract(found) {
     [t("eq.warrantyMonths"), String(found.warranty_months)],
     [t("eq.interval"), String(found.maintenance_interval_days)],
   ]);
+}
+
+// What a plan in this status may do next (the plan workflow refuses the rest with a 409).
+const CHANGES = { active: ["pause", "end"], paused: ["resume", "end"], ended: [] };
+
+// Pause (out of service), resume or end (decommissioned) the unit's plan, with a reason: for
+// those who may (supervisors, managers, directors).
+function planButtons(unit, me, redraw) {
+  const found = unit.plan;
+  if (!found || !me.capabilities.includes("change_plans")) return null;
+  const changes = CHANGES[found.status] || [];
+  if (!changes.length) return null;
+  return el("div", { class: "buttons plan-actions" }, changes.map((change) =>
+    el("button", { type: "button", class: change === "end" ? "danger" : "secondary", "data-change": change,
+      onclick: async () => { if (await changePlan(unit.serial, change)) redraw(); } }, t(`eq.do.${change}`))));
+}
+
+function changePlan(serial, change) {
+  const key = newKey();
+  return modal("plan-dialog", t(`eq.do.${change}`), (done) => {
+    const reason = el("textarea", { id: "plan-reason", required: true, maxlength: 4000, rows: 3 });
+    const status = el("div", { class: "status" });
+    const form = el("form", { class: "plan-change" },
+      el("h2", {}, t(`eq.do.${change}`)),
+      el("div", { class: "field" }, el("label", { for: "plan-reason" }, word("reason")), reason),
+      status,
+      el("div", { class: "buttons" },
+        el("button", { type: "submit", class: change === "end" ? "danger" : "" }, t(`eq.do.${change}`)),
+        el("button", { type: "button", class: "secondary", onclick: () => done(false) }, t("cancel"))));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await post(`/v1/equipment/${encodeURIComponent(serial)}/plan/${change}`, { reason: reason.value }, key);
+        done(true);
+      } catch (error) {
+        status.replaceChildren(message("error", explain(error)));
+      }
+    });
+    return { content: form, focus: () => reason.focus() };
+  }, false);
 }
 
 function plan(unit) {

@@ -34,7 +34,7 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
 
   const hospitalSelect = el("select", { id: "rel-hospital", "aria-label": t("col.hospital"),
     onchange: (e) => go(e.target.value, year, by) },
-  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId }, h.name)));
+  hospitals.map((h) => el("option", { value: h.id, selected: h.id === hospitalId, translate: "no" }, h.name)));
   const years = [0, 1, 2, 3, 4].map((n) => thisYear - n);
   const yearSelect = el("select", { id: "rel-year", "aria-label": t("rel.year"),
     onchange: (e) => go(hospitalId, e.target.value, by) },
@@ -49,7 +49,7 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
         ? ` ${unit.label.replace(unit.serial, "").trim()}` : "")),
       barChart(unit.points.map((p) => ({ label: p.period.slice(5), value: p.uptime_percent,
         note: `${num(p.downtime_hours)} h` })),
-      { title: `${unit.label} ${t("rel.uptime")}`, target: unit.points[0]?.guarantee_percent ?? null }),
+      { title: t("rel.uptime"), target: unit.points[0]?.guarantee_percent ?? null }),
       el("details", {}, el("summary", {}, t("rel.table")), table([
         { label: t("rel.month"), cell: (p) => p.period },
         { label: t("rel.uptimePct"), cell: (p) => num(p.uptime_percent, 2, "%") },
@@ -120,7 +120,7 @@ function figureTable(report) {
     { label: t("rel.total"), f: report.total, total: true }];
   return table([
     { label: t("rel.group"), cell: (r) => (r.total ? el("strong", {}, r.label)
-      : r.serial ? el("span", { translate: "no" }, equipmentLink(r.serial), ` ${r.label.replace(r.serial, "").trim()}`) : r.label) },
+      : r.serial ? el("span", { translate: "no" }, equipmentLink(r.serial), ` ${r.label.replace(r.serial, "").trim()}`) : el("span", { translate: "no" }, r.label)) },
     { label: t("rel.uptimePct"), cell: (r) => num(r.f.uptime_percent, 2, "%") },
     { label: t("rel.failures"), cell: (r) => r.f.failures },
     { label: "MTBF (h)", cell: (r) => num(r.f.mtbf_hours) },
@@ -135,7 +135,7 @@ function figureTable(report) {
 
 function patternTable(report) {
   return table([
-    { label: t("col.model"), cell: (p) => `${p.brand} ${p.model}` },
+    { label: t("col.model"), cell: (p) => el("span", { translate: "no" }, `${p.brand} ${p.model}`) },
     { label: t("rel.fault"), cell: (p) => word(p.fault_category) },
     { label: t("rel.count"), cell: (p) => p.count },
     { label: t("rel.cases"), cell: (p) => p.cases.map((c, i) => [i ? ", " : "", c.ref,
