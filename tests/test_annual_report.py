@@ -124,7 +124,7 @@ async def test_a_unit_report_and_an_empty_year_say_what_they_cover(api, tokens, 
     job = await done(api, tokens, started.json())
     assert (job["status"], job["empty"], job["serial"]) == ("done", True, site["second"])
     data = (await api.get(job["links"]["json"], headers=headers(tokens, "manager"))).json()
-    assert "no repair" in data["note"] and data["recommendations"] == []
+    assert data["note"] == "no_records" and data["recommendations"] == []
     text = pdf_text((await api.get(job["links"]["pdf"], headers=headers(tokens, "manager"))
                      ).content)
     assert "本期间无数据" in text and NAME in text

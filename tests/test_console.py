@@ -444,7 +444,7 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     unit = f"#/equipment/{people['serial']}"
     pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
-                         "#/equipment/CT-DH-0001", "#/migrations"],
+                         "#/equipment/CT-DH-0001", "#/migrations", "#/reliability"],
              "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
              "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
              "auditor": [f"#/case/{case_id}", "#/sla", unit]}

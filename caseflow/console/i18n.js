@@ -269,6 +269,8 @@ const TEXT = {
   "rel.title": ["设备可靠性", "Equipment reliability"],
   "rel.year": ["年份", "Year"],
   "rel.empty": ["本期间没有数据。", "No data for this period."],
+  "rel.note.no_covered_hours": ["本期间没有合同覆盖的时间(尚未到来,或设备及其合同当时未在服务)。", "No covered hours in this period (it is in the future, or the unit or its contract was not in service)."],
+  "rel.note.no_records": ["本期间没有维修、应急或预防性维护记录。", "No repair, emergency or maintenance visit recorded in this period."],
   "rel.guarantees": ["开机率保证(本期)", "Uptime guarantees (current period)"],
   "rel.noGuarantee": ["本院合同没有开机率保证", "No contract of this hospital guarantees uptime"],
   "rel.period": ["期间", "Period"],

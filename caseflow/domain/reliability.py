@@ -446,10 +446,12 @@ class UptimeReport(BaseModel):
 
 
 def empty_note(covered_seconds: float, facts: int) -> str | None:
-    """Why a report has nothing to show, if so (an empty report says so; it is not an error)."""
+    """Why a report has nothing to show, if so (an empty report says so; it is not an error),
+    as a code the reader's console or document words: `no_covered_hours` (the period is in the
+    future, or before the unit or its contract was in service), `no_records` (no repair,
+    emergency or maintenance visit recorded in it)."""
     if covered_seconds <= 0:
-        return "no covered hours in this period (in the future, or before the unit or its " \
-               "contract was in service)"
+        return "no_covered_hours"
     if facts == 0:
-        return "no repair, emergency or maintenance visit recorded in this period"
+        return "no_records"
     return None

@@ -40,7 +40,7 @@ export async function render(page, [hospitalArg, yearArg, groupArg], me) {
     onchange: (e) => go(hospitalId, e.target.value, by) },
   years.map((y) => el("option", { value: y, selected: y === year }, String(y))));
   page.append(el("div", { class: "page-head" }, el("h1", {}, t("rel.title")), hospitalSelect, yearSelect));
-  if (figures.empty) page.append(message("info", t("rel.empty"), " ", figures.note || ""));
+  if (figures.empty) page.append(message("info", t("rel.empty"), " ", figures.note ? t(`rel.note.${figures.note}`) : ""));
 
   page.append(
     section(t("rel.guarantees"), guaranteeTable(guarantees)),
@@ -170,7 +170,7 @@ function annualBox(hospitalId, year) {
       download(job.links.pdf, `annual-${hospitalId}-${year}.pdf`, t("rel.pdf"), "pdf"),
       " ", download(job.links.html, `annual-${hospitalId}-${year}.html`, t("rel.html"), "html")));
     const data = await get(job.links.json);
-    if (data.empty) box.append(message("info", t("rel.empty"), " ", data.note || ""));
+    if (data.empty) box.append(message("info", t("rel.empty"), " ", data.note ? t(`rel.note.${data.note}`) : ""));
     box.append(el("h3", {}, t("rel.recommendations")), el("ol", { class: "rel-recommendations" },
       data.recommendations.map((r) => el("li", { "data-code": r.code }, recommendation(r)))));
   };
