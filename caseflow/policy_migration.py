@@ -103,7 +103,7 @@ async def apply(sessions: sessionmaker[Session], temporal: Client, task_queue: s
             PolicyMigrationWorkflow.run,
             m.MigrationRun(migration_id=migration_id, per_minute=per_minute),
             id=migration_id, task_queue=task_queue,
-            static_summary=f"政策迁移 policy migration {migration_id}")
+            static_summary=f"政策迁移 {migration_id}")
     except RPCError as error:
         def release() -> None:
             with sessions.begin() as session:

@@ -114,7 +114,7 @@ class ReliabilityWatch:
             UptimeGuardWorkflow.run, GuardStart(contract_code=contract_code),
             id=guard_id(contract_code), task_queue=self.task_queue, start_signal="poke",
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            static_summary=f"开机率保证 uptime guard of {contract_code}")
+            static_summary=f"开机率保证 {contract_code}")
 
     def _changes(self, everything: bool) -> _Changes:
         with self.sessions() as session:

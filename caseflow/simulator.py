@@ -75,7 +75,7 @@ def alarm_stream(start: datetime, seconds: int, *, run: str, critical: bool = Fa
         at = start + timedelta(seconds=offset)
         code = "CT-TUBE-ARC" if rng.random() < 0.1 else "CT-TUBE-TEMP"
         alarm = {"serial": "CT-DH-0001", "code": code, "severity": "alarm",
-                 "raised_at": at.isoformat(), "message": "球管温度过高 tube overheating",
+                 "raised_at": at.isoformat(), "message": "球管温度过高",
                  "values": [{"name": "tube_temp", "value": round(96 + rng.uniform(0, 6), 1),
                              "unit": "°C", "high": 95}]}
         add(offset, alarm)
@@ -90,7 +90,7 @@ def alarm_stream(start: datetime, seconds: int, *, run: str, critical: bool = Fa
         at = start + timedelta(seconds=offset)
         code = "MR-COLDHEAD-TEMP" if rng.random() < 0.7 else "MR-MAGNET-TEMP"
         add(offset, {"serial": "MR-DH-0002", "code": code, "severity": "warning",
-                     "raised_at": at.isoformat(), "message": "冷头温度升高 cold head warming",
+                     "raised_at": at.isoformat(), "message": "冷头温度升高",
                      "values": [{"name": "coldhead_temp", "value": round(4.4 + offset / seconds, 2),
                                  "unit": "K", "high": 4.5}]})
         offset += rng.uniform(1, 4)
@@ -99,7 +99,7 @@ def alarm_stream(start: datetime, seconds: int, *, run: str, critical: bool = Fa
         at = start + timedelta(seconds=seconds * 0.6)
         add(seconds * 0.6, {"serial": "MR-JB-0004", "code": "MR-QUENCH-RISK",
                             "severity": "critical", "raised_at": at.isoformat(),
-                            "message": "磁体失超风险 quench risk",
+                            "message": "磁体失超风险",
                             "values": [{"name": "magnet_pressure", "value": 4.9, "unit": "psi",
                                         "high": 4.0}]})
     return iter(sorted(planned, key=lambda p: p.at))

@@ -22,7 +22,7 @@ SUPERVISOR = Actor(id="SV-01", name="李强", role=Role.supervisor)
 ENGINEER = Actor(id="EN-01", name="张伟", role=Role.engineer)
 OTHER_ENGINEER = Actor(id="EN-02", name="陈静", role=Role.engineer)
 AUDITOR = Actor(id="AU-01", name="周芳", role=Role.auditor)
-MONITORING = Actor(id="MO-01", name="远程监测 remote monitoring", role=Role.monitoring)
+MONITORING = Actor(id="MO-01", name="远程监测", role=Role.monitoring)
 
 PASSING_VERIFICATION = {
     "function_test": {"passed": True}, "image_quality": {"passed": True},

@@ -149,17 +149,17 @@ class UptimeRung(BaseModel):
 
 
 def rung_summary(standing: UnitStanding, rung: RungTime) -> str:
-    """What the notice says, in Chinese first as every notice."""
-    used = f"used {standing.used_hours:.1f} h of {standing.budget_hours:.1f} h"
+    """What the timeline and the notice say (zh-CN: one language, as every summary)."""
+    used = f"已用 {standing.used_hours:.1f} 小时,共 {standing.budget_hours:.1f} 小时"
     if rung.level == WARNING:
-        cases = ", ".join(standing.open_cases) or "none open"
-        return (f"开机率预警 uptime warning: {standing.serial} {standing.period} "
-                f"{standing.percent:g}% guarantee at risk ({used}; open: {cases})")
+        cases = "、".join(standing.open_cases) or "无"
+        return (f"开机率预警:{standing.serial} {standing.period} "
+                f"{standing.percent:g}% 保证有风险({used};在办工单:{cases})")
     if rung.level == 1:
-        return (f"开机率保证未达成 uptime guarantee broken: {standing.serial} {standing.period} "
-                f"below {standing.percent:g}% ({used})")
-    return (f"开机率保证升级 uptime guarantee level {rung.level}: {standing.serial} "
-            f"{standing.period} downtime at {rung.share:g}x the budget ({used})")
+        return (f"开机率保证未达成:{standing.serial} {standing.period} "
+                f"低于 {standing.percent:g}%({used})")
+    return (f"开机率保证升级第 {rung.level} 级:{standing.serial} "
+            f"{standing.period} 停机已达预算的 {rung.share:g} 倍({used})")
 
 
 # ----- the guard workflow's contracts (workflows/uptime.py) ------------------------------------

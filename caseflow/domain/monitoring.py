@@ -100,7 +100,7 @@ class MonitoringPolicy(_Strict):
     # A trend episode: flagged readings of one value each within this of the one before.
     trend_window: Duration = Duration(days=1)
     # The reporter of a repair an alarm opens (the intake asks for a name and a phone).
-    reporter_name: str = Field(default="远程监测 remote monitoring", min_length=1, max_length=200)
+    reporter_name: str = Field(default="远程监测", min_length=1, max_length=200)
     reporter_phone: str = Field(default="400-800-0000", min_length=3, max_length=50)
     groups: dict[str, tuple[Code, ...]] = {}
     codes: dict[Modality, dict[Code, CodeRule]] = {}

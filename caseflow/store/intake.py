@@ -186,7 +186,7 @@ def linked_repair_start(session: Session, *, case_id: str, request: LinkedRepair
         reporter_name=request.reporter.name[:200], reporter_phone=phone,
         hospital_id=unit.hospital_id, department=unit.department or "设备科",
         equipment_serial=unit.serial,
-        symptom=f"预防性维护发现 found at maintenance visit {request.visit_case_id}: "
+        symptom=f"预防性维护发现(维护工单 {request.visit_case_id}):"
                 f"{request.symptom}"[:4000],
         observed_at=request.observed_at, channel="app", severity=request.severity)
     return RepairStart(case_id=case_id, intake=body, equipment=directory.snapshot(unit, hospital),

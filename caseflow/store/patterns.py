@@ -120,8 +120,8 @@ def _record(session: Session, pattern: Pattern, roles: list[str], now: datetime)
                        notified=sorted(people))
     session.add(row)
     session.flush()
-    subject = (f"故障规律 recurring fault: {pattern.brand} {pattern.model} "
-               f"{pattern.fault_category} x{len(cases)}")
+    subject = (f"故障规律:{pattern.brand} {pattern.model} "
+               f"{pattern.fault_category} 共 {len(cases)} 次")
     body = (f"{subject} ({pattern.first_observed:%Y-%m-%d} .. {pattern.last_observed:%Y-%m-%d}): "
             + ", ".join(f"{c.ref} {c.serial}" for c in pattern.cases))
     for person_id in sorted(people):

@@ -42,7 +42,7 @@ async def _start(temporal, settings, sessions, row_id: str) -> None:  # type: ig
     try:
         await temporal.start_workflow(ReportJobWorkflow.run, row_id, id=row_id,
                                       task_queue=settings.task_queue,
-                                      static_summary=f"报告 report job {row_id}")
+                                      static_summary=f"报告 {row_id}")
     except RPCError as error:
         def forget() -> None:
             with sessions.begin() as session:
