@@ -145,7 +145,8 @@ def tokens(sessions) -> dict[str, str]:  # type: ignore[no-untyped-def]
     """One fresh token per seeded person: role -> token (engineer2 is EN-02, an unassigned one)."""
     holders = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
                "engineer2": "EN-02", "manager": "MG-01", "director": "DR-01",
-               "auditor": "AU-01", "admin": "AD-01", "monitoring": "MO-01"}
+               "auditor": "AU-01", "admin": "AD-01", "monitoring": "MO-01",
+               "regulatory": "RA-01"}
     with sessions.begin() as session:
         return {role: issue_token(session, person, f"test {role}")[0]
                 for role, person in holders.items()}

@@ -30,6 +30,7 @@ from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
+from tests.adverse_event_driver import REGULATORY, AdverseEventDriver
 from tests.complaint_driver import MANAGER, ComplaintDriver
 from tests.emergency_driver import CHAIN, EN1, EN2, EmergencyDriver, new_hospital
 from tests.installation_driver import IN_SPEC, InstallationDriver, site
@@ -278,6 +279,24 @@ async def complaint_reopened(case: ComplaintDriver) -> None:
     await case.act("close", MANAGER, lessons_learned="整改措施必须有人跟踪到期")
 
 
+async def adverse_event_late_then_closed(case: AdverseEventDriver) -> None:
+    """CN and EU: classified again, the EU report on time, NMPA's late (the ladder), a final
+    report asked for and sent, closed with the evaluation."""
+    await case.sleep(hours=6)
+    await case.act("classify", REGULATORY, event_type="serious_injury", reason="患者腰部受伤")
+    await case.act("investigate", REGULATORY, findings="检查床液压阀失效", root_cause="阀门批次缺陷",
+                   corrective_action="更换同批次液压阀")
+    await case.sleep(days=10)
+    await case.submit("EU", "MIR-2026-0042")
+    await case.sleep(days=22)  # NMPA's 20 days missed: warning, level 1
+    await case.submit("CN", "NMPA-2026-000123")
+    await case.act("request-follow-up", REGULATORY, jurisdiction="EU", kind="final",
+                   reason="主管当局要求提交最终报告")
+    await case.sleep(days=3)
+    await case.submit("EU", "MIR-2026-0042-F", report="F1")
+    await case.act("close", REGULATORY, evaluation="液压阀批次缺陷,已召回", reply="已书面答复医院")
+
+
 SCENARIOS = {
     "lean_repair_happy_path": (happy_path, {}),
     "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
@@ -306,6 +325,9 @@ EMERGENCY_SCENARIOS = {
     "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_unanswered_continues_as_new": (emergency_unanswered_continues, {}),
+}
+ADVERSE_EVENT_SCENARIOS = {
+    "lean_adverse_event_late_then_closed": (adverse_event_late_then_closed, {}),
 }
 OTHER_SCENARIOS = {
     "lean_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
@@ -378,7 +400,7 @@ async def main() -> None:
                                         PolicySource(sessions, book)):
                     for name, (scenario, intake) in [
                             *SCENARIOS.items(), *COMPLAINT_SCENARIOS.items(),
-                            *EMERGENCY_SCENARIOS.items(),
+                            *EMERGENCY_SCENARIOS.items(), *ADVERSE_EVENT_SCENARIOS.items(),
                             *((n, (f, {})) for n, f in OTHER_SCENARIOS.items())]:
                         target = OUT / f"{name}.json"
                         if target.exists() or (OUT / f"{name}.run1.json").exists():
@@ -386,6 +408,10 @@ async def main() -> None:
                             continue
                         if name in COMPLAINT_SCENARIOS:
                             case = await ComplaintDriver.open(env, "record", book, **intake)
+                        elif name in ADVERSE_EVENT_SCENARIOS:
+                            case = await AdverseEventDriver.open(
+                                env, "record", sessions, book, jurisdictions=["CN", "EU"],
+                                event_type="malfunction")
                         elif name in EMERGENCY_SCENARIOS:
                             case = await EmergencyDriver.open(
                                 env, "record", book, new_hospital(sessions, CHAIN), **intake)

@@ -36,7 +36,7 @@ from tests.test_complaint_api import complaint_body
 ROLES = list(Role)
 HOLDER = {Role.hotline: "HL-01", Role.supervisor: "SV-01", Role.engineer: "EN-01",
           Role.manager: "MG-01", Role.director: "DR-01", Role.auditor: "AU-01",
-          Role.admin: "AD-01", Role.monitoring: "MO-01"}
+          Role.admin: "AD-01", Role.monitoring: "MO-01", Role.regulatory: "RA-01"}
 OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/livez"), ("GET", "/metrics"),
                ("POST", "/v1/auth/sign-in")}
 NOT_A_FIELD = {"not_a_field": 1}  # every payload refuses it: a step that passed the gate is 422
@@ -168,12 +168,18 @@ def _emergency(w: World) -> dict[str, Any]:
             "reporter_name": "刘护士", "reporter_phone": "13811112222"}
 
 
+def _adverse_event() -> dict[str, Any]:
+    return {"hospital_id": "H-DH", "equipment_serial": "CT-DH-0001",
+            "event_type": "malfunction", "description": "检查床失控下降,未伤及患者"}
+
+
 POLICY = (Path(caseflow.__file__).parent / "policy" / "default.yaml").read_text("utf-8")
 EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
     Example("POST", "/v1/repairs", lambda w: intake_body(severity="minor"), frozenset({201})),
     Example("POST", "/v1/complaints", lambda w: complaint_body(), frozenset({201})),
     Example("POST", "/v1/emergencies", _emergency, frozenset({201})),
     Example("POST", "/v1/installations", _installation, frozenset({201})),
+    Example("POST", "/v1/adverse-events", lambda w: _adverse_event(), frozenset({201})),
     Example("GET", "/v1/cases"),
     Example("GET", "/v1/cases/due"),
     Example("GET", "/v1/kinds"),
@@ -298,7 +304,10 @@ async def test_route_cell(app, client, world, sessions, route, role):
         example.method, path, params=example.params,
         json=example.body(world) if example.body else None,
         headers={"Authorization": f"Bearer {token}", "Idempotency-Key": new_key()})
-    if role in MATRIX[capability]:
+    if role is Role.regulatory and route[1] == "/v1/cases/{case_id}/actions/{action}":
+        # Through the gate (they report steps), then refused by the repair's own rule.
+        assert response.status_code == 403 and "may not pause" in response.text
+    elif role in MATRIX[capability]:
         assert response.status_code in example.ok, (role, route, response.text)
     else:
         assert response.status_code == 403, (role, route, response.text)
@@ -369,7 +378,8 @@ async def live_cases(client, tokens) -> dict[str, str]:
     for kind, path, body, role in (
             ("complaint", "/v1/complaints", complaint_body(), "hotline"),
             ("emergency", "/v1/emergencies", _emergency(None), "hotline"),  # type: ignore[arg-type]
-            ("installation", "/v1/installations", _installation(None), "supervisor")):  # type: ignore[arg-type]
+            ("installation", "/v1/installations", _installation(None), "supervisor"),  # type: ignore[arg-type]
+            ("adverse_event", "/v1/adverse-events", _adverse_event(), "regulatory")):
         created = await client.post(path, json=body, headers=headers(tokens, role, new_key()))
         assert created.status_code == 201, created.text
         opened[kind] = created.json()["case_id"]

@@ -225,7 +225,11 @@ def test_a_case_is_pinned_with_its_own_kind_of_commitments_only():
     complaint = book.pin(None, at, "complaint")
     assert repair.repair == whole.repair and repair.complaint is None and repair.emergency is None
     assert complaint.complaint == whole.complaint and complaint.repair is None
-    assert repair.calendars == whole.calendars and repair.ladder == whole.ladder
+    assert repair.ladder == whole.ladder
+    # Every calendar but those only the regulators' clocks name (FDA work days): an adverse
+    # event pins those with its own section.
+    assert repair.calendars == {k: v for k, v in whole.calendars.items() if k != "us-workdays"}
+    assert book.pin(None, at, "adverse_event").calendars == whole.calendars
     assert len(repair.model_dump_json()) < len(whole.model_dump_json()) * 0.7
     other = whole.only("toy")  # a kind without a section of its own: no commitments at all
     assert (other.repair, other.complaint, other.emergency, other.installation,

@@ -40,11 +40,13 @@ class Capability(StrEnum):
     read_directory = "read_directory"
     import_history = "import_history"
     report_alarms = "report_alarms"
+    open_adverse_event = "open_adverse_event"
 
 
 EVERYONE = frozenset(Role)
 PEOPLE = EVERYONE - {R.monitoring}  # a monitoring integration is a machine, not a colleague
-CASE_READERS = frozenset({R.hotline, R.supervisor, R.engineer, R.manager, R.director, R.auditor})
+CASE_READERS = frozenset({R.hotline, R.supervisor, R.engineer, R.manager, R.director, R.auditor,
+                          R.regulatory})
 MANAGERS = frozenset({R.manager, R.director})
 
 MATRIX: dict[Capability, frozenset[Role]] = {
@@ -54,7 +56,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.open_emergency: frozenset({R.hotline, R.supervisor, R.manager, R.director}),
     Capability.open_installation: frozenset({R.supervisor, R.manager, R.director}),
     Capability.report_steps: frozenset({R.hotline, R.supervisor, R.engineer, R.manager,
-                                        R.director}),
+                                        R.director, R.regulatory}),
     Capability.replay_cases: frozenset({R.auditor, R.manager, R.director}),
     Capability.read_reports: frozenset({R.supervisor, R.manager, R.director, R.auditor}),
     Capability.read_equipment: CASE_READERS,
@@ -72,6 +74,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.read_directory: PEOPLE,
     Capability.import_history: MANAGERS | {R.admin},
     Capability.report_alarms: frozenset({R.monitoring}),
+    Capability.open_adverse_event: frozenset({R.regulatory}),
 }
 
 WHAT = {
@@ -101,6 +104,7 @@ WHAT = {
     Capability.read_directory: "hospitals; colleagues' names and roles (to assign, to put on call)",
     Capability.import_history: "import past service records (all of a file or nothing)",
     Capability.report_alarms: "post a unit's alarms (remote monitoring)",
+    Capability.open_adverse_event: "open an adverse-event case (regulatory affairs)",
 }
 
 

@@ -12,6 +12,7 @@ class Role(StrEnum):
     auditor = "auditor"
     admin = "admin"
     monitoring = "monitoring"  # a remote-monitoring integration: posts alarms, nothing else
+    regulatory = "regulatory"  # regulatory affairs (法规事务): reportability, adverse events
 
 
 class CaseKind(StrEnum):

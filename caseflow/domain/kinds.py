@@ -62,9 +62,16 @@ KINDS = Registry()
 
 def _register_built_in() -> None:
     # Each kind's domain module declares it; a new kind adds one line here.
-    from caseflow.domain import complaint, emergency, installation, maintenance, repair
+    from caseflow.domain import (
+        adverse_event,
+        complaint,
+        emergency,
+        installation,
+        maintenance,
+        repair,
+    )
 
-    for module in (repair, complaint, emergency, installation, maintenance):
+    for module in (repair, complaint, emergency, installation, maintenance, adverse_event):
         KINDS.register(module.KIND)
 
 

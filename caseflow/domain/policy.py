@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from caseflow.domain.calendar import Duration, WorkingCalendar
 from caseflow.domain.enums import FaultCategory, Role, Severity
 from caseflow.domain.monitoring import MonitoringPolicy
+from caseflow.domain.regulatory_policy import RegulatoryPolicy
 from caseflow.domain.reliability_policy import ReliabilityPolicy
 
 Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
@@ -25,6 +26,8 @@ QUOTATION_PAUSE = "awaiting_quotation_approval"
 SITE_PAUSE = "site_not_ready"  # an installation waits for the hospital to fix its site
 LOCAL = "local"  # the built-in 7x24 calendar in the policy's time zone (dates people set)
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# The policy section of a kind whose section is not named after it.
+SECTION_OF = {"adverse_event": "regulatory"}
 
 
 def known_zone(name: str | None) -> str | None:
@@ -250,6 +253,9 @@ class SlaPolicy(_Strict):
     reliability: ReliabilityPolicy = ReliabilityPolicy()
     # What a unit's alarms do (domain/monitoring.py); never pinned to a case.
     monitoring: MonitoringPolicy = MonitoringPolicy()
+    # The regulators' clocks for adverse events (domain/regulatory_policy.py); pinned to an
+    # adverse-event case.
+    regulatory: RegulatoryPolicy = RegulatoryPolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
@@ -264,6 +270,9 @@ class SlaPolicy(_Strict):
             if where.startswith("emergency.") and not self.calendars[spec.calendar].always_open:
                 raise ValueError(f"{where}: an emergency runs day and night; its calendar "
                                  f"{spec.calendar!r} must be always open (e.g. 7x24)")
+        for where, clock in self.regulatory.clocks():
+            if clock.calendar not in self.calendars:
+                raise ValueError(f"{where}: unknown calendar {clock.calendar!r}")
         if self.reliability.calendar not in self.calendars:
             raise ValueError(f"reliability.calendar: unknown calendar {self.reliability.calendar!r}")
         return self
@@ -297,13 +306,35 @@ class CasePolicy(BaseModel):
     emergency: EmergencyPolicy | None = None  # None only in cases pinned before emergencies
     installation: InstallationPolicy | None = None  # None in cases pinned before installations
     maintenance: MaintenancePolicy | None = None  # None in cases pinned before maintenance
+    # The regulators' clocks: an adverse event's section (None in every other kind's case).
+    regulatory: RegulatoryPolicy | None = Field(default=None, exclude_if=lambda v: v is None)
 
     def only(self, kind: str) -> CasePolicy:
         """This policy with only the commitments of `kind` (repair, complaint, emergency,
-        installation, maintenance); a kind without a section of its own gets none of them
-        (its calendars, ladder and pause reasons stay)."""
-        sections = ("repair", "complaint", "emergency", "installation", "maintenance")
-        return self.model_copy(update={name: None for name in sections if name != kind})
+        installation, maintenance; an adverse event's are `regulatory`); a kind without a
+        section of its own gets none of them (its calendars, ladder and pause reasons stay)."""
+        own = SECTION_OF.get(kind, kind)
+        sections = ("repair", "complaint", "emergency", "installation", "maintenance",
+                    "regulatory")
+        update: dict[str, object] = {name: None for name in sections if name != own}
+        if own != "regulatory" and self.regulatory is not None:
+            # A calendar only the regulators' clocks name (FDA work days) is left out of every
+            # other kind's pinned policy: it would only make each case's start event longer.
+            theirs = {clock.calendar for _, clock in self.regulatory.clocks()}
+            ours = {spec.calendar for spec in self._specs()}
+            update["calendars"] = {name: calendar for name, calendar in self.calendars.items()
+                                   if name not in theirs - ours - {"7x24", "business"}}
+        return self.model_copy(update=update)
+
+    def _specs(self) -> list[CommitmentSpec]:
+        found: list[CommitmentSpec] = []
+        for name in ("repair", "complaint", "emergency", "installation", "maintenance"):
+            for _, value in getattr(self, name) or ():
+                if isinstance(value, CommitmentSpec):
+                    found.append(value)
+                elif isinstance(value, dict):
+                    found.extend(v for v in value.values() if isinstance(v, CommitmentSpec))
+        return found
 
     def calendar(self, name: str) -> WorkingCalendar:
         if name == LOCAL:

@@ -78,6 +78,7 @@ class PolicyBook(BaseModel):
             emergency=policy.emergency,
             installation=policy.installation,
             maintenance=policy.maintenance,
+            regulatory=policy.regulatory,
         )
 
 

@@ -15,6 +15,12 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.adverse_event import (
+    AdverseEventCreate,
+    AdverseEventStart,
+    EventOrigin,
+    UnitRegistration,
+)
 from caseflow.domain.cases import CaseKind
 from caseflow.domain.complaint import ComplaintCreate, ComplaintOrigin, ComplaintStart
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart
@@ -201,10 +207,53 @@ def _unit(session: Session, serial: str) -> tuple[Equipment, Hospital]:
     return found
 
 
+def adverse_event_draft(session: Session, body: AdverseEventCreate, *, created_by: str, key: str,
+                        now: datetime) -> Draft:
+    """The references of an adverse event, as any kind's; its awareness time is not later than
+    now."""
+    if body.aware_at is not None and body.aware_at > now:
+        raise InvalidPayload("must not be in the future", field="aware_at")
+    return standard_draft(session, KINDS["adverse_event"], body)
+
+
+def adverse_event_start(session: Session, *, case_id: str, body: AdverseEventCreate,
+                        book: PolicyBook, now: datetime, today: date,
+                        opened_by: Actor) -> AdverseEventStart:
+    """The event's clocks: the policy's regulatory section (event type and every jurisdiction
+    where the unit is registered must be known to it: 422 naming them), the awareness time
+    (the intake of the case that recorded it, or the time given, whichever is earlier)."""
+    unit, where = unit_at(session, body.equipment_serial, body.hospital_id)
+    policy = book.pin(unit.contract_code, now, "adverse_event")
+    regulatory = policy.regulatory
+    assert regulatory is not None
+    why = regulatory.unknown_event_type(body.event_type)
+    if why is not None:
+        raise InvalidPayload(why, field="event_type")
+    if not unit.jurisdictions:
+        raise InvalidPayload(f"unit {unit.serial} is registered in no jurisdiction; record its "
+                             "jurisdictions in the equipment register first",
+                             field="equipment_serial")
+    for code in unit.jurisdictions:
+        why = regulatory.unknown_jurisdiction(code)
+        if why is not None:
+            raise InvalidPayload(f"unit {unit.serial}: {why}", field="equipment_serial")
+    origin = None
+    if body.related_case_id is not None:
+        row = session.scalars(select(Case).where(Case.case_id == body.related_case_id)).one()
+        origin = EventOrigin(case_id=row.case_id, kind=row.kind, opened_at=row.opened_at)
+    aware = [t for t in (body.aware_at, origin.opened_at if origin else None) if t is not None]
+    return AdverseEventStart(
+        case_id=case_id, intake=body, hospital_name=where.name,
+        equipment=directory.snapshot(unit, where),
+        registration=UnitRegistration(jurisdictions=list(unit.jurisdictions), udi=unit.udi),
+        aware_at=min(aware, default=now), origin=origin, policy=policy, opened_by=opened_by)
+
+
 # Kinds whose opening does more than check references (an installation registers its unit):
 # (draft, start) with the signatures of `draft_for` and `start_for`.
 SPECIAL: dict[str, tuple[Callable[..., Draft], Callable[..., BaseModel]]] = {
-    "installation": (installation_draft, installation_start)}
+    "installation": (installation_draft, installation_start),
+    "adverse_event": (adverse_event_draft, adverse_event_start)}
 
 
 def draft_for(session: Session, kind: CaseKind, body: Any, *, created_by: str, key: str,

@@ -91,6 +91,11 @@ class Equipment(Base):
     status: Mapped[str] = mapped_column(String(32), default="in_service")
     status_reason: Mapped[str] = mapped_column(Text, default="")
     status_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Where the unit is registered as a medical device (jurisdiction codes of the policy's
+    # `regulatory:` section, e.g. ["CN", "EU"]) and its UDI: the regulators an adverse event on
+    # it is reported to (docs/regulatory.md).
+    jurisdictions: Mapped[list[str]] = mapped_column(Json, default=list)
+    udi: Mapped[str | None] = mapped_column(String(200))
 
 
 class Person(Base):

@@ -31,19 +31,22 @@ EQUIPMENT = [
     Equipment(serial="CT-DH-0001", hospital_id="H-DH", contract_code="HT-2025-RJ-001",
               modality="CT", brand="GE", model="Revolution CT", department="放射科",
               install_date=date(2025, 3, 1), warranty_start=date(2025, 3, 15),
-              warranty_end=date(2027, 3, 14)),
+              warranty_end=date(2027, 3, 14), jurisdictions=["CN", "EU"],
+              udi="(01)00840682103411(21)CT-DH-0001"),
     Equipment(serial="MR-DH-0002", hospital_id="H-DH", contract_code="HT-2025-RJ-001",
               modality="MR", brand="Siemens", model="MAGNETOM Skyra 3T", department="磁共振室",
               install_date=date(2025, 6, 1), warranty_start=date(2025, 6, 20),
-              warranty_end=date(2027, 6, 19)),
+              warranty_end=date(2027, 6, 19), jurisdictions=["CN", "US"],
+              udi="(01)04056869003481(21)MR-DH-0002"),
     Equipment(serial="CT-JB-0003", hospital_id="H-JB", contract_code="HT-2024-JB-007",
               modality="CT", brand="Philips", model="Ingenuity CT", department="影像科",
               install_date=date(2019, 5, 1), warranty_start=date(2019, 5, 10),
-              warranty_end=date(2021, 5, 9)),
+              warranty_end=date(2021, 5, 9), jurisdictions=["CN"]),
     Equipment(serial="MR-JB-0004", hospital_id="H-JB", contract_code="HT-2024-JB-007",
               modality="MR", brand="United Imaging", model="uMR 780", department="影像科",
               install_date=date(2024, 8, 1), warranty_start=date(2024, 8, 15),
-              warranty_end=date(2026, 8, 14)),
+              warranty_end=date(2026, 8, 14), jurisdictions=["CN"],
+              udi="(01)06972783740012(21)MR-JB-0004"),
 ]
 PEOPLE = [
     Person(id="HL-01", name="王丽", role="hotline", phone="400-800-0001"),
@@ -57,6 +60,7 @@ PEOPLE = [
     Person(id="AU-01", name="周芳", role="auditor", phone="13600000001"),
     Person(id="AD-01", name="系统管理员", role="admin"),
     Person(id="MO-01", name="远程监测", role="monitoring"),
+    Person(id="RA-01", name="吴婷", role="regulatory", phone="13500000001"),
 ]
 # The demo on-call chain of each hospital, every modality: engineer -> supervisor -> service
 # manager -> director (DOMAIN.md section 4).
@@ -67,7 +71,7 @@ DEMO_ROSTER_DAYS = 365
 # One development token per role, for the person named here.
 TOKEN_HOLDERS = {"hotline": "HL-01", "supervisor": "SV-01", "engineer": "EN-01",
                  "manager": "MG-01", "director": "DR-01", "auditor": "AU-01", "admin": "AD-01",
-                 "monitoring": "MO-01"}
+                 "monitoring": "MO-01", "regulatory": "RA-01"}
 
 
 def load_reference_data(sessions: sessionmaker[Session]) -> None:

@@ -63,7 +63,7 @@ with workflow.unsafe.imports_passed_through():
         NotPermitted,
     )
     from caseflow.domain.migration import PolicyMigration
-    from caseflow.domain.policy import CasePolicy, CommitmentSpec
+    from caseflow.domain.policy import SECTION_OF, CasePolicy, CommitmentSpec
     from caseflow.domain.records import (
         RECORD_CASE_EVENT,
         RECORD_CASE_EVENTS,
@@ -390,7 +390,7 @@ class CaseWorkflow:
         if self.policy.policy_version != request.expected_version:
             return m.POLICY_CHANGED, (f"on policy {self.policy.policy_version} now, "
                                       f"{request.expected_version} at the preview")
-        if getattr(request.policy, self.kind, None) is None:
+        if getattr(request.policy, SECTION_OF.get(self.kind, self.kind), None) is None:
             return m.NO_SECTION, f"the policy has no {self.kind} commitments"
         try:
             self.deadlines.copy().move_to(request.policy,
