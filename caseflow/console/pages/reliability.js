@@ -138,7 +138,7 @@ function patternTable(report) {
     { label: t("col.model"), cell: (p) => el("span", { translate: "no" }, `${p.brand} ${p.model}`) },
     { label: t("rel.fault"), cell: (p) => word(p.fault_category) },
     { label: t("rel.count"), cell: (p) => p.count },
-    { label: t("rel.cases"), cell: (p) => p.cases.map((c, i) => [i ? ", " : "", c.ref,
+    { label: t("rel.cases"), cell: (p) => p.cases.map((c, i) => [i ? ", " : "", el("span", { translate: "no" }, c.ref),
       c.source === "imported" ? el("span", { class: "badge rel-imported" }, t("rel.imported")) : null]) },
     { label: t("rel.notified"), cell: (p) => (p.notified_at ? when(p.notified_at) : t("rel.notNotified")) },
   ], report.patterns, { empty: t("rel.noPatterns") });
