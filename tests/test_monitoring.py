@@ -396,3 +396,27 @@ async def test_reliability_counts_alarms_cases_by_channel_and_faults_caught_befo
                                  "caught_first": 1}]
     refused = await api.get("/v1/reliability/monitoring", headers=headers(tokens, "hotline"))
     assert refused.status_code == 403
+
+
+async def test_alarm_times_out_of_range_or_ahead_of_the_clock_are_refused_item_by_item(
+        api, tokens, sessions, unit):
+    """A device's clock that is wrong (year 9999 or 0001, a number, a day ahead) gets its item
+    refused naming the field, the good alarm of the same batch still opens its case, and a
+    later alarm of the same fault is taken as usual (never a 500)."""
+    serial = unit("CT")
+    ahead = datetime.now(timezone.utc) + timedelta(days=1)
+    bad = [{**alarm(serial, "CT-TUBE-TEMP", T0), "raised_at": "9999-12-31T23:59:00Z"},
+           {**alarm(serial, "CT-TUBE-TEMP", T0), "raised_at": "0001-01-01T00:00:00Z"},
+           {**alarm(serial, "CT-TUBE-TEMP", T0), "raised_at": 1764720000},
+           alarm(serial, "CT-TUBE-TEMP", ahead),
+           {**alarm(serial, "CT-TUBE-TEMP", T0), "cleared_at": ahead.isoformat()}]
+    answer = await post(api, tokens, [*bad, alarm(serial, "CT-TUBE-TEMP", T0)])
+    assert answer.status_code == 200, answer.text
+    items = answer.json()["items"]
+    assert [i["http_status"] for i in items] == [422] * 5 + [201]
+    assert [i["field"] for i in items[:5]] == ["raised_at"] * 4 + ["cleared_at"]
+    assert "clock" in items[3]["reason"]
+    assert len(answer.json()["cases_opened"]) == 1
+    later = await post(api, tokens, [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(minutes=1))])
+    assert later.status_code == 200 and later.json()["items"][0]["http_status"] == 201
+    assert len(cases_of(sessions, serial)) == 1

@@ -202,3 +202,21 @@ def test_a_guarantee_warns_when_the_open_repairs_would_use_the_budget_up():
     at_level_2 = at(11, 17, 6)  # 8 + 46 h = 54 h, 150% of 36
     assert [r.level for r in due_rungs(standing, set(), at_level_2)] == [1, 2]
     assert [r.level for r in due_rungs(standing, {0, 1}, at_level_2)] == [2]
+
+
+def test_a_repair_closed_as_self_resolved_is_down_only_until_its_close():
+    """A fault whose alarms cleared by themselves, closed by the supervisor as self-resolved:
+    its unit is down from the alarm to the close, not to the end of the period."""
+    from caseflow.domain.case_facts import FACT_EVENTS, repair_fact
+
+    zone = ZoneInfo("Asia/Shanghai")
+    opened = datetime(2026, 11, 3, 9, 0, tzinfo=zone)
+    closed = opened + timedelta(hours=2)
+    case = {"case_id": "RP-20261103-000001", "equipment_serial": "CT-X", "opened_at": opened,
+            "severity": "severe", "title": "球管温度过高", "commitments": []}
+    events = [{"event": "opened", "at": opened, "data": {"intake": {
+                   "observed_at": opened.isoformat(), "symptom": "球管温度过高"}}},
+              {"event": "close-self-resolved", "at": closed, "data": {"reason": "告警已自行消除"}}]
+    fact = repair_fact(case, events)
+    assert "close-self-resolved" in FACT_EVENTS
+    assert (fact.restored_at, fact.ended_at) == (None, closed)

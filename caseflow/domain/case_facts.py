@@ -63,8 +63,8 @@ def repair_fact(case: dict[str, Any], events: list[dict[str, Any]]) -> RepairFac
             parts += [PartUsed(part_no=str(p.get("part_no", "")), name=str(p.get("name", "")),
                                quantity=int(p.get("quantity", 1)))
                       for p in data.get("parts", []) if isinstance(p, dict)]
-        elif name == "decline-quote":
-            ended = event["at"]
+        elif name in ("decline-quote", "close-self-resolved"):
+            ended = event["at"]  # no repair: down until the customer declined, or it cleared
         elif name == "callback":
             value = data.get("satisfaction")
             satisfaction = value if isinstance(value, int) else None
@@ -143,5 +143,6 @@ def visit_fact(case: dict[str, Any], events: list[dict[str, Any]],
 # The events each kind's facts are read from (the store reads only these).
 FACT_EVENTS = frozenset({
     "opened", "resolve", "dispute", "diagnose", "order-parts", "decline-quote", "callback",
+    "close-self-resolved",
     "pause", "resume", "quote", "approve-quote", "restored", "performance-check", "stand-down",
     "survey", "assign", "report", "cancel"})

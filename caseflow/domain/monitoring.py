@@ -10,13 +10,14 @@ Everything here is pure data and arithmetic (docs/monitoring.md).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from caseflow.domain.calendar import Duration
+from caseflow.domain.cases import Zoned
 from caseflow.domain.enums import Modality, Severity
 from caseflow.domain.reliability_policy import wall_clock
 
@@ -139,7 +140,18 @@ class MonitoringPolicy(_Strict):
 
 # ----- what an integration posts ----------------------------------------------------------------
 
-Zoned = Annotated[datetime, Field(description="ISO 8601 with a zone")]
+# How far ahead of the server's clock an alarm's time may be (a device's clock a little fast);
+# later, the item is refused: an episode timed in the future would swallow the real alarms.
+MAX_AHEAD = timedelta(hours=1)
+
+
+def too_far_ahead(alarm: AlarmIn, now: datetime) -> str | None:
+    """The field of `alarm` whose time is more than MAX_AHEAD after `now`, if any."""
+    for name in ("raised_at", "cleared_at"):
+        value = getattr(alarm, name)
+        if value is not None and value > now + MAX_AHEAD:
+            return name
+    return None
 
 
 class AlarmValue(_Strict):
@@ -167,12 +179,6 @@ class AlarmIn(_Strict):
     values: list[AlarmValue] = Field(default=[], max_length=MAX_VALUES)
     message: Annotated[str, StringConstraints(max_length=500)] = ""
 
-    @field_validator("raised_at", "cleared_at")
-    @classmethod
-    def _zoned(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone (e.g. +08:00 or Z)")
-        return value
 
     @model_validator(mode="after")
     def _clear_after_raise(self) -> AlarmIn:

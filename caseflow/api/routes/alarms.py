@@ -30,10 +30,12 @@ from caseflow.domain.enums import Channel, Severity
 from caseflow.domain.errors import DomainError, NotPermitted, UnknownRecord
 from caseflow.domain.kinds import KINDS
 from caseflow.domain.monitoring import (
+    MAX_AHEAD,
     MAX_BATCH,
     AlarmBatchResult,
     AlarmIn,
     AlarmItemResult,
+    too_far_ahead,
 )
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.repair import RepairCreate
@@ -65,9 +67,18 @@ async def post_alarms(
     be opened or fed now; post the same batch again to finish."""
     results: list[AlarmItemResult] = []
     items: list[tuple[int, AlarmIn]] = []
+    now = datetime.now(timezone.utc)
     for index, raw in enumerate(body.alarms):
         try:
-            items.append((index, AlarmIn.model_validate(raw)))
+            alarm = AlarmIn.model_validate(raw)
+            ahead = too_far_ahead(alarm, now)
+            if ahead is None:
+                items.append((index, alarm))
+                continue
+            results.append(AlarmItemResult(
+                index=index, alarm_id=alarm.alarm_id, status="refused", http_status=422,
+                field=ahead, reason=f"more than {MAX_AHEAD} after the server's clock (is the "
+                                    "device's clock right?)"))
         except ValidationError as error:
             first = error.errors()[0]
             results.append(AlarmItemResult(
@@ -75,7 +86,6 @@ async def post_alarms(
                 if isinstance(raw, dict) and raw.get("alarm_id") is not None else None,
                 status="refused", http_status=422,
                 field=".".join(map(str, first["loc"])) or None, reason=first["msg"]))
-    now = datetime.now(timezone.utc)
 
     def take() -> store.Taken:
         with sessions.begin() as session:
