@@ -20,13 +20,24 @@ const COMMITMENTS = {
   delivery: ["到货", "delivery"], commissioning: ["安装调试", "installation and commissioning"],
   signatures: ["验收签字", "acceptance signatures"], assign: ["派工", "engineer assigned"],
   visit: ["预防性维护", "maintenance visit"], confirmation: ["客户确认", "customer confirmation"],
+  evaluation: ["调查评价", "investigation and evaluation"],
 };
+// The jurisdictions of the default policy's regulatory section, by their codes (another code is
+// shown as it is).
+const JURISDICTIONS = { CN: ["中国", "China"], EU: ["欧盟", "the EU"], US: ["美国", "the US"] };
+const place = (code) => (JURISDICTIONS[code] ? say(...JURISDICTIONS[code]) : code);
 
-// A commitment by its key ("action-A1": a corrective action).
+// A commitment by its key ("action-A1": a corrective action; "report:CN", "follow_up:EU:F1":
+// an adverse event's report to a regulator, named by its jurisdiction's code).
 export function commitmentName(key, round = 1) {
   let name;
   const action = /^action-(.+)$/.exec(key || "");
+  const report = /^report:(\w+)$/.exec(key || "");
+  const followUp = /^follow_up:(\w+):(\w+)$/.exec(key || "");
   if (action) name = say(`整改措施 ${action[1]}`, `corrective action ${action[1]}`);
+  else if (report) name = say(`向${place(report[1])}监管机构报告`, `report to ${place(report[1])}'s regulator`);
+  else if (followUp) name = say(`向${place(followUp[1])}监管机构补充报告 ${followUp[2]}`,
+                                `follow-up ${followUp[2]} to ${place(followUp[1])}'s regulator`);
   else if (COMMITMENTS[key]) name = say(...COMMITMENTS[key]);
   else name = String(key || "").replace(/[_-]+/g, " ");
   return round > 1 ? `${name} (#${round})` : name;
