@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from caseflow.store.models import Case, Equipment
-from tests.test_api import headers, new_key
+from tests.test_api import headers, new_key, timeline_of
 from tests.test_complaint_api import complaint_body
 
 Json = dict[str, Any]
@@ -39,6 +39,9 @@ async def test_an_event_from_a_complaint_counts_from_the_complaints_intake(api, 
         headers=headers(tokens, "hotline", new_key()))
     assert recorded.status_code == 201, recorded.text
     complaint_id = recorded.json()["case_id"]
+    # the intake time is the one the complaint's workflow recorded (the API reserves the number
+    # a few ms before it): wait for the record, then read it
+    await timeline_of(api, tokens, complaint_id, at_least=1)
     with sessions() as session:
         intake_at = session.scalars(select(Case.opened_at).where(
             Case.case_id == complaint_id)).one()
