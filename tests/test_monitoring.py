@@ -420,3 +420,19 @@ async def test_alarm_times_out_of_range_or_ahead_of_the_clock_are_refused_item_b
     later = await post(api, tokens, [alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(minutes=1))])
     assert later.status_code == 200 and later.json()["items"][0]["http_status"] == 201
     assert len(cases_of(sessions, serial)) == 1
+
+
+async def test_a_clearing_posted_twice_at_once_is_counted_once(api, tokens, sessions, unit):
+    """The same clearing batch sent twice at once (a client's retry): one alarm of the episode
+    is cleared once, so the episode, whose other alarm is still active, stays uncleared."""
+    serial = unit("CT")
+    first, second = (alarm(serial, "CT-TUBE-TEMP", T0 + timedelta(seconds=s)) for s in (0, 1))
+    opened = await post(api, tokens, [first, second])
+    assert [i["http_status"] for i in opened.json()["items"]] == [201, 201]
+    clearing = [{**first, "cleared_at": (T0 + timedelta(minutes=5)).isoformat()}]
+    answers = await asyncio.gather(*(post(api, tokens, clearing) for _ in range(4)))
+    statuses = sorted(a.json()["items"][0]["status"] for a in answers)
+    assert statuses == ["cleared", "duplicate", "duplicate", "duplicate"], statuses
+    with sessions() as session:
+        episode = session.scalars(select(AlarmEpisode).where(AlarmEpisode.serial == serial)).one()
+    assert (episode.active, episode.cleared_at) == (1, None)

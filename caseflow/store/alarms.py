@@ -155,6 +155,12 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
 
     for index, alarm, row in clears:
         assert alarm.cleared_at is not None
+        session.refresh(row)  # read again under the head's lock: the same clearing, posted
+        if row.cleared_at is not None:  # twice at once, is taken by the first only
+            results[index] = AlarmItemResult(
+                index=index, alarm_id=alarm.alarm_id, status="duplicate", http_status=200,
+                outcome=row.outcome, episode_id=row.episode_id)
+            continue
         row.cleared_at = alarm.cleared_at
         for episode_id in (row.episode_id, row.trend_episode_id):
             if episode_id is None:
