@@ -5,7 +5,6 @@ it; and the built-in kinds are what every part of caseflow iterates."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,6 +19,7 @@ from caseflow.workflows.catalog import workflows
 from tests import toy_kind
 from tests.conftest import running_worker
 from tests.test_api import headers, new_key
+from tests.waiting import until
 
 TOY = {"hospital_id": "H-DH", "equipment_serial": "CT-DH-0001", "chore": "校准床位 calibrate"}
 
@@ -50,15 +50,6 @@ async def toy_api(database_url, dev_env, sessions) -> AsyncIterator[httpx.AsyncC
         KINDS.unregister("toy")
 
 
-async def _until(ask, what: str) -> Any:  # type: ignore[no-untyped-def]
-    for _ in range(100):
-        found = await ask()
-        if found:
-            return found
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"never: {what}")
-
-
 async def test_a_registered_toy_kind_is_opened_read_searched_and_stepped_over_the_api(
         toy_api, tokens):
     opened = await toy_api.post("/v1/toys", json=TOY, headers=headers(tokens, "hotline", new_key()))
@@ -75,7 +66,7 @@ async def test_a_registered_toy_kind_is_opened_read_searched_and_stepped_over_th
                                   headers=headers(tokens, "supervisor"))
         assert found.status_code == 200, found.text
         return [c for c in found.json()["items"] if c["case_id"] == case_id]
-    [row] = await _until(listed, "the toy case listed by kind and text")
+    [row] = await until(listed, "the toy case listed by kind and text")
     assert (row["kind"], row["status"]) == ("toy", "waiting")
 
     wrong = await toy_api.post(f"/v1/toys/{case_id}/actions/finish", json={},

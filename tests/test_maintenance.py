@@ -27,6 +27,7 @@ from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
 from tests.case_driver import CaseDriver
 from tests.installation_driver import CONTRACT, ENGINEER, HOTLINE, SUPERVISOR
 from tests.test_deadlines import advance_to
+from tests.waiting import until
 
 DAY = timedelta(days=1)
 PROMPT = timedelta(seconds=5)
@@ -244,16 +245,13 @@ async def test_a_linked_repair_that_cannot_open_is_recorded_and_sent_to_supervis
                                   "high": 4}],
                     findings=[{"description": "球管打火 tube arcing", "needs_repair": True,
                                "severity": "severe"}])
-    trouble = None
-    for _ in range(200):
+    def recorded() -> CaseEventRow | None:
         with sessions() as session:
-            trouble = session.scalars(select(CaseEventRow).where(
+            return session.scalars(select(CaseEventRow).where(
                 CaseEventRow.case_id == visit.case_id,
                 CaseEventRow.event == "repair-not-opened")).one_or_none()
-        if trouble is not None:
-            break
-        await asyncio.sleep(0.05)
-    assert trouble is not None, "the visit recorded no repair-not-opened"
+
+    trouble = await until(recorded, "the visit records repair-not-opened")
     assert trouble.summary.startswith("未能开立关联维修:")
     assert gone in trouble.data["error"] and trouble.actor_id == SYSTEM.id
     view = await visit.act("confirm", HOTLINE, confirmed_by="设备科 吴工")

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from caseflow.domain.policy_loader import PolicyError, parse_policy
 from caseflow.store.models import AlarmEpisode, AlarmRow, Case, Equipment
 from tests.test_api import act, headers, intake_body, new_key, timeline_of
+from tests.waiting import until
 
 Json = dict[str, Any]
 T0 = datetime(2026, 11, 3, 9, 0, tzinfo=timezone(timedelta(hours=8)))
@@ -294,22 +295,21 @@ async def test_a_critical_code_pages_the_on_call_chain(api, tokens, unit):
                                             values=[{"name": "helium_level", "value": 58.5,
                                                      "unit": "%", "low": 60}])])
     (repair_id,) = answer.json()["cases_opened"]
-    for _ in range(200):
+
+    async def linked() -> dict[str, Any] | None:
         repair = await view(api, tokens, repair_id)
-        if repair["linked_cases"]:
-            break
-        await asyncio.sleep(0.05)
+        return repair if repair["linked_cases"] else None
+
+    repair = await until(linked, "the critical repair declares its emergency")
     assert repair["severity"] == "critical"
     (link,) = repair["linked_cases"]
     assert link["kind"] == "emergency"
-    pages = []
-    for _ in range(200):
-        pages = [e for e in await timeline_of(api, tokens, link["case_id"])
-                 if e["event"] == "page"]
-        if pages:
-            break
-        await asyncio.sleep(0.05)
-    assert pages and pages[0]["data"]["round"] == 1, pages
+
+    async def paged() -> list[dict[str, Any]]:
+        return [e for e in await timeline_of(api, tokens, link["case_id"]) if e["event"] == "page"]
+
+    pages = await until(paged, "the emergency pages its on-call chain")
+    assert pages[0]["data"]["round"] == 1, pages
 
 
 async def test_a_trend_warning_fires_once_per_episode(api, tokens, sessions, unit):

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 from tests.repair_driver import intake
+from tests.waiting import until
 
 
 async def find(client, query: str, *, expected: int) -> list[str]:  # type: ignore[no-untyped-def]
@@ -52,13 +53,12 @@ async def test_a_case_starts_with_its_first_state_and_its_intake_upserts_nothing
                              headers=auth | {"Idempotency-Key": f"sa-{uuid.uuid4()}"})
     assert created.status_code == 201, created.text
     handle = dev_env.client.get_workflow_handle(created.json()["case_id"])
-    events = []
-    for _ in range(100):  # until the intake is recorded (its local activity's marker)
+    async def recorded() -> list:  # the intake's local activity leaves its marker
         events = [e async for e in handle.fetch_history_events()]
-        if any(e.HasField("marker_recorded_event_attributes") for e in events):
-            break
-        await asyncio.sleep(0.05)
-    assert any(e.HasField("marker_recorded_event_attributes") for e in events)
+        return events if any(e.HasField("marker_recorded_event_attributes")
+                             for e in events) else []
+
+    events = await until(recorded, "the intake is recorded")
     started = (await handle.describe()).typed_search_attributes
     first = {key.name: value for key, value in
              ((pair.key, pair.value) for pair in started.search_attributes)}
