@@ -195,13 +195,18 @@ def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
 
 # ----- figures, uptime series ----------------------------------------------------------------
 
-def _touching(repairs: list[RepairFact], visits: list[VisitFact], lower: datetime,
-              upper: datetime, zone: str) -> int:
+def down_in(repairs: list[RepairFact], lower: datetime, upper: datetime) -> list[RepairFact]:
+    """The repairs whose unit was down at some time of [lower, upper)."""
+    return [r for r in repairs
+            if r.observed_at < upper and (r.down_until is None or r.down_until >= lower)]
+
+
+def facts_in(repairs: list[RepairFact], visits: list[VisitFact], lower: datetime,
+             upper: datetime, zone: str) -> int:
     """How many facts fall in [lower, upper) (for "nothing recorded in this period")."""
     first, last = lower.astimezone(ZoneInfo(zone)).date(), upper.astimezone(ZoneInfo(zone)).date()
-    down = sum(1 for r in repairs if r.observed_at < upper
-               and (r.down_until is None or r.down_until >= lower))
-    return down + sum(1 for v in visits if first <= v.due_on < last)
+    return len(down_in(repairs, lower, upper)) + sum(1 for v in visits
+                                                     if first <= v.due_on < last)
 
 
 def figures_report(session: Session, book: PolicyBook, found: list[UnitInfo], lower: datetime,
@@ -211,7 +216,7 @@ def figures_report(session: Session, book: PolicyBook, found: list[UnitInfo], lo
     results, touching = [], 0
     for unit in found:
         repairs, visits = known.of(unit.serial)
-        touching += _touching(repairs, visits, lower, upper, zone)
+        touching += facts_in(repairs, visits, lower, upper, zone)
         results.append(unit_result(unit, repairs, visits, rules_for(book, unit, lower), lower,
                                    upper, now, zone))
     names = _engineer_names(session, results, known) if by == "engineer" else None
@@ -236,6 +241,28 @@ def _engineer_names(session: Session, results: list[UnitResult],
     return names
 
 
+def uptime_points(unit: UnitInfo, repairs: list[RepairFact], visits: list[VisitFact],
+                  rules: Any, buckets: list[Any], lower: datetime, upper: datetime,
+                  now: datetime) -> tuple[list[UptimePoint], float]:
+    """The unit's uptime in each bucket within [lower, upper), against its guarantee if it has
+    one, and the covered seconds of them all."""
+    guarantee = rules.policy.guarantee
+    points, covered = [], 0.0
+    for span in buckets:
+        tally = uptime_of(unit, repairs, visits, rules, max(span.start, lower),
+                          min(span.end, upper), now)
+        covered += tally.covered_seconds
+        shown = figures(tally)
+        points.append(UptimePoint(
+            period=span.label, start=span.start, end=span.end,
+            covered_hours=shown.covered_hours, downtime_hours=shown.downtime_hours,
+            uptime_percent=shown.uptime_percent,
+            guarantee_percent=guarantee.percent if guarantee else None,
+            met=(None if guarantee is None or shown.uptime_percent is None
+                 else shown.uptime_percent >= guarantee.percent)))
+    return points, covered
+
+
 def uptime_report(session: Session, book: PolicyBook, found: list[UnitInfo], lower: datetime,
                   upper: datetime, now: datetime, bucket: Bucket) -> UptimeReport:
     zone = book.defaults.timezone
@@ -246,20 +273,9 @@ def uptime_report(session: Session, book: PolicyBook, found: list[UnitInfo], low
         repairs, visits = known.of(unit.serial)
         rules = rules_for(book, unit, lower)
         guarantee = rules.policy.guarantee
-        touching += _touching(repairs, visits, lower, upper, zone)
-        points = []
-        for span in buckets:
-            tally = uptime_of(unit, repairs, visits, rules, max(span.start, lower),
-                              min(span.end, upper), now)
-            covered += tally.covered_seconds
-            shown = figures(tally)
-            points.append(UptimePoint(
-                period=span.label, start=span.start, end=span.end,
-                covered_hours=shown.covered_hours, downtime_hours=shown.downtime_hours,
-                uptime_percent=shown.uptime_percent,
-                guarantee_percent=guarantee.percent if guarantee else None,
-                met=(None if guarantee is None or shown.uptime_percent is None
-                     else shown.uptime_percent >= guarantee.percent)))
+        touching += facts_in(repairs, visits, lower, upper, zone)
+        points, seconds = uptime_points(unit, repairs, visits, rules, buckets, lower, upper, now)
+        covered += seconds
         units_out.append(UnitUptime(serial=unit.serial, label=f"{unit.serial} {unit.model}",
                                     hospital_id=unit.hospital_id,
                                     guarantee_period=guarantee.period if guarantee else None,

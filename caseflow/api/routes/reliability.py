@@ -34,7 +34,6 @@ from caseflow.domain.reliability import (
     figures,
     periods,
     unit_result,
-    uptime_of,
 )
 from caseflow.domain.reports import period
 from caseflow.store import alarms
@@ -42,7 +41,16 @@ from caseflow.store import guarantees as guards
 from caseflow.store import patterns as pattern_store
 from caseflow.store.history import import_history
 from caseflow.store.models import Contract, Equipment, Hospital
-from caseflow.store.reliability import facts, figures_report, rules_for, units, uptime_report
+from caseflow.store.reliability import (
+    down_in,
+    facts,
+    facts_in,
+    figures_report,
+    rules_for,
+    units,
+    uptime_points,
+    uptime_report,
+)
 
 router = APIRouter(prefix="/v1/reliability", tags=["reliability"])
 Reader = Annotated[Principal, allowed(Capability.read_reports)]
@@ -201,27 +209,14 @@ def unit_reliability(
     known = facts(session, book, found, lower, upper)
     repairs, visits = known.of(serial)
     result = unit_result(unit, repairs, visits, rules, lower, upper, now, zone)
-    months = []
-    for month in periods(lower, upper, "month", zone):
-        shown = figures(uptime_of(unit, repairs, visits, rules, max(month.start, lower),
-                                  min(month.end, upper), now))
-        guarantee = rules.policy.guarantee
-        months.append(UptimePoint(
-            period=month.label, start=month.start, end=month.end,
-            covered_hours=shown.covered_hours, downtime_hours=shown.downtime_hours,
-            uptime_percent=shown.uptime_percent,
-            guarantee_percent=guarantee.percent if guarantee else None,
-            met=(None if guarantee is None or shown.uptime_percent is None
-                 else shown.uptime_percent >= guarantee.percent)))
+    months, _ = uptime_points(unit, repairs, visits, rules, periods(lower, upper, "month", zone),
+                              lower, upper, now)
     standing = None
     if unit.contract_code and rules.policy.guarantee is not None:
         contract = guards.contract_standing(session, book, unit.contract_code, now)
         standing = next((u for u in contract.units if u.serial == serial), None)
-    in_period = [r for r in repairs if r.observed_at < upper
-                 and (r.down_until is None or r.down_until >= lower)]
-    touching = len(in_period) + sum(1 for v in visits if lower.date() <= v.due_on
-                                    < upper.date())
-    note = empty_note(result.tally.covered_seconds, touching)
+    in_period = down_in(repairs, lower, upper)
+    note = empty_note(result.tally.covered_seconds, facts_in(repairs, visits, lower, upper, zone))
     return UnitReliability(
         serial=serial, hospital_id=unit.hospital_id, hospital_name=unit.hospital_name,
         brand=unit.brand, model=unit.model, modality=unit.modality,
