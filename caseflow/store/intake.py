@@ -222,9 +222,8 @@ def adverse_event_start(session: Session, *, case_id: str, body: AdverseEventCre
     """The event's clocks: the policy's regulatory section (event type and every jurisdiction
     where the unit is registered must be known to it: 422 naming them), the awareness time
     (the intake of the case that recorded it, or the time given, whichever is earlier)."""
-    unit, where = unit_at(session, body.equipment_serial, body.hospital_id)
-    policy = book.pin(unit.contract_code, now, "adverse_event")
-    regulatory = policy.regulatory
+    unit, _ = unit_at(session, body.equipment_serial, body.hospital_id)
+    regulatory = book.pin(unit.contract_code, now, "adverse_event").regulatory
     assert regulatory is not None
     why = regulatory.unknown_event_type(body.event_type)
     if why is not None:
@@ -242,11 +241,12 @@ def adverse_event_start(session: Session, *, case_id: str, body: AdverseEventCre
         row = session.scalars(select(Case).where(Case.case_id == body.related_case_id)).one()
         origin = EventOrigin(case_id=row.case_id, kind=row.kind, opened_at=row.opened_at)
     aware = [t for t in (body.aware_at, origin.opened_at if origin else None) if t is not None]
-    return AdverseEventStart(
-        case_id=case_id, intake=body, hospital_name=where.name,
-        equipment=directory.snapshot(unit, where),
-        registration=UnitRegistration(jurisdictions=list(unit.jurisdictions), udi=unit.udi),
-        aware_at=min(aware, default=now), origin=origin, policy=policy, opened_by=opened_by)
+    start = standard_start(
+        session, KINDS["adverse_event"], case_id=case_id, body=body, book=book, now=now,
+        today=today, opened_by=opened_by, origin=origin, aware_at=min(aware, default=now),
+        registration=UnitRegistration(jurisdictions=list(unit.jurisdictions), udi=unit.udi))
+    assert isinstance(start, AdverseEventStart)
+    return start
 
 
 # Kinds whose opening does more than check references (an installation registers its unit):
