@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         NotAssignee,
         NotPermitted,
     )
+    from caseflow.domain.kinds import KINDS
     from caseflow.domain.migration import PolicyMigration
     from caseflow.domain.policy import SECTION_OF, CasePolicy, CommitmentSpec
     from caseflow.domain.records import (
@@ -95,7 +96,6 @@ KEEP_STEPS = 50  # steps a continued case repeats in its view (all are on the ti
 KEEP_KEYS = 200  # request keys it remembers (a client's retry comes within minutes)
 
 Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
-Started = TypeVar("Started", bound=BaseModel)
 
 
 class CaseWorkflow:
@@ -508,29 +508,29 @@ class CaseWorkflow:
     # ----- cases this one opens -----------------------------------------------------------------
 
     async def _open_linked(
-        self, kind: str, name_zh: str, workflow_type: str, reserve: str, request: BaseModel,
-        start_type: type[Started], summary: str, opened: Callable[[str], str],
-        result_type: type | None = None,
-    ) -> tuple[Started, ChildWorkflowHandle[Any, Any], LinkedCase] | None:
+        self, kind: str, name_zh: str, reserve: str, request: BaseModel, summary: str,
+        opened: Callable[[str], str], result_type: type | None = None,
+    ) -> tuple[Any, ChildWorkflowHandle[Any, Any], LinkedCase] | None:
         """Open a case of `kind` linked to this one, the one way every kind does it.
 
         The activity `reserve` reserves its number, keyed by this case (a retried activity
-        finds the same number), and builds its start input; its workflow (`workflow_type`)
-        starts as a child that lives on its own (ParentClosePolicy.ABANDON), on this case's
-        hospital and unit, with the search attributes of its first state; the link is kept in
-        `linked_cases` and recorded (`<kind>-opened`, worded by `opened` from its number). A
-        replayed workflow issues no second start. Anything that stops it from opening is
-        recorded (`<kind>-not-opened`) and sent to the supervisors, never left to fail this
-        case: then None. A continue-as-new waits until it is opened and recorded."""
+        finds the same number), and builds its start input (the kind's `start` model in the
+        registry); its workflow (the kind's `workflow`) starts as a child that lives on its own
+        (ParentClosePolicy.ABANDON), on this case's hospital and unit, with the search
+        attributes of its first state; the link is kept in `linked_cases` and recorded
+        (`<kind>-opened`, worded by `opened` from its number). A replayed workflow issues no
+        second start. Anything that stops it from opening is recorded (`<kind>-not-opened`)
+        and sent to the supervisors, never left to fail this case: then None. A
+        continue-as-new waits until it is opened and recorded."""
         self._busy += 1
         try:
             try:
                 start = await workflow.execute_activity(
-                    reserve, request, result_type=start_type,
+                    reserve, request, result_type=KINDS[kind].start,
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
                 here = self._projection()
                 child = await workflow.start_child_workflow(
-                    workflow_type, start, id=start.case_id, result_type=result_type,
+                    KINDS[kind].workflow, start, id=start.case_id, result_type=result_type,
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                     parent_close_policy=ParentClosePolicy.ABANDON,
                     search_attributes=search.at_start(kind, start, here.hospital_id,

@@ -24,7 +24,6 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
-    from caseflow.domain.repair import RepairStart
 
 V = VisitStatus
 SEVERITY_ORDER = (Severity.critical, Severity.severe, Severity.general, Severity.minor)
@@ -142,13 +141,13 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
             return
         severities = [f.severity for f in findings if f.severity is not None]
         await self._open_linked(
-            "repair", "维修", "RepairWorkflow", OPEN_LINKED_REPAIR,
+            "repair", "维修", OPEN_LINKED_REPAIR,
             m.LinkedRepairRequest(
                 visit_case_id=self.case_id, serial=self.start.equipment.serial,
                 symptom="; ".join(f.description for f in findings),
                 severity=min(severities, key=SEVERITY_ORDER.index) if severities else None,
                 observed_at=workflow.now(), reporter=self.reported_by or SYSTEM),
-            RepairStart, summary=f"维修:来自预防性维护 {self.case_id}",
+            summary=f"维修:来自预防性维护 {self.case_id}",
             opened=lambda case_id: f"关联维修 {case_id}:{len(findings)} 项发现")
 
     def _told(self) -> dict[str, str]:

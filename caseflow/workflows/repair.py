@@ -23,10 +23,9 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.complaint import (
         ComplaintOrigin,
         ComplaintResult,
-        ComplaintStart,
         LinkedComplaintRequest,
     )
-    from caseflow.domain.emergency import EmergencyStart, LinkedEmergencyRequest
+    from caseflow.domain.emergency import LinkedEmergencyRequest
     from caseflow.domain.enums import Channel, RepairOutcome, RepairStatus, Role, Severity
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.policy import QUOTATION_PAUSE, CasePolicy, CommitmentSpec, RepairPolicy
@@ -409,7 +408,7 @@ class RepairWorkflow(CaseWorkflow):
         """
         intake = self.start.intake
         opened = await self._open_linked(
-            "complaint", "投诉", "ComplaintWorkflow", OPEN_LINKED_COMPLAINT,
+            "complaint", "投诉", OPEN_LINKED_COMPLAINT,
             LinkedComplaintRequest(
                 origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
                                        satisfaction=self.satisfaction,
@@ -417,7 +416,7 @@ class RepairWorkflow(CaseWorkflow):
                 hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
                 complainant_name=intake.reporter_name, complainant_contact=intake.reporter_phone,
                 opened_by=self.callback_by or SYSTEM),
-            ComplaintStart, summary=f"投诉:来自维修 {self.case_id} 的回访",
+            summary=f"投诉:来自维修 {self.case_id} 的回访",
             opened=lambda case_id: f"关联投诉 {case_id}:由回访开立",
             result_type=ComplaintResult)
         if opened is None:
@@ -448,14 +447,14 @@ class RepairWorkflow(CaseWorkflow):
         self.emergency_declared = True
         intake, unit = self.start.intake, self.start.equipment
         await self._open_linked(
-            "emergency", "应急", "EmergencyResponseWorkflow", OPEN_LINKED_EMERGENCY,
+            "emergency", "应急", OPEN_LINKED_EMERGENCY,
             LinkedEmergencyRequest(
                 repair_case_id=self.case_id, hospital_id=self.hospital_id,
                 equipment_serial=unit.serial, department=intake.department,
                 location=intake.location, reporter_name=intake.reporter_name,
                 reporter_phone=intake.reporter_phone, impact=intake.symptom,
                 opened_by=self.critical_by or SYSTEM),
-            EmergencyStart, summary=f"应急:维修 {self.case_id} 为危急故障",
+            summary=f"应急:维修 {self.case_id} 为危急故障",
             opened=lambda case_id: f"关联应急 {case_id}:维修为危急故障")
 
     # ----- helpers of the handlers --------------------------------------------------------------
