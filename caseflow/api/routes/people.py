@@ -114,7 +114,7 @@ def add_person(body: PersonCreate, principal: Admin, session: SessionDep) -> Per
 
 @router.patch("/v1/people/{person_id}", response_model=PersonPublic)
 def change_person(person_id: PersonPath, body: PersonUpdate, principal: Admin,
-                        session: SessionDep) -> PersonPublic:
+                  session: SessionDep) -> PersonPublic:
     """Change the fields given (role, hospital, channels, log-in, password, active)."""
     with session.begin():
         person = session.get(Person, person_id)
@@ -130,7 +130,7 @@ def change_person(person_id: PersonPath, body: PersonUpdate, principal: Admin,
 
 @router.post("/v1/people/{person_id}/tokens", response_model=TokenIssued, status_code=201)
 def issue_token(person_id: PersonPath, body: TokenCreate, principal: Admin,
-                      session: SessionDep) -> TokenIssued:
+                session: SessionDep) -> TokenIssued:
     """A new API token for the person (a tool, a script), shown once in the answer."""
     with session.begin():
         person = session.get(Person, person_id)
@@ -156,7 +156,7 @@ def list_tokens(
 
 @router.delete("/v1/tokens/{token_id}", response_model=TokenPublic)
 def revoke_token(token_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: Admin,
-                       session: SessionDep) -> TokenPublic:
+                 session: SessionDep) -> TokenPublic:
     """Revoke a token at once (every API process refuses it from the next request)."""
     with session.begin():
         row = people.revoke_token(session, token_id, datetime.now(timezone.utc))

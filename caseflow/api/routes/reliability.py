@@ -239,8 +239,8 @@ class GuaranteeReport(BaseModel):
 
 @router.get("/guarantees", response_model=GuaranteeReport)
 def reliability_guarantees(principal: Reader, session: SessionDep, book: PolicyDep,
-                                 hospital_id: Key = None, contract_code: Key = None,
-                                 ) -> GuaranteeReport:
+                           hospital_id: Key = None, contract_code: Key = None,
+                           ) -> GuaranteeReport:
     """Each guaranteed unit's downtime budget in its current period, live: budget, used,
     remaining, the rate it is used at now, the projection, and the rungs fired."""
     now = datetime.now(timezone.utc)
@@ -287,8 +287,8 @@ class PatternReport(BaseModel):
 
 @router.get("/patterns", response_model=PatternReport)
 def reliability_patterns(principal: Reader, session: SessionDep, book: PolicyDep,
-                               since: Since = None, until: Until = None,
-                               hospital_id: Key = None) -> PatternReport:
+                         since: Since = None, until: Until = None,
+                         hospital_id: Key = None) -> PatternReport:
     """Recurring faults among the repairs observed in [from, to) (default: the last 365 days),
     fleet-wide (a hospital: the patterns touching its units), each with its cases (imported
     ones marked) and whether and when it was notified."""
@@ -326,8 +326,8 @@ class HistoryImported(BaseModel):
 
 @router.post("/history", response_model=HistoryImported, status_code=201)
 def post_history(body: HistoryUpload,
-                       principal: Annotated[Principal, allowed(Capability.import_history)],
-                       session: SessionDep) -> HistoryImported:
+                 principal: Annotated[Principal, allowed(Capability.import_history)],
+                 session: SessionDep) -> HistoryImported:
     """Import past repairs and maintenance visits (docs/operations.md): all of the file or
     nothing; 422 naming each bad line and field (`["body", "content", <line>, <field>]`)."""
     if "\x00" in body.content:

@@ -80,7 +80,7 @@ async def start_annual(hospital_id: HospitalId, year: Year, principal: Reader,
 
 @router.get("/annual/{hospital_id}/{year}", response_model=ReportJobView)
 def latest_annual(hospital_id: HospitalId, year: Year, principal: Reader,
-                        session: SessionDep, serial: SerialFilter = None) -> ReportJobView:
+                  session: SessionDep, serial: SerialFilter = None) -> ReportJobView:
     """The newest annual report job of that hospital (or unit) and year: its progress, and
     once done its downloads."""
     if session.get(Hospital, hospital_id) is None:
@@ -116,7 +116,7 @@ async def start_visit(case_id: CaseId, principal: Reader, sessions: SessionsDep,
 
 @router.get("/visits/{case_id}", response_model=ReportJobView)
 def latest_visit(case_id: CaseId, principal: Reader,
-                       session: SessionDep) -> ReportJobView:
+                 session: SessionDep) -> ReportJobView:
     """The newest report job of that visit."""
     row = report_jobs.latest(session, kind="visit", case_id=case_id)
     if row is None:

@@ -55,7 +55,7 @@ def _known(session, subscription_id: int) -> Subscription:  # type: ignore[no-un
 
 @router.post("/v1/subscriptions", response_model=SubscriptionPublic, status_code=201)
 def register(body: SubscriptionCreate, principal: Admin,
-                   session: SessionDep) -> SubscriptionPublic:
+             session: SessionDep) -> SubscriptionPublic:
     """Register a webhook for case events. From now on every recorded event it wants is
     POSTed to it, signed with the secret (which is not shown again)."""
     with session.begin():
@@ -71,13 +71,13 @@ def list_subscriptions(principal: Admin, session: SessionDep) -> list[Subscripti
 
 @router.get("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
 def get_subscription(subscription_id: SubscriptionId, principal: Admin,
-                           session: SessionDep) -> SubscriptionPublic:
+                     session: SessionDep) -> SubscriptionPublic:
     return _public(_known(session, subscription_id))
 
 
 @router.delete("/v1/subscriptions/{subscription_id}", response_model=SubscriptionPublic)
 def deactivate(subscription_id: SubscriptionId, principal: Admin,
-                     session: SessionDep) -> SubscriptionPublic:
+               session: SessionDep) -> SubscriptionPublic:
     """Stop sending to it. Its deliveries are kept for the record; pending ones end failed."""
     with session.begin():
         found = _known(session, subscription_id)
@@ -106,7 +106,7 @@ def list_deliveries(
 @router.post("/v1/subscriptions/{subscription_id}/deliveries/{delivery_id}/redeliver",
              response_model=DeliveryPublic)
 def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, principal: Admin,
-                    session: SessionDep) -> DeliveryPublic:
+              session: SessionDep) -> DeliveryPublic:
     """Queue a failed (or sent) delivery again: it is sent as soon as the deliverer next looks,
     with the same X-Caseflow-Delivery id, and retried as if new."""
     with session.begin():
