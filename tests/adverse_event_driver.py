@@ -16,6 +16,7 @@ from caseflow.domain.adverse_event import (
     EventOrigin,
     UnitRegistration,
 )
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
@@ -48,7 +49,8 @@ class AdverseEventDriver(CaseDriver):
             equipment=equipment,
             registration=UnitRegistration(jurisdictions=jurisdictions, udi="(01)0084068(21)X"),
             aware_at=origin.opened_at if origin else now, origin=origin,
-            policy=book.pin(equipment.contract_code, now, "adverse_event"), opened_by=REGULATORY)
+            policy=book.pin(equipment.contract_code, now, "adverse_event"), opened_by=REGULATORY,
+            version=CODE_VERSION)
         handle = await env.client.start_workflow(AdverseEventWorkflow.run, start, id=case_id,
                                                  task_queue=queue)
         return cls(env, handle)

@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.complaint import (
     ComplaintCreate,
     ComplaintStart,
@@ -41,7 +42,7 @@ class ComplaintDriver(CaseDriver):
         case_id = f"TC-{uuid.uuid4().hex[:12]}"
         start = ComplaintStart(case_id=case_id, intake=complaint_intake(**intake_fields),
                                hospital_name="东湖县人民医院", policy=book.pin(None, now, "complaint"),
-                               opened_by=HOTLINE)
+                               opened_by=HOTLINE, version=CODE_VERSION)
         handle = await env.client.start_workflow(ComplaintWorkflow.run, start, id=case_id,
                                                  task_queue=queue)
         return cls(env, handle)

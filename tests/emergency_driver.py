@@ -10,6 +10,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, EmergencyView
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
@@ -67,7 +68,8 @@ class EmergencyDriver(CaseDriver):
                                  hospital_name="测试医院 test hospital", modality="CT",
                                  brand="GE", model="Revolution CT")
         start = EmergencyStart(case_id=case_id, intake=declaration(hospital_id, **intake_fields),
-                               equipment=unit, policy=book.pin(None, now, "emergency"), opened_by=HOTLINE)
+                               equipment=unit, policy=book.pin(None, now, "emergency"), opened_by=HOTLINE,
+                               version=CODE_VERSION)
         handle = await env.client.start_workflow(EmergencyResponseWorkflow.run, start,
                                                  id=case_id, task_queue=queue)
         return cls(env, handle)

@@ -9,6 +9,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.installation import (
     InstallationCreate,
     InstallationStart,
@@ -67,7 +68,7 @@ class InstallationDriver(CaseDriver):
         case_id = f"TI-{uuid.uuid4().hex[:12]}"
         start = InstallationStart(case_id=case_id, intake=body, hospital_name="东湖县人民医院",
                                   contract_code=CONTRACT, policy=book.pin(CONTRACT, now, "installation"),
-                                  opened_by=SUPERVISOR)
+                                  opened_by=SUPERVISOR, version=CODE_VERSION)
         handle = await env.client.start_workflow(InstallationAcceptanceWorkflow.run, start,
                                                  id=case_id, task_queue=queue)
         driver = cls(env, handle)

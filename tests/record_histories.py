@@ -8,7 +8,9 @@ re-recorded: CI replays it against later code, which is the point. A case that c
 is saved as one file per run (`NAME.run1.json`, `NAME.run2.json`...), each replayed on its own.
 
 The `lean_` histories were recorded after the lean-histories patch (one local activity per
-step, continue-as-new); the others before it, and replay on the older path.
+step, continue-as-new); the others before it, and replay on the older path. The `v1_` ones
+were opened by code version 1 (CaseStart.version): lean, with every patch of that code in force
+and no patch marker in their histories.
 """
 
 from __future__ import annotations
@@ -298,6 +300,7 @@ async def adverse_event_late_then_closed(case: AdverseEventDriver) -> None:
 
 
 SCENARIOS = {
+    "v1_repair_happy_path": (happy_path, {}),
     "lean_repair_happy_path": (happy_path, {}),
     "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
     "lean_repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
@@ -324,6 +327,7 @@ COMPLAINT_SCENARIOS = {
 EMERGENCY_SCENARIOS = {
     "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
+    "v1_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_unanswered_continues_as_new": (emergency_unanswered_continues, {}),
 }
 ADVERSE_EVENT_SCENARIOS = {
@@ -331,6 +335,7 @@ ADVERSE_EVENT_SCENARIOS = {
 }
 OTHER_SCENARIOS = {
     "lean_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
+    "v1_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
     "lean_maintenance_visit_finding_opens_repair": visit_finding_opens_repair,
     "installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
     "installation_refused_then_accepted": installation_refused_then_accepted,

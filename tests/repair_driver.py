@@ -8,6 +8,7 @@ from typing import Any
 
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.enums import Role
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
@@ -61,7 +62,8 @@ class RepairDriver(CaseDriver):
         handle = await env.client.start_workflow(
             RepairWorkflow.run,
             RepairStart(case_id=case_id, intake=data, equipment=equipment, in_warranty=warranty,
-                        policy=book.pin(code, now, "repair"), opened_by=opened_by),
+                        policy=book.pin(code, now, "repair"), opened_by=opened_by,
+                        version=CODE_VERSION),
             id=case_id, task_queue=queue)
         return cls(env, handle)
 

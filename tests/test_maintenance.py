@@ -17,6 +17,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError, Workflo
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.maintenance import PlanStart, PlanView, VisitStart, VisitView, opens_at
 from caseflow.domain.records import SYSTEM, Actor
 from caseflow.domain.repair import RepairView
@@ -98,7 +99,7 @@ async def open_visit(env: WorkflowEnvironment, queue: str, sessions, policy_book
     case_id = f"TV-{uuid.uuid4().hex[:12]}"
     start = VisitStart(case_id=case_id, equipment=snapshot, due_on=now.date(),
                        plan_id=f"PM-{serial}", policy=policy_book.pin(CONTRACT, now, "maintenance"),
-                       opened_by=SYSTEM)
+                       opened_by=SYSTEM, version=CODE_VERSION)
     handle = await env.client.start_workflow(MaintenanceVisitWorkflow.run, start, id=case_id,
                                              task_queue=queue)
     return VisitDriver(env, handle)

@@ -45,8 +45,10 @@ async def test_search_attributes_follow_the_case(api, tokens, dev_env):
 async def test_a_case_starts_with_its_first_state_and_its_intake_upserts_nothing(
         api, tokens, dev_env):
     """The API starts a repair opened without a severity with the status it really opens in
-    (awaiting classification), so the workflow's intake has no case attribute to upsert: the
-    only upsert is the SDK's own record of the patch it asks about."""
+    (awaiting classification), so the workflow's intake has no case attribute to upsert; and
+    it is opened by today's code (its input's version), so the workflow asks about no patch:
+    no patch marker, no TemporalChangeVersion upsert. Its history holds nothing but the
+    intake's record (its marker) and its timers around the workflow task."""
     auth = {"Authorization": f"Bearer {tokens['hotline']}"}
     body = intake(serial="MR-DH-0002").model_dump(mode="json") | {"severity": None}
     created = await api.post("/v1/repairs", json=body,
@@ -67,4 +69,7 @@ async def test_a_case_starts_with_its_first_state_and_its_intake_upserts_nothing
     upserted = [set(e.upsert_workflow_search_attributes_event_attributes
                     .search_attributes.indexed_fields)
                 for e in events if e.HasField("upsert_workflow_search_attributes_event_attributes")]
-    assert upserted and all(names == {"TemporalChangeVersion"} for names in upserted)
+    assert upserted == []
+    markers = [e.marker_recorded_event_attributes.marker_name for e in events
+               if e.HasField("marker_recorded_event_attributes")]
+    assert markers == ["core_local_activity"]  # the intake's record, and no core_patch

@@ -14,11 +14,10 @@ from temporalio import workflow
 from caseflow.workflows.case import CaseWorkflow, Outcome
 
 with workflow.unsafe.imports_passed_through():
-    from pydantic import BaseModel
 
     from caseflow.domain.access import Capability
     from caseflow.domain.calendar import Duration
-    from caseflow.domain.cases import STAFF, CaseCarry, CaseKind, CaseView, Name, Payload, rule
+    from caseflow.domain.cases import STAFF, CaseCarry, CaseKind, CaseStart, CaseView, Name, Payload, rule
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
     from caseflow.domain.records import Actor, CaseProjection
 
@@ -36,7 +35,7 @@ class ToyCreate(Payload):
     chore: Name
 
 
-class ToyStart(BaseModel):
+class ToyStart(CaseStart):
     case_id: str
     intake: ToyCreate
     policy: CasePolicy

@@ -19,6 +19,7 @@ from caseflow.domain.cases import (
     AttachmentRef,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     LinkedCase,
     Name,
@@ -77,7 +78,7 @@ class EventOrigin(BaseModel):
     opened_at: datetime
 
 
-class AdverseEventStart(BaseModel):
+class AdverseEventStart(CaseStart):
     case_id: str
     intake: AdverseEventCreate
     hospital_name: str

@@ -268,6 +268,24 @@ class CaseView(BaseModel):
                                   "by the API)")
 
 
+# Versions of the workflow code a case can be opened by (CaseStart.version), and the one new
+# cases are opened by now.
+OPENED_LEAN = 1  # lean histories; the classification, closing and commissioning clocks
+CODE_VERSION = OPENED_LEAN
+
+
+class CaseStart(BaseModel):
+    """What every kind's workflow input has besides its own fields."""
+
+    # The version of the workflow code that opened the case (see OPENED_LEAN above): a case
+    # opened at version 1 or later keeps a lean history and has every patch of that code in
+    # force from its first event, so its workflow asks Temporal about none of them (no patch
+    # markers, no TemporalChangeVersion upserts: two history events and a visibility write
+    # fewer per patch). Inputs of cases opened before have no such field (0): they ask, and
+    # replay as they ran. A patch added later is asked about as usual.
+    version: int = 0
+
+
 class CaseCarry(BaseModel):
     """What every case carries into its next run when it continues as new: its numbering, who
     has it, its deadline book, the steps of recent runs and the keys of recent requests. Each

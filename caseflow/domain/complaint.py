@@ -13,6 +13,7 @@ from caseflow.domain.cases import (
     AttachmentRef,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -74,7 +75,7 @@ class LinkedComplaintRequest(BaseModel):
     opened_by: Actor
 
 
-class ComplaintStart(BaseModel):
+class ComplaintStart(CaseStart):
     """The workflow's input: intake, where it is, the pinned policy, who recorded it."""
 
     case_id: str

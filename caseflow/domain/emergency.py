@@ -17,6 +17,7 @@ from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     CompleteAction,
     CorrectiveAction,
@@ -72,7 +73,7 @@ class LinkedEmergencyRequest(BaseModel):
     opened_by: Actor
 
 
-class EmergencyStart(BaseModel):
+class EmergencyStart(CaseStart):
     """The workflow's input: declaration, the unit, the pinned policy, who declared it."""
 
     case_id: str

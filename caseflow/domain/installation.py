@@ -19,6 +19,7 @@ from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     LinkedCase,
     Measurement,
@@ -80,7 +81,7 @@ class InstallationCreate(Payload):
     contact_phone: Phone
 
 
-class InstallationStart(BaseModel):
+class InstallationStart(CaseStart):
     """The workflow's input: the order, the hospital, the pinned policy, who recorded it."""
 
     case_id: str

@@ -19,6 +19,7 @@ from caseflow.domain.cases import (
     STAFF,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     LinkedCase,
     Measurement,
@@ -115,7 +116,7 @@ class OpenVisit(BaseModel):
 
 # ----- a visit ----------------------------------------------------------------------------------
 
-class VisitStart(BaseModel):
+class VisitStart(CaseStart):
     case_id: str
     equipment: EquipmentSnapshot
     due_on: date

@@ -19,6 +19,7 @@ from caseflow.domain.cases import (
     AttachmentRef,
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     LinkedCase,
     Name,
@@ -83,7 +84,7 @@ class EquipmentSnapshot(BaseModel):
     contract_code: str | None = None
 
 
-class RepairStart(BaseModel):
+class RepairStart(CaseStart):
     """The workflow's input: intake, the unit, the pinned policy, who opened it."""
 
     case_id: str

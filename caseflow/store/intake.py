@@ -21,7 +21,7 @@ from caseflow.domain.adverse_event import (
     EventOrigin,
     UnitRegistration,
 )
-from caseflow.domain.cases import CaseKind
+from caseflow.domain.cases import CODE_VERSION, CaseKind
 from caseflow.domain.complaint import ComplaintCreate, ComplaintOrigin, ComplaintStart
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart
 from caseflow.domain.errors import InvalidPayload, UnknownReference
@@ -94,7 +94,7 @@ def standard_start(session: Session, kind: CaseKind, *, case_id: str, body: Any,
     if contract is None and kind.contract_of_hospital:
         contract = contract_of(session, body.hospital_id, today)
     values["policy"] = book.pin(contract, now, kind.name)
-    return kind.start(**values, **extra)
+    return kind.start(**values, **extra, version=CODE_VERSION)
 
 
 def complaint_start(session: Session, *, case_id: str, body: ComplaintCreate, book: PolicyBook,
@@ -168,7 +168,7 @@ def installation_start(session: Session, *, case_id: str, body: InstallationCrea
     register_installing(session, body, contract, now)
     return InstallationStart(case_id=case_id, intake=body, hospital_name=where.name,
                              contract_code=contract, policy=book.pin(contract, now, "installation"),
-                             opened_by=opened_by)
+                             opened_by=opened_by, version=CODE_VERSION)
 
 
 def visit_start(session: Session, *, case_id: str, request: OpenVisit, book: PolicyBook,
@@ -176,7 +176,8 @@ def visit_start(session: Session, *, case_id: str, request: OpenVisit, book: Pol
     unit, hospital = _unit(session, request.serial)
     return VisitStart(case_id=case_id, equipment=directory.snapshot(unit, hospital),
                       due_on=request.due_on, plan_id=request.plan_id,
-                      policy=book.pin(unit.contract_code, now, "maintenance"), opened_by=request.opened_by)
+                      policy=book.pin(unit.contract_code, now, "maintenance"),
+                      opened_by=request.opened_by, version=CODE_VERSION)
 
 
 def linked_repair_start(session: Session, *, case_id: str, request: LinkedRepairRequest,
@@ -197,7 +198,8 @@ def linked_repair_start(session: Session, *, case_id: str, request: LinkedRepair
         observed_at=request.observed_at, channel="app", severity=request.severity)
     return RepairStart(case_id=case_id, intake=body, equipment=directory.snapshot(unit, hospital),
                        in_warranty=directory.in_warranty(unit, today),
-                       policy=book.pin(unit.contract_code, now, "repair"), opened_by=request.reporter)
+                       policy=book.pin(unit.contract_code, now, "repair"), opened_by=request.reporter,
+                       version=CODE_VERSION)
 
 
 def _unit(session: Session, serial: str) -> tuple[Equipment, Hospital]:

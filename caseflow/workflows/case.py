@@ -42,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain import migration as m
     from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import (
+        OPENED_LEAN,
         STAFF,
         ActionRule,
         CaseAction,
@@ -111,7 +112,7 @@ class CaseWorkflow:
 
     def _open_case(self, case_id: str, policy: CasePolicy, hospital_id: str,
                    opened_by: Actor) -> None:
-        self._begin(case_id, policy, opened_by, lean=workflow.patched(LEAN_PATCH))
+        self._begin(case_id, policy, opened_by, lean=self._since(OPENED_LEAN, LEAN_PATCH))
         self.hospital_id = hospital_id
         self.deadlines = Deadlines(policy, revision=REVISION if self.lean
                                    else revision_in_force())
@@ -150,6 +151,12 @@ class CaseWorkflow:
                 setattr(self, name, getattr(carried, name))
         self.deadlines = Deadlines.restore(self.policy, carried.book)
         return True
+
+    def _since(self, version: int, patch_id: str) -> bool:
+        """Whether the behaviour behind `patch_id`, which came with code `version`, is in force:
+        always for a case opened by that code or later (its input says so, and no marker is
+        recorded), else as its history says (a new case of older inputs records the marker)."""
+        return self.start.version >= version or workflow.patched(patch_id)
 
     def _patched(self, patch_id: str) -> bool:
         """Whether a behaviour behind `patch_id` is in force: always for a lean case (opened

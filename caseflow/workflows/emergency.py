@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import emergency as e
+    from caseflow.domain.cases import OPENED_LEAN
     from caseflow.domain.enums import EmergencyOutcome, EmergencyStatus, Role
     from caseflow.domain.records import (
         ON_CALL_CHAIN,
@@ -342,7 +343,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         """Reviewed and nothing left to improve: the supervisor closes it within `close`."""
         if (self.status == E.reviewed and not self._open_actions()
                 and self.deadlines.get("close") is None
-                and workflow.patched(CLOSING_CLOCK_PATCH)):
+                and self._since(OPENED_LEAN, CLOSING_CLOCK_PATCH)):
             self.deadlines.start("close", self.commitments.close, at=now)
 
     def _close(self, actor: Actor, p: e.Close) -> Outcome:

@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import installation as i
-    from caseflow.domain.cases import CaseAction, LinkedCase
+    from caseflow.domain.cases import OPENED_LEAN, CaseAction, LinkedCase
     from caseflow.domain.enums import InstallationStatus, Role, SigningParty, TrainingTopic
     from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotPermitted
     from caseflow.domain.maintenance import EquipmentStatusChange, PlanStart, plan_id
@@ -74,7 +74,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         self.linked_cases: list[LinkedCase] = []
         self.cancel_reason: str | None = None
         self.revised = self._patched(SIGN_AFTER_VERIFICATION)
-        self.until_verified = workflow.patched(COMMISSIONED_UNTIL_VERIFIED)
+        self.until_verified = self._since(OPENED_LEAN, COMMISSIONED_UNTIL_VERIFIED)
         order = start.intake
         due = max(order.delivery_due_at, self.opened_at + timedelta(minutes=1))
         self.deadlines.start_until("site_assessment", label="现场评估",

@@ -19,7 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import repair as r
-    from caseflow.domain.cases import LinkedCase, Step
+    from caseflow.domain.cases import OPENED_LEAN, LinkedCase, Step
     from caseflow.domain.complaint import (
         ComplaintOrigin,
         ComplaintResult,
@@ -98,7 +98,7 @@ class RepairWorkflow(CaseWorkflow):
                            params={"case_id": self.case_id, "text": intake.symptom,
                                    "unit": self._unit(),
                                    "hospital": start.equipment.hospital_name})]))
-        if intake.severity is None and workflow.patched(CLASSIFICATION_CLOCK_PATCH):
+        if intake.severity is None and self._since(OPENED_LEAN, CLASSIFICATION_CLOCK_PATCH):
             self.deadlines.start("classification", self.repair_policy.classification,
                                  at=self.opened_at)
             self.deadlines.start("arrival", self._strictest_arrival(), at=self.opened_at)
