@@ -142,3 +142,26 @@ async def test_a_changed_local_activity_of_a_lean_case_is_reported_at_its_marker
     assert not outcome.ok and outcome.event_id == changed
     assert outcome.event_type == "EVENT_TYPE_MARKER_RECORDED"
     assert "some_other_activity" in outcome.reason
+
+
+async def test_the_sandbox_compiles_its_snippets_once_and_still_catches_a_changed_workflow():
+    """The replayer's sandbox (the SDK's, compiling its snippets once per process) replays a
+    saved history a second time without compiling anything again, and still reports the
+    changed workflow of the test as divergent."""
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from caseflow.replay import replay_one
+    from caseflow.workflows.catalog import _compiled, sandbox
+
+    path = next(p for p in HISTORIES if p.stem.startswith("complaint_"))
+    raw = json.loads(path.read_text("utf-8"))
+    assert (await replay_one(replayer(), path.stem, raw)).ok
+    compiled = _compiled.cache_info()
+    assert (await replay_one(replayer(), path.stem, raw)).ok
+    again = _compiled.cache_info()
+    assert again.misses == compiled.misses, "nothing compiled the second time"
+    assert again.hits > compiled.hits, "the snippets came from the cache"
+    changed = Replayer(workflows=[ChangedComplaint], data_converter=pydantic_data_converter,
+                       workflow_runner=sandbox("full"))
+    assert not (await replay_one(changed, path.stem, raw)).ok
