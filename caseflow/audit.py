@@ -168,16 +168,17 @@ def _unsealed(sessions: sessionmaker[Session], after: int, page: int) -> list[An
         return seals.unsealed(session, after, page)
 
 
-def _pending(sessions: sessionmaker[Session], case_id: str) -> int:
+def _pending(sessions: sessionmaker[Session], batch: list[Case]) -> set[str]:
     with sessions() as session:
-        return seals.pending_notifications(session, case_id)
+        return seals.with_pending_notifications(session, [c.case_id or "" for c in batch])
 
 
 async def _seal(client: Client, sessions: sessionmaker[Session], batch: list[Case]) -> int:
     sealed = 0
+    pending = await asyncio.to_thread(_pending, sessions, batch)
     for case in batch:
         assert case.case_id is not None
-        if await asyncio.to_thread(_pending, sessions, case.case_id):
+        if case.case_id in pending:
             continue  # its timeline is not final: a message is still on its way
         try:
             described = await client.get_workflow_handle(case.case_id).describe()

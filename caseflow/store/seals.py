@@ -38,6 +38,12 @@ def pending_notifications(session: Session, case_id: str) -> int:
         Notification.case_id == case_id, Notification.status == "pending")) or 0
 
 
+def with_pending_notifications(session: Session, case_ids: list[str]) -> set[str]:
+    """Those of `case_ids` with a message not yet delivered nor given up (one query)."""
+    return set(session.scalars(select(Notification.case_id).distinct().where(
+        Notification.case_id.in_(case_ids), Notification.status == "pending")))
+
+
 def holding_cases(session: Session, case_id: str) -> list[Case]:
     """Open cases whose end the case's workflow waits for: the complaint a repair's
     dissatisfied callback opened (docs/architecture.md "The closed loop")."""
