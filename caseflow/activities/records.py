@@ -180,18 +180,21 @@ class CaseRecords:
         """Bring the case row up to this event: its commitments merged round by round (each
         as the latest event that reported it), its other fields unless a later event already
         set them. None when nothing the metrics count changed."""
-        # Normally the API reserved the row; a case opened by another case may not have one yet.
-        # Created if missing without racing a concurrent event, then locked, so a concurrent
-        # write of an older event cannot overwrite a newer one.
-        now = datetime.now(timezone.utc)
-        insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-            else sqlite_insert
-        session.execute(insert(Case).values(
-            case_id=projection.case_id, kind=projection.kind, status=projection.status,
-            hospital_id=projection.hospital_id, opened_at=projection.opened_at, updated_at=now,
-            projection_seq=0, breached=False).on_conflict_do_nothing(index_elements=["case_id"]))
-        row = session.scalar(select(Case).where(Case.case_id == projection.case_id)
-                             .with_for_update())
+        # Normally the API reserved the row (locked at once); a case opened by another case may
+        # not have one yet: created if missing without racing a concurrent event, then locked,
+        # so a concurrent write of an older event cannot overwrite a newer one.
+        locked = select(Case).where(Case.case_id == projection.case_id).with_for_update()
+        row = session.scalar(locked)
+        if row is None:
+            now = datetime.now(timezone.utc)
+            insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
+                else sqlite_insert
+            session.execute(insert(Case).values(
+                case_id=projection.case_id, kind=projection.kind, status=projection.status,
+                hospital_id=projection.hospital_id, opened_at=projection.opened_at,
+                updated_at=now, projection_seq=0, breached=False,
+            ).on_conflict_do_nothing(index_elements=["case_id"]))
+            row = session.scalar(locked)
         assert row is not None
         newer = row.projection_seq < seq
         stored = {(c["key"], c["round"]): c for c in row.commitments or []}
