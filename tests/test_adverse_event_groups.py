@@ -23,7 +23,7 @@ from tests.adverse_event_driver import (
     model_of,
     units_of_one_model,
 )
-from tests.test_adverse_events import escalations
+from tests.test_adverse_events import escalations, refused
 from tests.test_deadlines import LADDER, PROMPT, advance_to
 from tests.waiting import until
 
@@ -180,3 +180,30 @@ async def test_a_late_group_report_climbs_the_ladder_once_per_level(
         ("report:CN", level) for level in range(4)]
     closed = await group.act("close", REGULATORY, evaluation="批次缺陷,已召回")
     assert closed.status == "closed"
+    # A closed group takes no more events: the next one within its window waits in no group.
+    after = await open_at(env, queue, sessions, policy_book, serials[0])
+    assert (await placed(after)).group_placement == "ungrouped"
+    assert groups_of(sessions, model) == [group.case_id]
+
+
+async def test_an_event_classified_with_its_fault_is_placed_then_keeps_it(
+        private_env, sessions, policy_book):
+    env, queue = private_env
+    serials = units_of_one_model(sessions)
+    model = model_of(sessions, serials[0])
+    unknown = await AdverseEventDriver.open(env, queue, sessions, policy_book,
+                                            jurisdictions=["CN", "EU"], serial=serials[0])
+    others = [await open_at(env, queue, sessions, policy_book, serial) for serial in serials[1:]]
+    for case in others:
+        assert (await placed(case)).group_placement == "ungrouped"
+    # The later step proves the first event's workflow went past its opening unplaced.
+    view = await unknown.act("investigate", REGULATORY, findings="球管打火")
+    assert view.group_placement is None and view.fault_category is None
+    view = await unknown.act("classify", REGULATORY, event_type="serious_injury",
+                             reason="诊断为球管故障", fault_category="xray_tube")
+    assert view.fault_category == "xray_tube"
+    group = await the_group(env, sessions, model, members=3)
+    assert (await in_group(unknown, group.case_id)).group_placement == "formed"
+    again = await refused(unknown, "classify", "InvalidTransition", event_type="serious_injury",
+                          reason="复核", fault_category="other")
+    assert group.case_id in again.message
