@@ -60,7 +60,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
                     records.record_escalation,
                     opening.open_linked_complaint, opening.open_linked_emergency,
                     opening.open_maintenance_visit, opening.start_maintenance_plan,
-                    opening.open_linked_repair,
+                    opening.open_linked_repair, opening.place_in_group,
                     register.accept_installation, register.set_equipment_status,
                     people.lookup_equipment, people.find_people, people.on_call_chain,
                     guards.uptime_standing, guards.record_uptime_rung,

@@ -32,7 +32,13 @@ from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
 from caseflow.temporal import binary, ensure_search_attributes
 from caseflow.worker import build_worker
-from tests.adverse_event_driver import REGULATORY, AdverseEventDriver
+from tests.adverse_event_driver import (
+    REGULATORY,
+    AdverseEventDriver,
+    groups_of,
+    model_of,
+    units_of_one_model,
+)
 from tests.complaint_driver import MANAGER, ComplaintDriver
 from tests.emergency_driver import CHAIN, EN1, EN2, EmergencyDriver, new_hospital
 from tests.installation_driver import IN_SPEC, InstallationDriver, site
@@ -45,6 +51,7 @@ from tests.repair_driver import (
     RepairDriver,
 )
 from tests.test_maintenance import PlanDriver, VisitDriver, change, open_visit, start_plan
+from tests.waiting import until
 
 OUT = Path(__file__).parent / "histories"
 
@@ -382,6 +389,38 @@ async def report_job_visit(env: WorkflowEnvironment, sessions, book) -> Any:  # 
     return handle
 
 
+async def adverse_event_group(env: WorkflowEnvironment, sessions, book) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """Three events of one model and fault at three hospitals (CN): the first opened without its
+    fault and classified with it; the third makes the group event, which tells the first; the
+    first reports within its 24 hours and closes; the group's 12-hour NMPA report is late (the
+    ladder), sent, and the group closed. Both histories: the group's and the first event's."""
+    serials = units_of_one_model(sessions, jurisdictions=("CN",))
+    model = model_of(sessions, serials[0])
+    first = await AdverseEventDriver.open(env, "record", sessions, book, jurisdictions=["CN"],
+                                          serial=serials[0], event_type="malfunction")
+    await first.act("classify", REGULATORY, event_type="serious_injury", reason="患者腰部受伤",
+                    fault_category="xray_tube")
+    for serial in serials[1:]:
+        await AdverseEventDriver.open(env, "record", sessions, book, jurisdictions=["CN"],
+                                      serial=serial, event_type="malfunction",
+                                      fault_category="xray_tube")
+    (group_id,) = await until(lambda: groups_of(sessions, model), "the group event")
+    group = AdverseEventDriver(env, env.client.get_workflow_handle(group_id))
+
+    async def told() -> bool:
+        return (await first.state()).group_case_id == group_id
+    await until(told, "the first event told of its group")
+    await first.sleep(hours=2)
+    await first.submit("CN", "国械监-2026-G001")
+    await first.act("close", REGULATORY, evaluation="同批次球管缺陷,见群体事件")
+    await group.sleep(hours=13)  # the 12 hours missed: warning, level 1
+    await group.submit("CN", "国械监-群体-2026-001")
+    await group.act("investigate", REGULATORY, findings="同批次球管高压接头缺陷")
+    await group.act("close", REGULATORY, evaluation="批次缺陷,已召回", reply="已通报三家医院")
+    return {"lean_adverse_event_group_late_then_closed": group.handle,
+            "lean_adverse_event_in_group_then_closed": first.handle}
+
+
 RELIABILITY_SCENARIOS = {
     "uptime_guard_breached": uptime_guard_breached,
     "report_job_visit": report_job_visit,
@@ -437,6 +476,16 @@ async def main() -> None:
                             path = target if len(runs) == 1 else OUT / f"{name}.run{index}.json"
                             path.write_text(history.to_json(), "utf-8")
                             print(f"recorded {path} ({len(history.events)} events)")
+                    group_names = ("lean_adverse_event_group_late_then_closed",
+                                   "lean_adverse_event_in_group_then_closed")
+                    if not all((OUT / f"{name}.json").exists() for name in group_names):
+                        handles = await adverse_event_group(env, sessions, book)
+                        for name, handle in handles.items():
+                            with env.auto_time_skipping_disabled():
+                                await handle.result()
+                            history = await handle.fetch_history()
+                            (OUT / f"{name}.json").write_text(history.to_json(), "utf-8")
+                            print(f"recorded {name} ({len(history.events)} events)")
                     for name, record in RELIABILITY_SCENARIOS.items():
                         target = OUT / f"{name}.json"
                         if target.exists():

@@ -1,18 +1,22 @@
 """Adverse events over the API (dev server, PostgreSQL): regulatory affairs opens one from the
 case that recorded it (the awareness time is that case's intake), on the jurisdictions the
 equipment register gives; bad input is a 422 naming it, a report to a market where the unit is
-not registered a 409, anyone but regulatory affairs a 403; nothing is written by a refusal."""
+not registered a 409, anyone but regulatory affairs a 403; nothing is written by a refusal.
+Events of one model and fault posted at once at three hospitals open one group event."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from caseflow.store.models import Case, Equipment
+from tests.adverse_event_driver import groups_of, model_of, units_of_one_model
 from tests.test_api import headers, new_key, timeline_of
 from tests.test_complaint_api import complaint_body
+from tests.waiting import until
 
 Json = dict[str, Any]
 
@@ -103,4 +107,66 @@ async def test_bad_openings_are_refused_and_open_nothing(api, tokens, sessions):
         refused = await api.post("/v1/adverse-events", json=event_body(),
                                  headers=headers(tokens, role, new_key()))
         assert refused.status_code == 403, (role, refused.text)
+    assert case_count(sessions) == before
+
+
+async def test_events_posted_at_once_at_three_hospitals_open_one_group_event(
+        api, tokens, sessions):
+    serials = units_of_one_model(sessions, hospitals=3, jurisdictions=("CN",))
+    model = model_of(sessions, serials[0])
+    with sessions() as session:
+        where = {s: session.get(Equipment, s).hospital_id for s in serials}
+    now = datetime.now().astimezone()
+    posted = await asyncio.gather(*(
+        api.post("/v1/adverse-events", json=event_body(
+            hospital_id=where[serial], equipment_serial=serial, event_type="malfunction",
+            description="球管高压打火后检查床失控", fault_category="xray_tube",
+            aware_at=(now - timedelta(hours=n)).isoformat()),
+            headers=headers(tokens, "regulatory", new_key()))
+        for n, serial in enumerate([*serials, serials[2]])))
+    assert [r.status_code for r in posted] == [201] * 4, [r.text for r in posted]
+    events = [r.json()["case_id"] for r in posted]
+    found = await until(lambda: groups_of(sessions, model), f"a group event of {model}")
+    assert len(found) == 1
+    group_id = found[0]
+
+    async def group_view() -> Json | None:
+        answer = await api.get(f"/v1/cases/{group_id}", headers=headers(tokens, "auditor"))
+        view = answer.json() if answer.status_code == 200 else None
+        return view if view and len(view["group"]["members"]) == 4 else None
+    view = await until(group_view, f"{group_id} with its 4 events")
+    assert view["kind"] == "adverse_event" and view["event_type"] == "group"
+    assert sorted(m["case_id"] for m in view["group"]["members"]) == sorted(events)
+    assert {m["hospital_id"] for m in view["group"]["members"]} == set(where.values())
+    (nmpa,) = view["reports"]
+    assert nmpa["jurisdiction"] == "CN" and nmpa["within"] == "12h" and "12 hours" in nmpa["source"]
+    for event_id in events:
+        async def told(event_id: str = event_id) -> Json | None:
+            answer = await api.get(f"/v1/cases/{event_id}", headers=headers(tokens, "auditor"))
+            member = answer.json()
+            return member if member.get("group_case_id") == group_id else None
+        member = await until(told, f"{event_id} told it is in {group_id}")
+        assert {"case_id": group_id, "relation": "group"}.items() <= next(
+            link for link in member["linked_cases"] if link["case_id"] == group_id).items()
+        assert any(c["key"] == "group_case:CN" for c in member["commitments"])
+    assert groups_of(sessions, model) == [group_id]
+    classify = await api.post(f"/v1/cases/{group_id}/actions/classify",
+                              json={"event_type": "death", "reason": "改判"},
+                              headers=headers(tokens, "regulatory", new_key()))
+    assert classify.status_code == 409, classify.text
+    refault = await api.post(f"/v1/cases/{events[0]}/actions/classify", json={
+        "event_type": "malfunction", "reason": "复核", "fault_category": "other"},
+        headers=headers(tokens, "regulatory", new_key()))
+    assert refault.status_code == 409 and group_id in refault.text, refault.text
+
+
+async def test_no_group_event_is_opened_by_hand_nor_an_event_of_an_unknown_fault(
+        api, tokens, sessions):
+    before = case_count(sessions)
+    refused = await open_event(api, tokens, fault_category="melted")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"][0]["loc"][-1] == "fault_category"
+    by_hand = await open_event(api, tokens, event_type="group")
+    assert by_hand.status_code == 422 and "'group'" in by_hand.text, by_hand.text
+    assert by_hand.json()["detail"][0]["loc"][-1] == "event_type"
     assert case_count(sessions) == before

@@ -164,6 +164,19 @@ BAD_FILES = {
     "calendar without a working day": (
         _set("defaults", "calendars", "business", "workdays", value=[]),
         ["defaults.calendars.business", "at least one working day"]),
+    "group clock of an unknown jurisdiction": (
+        _set("defaults", "regulatory", "group", "clocks", "BR",
+             value={"report": {"within": "12h", "source": "?"}}),
+        ["defaults.regulatory", "group.clocks.BR: unknown jurisdiction 'BR'"]),
+    "group as an event type": (
+        _set("defaults", "regulatory", "event_types",
+             value=["death", "serious_injury", "malfunction", "public_health_threat", "group"]),
+        ["defaults.regulatory", "'group' is the type of a group event"]),
+    "group of one event": (_set("defaults", "regulatory", "group", "count", value=1),
+                           ["defaults.regulatory.group.count", "greater than or equal to 2"]),
+    "group on an unknown field": (_set("defaults", "regulatory", "group", "same",
+                                       value=["model", "colour"]),
+                                  ["defaults.regulatory.group.same.1", "'fault_category'"]),
 }
 
 

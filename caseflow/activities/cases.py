@@ -1,5 +1,5 @@
 """Opening a case from another case: the complaint a dissatisfied repair callback asks for,
-the emergency a critical repair needs.
+the emergency a critical repair needs, the group event several adverse events make.
 
 Idempotent: the reservation is keyed by the origin case, so a retried activity returns the
 same case number.
@@ -25,6 +25,7 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from caseflow.domain import search_attributes as search
+from caseflow.domain.adverse_event import AdverseEventStart, GroupPlacement, Placed
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, LinkedEmergencyRequest
 from caseflow.domain.enums import ComplaintChannel, EmergencyTrigger
@@ -41,10 +42,12 @@ from caseflow.domain.records import (
     OPEN_LINKED_EMERGENCY,
     OPEN_LINKED_REPAIR,
     OPEN_MAINTENANCE_VISIT,
+    PLACE_IN_GROUP,
     START_MAINTENANCE_PLAN,
 )
 from caseflow.domain.repair import RepairStart
 from caseflow.store import directory
+from caseflow.store.adverse_groups import group_start, place_event
 from caseflow.store.cases import Draft, reserve_case
 from caseflow.store.intake import (
     complaint_start,
@@ -140,6 +143,39 @@ class CaseOpening:
         await self._start_workflow("MaintenancePlanWorkflow", plan, plan_id(plan.serial), None,
                                    f"预防性维护计划 {plan.serial}")
         return plan_id(plan.serial)
+
+    @activity.defn(name=PLACE_IN_GROUP)
+    async def place_in_group(self, placement: GroupPlacement) -> Placed:
+        """Place an adverse event in a group event, or in none (store/adverse_groups.py: one
+        transaction under the lock of its key), then hand it to its group's case: started
+        with it if not running yet (whichever event gets there first), else told of it (a
+        signal the group takes once per event). A retry finds the event placed already and
+        hands it over again."""
+        placed, start = await asyncio.to_thread(self._place, placement)
+        if start is None:
+            return placed
+        try:
+            await activity.client().start_workflow(
+                "AdverseEventWorkflow", start, id=start.case_id,
+                task_queue=activity.info().task_queue,
+                search_attributes=search.at_start("adverse_event", start,
+                                                  start.intake.hospital_id, None),
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal="add_member", start_signal_args=[placement.member],
+                static_summary=start.intake.description[:200])
+        except WorkflowAlreadyStartedError:  # the group's case closed before it took this one
+            return Placed(outcome="closed", group_case_id=start.case_id)
+        return placed
+
+    def _place(self, placement: GroupPlacement) -> tuple[Placed, AdverseEventStart | None]:
+        now = datetime.now(timezone.utc)
+        book = self.policies.current()
+        today = now.astimezone(ZoneInfo(book.defaults.timezone)).date()
+        with self.sessions.begin() as session:
+            placed, group = place_event(session, placement, now=now, local_day=today)
+            if group is None:
+                return placed, None
+            return placed, group_start(session, group, placement, book=book, now=now)
 
     @staticmethod
     async def _start_workflow(name: str, arg: BaseModel, workflow_id: str,

@@ -28,16 +28,20 @@ const JURISDICTIONS = { CN: ["中国", "China"], EU: ["欧盟", "the EU"], US: [
 const place = (code) => (JURISDICTIONS[code] ? say(...JURISDICTIONS[code]) : code);
 
 // A commitment by its key ("action-A1": a corrective action; "report:CN", "follow_up:EU:F1":
-// an adverse event's report to a regulator, named by its jurisdiction's code).
+// an adverse event's report to a regulator, named by its jurisdiction's code; "group_case:CN":
+// an event's own report as a case of a group event).
 export function commitmentName(key, round = 1) {
   let name;
   const action = /^action-(.+)$/.exec(key || "");
   const report = /^report:(\w+)$/.exec(key || "");
   const followUp = /^follow_up:(\w+):(\w+)$/.exec(key || "");
+  const groupCase = /^group_case:(\w+)$/.exec(key || "");
   if (action) name = say(`整改措施 ${action[1]}`, `corrective action ${action[1]}`);
   else if (report) name = say(`向${place(report[1])}监管机构报告`, `report to ${place(report[1])}'s regulator`);
   else if (followUp) name = say(`向${place(followUp[1])}监管机构补充报告 ${followUp[2]}`,
                                 `follow-up ${followUp[2]} to ${place(followUp[1])}'s regulator`);
+  else if (groupCase) name = say(`群体事件个例向${place(groupCase[1])}监管机构报告`,
+                                `report of a group event's case to ${place(groupCase[1])}'s regulator`);
   else if (COMMITMENTS[key]) name = say(...COMMITMENTS[key]);
   else name = String(key || "").replace(/[_-]+/g, " ");
   return round > 1 ? `${name} (#${round})` : name;
@@ -140,6 +144,9 @@ export function describe(event, data = {}, actor = null) {
     case "complaint-opened": return parts(v(d.complaint_id));
     case "complaint-closed": return parts(v(d.complaint_id), word(d.outcome));
     case "emergency-opened": return parts(v(d.emergency_id));
+    case "group-joined": return parts(v(d.group_case_id));
+    case "group-member-added": return parts(v(d.member_id));
+    case "group-closed": return parts(v(d.group_case_id));
     case "sign": return parts(word(d.party), v(d.signer_name), v(d.signer_title));
     case "form-team": return parts(people(d.members));
     case "plan": return parts(v(d.summary), say(`${(d.actions || []).length} 项措施`, `${(d.actions || []).length} actions`));

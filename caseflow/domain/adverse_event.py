@@ -30,10 +30,10 @@ from caseflow.domain.cases import (
     Zoned,
     rule,
 )
-from caseflow.domain.enums import Role
+from caseflow.domain.enums import FaultCategory, Role
 from caseflow.domain.policy import CasePolicy, CommitmentSpec
 from caseflow.domain.records import Actor
-from caseflow.domain.regulatory_policy import RegulatoryClock
+from caseflow.domain.regulatory_policy import GroupRule, RegulatoryClock
 from caseflow.domain.repair import EquipmentSnapshot
 
 INITIAL = "initial"  # the first report to a regulator; follow-ups are F1, F2...
@@ -61,6 +61,11 @@ class AdverseEventCreate(Payload):
     aware_at: Zoned | None = Field(
         default=None, description="when the company first learned of it, if no case recorded "
                                   "it (default: now)")
+    fault_category: FaultCategory | None = Field(
+        default=None, description="the fault (a repair diagnosis' category): with the unit's "
+                                  "model, what makes events one group event")
+    fault_code: Name | None = Field(default=None,
+                                    description="the device's fault or alarm code, if known")
 
 
 class UnitRegistration(BaseModel):
@@ -78,6 +83,52 @@ class EventOrigin(BaseModel):
     opened_at: datetime
 
 
+class GroupMember(BaseModel):
+    """An event of a group event: its unit, hospital, awareness and where it is reported."""
+
+    case_id: str
+    hospital_id: str
+    serial: str
+    aware_at: datetime
+    jurisdictions: list[str] = []
+
+
+class GroupOf(BaseModel):
+    """What makes a group event: the values its events share (`same`: the unit's model, the
+    fault...), its events, and its number in the register of groups."""
+
+    group_id: int
+    key: str
+    same: dict[str, str]
+    members: list[GroupMember]
+
+
+class GroupPlacement(BaseModel):
+    """An event asks whether it makes or joins a group event (the activity `place_in_group`),
+    under the rule pinned to it."""
+
+    member: GroupMember
+    key: str
+    same: dict[str, str]
+    rule: GroupRule
+
+
+class Placed(BaseModel):
+    """Where the event stands: in no group, or in the group event `group_case_id` (which it
+    formed, joined, was in already, or which had closed before it could take it)."""
+
+    outcome: Literal["ungrouped", "formed", "joined", "member", "closed"]
+    group_case_id: str | None = None
+
+
+class GroupJoined(BaseModel):
+    """A group event tells one of its events that it is one (the signal `joined_group`)."""
+
+    group_case_id: str
+    aware_at: datetime  # when the group became known
+    key: str
+
+
 class AdverseEventStart(CaseStart):
     case_id: str
     intake: AdverseEventCreate
@@ -88,6 +139,7 @@ class AdverseEventStart(CaseStart):
     origin: EventOrigin | None = None
     policy: CasePolicy
     opened_by: Actor
+    group: GroupOf | None = None  # a group event (event type `group`): what makes it one
     carried: AdverseEventCarry | None = None
 
     @property
@@ -100,6 +152,9 @@ class AdverseEventStart(CaseStart):
 class Classify(Payload):
     event_type: Name
     reason: Text
+    fault_category: FaultCategory | None = Field(
+        default=None, description="the fault, if found now or found to be another")
+    fault_code: Name | None = None
 
 
 class AssignOfficer(Payload):
@@ -182,6 +237,8 @@ class RegulatoryReport(BaseModel):
     calendar: str
     source: str
     due_at: datetime | None = None
+    # Due earlier as a case of a group event (NMPA: each case within 24 h of the group).
+    group_due_at: datetime | None = None
     submission: Submission | None = None
 
 
@@ -200,6 +257,13 @@ class AdverseEventView(CaseView):
     evaluation: str | None = None
     reply: str | None = None
     linked_cases: list[LinkedCase] = []
+    fault_category: FaultCategory | None = None
+    fault_code: str | None = None
+    group: GroupOf | None = None  # a group event: its events
+    group_case_id: str | None = None  # an event of a group event: the group
+    # Where the group detection placed it (ungrouped, formed, joined...); None: not asked
+    # (no fault known, no group rule, or opened before group events were detected).
+    group_placement: str | None = None
 
 
 class AdverseEventCarry(CaseCarry):
@@ -211,6 +275,14 @@ class AdverseEventCarry(CaseCarry):
     evaluation: str | None = None
     reply: str | None = None
     linked_cases: list[LinkedCase] = []
+    fault_category: FaultCategory | None = None
+    fault_code: str | None = None
+    grouping: bool = False  # placed in groups (cases opened before groups are not)
+    placing: bool = False  # its placement is to be decided (again)
+    group: GroupOf | None = None
+    told: list[str] = []  # a group event: the events told they are in it
+    group_case_id: str | None = None
+    group_placement: str | None = None
 
 
 AdverseEventStart.model_rebuild()
@@ -224,8 +296,29 @@ def clock_spec(clock: RegulatoryClock, label: str) -> CommitmentSpec:
 
 
 def _summary(start: AdverseEventStart) -> str:
+    if start.group is not None:
+        return (f"群体不良事件 {' '.join(start.group.same.values())} "
+                f"({len(start.group.members)} 例)")
     return (f"不良事件 {start.intake.event_type} {start.equipment.serial} "
             f"({', '.join(start.registration.jurisdictions)})")
+
+
+def group_values(rule: GroupRule, equipment: EquipmentSnapshot, fault_category: str | None,
+                 fault_code: str | None) -> dict[str, str] | None:
+    """The values of the rule's `same` fields for an event (None: one is unknown, e.g. no
+    fault category yet, and the event takes no part in groups)."""
+    known = {"brand": equipment.brand, "model": equipment.model,
+             "modality": str(equipment.modality), "fault_category": fault_category,
+             "fault_code": fault_code}
+    values = {name: known[name] for name in rule.same}
+    if any(not value for value in values.values()):
+        return None
+    return {name: str(value) for name, value in values.items()}
+
+
+def group_key(values: dict[str, str]) -> str:
+    return "|".join(f"{name}={value}" for name, value in values.items())
+
 
 
 KIND = CaseKind(

@@ -161,6 +161,9 @@ WORDS: dict[str, dict[str, str]] = {
     "emergency-not-opened": {"zh-CN": "未能开立关联应急", "en": "The linked emergency could not be opened"},
     "repair-not-opened": {"zh-CN": "未能开立关联维修", "en": "The linked repair could not be opened"},
     "complaint-ended": {"zh-CN": "关联投诉异常结束", "en": "The linked complaint ended abnormally"},
+    "group-not-placed": {"zh-CN": "未能判定群体不良事件", "en": "The group-event detection failed"},
+    "group-member-not-told": {"zh-CN": "未能通知群体事件的个例",
+                              "en": "An event of the group event could not be told"},
 }
 WORDED = ("action", "status", "severity", "trigger", "commitment", "notify", "party", "event")
 

@@ -616,3 +616,46 @@ class UnitReading(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AdverseEventGroupHead(Base):
+    """The current group event of one key (the values its events share: model, fault...):
+    locked while an adverse event decides whether it joins that group, forms a new one or
+    neither, so two events arriving at once cannot both (or neither) open the group."""
+
+    __tablename__ = "adverse_event_group_heads"
+
+    key: Mapped[str] = mapped_column(String(600), primary_key=True)
+    group_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AdverseEventGroup(Base):
+    """A group event (群体不良事件): its case, the span of its events' awareness times, and
+    when it became known (its `count`-th event's awareness)."""
+
+    __tablename__ = "adverse_event_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(600), index=True)
+    case_id: Mapped[str] = mapped_column(String(64), unique=True)
+    first_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    aware_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    formed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AdverseEventGroupMember(Base):
+    """An adverse event placed by its key: in a group event, or waiting for others (a group
+    forms of events in no group yet)."""
+
+    __tablename__ = "adverse_event_group_members"
+    __table_args__ = (Index("ix_adverse_event_group_members_key", "key", "aware_at"),)
+
+    case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(600))
+    hospital_id: Mapped[str] = mapped_column(String(64))
+    serial: Mapped[str] = mapped_column(String(100))
+    jurisdictions: Mapped[list[str]] = mapped_column(Json, default=list)
+    aware_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -5,6 +5,12 @@ the event type, counted from the awareness time (the origin's intake); each clim
 on its own until its report is submitted. Classifying the event again recounts the clocks from
 the same awareness time; a follow-up or supplemental report gets a commitment of its own; the
 evaluation closes the event once nothing is due to any regulator.
+
+An event with a known fault asks once (and again when classified with another fault) whether it
+makes or joins a group event (群体不良事件, docs/regulatory.md): the group is an adverse event of
+type `group` with its own report clock per jurisdiction, which tells each of its events that it
+is one (an event then owes its own report within the group's per-case clock, where the policy
+has one). Cases opened before the `adverse-event-groups` patch take no part in groups.
 """
 
 from __future__ import annotations
@@ -12,21 +18,26 @@ from __future__ import annotations
 from datetime import datetime
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import adverse_event as ae
+    from caseflow.domain.cases import LinkedCase
     from caseflow.domain.enums import Role
     from caseflow.domain.errors import InvalidPayload, InvalidTransition
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
-    from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
-    from caseflow.domain.regulatory_policy import RegulatoryClock, RegulatoryPolicy
+    from caseflow.domain.records import PLACE_IN_GROUP, SYSTEM, Actor, CaseProjection, NoticeRequest
+    from caseflow.domain.regulatory_policy import GROUP, RegulatoryClock, RegulatoryPolicy
 
-from caseflow.workflows.case import CaseWorkflow, Outcome
+from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 
 S = ae.AdverseEventStatus
 EVALUATION = "evaluation"
+# Events opened under this patch are placed in group events; older histories replay without.
+GROUPS_PATCH = "adverse-event-groups"
+GROUP_CASE = "group_case:"  # the commitment of an event's own report as a case of a group
 
 
 @workflow.defn
@@ -50,6 +61,16 @@ class AdverseEventWorkflow(CaseWorkflow):
         self.evaluation: str | None = None
         self.reply: str | None = None
         self.linked_cases = []
+        self.fault_category = start.intake.fault_category
+        self.fault_code = start.intake.fault_code
+        self.group = start.group.model_copy(deep=True) if start.group else None
+        self.told: list[str] = []
+        self.group_case_id: str | None = None
+        self.group_placement: str | None = None
+        self.grouping = workflow.patched(GROUPS_PATCH)
+        self.placing = self.grouping and self.group is None  # an event asks at its opening
+        if self.group is not None:
+            self.linked_cases = [self._member_link(m.case_id) for m in self.group.members]
         if start.opened_by.role == Role.regulatory:
             self.assignee = start.opened_by
         self.reports: list[ae.RegulatoryReport] = []
@@ -60,20 +81,27 @@ class AdverseEventWorkflow(CaseWorkflow):
                              at=self.opened_at, started_at=start.aware_at)
         origin = (f" (from {start.origin.kind} {start.origin.case_id})" if start.origin else "")
         intake = start.intake
+        data = {"event_type": self.event_type, "aware_at": start.aware_at.isoformat(),
+                "jurisdictions": start.registration.jurisdictions,
+                "origin": start.origin.model_dump(mode="json") if start.origin else None,
+                "policy_version": self.policy.policy_version}
+        if self.fault_category or self.fault_code:
+            data |= {"fault_category": self.fault_category, "fault_code": self.fault_code}
+        if self.group is not None:
+            data["group"] = {"key": self.group.key, "same": self.group.same,
+                             "members": [m.case_id for m in self.group.members]}
+        summary = f"不良事件 adverse event {self.event_type}{origin}: {intake.description}"
+        subject = f"不良事件 adverse event {self.case_id}: {self.event_type}"
+        if self.group is not None:  # its description names it (群体不良事件...)
+            summary, subject = intake.description, f"群体不良事件 {self.case_id}"
         self._intake_events.append(self._event(
-            "opened", start.opened_by,
-            f"不良事件 adverse event {self.event_type}{origin}: {intake.description}",
-            {"event_type": self.event_type, "aware_at": start.aware_at.isoformat(),
-             "jurisdictions": start.registration.jurisdictions,
-             "origin": start.origin.model_dump(mode="json") if start.origin else None,
-             "policy_version": self.policy.policy_version},
-            [NoticeRequest(to_role=Role.regulatory, urgent=True,
-                           subject=f"不良事件 adverse event {self.case_id}: {self.event_type}",
+            "opened", start.opened_by, summary, data,
+            [NoticeRequest(to_role=Role.regulatory, urgent=True, subject=subject,
                            body=intake.description)]))
 
     @workflow.run
     async def run(self, start: ae.AdverseEventStart) -> str:
-        await self._live()
+        await self._live(self._grouping)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status.value
 
@@ -90,7 +118,9 @@ class AdverseEventWorkflow(CaseWorkflow):
             equipment=self.start.equipment, registration=self.start.registration,
             aware_at=self.start.aware_at, origin=self.start.origin, reports=self.reports,
             investigations=self.investigations, evaluation=self.evaluation, reply=self.reply,
-            linked_cases=self.linked_cases)
+            linked_cases=self.linked_cases, fault_category=self.fault_category,
+            fault_code=self.fault_code, group=self.group, group_case_id=self.group_case_id,
+            group_placement=self.group_placement)
 
     def _spec_for(self, key: str, policy: CasePolicy) -> CommitmentSpec | None:
         regulatory = policy.regulatory
@@ -98,10 +128,18 @@ class AdverseEventWorkflow(CaseWorkflow):
             return None
         if key == EVALUATION and regulatory.evaluation is not None:
             return ae.clock_spec(regulatory.evaluation, EVALUATION)
+        if key.startswith(GROUP_CASE):
+            code = key.removeprefix(GROUP_CASE)
+            clocks = regulatory.group.clocks.get(code) if regulatory.group else None
+            each = clocks.each_case if clocks else None
+            return ae.clock_spec(each, key) if each is not None else None
         report = next((r for r in self.reports if r.key == key), None)
         if report is None or report.jurisdiction not in regulatory.jurisdictions:
             return None
         place = regulatory.jurisdictions[report.jurisdiction]
+        if report.id == ae.INITIAL and self.event_type == GROUP:
+            group = regulatory.group.clocks.get(report.jurisdiction) if regulatory.group else None
+            return ae.clock_spec(group.report, key) if group is not None else None
         clock = place.clocks.get(self.event_type) if report.id == ae.INITIAL else place.follow_up
         return ae.clock_spec(clock, key) if clock is not None else None
 
@@ -112,6 +150,8 @@ class AdverseEventWorkflow(CaseWorkflow):
     # ----- checks beyond the rule table ---------------------------------------------------------
 
     def _refusal(self, action: str) -> str | None:
+        if action == "classify" and self.group is not None:
+            return "a group event is not classified: its events are"
         if action == "classify" and any(r.submission for r in self.reports):
             return "a report was submitted already: the event's type is what it was reported as"
         if action == "close":
@@ -130,8 +170,12 @@ class AdverseEventWorkflow(CaseWorkflow):
             why = self.commitments.unknown_event_type(payload.event_type)
             if why is not None:
                 raise InvalidPayload(why, field="event_type")
-            if payload.event_type == self.event_type:
+            refault = self._refault(payload)
+            if payload.event_type == self.event_type and not refault:
                 raise InvalidPayload(f"the event is {self.event_type} already", field="event_type")
+            if refault and self.group_case_id is not None:
+                raise InvalidTransition(f"the event is a case of the group event "
+                                        f"{self.group_case_id}: its fault is the group's")
         if isinstance(payload, ae.Submit | ae.RequestFollowUp):
             self._check_jurisdiction(payload.jurisdiction)
         if isinstance(payload, ae.Submit):
@@ -171,6 +215,12 @@ class AdverseEventWorkflow(CaseWorkflow):
 
     def _classify(self, actor: Actor, p: ae.Classify) -> Outcome:
         before, self.event_type = self.event_type, p.event_type
+        fault = ""
+        if self._refault(p):
+            self.fault_category = p.fault_category or self.fault_category
+            self.fault_code = p.fault_code or self.fault_code
+            self.placing = self.grouping  # the group detection decides again
+            fault = f" ({self.fault_category or ''} {self.fault_code or ''})".replace("( ", "(")
         for report in self.reports:
             if report.id == ae.INITIAL:
                 clock = self._clock(report.jurisdiction, self.event_type)
@@ -178,8 +228,8 @@ class AdverseEventWorkflow(CaseWorkflow):
                 report.within, report.calendar = str(clock.within), clock.calendar
                 report.source = clock.source
                 report.due_at = commitment.due_at if commitment else report.due_at
-        return (f"分类 classified {before} -> {p.event_type}: {p.reason}",
-                p.model_dump(mode="json") | {"before": before}, [])
+        return (f"分类 classified {before} -> {p.event_type}{fault}: {p.reason}",
+                p.model_dump(mode="json", exclude_none=True) | {"before": before}, [])
 
     def _investigate(self, actor: Actor, p: ae.Investigate) -> Outcome:
         self.investigations.append(p)
@@ -196,6 +246,9 @@ class AdverseEventWorkflow(CaseWorkflow):
                                           recorded_at=now)
         commitment = self.deadlines.meet(report.key, p.submitted_at)
         late = commitment is not None and commitment.breached
+        if report.id == ae.INITIAL:  # also the report of a case of a group event
+            as_member = self.deadlines.meet(GROUP_CASE + p.jurisdiction, p.submitted_at)
+            late = late or (as_member is not None and as_member.breached)
         if all(r.submission for r in self.reports):
             self.status = S.reported
         return (f"已报告 reported to {report.regulator} ({p.jurisdiction} {p.report}) via "
@@ -224,6 +277,9 @@ class AdverseEventWorkflow(CaseWorkflow):
     # ----- the reports due ----------------------------------------------------------------------
 
     def _clock(self, code: str, event_type: str) -> RegulatoryClock:
+        if event_type == GROUP:
+            assert self.commitments.group is not None
+            return self.commitments.group.clocks[code].report
         return self.commitments.jurisdictions[code].clocks[event_type]
 
     def _report(self, code: str, report_id: str) -> ae.RegulatoryReport | None:
@@ -248,9 +304,135 @@ class AdverseEventWorkflow(CaseWorkflow):
     def _projection(self) -> CaseProjection:
         return CaseProjection(
             case_id=self.case_id, kind=self.kind, status=self.status.value, severity=None,
-            hospital_id=self.hospital_id, equipment_serial=self.start.equipment.serial,
+            hospital_id=self.hospital_id,
+            equipment_serial=None if self.group else self.start.equipment.serial,
             assignee_id=self.assignee.id if self.assignee else None,
             breached=self.deadlines.breached,
             title=f"不良事件 {self.event_type}: {self.start.intake.description}"[:200],
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)
+
+    # ----- group events -------------------------------------------------------------------------
+
+    def _refault(self, p: ae.Classify) -> bool:
+        """Whether a classification gives the event another fault."""
+        return ((p.fault_category is not None and p.fault_category != self.fault_category)
+                or (p.fault_code is not None and p.fault_code != self.fault_code))
+
+    def _member_link(self, case_id: str) -> LinkedCase:
+        return LinkedCase(case_id=case_id, kind="adverse_event", relation="member",
+                          status="open", opened_at=workflow.now())
+
+    async def _grouping(self) -> None:
+        """Alongside the deadlines: an event asks for its placement when it opens or its fault
+        changes; a group event tells each of its events that it is one."""
+        if not self.grouping:
+            return
+        while True:
+            await workflow.wait_condition(
+                lambda: self.closed or self.placing or bool(self._untold()))
+            if self.placing and not self.closed:
+                await self._place()
+            elif self._untold():
+                await self._tell(self._untold()[0])
+            else:
+                return
+
+    async def _place(self) -> None:
+        """Make or join a group event, or wait in none (the activity decides in the database
+        under the lock of the event's key; the group tells the event if it is one)."""
+        self.placing = False
+        rule = self.commitments.group
+        values = (ae.group_values(rule, self.start.equipment, self.fault_category,
+                                  self.fault_code) if rule is not None else None)
+        if rule is None or values is None:
+            self.group_placement = None
+            return
+        member = ae.GroupMember(case_id=self.case_id, hospital_id=self.hospital_id,
+                                serial=self.start.equipment.serial, aware_at=self.start.aware_at,
+                                jurisdictions=list(self.start.registration.jurisdictions))
+        self._busy += 1
+        try:
+            placed = await workflow.execute_activity(
+                PLACE_IN_GROUP, ae.GroupPlacement(
+                    member=member, key=ae.group_key(values), same=values,
+                    rule=rule.model_copy(update={"clocks": {}})),  # the decision needs no clocks
+                result_type=ae.Placed, start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY)
+        except ActivityError as error:
+            await self._link_trouble("group-not-placed", "未能判定群体不良事件", error)
+            return
+        finally:
+            self._busy -= 1
+        if placed.outcome != "ungrouped" or self.group_case_id is None:
+            self.group_placement = placed.outcome  # (a group formed since may have told it)
+        if placed.outcome == "closed":
+            await self._record("group-closed", SYSTEM,
+                               f"群体不良事件 {placed.group_case_id} 已结案,未纳入本事件",
+                               {"group_case_id": placed.group_case_id})
+
+    def _untold(self) -> list[str]:
+        if self.group is None:
+            return []
+        return [m.case_id for m in self.group.members if m.case_id not in self.told]
+
+    async def _tell(self, case_id: str) -> None:
+        """Tell one event that it is a case of this group (a later one is recorded here too)."""
+        self.told.append(case_id)
+        initial = self.start.group is not None and any(
+            m.case_id == case_id for m in self.start.group.members)
+        self._busy += 1
+        try:
+            await workflow.get_external_workflow_handle(case_id).signal(
+                "joined_group", ae.GroupJoined(group_case_id=self.case_id,
+                                               aware_at=self.start.aware_at,
+                                               key=self.group.key if self.group else ""))
+        except FailureError as error:
+            await self._link_trouble("group-member-not-told", f"未能通知个例 {case_id}", error)
+            return
+        finally:
+            self._busy -= 1
+        if not initial:
+            await self._record("group-member-added", SYSTEM, f"群体不良事件新增个例 {case_id}",
+                               {"member_id": case_id})
+
+    @workflow.signal
+    def add_member(self, member: ae.GroupMember) -> None:
+        """A group event: another event is one of its cases (once per event)."""
+        if self.group is None or any(m.case_id == member.case_id for m in self.group.members):
+            return
+        self.group.members.append(member)
+        self.linked_cases.append(self._member_link(member.case_id))
+
+    @workflow.signal
+    async def joined_group(self, joined: ae.GroupJoined) -> None:
+        """An event: it is a case of the group event `joined.group_case_id`. Where the policy
+        pinned to it has a per-case clock for a group, each report not yet submitted is due
+        by that clock too, counted from the later of its awareness and the group's."""
+        if self.group_case_id is not None or self.closed or self.group is not None:
+            return
+        self.group_case_id = joined.group_case_id
+        if self.group_placement in (None, "ungrouped"):
+            self.group_placement = "joined"
+        self.linked_cases.append(LinkedCase(case_id=joined.group_case_id, kind="adverse_event",
+                                            relation="group", status="open",
+                                            opened_at=workflow.now()))
+        rule, now = self.commitments.group, workflow.now()
+        begin = max(self.start.aware_at, joined.aware_at)
+        due: dict[str, str] = {}
+        for report in self.reports:
+            clocks = rule.clocks.get(report.jurisdiction) if rule is not None else None
+            if report.id != ae.INITIAL or report.submission is not None or clocks is None \
+                    or clocks.each_case is None:
+                continue
+            key = GROUP_CASE + report.jurisdiction
+            commitment = self.deadlines.start(key, ae.clock_spec(clocks.each_case, key), at=now,
+                                              started_at=begin)
+            report.group_due_at = commitment.due_at
+            due[report.jurisdiction] = commitment.due_at.isoformat() if commitment.due_at else ""
+        dues = ",".join(f"{code} {at}" for code, at in due.items())
+        await self._record("group-joined", SYSTEM,
+                           f"属群体不良事件 {joined.group_case_id}"
+                           + (f",个例报告期限 {dues}" if due else ""),
+                           {"group_case_id": joined.group_case_id, "key": joined.key,
+                            "due": due})
