@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     seal_poll_seconds: float = 5.0  # how often closed cases are fingerprinted into the chain
     # how often the worker looks for changed cases to poke uptime guards and find fault patterns
     reliability_poll_seconds: float = Field(default=5.0, gt=0)
+    # how often each API process looks for fault episodes whose case was left unopened or
+    # unfed (docs/monitoring.md, "The sweep"); 0: never
+    alarm_sweep_seconds: float = Field(default=10.0, ge=0)
     subscription_give_up_hours: float = 24.0
     query_timeout_seconds: float = 10.0
     # How the worker runs workflow code (docs/architecture.md "The workflow sandbox"): "full"

@@ -5,6 +5,7 @@ open repairs of one test never meet another's."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import uuid
 from datetime import date, datetime, timedelta, timezone
@@ -13,8 +14,20 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from caseflow.api.app import create_app
+from caseflow.api.auth import Principal
+from caseflow.api.opening import opening_of
+from caseflow.api.routes.alarms import AlarmSweep
+from caseflow.config import Settings
+from caseflow.domain.enums import Role
+from caseflow.domain.kinds import KINDS
+from caseflow.domain.monitoring import AlarmIn
 from caseflow.domain.policy_loader import PolicyError, parse_policy
+from caseflow.domain.repair import RepairCreate
+from caseflow.store.alarms import take_alarms
+from caseflow.store.cases import reserve_case
 from caseflow.store.models import AlarmEpisode, AlarmRow, Case, Equipment
+from caseflow.store.policies import PolicySource
 from tests.test_api import act, headers, intake_body, new_key, timeline_of
 from tests.waiting import until
 
@@ -436,3 +449,202 @@ async def test_a_clearing_posted_twice_at_once_is_counted_once(api, tokens, sess
     with sessions() as session:
         episode = session.scalars(select(AlarmEpisode).where(AlarmEpisode.serial == serial)).one()
     assert (episode.active, episode.cleared_at) == (1, None)
+
+
+# ----- when an episode ends: a fault raised again ---------------------------------------------------
+
+async def test_a_raise_after_a_self_resolved_close_opens_a_new_case_even_a_critical_one(
+        api, tokens, unit):
+    serial = unit("MR")
+    quench = alarm(serial, "MR-QUENCH-RISK", T0, severity="critical")
+    (first,) = (await post(api, tokens, [quench])).json()["cases_opened"]
+    await post(api, tokens, [{**quench, "cleared_at": (T0 + timedelta(minutes=2)).isoformat()}])
+    events = await timeline_of(api, tokens, first, at_least=3)
+    (cleared,) = [e for e in events if e["event"] == "alarm-cleared"]
+    assert cleared["data"]["self_resolvable"]
+    closed = await act(api, tokens, first, "supervisor", "close-self-resolved",
+                       {"reason": "失超风险告警误报,液氦与磁体温度正常"})
+    assert closed.status_code == 200, closed.text
+
+    async def closed_in_the_table() -> bool:
+        return (await view(api, tokens, first))["status"] == "closed"
+    await until(closed_in_the_table, "the repair is closed")
+    # The same fault again, well within the 30-minute window of the closed episode: a new
+    # episode, a new critical repair and its emergency, not a count on the closed one.
+    again = await post(api, tokens, [alarm(serial, "MR-QUENCH-RISK", T0 + timedelta(minutes=5),
+                                           severity="critical")])
+    (item,) = again.json()["items"]
+    assert item["outcome"] == "emergency", item
+    assert again.json()["cases_opened"] == [item["case_id"]] and item["case_id"] != first
+    repair = await view(api, tokens, item["case_id"])
+    assert repair["severity"] == "critical" and repair["status"] != "closed"
+
+
+async def test_a_raise_after_the_clearing_reached_the_open_case_is_added_to_it(
+        api, tokens, sessions, unit):
+    serial = unit("MR")
+    first = alarm(serial, "MR-COMPRESSOR", T0)
+    (case_id,) = (await post(api, tokens, [first])).json()["cases_opened"]
+    await post(api, tokens, [{**first, "cleared_at": (T0 + timedelta(minutes=1)).isoformat()}])
+    await timeline_of(api, tokens, case_id, at_least=3)
+    assert (await view(api, tokens, case_id))["self_resolvable"]
+    # Alarms raised before the clearing, or over already, only count on the episode that ended.
+    stale = alarm(serial, "MR-COMPRESSOR", T0 + timedelta(seconds=30),
+                  cleared_at=(T0 + timedelta(seconds=40)).isoformat())
+    blip = alarm(serial, "MR-COMPRESSOR", T0 + timedelta(minutes=2),
+                 cleared_at=(T0 + timedelta(minutes=2, seconds=5)).isoformat())
+    counted = (await post(api, tokens, [stale, blip])).json()["items"]
+    assert [i["outcome"] for i in counted] == ["suppressed"] * 2
+    assert {i["episode_id"] for i in counted} == {(await post(api, tokens, [first])).json()[
+        "items"][0]["episode_id"]}
+    # Back within the window, the repair still open: a new episode of that repair, which
+    # hears it (it is no longer self-resolvable), and no second repair.
+    back = alarm(serial, "MR-COMPRESSOR", T0 + timedelta(minutes=3))
+    answer = (await post(api, tokens, [back])).json()
+    (item,) = answer["items"]
+    assert (item["outcome"], item["case_id"], answer["cases_opened"]) == ("attach", case_id, [])
+    events = await timeline_of(api, tokens, case_id, at_least=4)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm-cleared", "alarm"]
+    repair = await view(api, tokens, case_id)
+    assert not repair["self_resolvable"] and repair["alarm_episodes"] == 2
+    refused = await act(api, tokens, case_id, "supervisor", "close-self-resolved", {"reason": "x"})
+    assert refused.status_code == 409
+    # The new episode clears: the case hears it, and may again close as self-resolved.
+    await post(api, tokens, [{**back, "cleared_at": (T0 + timedelta(minutes=4)).isoformat()}])
+    events = await timeline_of(api, tokens, case_id, at_least=5)
+    assert events[-1]["event"] == "alarm-cleared" and events[-1]["data"]["self_resolvable"]
+    assert len(cases_of(sessions, serial)) == 1
+
+
+# ----- retries, lost starts, a repair still opening -----------------------------------------------
+
+def sweep_of(sessions, dev_env, dev_worker, database_url, policy_book):  # type: ignore[no-untyped-def]
+    """The API's sweep, as an API process runs it every alarm_sweep_seconds."""
+    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                        environment="test")
+    return AlarmSweep(sessions, dev_env.client, PolicySource(sessions, policy_book), settings)
+
+
+async def test_a_retried_attach_is_the_same_step_however_many_alarms_came_since(
+        api, tokens, sessions, unit):
+    serial = unit("CT")
+    created = await api.post("/v1/repairs", json=intake_body(
+        equipment_serial=serial, hospital_id="H-DH", severity="general"),
+        headers=headers(tokens, "hotline", new_key()))
+    case_id = created.json()["case_id"]
+    await timeline_of(api, tokens, case_id, at_least=2)
+    batch = [alarm(serial, "CT-GANTRY", T0 + timedelta(seconds=i)) for i in range(3)]
+    answer = (await post(api, tokens, batch)).json()
+    episode_id = answer["items"][0]["episode_id"]
+    assert {i["case_id"] for i in answer["items"]} == {case_id}
+    # The API dies after the case took the step, before it wrote so: the episode is not fed.
+    with sessions.begin() as session:
+        session.get(AlarmEpisode, episode_id).fed = False
+        session.get(AlarmEpisode, episode_id).case_id = None
+    more = [alarm(serial, "CT-GANTRY", T0 + timedelta(seconds=10 + i)) for i in range(5)]
+    assert {i["outcome"] for i in (await post(api, tokens, more)).json()["items"]} == \
+        {"suppressed"}
+    retried = (await post(api, tokens, batch)).json()  # the integration posts it again
+    assert {i["status"] for i in retried["items"]} == {"duplicate"}
+    assert {i["case_id"] for i in retried["items"]} == {case_id}
+    with sessions() as session:
+        episode = session.get(AlarmEpisode, episode_id)
+        assert (episode.fed, episode.case_id, episode.alarms) == (True, case_id, 8)
+    events = await timeline_of(api, tokens, case_id, at_least=3)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm"]  # one step, once
+
+
+def decide_without_following(sessions, alarms: list[Json], policy_book) -> set[int]:  # type: ignore[no-untyped-def]
+    """What POST /v1/alarms commits before it opens or feeds any case: an API process that
+    dies right after leaves these episodes unfinished."""
+    items = [(index, AlarmIn.model_validate(a)) for index, a in enumerate(alarms)]
+    with sessions.begin() as session:
+        taken = take_alarms(session, source="MO-01", items=items,
+                            monitoring=lambda c: policy_book.for_contract(c).monitoring,
+                            now=datetime.now(timezone.utc))
+    return taken.episodes
+
+
+async def test_the_sweep_opens_the_case_of_an_episode_whose_start_was_lost_exactly_once(
+        api, tokens, sessions, unit, dev_env, dev_worker, database_url, policy_book):
+    serial = unit("MR")
+    (episode_id,) = decide_without_following(
+        sessions, [alarm(serial, "MR-RF-AMP", T0 + timedelta(seconds=i)) for i in range(4)],
+        policy_book)
+    assert cases_of(sessions, serial) == []
+    sweeps = [sweep_of(sessions, dev_env, dev_worker, database_url, policy_book)
+              for _ in range(2)]  # two API processes
+    for sweep in sweeps:  # seen once: maybe its batch is at it right now
+        assert episode_id not in await sweep.once()
+    looks = await asyncio.gather(*(s.once() for s in sweeps))  # seen twice: followed
+    opened = [look[episode_id] for look in looks if episode_id in look]  # (by both, mostly)
+    assert len({case for case, _ in opened}) == 1 and sum(c for _, c in opened) == 1, opened
+    (case,) = cases_of(sessions, serial)
+    assert case.case_id == opened[0][0]
+    with sessions() as session:
+        assert session.get(AlarmEpisode, episode_id).case_id == case.case_id
+    repair = await view(api, tokens, case.case_id)
+    assert repair["intake"]["channel"] == "remote_monitoring"
+    assert repair["intake"]["alarm_codes"] == ["MR-RF-AMP"]
+    assert episode_id not in await sweeps[0].once()  # finished: nothing more to do
+    assert len(cases_of(sessions, serial)) == 1
+
+
+async def test_each_api_process_sweeps_by_itself(sessions, unit, dev_env, dev_worker,
+                                                 database_url, policy_book):
+    serial = unit("CT")
+    (episode_id,) = decide_without_following(
+        sessions, [alarm(serial, "CT-DETECTOR-TEMP", T0)], policy_book)
+    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                        environment="test", alarm_sweep_seconds=0.2)
+    app = create_app(settings, temporal=dev_env.client)
+    async with app.router.lifespan_context(app):
+        def opened() -> str | None:
+            with sessions() as session:
+                return session.get(AlarmEpisode, episode_id).case_id
+        case_id = await until(opened, "the API's sweep opens the episode's repair")
+    assert [c.case_id for c in cases_of(sessions, serial)] == [case_id]
+
+
+async def test_an_alarm_for_a_repair_still_opening_waits_for_it_and_is_not_lost(
+        api, tokens, sessions, unit, dev_env, dev_worker, database_url, policy_book):
+    serial = unit("CT")
+    # The hotline's API reserved the repair's number, then died before starting its workflow.
+    body = intake_body(equipment_serial=serial, hospital_id="H-DH", severity="general")
+    key = new_key()
+    principal = Principal(id="HL-01", name="hotline", role=Role.hotline)
+    opening = opening_of(KINDS["repair"], RepairCreate.model_validate(body), principal, key)
+    now = datetime.now(timezone.utc)
+    with sessions.begin() as session:
+        row, _ = reserve_case(
+            session, kind="repair", created_by="HL-01", key=key,
+            request_hash=hashlib.sha256(RepairCreate.model_validate(body).model_dump_json()
+                                        .encode()).hexdigest(),
+            draft=opening.draft(session), now=now, local_day=now.astimezone(
+                timezone(timedelta(hours=8))).date())
+        case_id = row.case_id
+    answer = (await post(api, tokens, [alarm(serial, "CT-GANTRY", T0)])).json()
+    (item,) = answer["items"]
+    assert item["outcome"] == "attach" and item["case_id"] is None  # not yet: still opening
+    with sessions() as session:
+        assert not session.get(AlarmEpisode, item["episode_id"]).fed
+    # The hotline posts its repair again (the same key): the workflow starts.
+    retried = await api.post("/v1/repairs", json=body, headers=headers(tokens, "hotline", key))
+    assert retried.status_code == 200 and retried.json()["case_id"] == case_id, retried.text
+    sweep = sweep_of(sessions, dev_env, dev_worker, database_url, policy_book)
+    await sweep.once()
+    assert (await sweep.once())[item["episode_id"]] == (case_id, False)
+    events = await timeline_of(api, tokens, case_id, at_least=3)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm"]
+    assert events[2]["data"]["code"] == "CT-GANTRY"
+
+
+async def test_an_alarm_added_in_the_batch_that_opens_the_repair_reaches_it(api, tokens, unit):
+    serial = unit("CT")
+    answer = (await post(api, tokens, [alarm(serial, "CT-DETECTOR-TEMP", T0),
+                                       alarm(serial, "CT-GANTRY", T0 + timedelta(seconds=1))]))
+    opened, added = answer.json()["items"]
+    assert (opened["outcome"], added["outcome"]) == ("repair", "attach")
+    assert added["case_id"] == opened["case_id"] == answer.json()["cases_opened"][0]
+    events = await timeline_of(api, tokens, opened["case_id"], at_least=3)
+    assert [e["event"] for e in events] == ["opened", "classify", "alarm"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,7 +56,14 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if temporal is None:
             app.state.temporal = await connect(settings, tracing=tracing)
+        stop = asyncio.Event()
+        sweep = asyncio.create_task(alarms.run_alarm_sweep(alarms.AlarmSweep(
+            app.state.sessions, app.state.temporal, app.state.policies, settings),
+            settings.alarm_sweep_seconds, stop)) if settings.alarm_sweep_seconds else None
         yield
+        stop.set()
+        if sweep is not None:
+            await sweep
         engine.dispose()
         if tracing is not None:
             tracing.shutdown()  # sends the spans still batched

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -41,6 +41,10 @@ from caseflow.store.models import (
 
 OPENING = (AlarmAction.repair.value, AlarmAction.emergency.value, "trend")
 NEVER = datetime(1970, 1, 1, tzinfo=timezone.utc)  # a value not read before
+# The statuses of a repair that takes alarms, as the case table shows them (`opening`: started,
+# intake not recorded yet). An episode whose case has left them has ended (docs/monitoring.md).
+TAKING = frozenset({*TAKES_ALARMS, "opening"})
+STALE_OPENING = timedelta(minutes=10)  # an `opening` row this old had its start lost
 
 
 @dataclass
@@ -128,7 +132,10 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
     wanted |= {e for _, _, row in clears for e in (row.episode_id, row.trend_episode_id) if e}
     episodes = {e.id: e for e in session.scalars(
         select(AlarmEpisode).where(AlarmEpisode.id.in_(sorted(wanted))))} if wanted else {}
-    place = _Placing(session, heads, episodes)
+    linked = sorted({e.case_id for e in episodes.values() if e.case_id})
+    statuses = dict(session.execute(select(Case.case_id, Case.status).where(
+        Case.case_id.in_(linked))).all()) if linked else {}
+    place = _Placing(session, heads, episodes, statuses)
     for item in sorted(fresh, key=lambda n: (n.alarm.raised_at, n.index)):
         episode, outcome = place(item, item.policy.fault_key(item.alarm.code)) \
             if item.action is not AlarmAction.record else (None, "recorded")
@@ -167,7 +174,7 @@ def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn
                 continue
             episode = episodes[episode_id]
             episode.active = max(episode.active - 1, 0)
-            if episode.active == 0:
+            if episode.active == 0 and not episode.clear_fed:
                 episode.cleared_at = alarm.cleared_at
                 taken.episodes.add(episode_id)  # its case hears of it once, now
         results[index] = AlarmItemResult(index=index, alarm_id=alarm.alarm_id, status="cleared",
@@ -237,27 +244,58 @@ class _Placing:
     """Places alarms in episodes under the head locks this batch holds."""
 
     def __init__(self, session: Session, heads: dict[tuple[str, str], AlarmEpisodeHead],
-                 episodes: dict[int, AlarmEpisode]) -> None:
+                 episodes: dict[int, AlarmEpisode], statuses: dict[str, str]) -> None:
         self.session, self.heads, self.episodes = session, heads, episodes
+        self.statuses = statuses  # of the cases the episodes opened or fed
 
     def __call__(self, item: _New, key: str,
                  trend: str | None = None) -> tuple[AlarmEpisode | None, str]:
-        """The episode the alarm joins (outcome `suppressed`), or the new one it starts."""
+        """The episode the alarm joins (outcome `suppressed`), or the new one it starts: of the
+        code's own action, or (outcome `attach`) added to the case of the fault's episode that
+        ended by its clearing while that case still takes alarms."""
         head = self.heads[(item.alarm.serial, key)]
         policy, alarm = item.policy, item.alarm
         window = wall_clock(policy.trend_window if trend else policy.window)
         current = self.episodes.get(head.episode_id) if head.episode_id else None
         raised = 0 if alarm.cleared_at is not None else 1
-        if current is not None and current.opened_at - window <= alarm.raised_at <= \
-                current.last_at + window:
-            current.alarms += 1
-            current.last_at = max(current.last_at, alarm.raised_at)
+        if current is None:
+            return self._start(item, key, trend, raised), self._action(item, key)
+        within = current.opened_at - window <= alarm.raised_at <= current.last_at + window
+        case_open = current.case_id is not None and \
+            self.statuses.get(current.case_id) in TAKING
+        if within and not current.clear_fed and (current.case_id is None or case_open):
+            current.alarms += 1  # the episode goes on (a raise before its clearing reached
+            current.last_at = max(current.last_at, alarm.raised_at)  # the case reopens it)
             if raised and current.active == 0:
-                current.cleared_at = None  # raised again before the case heard it cleared
+                current.cleared_at = None
             current.active += raised
             return current, "suppressed"
-        if current is not None and alarm.raised_at < current.opened_at - window:
+        # The episode has ended: its clearing reached its case, or its case left the statuses
+        # that take alarms, or a quiet spell longer than the window passed.
+        if within and current.cleared_at is not None and (
+                not raised or alarm.raised_at <= current.cleared_at) and (
+                case_open or alarm.raised_at <= current.cleared_at):
+            current.alarms += 1  # raised before the clearing, or over already: counted only
+            current.last_at = max(current.last_at, alarm.raised_at)
+            current.active += raised
+            return current, "suppressed"
+        if within and case_open:  # raised again: a new episode of the same open case
+            return self._start(item, key, trend, raised, case_id=current.case_id), "attach"
+        if alarm.raised_at < current.opened_at - window:
             return None, "late"  # older than the unit's latest episode of this fault: kept only
+        return self._start(item, key, trend, raised), self._action(item, key)
+
+    @staticmethod
+    def _action(item: _New, key: str) -> str:
+        if key.startswith("trend:"):
+            return "trend"
+        rule = item.policy.rule(item.unit.modality, item.alarm.code)
+        assert rule is not None
+        return rule.action.value
+
+    def _start(self, item: _New, key: str, trend: str | None, raised: int,
+               case_id: str | None = None) -> AlarmEpisode:
+        policy, alarm = item.policy, item.alarm
         if trend is not None:
             rule = policy.trend(item.unit.modality, key.removeprefix("trend:"))
             assert rule is not None
@@ -272,38 +310,91 @@ class _Placing:
             serial=alarm.serial, key=key, action=action, code=alarm.code, severity=severity,
             symptom=symptom, intake=alarm.model_dump(mode="json"), opened_at=alarm.raised_at,
             last_at=alarm.raised_at, alarms=1, active=raised,
-            cleared_at=alarm.cleared_at if not raised else None, fed=False, clear_fed=False)
+            cleared_at=alarm.cleared_at if not raised else None, case_id=case_id, fed=False,
+            clear_fed=False)
         self.session.add(episode)
         self.session.flush()
         self.episodes[episode.id] = episode
-        head.episode_id = episode.id
-        return episode, action
+        self.heads[(alarm.serial, key)].episode_id = episode.id
+        return episode
 
 
 # ----- what is left to do for the cases ---------------------------------------------------------
+
+_UNFINISHED = or_(
+    and_(AlarmEpisode.action.in_(OPENING + (AlarmAction.attach.value,)),
+         AlarmEpisode.fed.is_(False)),
+    and_(AlarmEpisode.fed.is_(True), AlarmEpisode.case_id.is_not(None),
+         AlarmEpisode.active == 0, AlarmEpisode.cleared_at.is_not(None),
+         AlarmEpisode.clear_fed.is_(False)))
+
 
 def pending(session: Session, episode_ids: set[int]) -> list[AlarmEpisode]:
     """The episodes among these whose case is still to open, to feed, or to hear the clear."""
     if not episode_ids:
         return []
     return list(session.scalars(select(AlarmEpisode).where(
-        AlarmEpisode.id.in_(sorted(episode_ids)),
-        or_(and_(AlarmEpisode.action.in_(OPENING + (AlarmAction.attach.value,)),
-                 AlarmEpisode.fed.is_(False)),
-            and_(AlarmEpisode.fed.is_(True), AlarmEpisode.case_id.is_not(None),
-                 AlarmEpisode.active == 0, AlarmEpisode.cleared_at.is_not(None),
-                 AlarmEpisode.clear_fed.is_(False))))
-        .order_by(AlarmEpisode.id)))
+        AlarmEpisode.id.in_(sorted(episode_ids)), _UNFINISHED).order_by(AlarmEpisode.id)))
 
 
-def open_repair_of(session: Session, serial: str) -> str | None:
+def unfinished(session: Session, from_id: int, limit: int = 500) -> list[tuple[int, str | None]]:
+    """The episodes from this id on whose case is still to open, feed or hear the clear (the
+    sweep's look, docs/monitoring.md), each with the integration that posted its alarms."""
+    ids = list(session.scalars(select(AlarmEpisode.id).where(
+        AlarmEpisode.id >= from_id, _UNFINISHED).order_by(AlarmEpisode.id).limit(limit)))
+    if not ids:
+        return []
+    sources = dict(session.execute(
+        select(AlarmRow.episode_id, func.min(AlarmRow.source)).where(
+            AlarmRow.episode_id.in_(ids)).group_by(AlarmRow.episode_id)).all())
+    trends = [i for i in ids if i not in sources]
+    if trends:  # a trend episode's alarms name it as their trend episode
+        sources |= dict(session.execute(
+            select(AlarmRow.trend_episode_id, func.min(AlarmRow.source)).where(
+                AlarmRow.trend_episode_id.in_(trends)).group_by(AlarmRow.trend_episode_id)).all())
+    return [(i, sources.get(i)) for i in ids]
+
+
+def last_episode(session: Session) -> int:
+    return session.scalar(select(func.max(AlarmEpisode.id))) or 0
+
+
+def lowest_unfinished(session: Session) -> int:
+    """Where the sweep starts looking (an id; 0 if none is unfinished: from the start)."""
+    return session.scalar(select(func.min(AlarmEpisode.id)).where(_UNFINISHED)) or 0
+
+
+def open_repair_of(session: Session, serial: str, now: datetime) -> str | None:
     """The unit's newest repair that takes alarms (open, not resolved yet): what an `attach`
-    episode is added to."""
+    episode is added to. A case still `opening` counts (its workflow is starting, or will be
+    started by the sweep) unless it was reserved so long ago that its start was surely lost."""
     return session.scalar(select(Case.case_id).where(
-        Case.kind == "repair", Case.equipment_serial == serial,
-        Case.status.in_([*sorted(TAKES_ALARMS), "opening"]),  # opening: intake not recorded yet
-        Case.case_id.is_not(None))
+        Case.kind == "repair", Case.equipment_serial == serial, Case.case_id.is_not(None),
+        or_(Case.status.in_(sorted(TAKES_ALARMS)),
+            and_(Case.status == "opening", Case.opened_at >= now - STALE_OPENING)))
         .order_by(Case.opened_at.desc()).limit(1))
+
+
+def case_status(session: Session, case_id: str) -> str | None:
+    return session.scalar(select(Case.status).where(Case.case_id == case_id))
+
+
+def lock_for_clearing(session: Session, episode_id: int) -> AlarmEpisode | None:
+    """The episode, under its head's lock, if its clearing is still to be told to its case:
+    the caller holds the lock (this transaction open, writing nothing in it) until the case has
+    it and `mark_clear_fed` committed, so no alarm of that fault is placed meanwhile (a raise
+    then sees the clearing told, and starts a new episode the case hears of after it)."""
+    found = session.get(AlarmEpisode, episode_id)
+    if found is None:
+        return None
+    session.scalar(select(AlarmEpisodeHead).where(
+        AlarmEpisodeHead.serial == found.serial, AlarmEpisodeHead.key == found.key)
+        .with_for_update())
+    session.refresh(found)
+    if found.case_id is None or not found.fed or found.clear_fed or found.active != 0 or \
+            found.cleared_at is None:
+        return None
+    return found
 
 
 def mark_fed(session: Session, episode_id: int, case_id: str | None) -> None:

@@ -12,9 +12,11 @@ step or two in its history, never a thousand.
 from __future__ import annotations
 
 import asyncio
+import weakref
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -26,8 +28,8 @@ from caseflow.api.errors import ServiceUnavailable
 from caseflow.api.opening import Context, open_case, opening_of
 from caseflow.api.routes.cases import take_step
 from caseflow.domain.access import Capability
-from caseflow.domain.enums import Channel, Severity
-from caseflow.domain.errors import DomainError, NotPermitted, UnknownRecord
+from caseflow.domain.enums import Channel, Role, Severity
+from caseflow.domain.errors import DomainError, NotPermitted, UnknownCase, UnknownRecord
 from caseflow.domain.kinds import KINDS
 from caseflow.domain.monitoring import (
     MAX_AHEAD,
@@ -42,6 +44,8 @@ from caseflow.domain.repair import RepairCreate
 from caseflow.store import alarms as store
 from caseflow.store import directory
 from caseflow.store.models import AlarmEpisode, AlarmRow
+
+log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["monitoring"])
 Serial = Annotated[str, Path(max_length=100, description="e.g. MR-DH-0002")]
@@ -126,23 +130,30 @@ async def post_alarms(
 async def follow_episodes(episode_ids: set[int], principal: Principal, sessions,  # type: ignore[no-untyped-def]
                           temporal, policy: PolicyBook, settings) -> dict[int, tuple[str | None, bool]]:
     """Open, feed or tell of clearing the cases of these episodes, where still to do: episode
-    id -> (its case, whether this call opened it). Raises 503 if any could not be done now."""
+    id -> (its case, whether this call opened it). The episodes that open a case go first, so
+    an alarm added to a repair this call is starting finds it started. An episode whose case
+    is still `opening` without a workflow stays to do (the sweep, or a retry, finishes it).
+    Raises 503 if any could not be done now."""
 
     def read() -> list[AlarmEpisode]:
         with sessions() as session:
             return store.pending(session, episode_ids)
 
     episodes = await run_in_threadpool(read)
-    outcomes = await asyncio.gather(*(
-        _follow(episode, principal, sessions, temporal, policy, settings)
-        for episode in episodes), return_exceptions=True)
+    opening = [e for e in episodes if not e.fed and e.case_id is None
+               and e.action in store.OPENING]
+    rest = [e for e in episodes if e not in opening]
     done: dict[int, tuple[str | None, bool]] = {}
     trouble: list[BaseException] = []
-    for episode, outcome in zip(episodes, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            trouble.append(outcome)
-        else:
-            done[episode.id] = outcome
+    for phase in (opening, rest):
+        outcomes = await asyncio.gather(*(
+            _follow(episode, principal, sessions, temporal, policy, settings)
+            for episode in phase), return_exceptions=True)
+        for episode, outcome in zip(phase, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                trouble.append(outcome)
+            else:
+                done[episode.id] = outcome
     if trouble:
         first = trouble[0]
         if not isinstance(first, ServiceUnavailable):
@@ -152,30 +163,74 @@ async def follow_episodes(episode_ids: set[int], principal: Principal, sessions,
     return done
 
 
+class _NotReady(Exception):
+    """The repair an alarm is to be added to is still `opening`: its workflow is not there yet."""
+
+
 async def _follow(episode: AlarmEpisode, principal: Principal, sessions, temporal,  # type: ignore[no-untyped-def]
                   policy: PolicyBook, settings) -> tuple[str | None, bool]:
     case_id, created = episode.case_id, False
     if not episode.fed:
-        if episode.action in store.OPENING:
-            case_id, created = await _open_repair(episode, principal, sessions, temporal,
-                                                  policy, settings)
-        else:  # attach: to the unit's open repair, if it has one
-            def find() -> str | None:
-                with sessions() as session:
-                    return store.open_repair_of(session, episode.serial)
-            case_id = await run_in_threadpool(find)
-            if case_id is not None:
-                case_id = await _feed(case_id, "alarm", _feed_payload(episode), episode,
+        try:
+            case_id = None
+            if episode.case_id is not None:  # raised again after its clearing reached the case
+                case_id = await _feed(episode.case_id, "alarm", _feed_payload(episode), episode,
                                       principal, sessions, temporal, settings)
+            if case_id is None and episode.action in store.OPENING:  # (or that case closed)
+                case_id, created = await _open_repair(episode, principal, sessions, temporal,
+                                                      policy, settings)
+            elif case_id is None:  # attach: to the unit's open repair, if it has one
+                def find() -> str | None:
+                    with sessions() as session:
+                        return store.open_repair_of(session, episode.serial,
+                                                    datetime.now(timezone.utc))
+                target = await run_in_threadpool(find)
+                if target is not None:
+                    case_id = await _feed(target, "alarm", _feed_payload(episode), episode,
+                                          principal, sessions, temporal, settings)
+        except _NotReady:
+            return None, False  # still to do: fed once that repair's workflow runs
         await _mark(sessions, store.mark_fed, episode.id, case_id)
     if case_id is not None and episode.active == 0 and episode.cleared_at is not None and \
             not episode.clear_fed:
-        await _feed(case_id, "alarm-cleared", {
-            "episode_id": episode.id, "code": episode.code,
-            "cleared_at": episode.cleared_at.isoformat(), "alarms": episode.alarms},
-            episode, principal, sessions, temporal, settings)
-        await _mark(sessions, store.mark_clear_fed, episode.id)
+        try:
+            await _tell_cleared(episode.id, principal, sessions, temporal, settings)
+        except _NotReady:
+            pass  # still to do (the sweep tells it once the case's workflow runs)
     return case_id, created
+
+
+async def _tell_cleared(episode_id: int, principal: Principal, sessions, temporal,  # type: ignore[no-untyped-def]
+                        settings) -> None:
+    """The `alarm-cleared` step, sent while the episode's head row is locked (store
+    `lock_for_clearing`) and marked told before the lock goes: an alarm of the fault placed
+    meanwhile would otherwise reopen an episode whose case has just heard it cleared. Its
+    request id is derived from what it carries, so a retry after the episode counted more
+    alarms is a request of its own. A few at a time per API process: each holds a database
+    connection while its case takes the step."""
+    async with _clearing_slots():
+        session = sessions()
+        try:
+            episode = await run_in_threadpool(store.lock_for_clearing, session, episode_id)
+            if episode is None:
+                return  # told by another batch meanwhile, or raised again: nothing to tell
+            assert episode.case_id is not None and episode.cleared_at is not None
+            cleared_at = episode.cleared_at.isoformat()
+            await _feed(episode.case_id, "alarm-cleared", {
+                "episode_id": episode.id, "code": episode.code, "cleared_at": cleared_at,
+                "alarms": episode.alarms}, episode, principal, sessions, temporal, settings,
+                key=f"alarm-episode-{episode.id}-alarm-cleared-{episode.alarms}-{cleared_at}")
+            await _mark(sessions, store.mark_clear_fed, episode.id)
+        finally:
+            await run_in_threadpool(session.close)  # lets the head go
+
+
+_SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = \
+    weakref.WeakKeyDictionary()
+
+
+def _clearing_slots() -> asyncio.Semaphore:
+    return _SLOTS.setdefault(asyncio.get_running_loop(), asyncio.Semaphore(4))
 
 
 async def _open_repair(episode: AlarmEpisode, principal: Principal, sessions, temporal,  # type: ignore[no-untyped-def]
@@ -207,21 +262,32 @@ async def _open_repair(episode: AlarmEpisode, principal: Principal, sessions, te
 
 
 async def _feed(case_id: str, action: str, payload: dict[str, Any], episode: AlarmEpisode,  # type: ignore[no-untyped-def]
-                principal: Principal, sessions, temporal, settings) -> str | None:
+                principal: Principal, sessions, temporal, settings,
+                key: str | None = None) -> str | None:
     """One step of the monitoring integration on the case, keyed by the episode. A case that
-    cannot take it any more (closed since) is left alone: the alarm stays on the unit."""
+    cannot take it any more (closed since) is left alone: the alarm stays on the unit. A case
+    still `opening` whose workflow is not there yet raises `_NotReady`."""
     try:
         await take_step(case_id, "repair", action, payload, principal, sessions, temporal,
-                        settings, f"alarm-episode-{episode.id}-{action}")
+                        settings, key or f"alarm-episode-{episode.id}-{action}")
+    except UnknownCase:
+        def status() -> str | None:
+            with sessions() as session:
+                return store.case_status(session, case_id)
+        if await run_in_threadpool(status) == "opening":
+            raise _NotReady(case_id) from None
+        return None if action == "alarm" else case_id
     except DomainError:
         return None if action == "alarm" else case_id
     return case_id
 
 
 def _feed_payload(episode: AlarmEpisode) -> dict[str, Any]:
+    """The episode's first alarm, as it was taken: the same payload however often it is sent
+    (its request id is the episode's), whatever the episode counted since."""
     first = AlarmIn.model_validate(episode.intake)
     return {"episode_id": episode.id, "code": episode.code, "severity": first.severity.value,
-            "raised_at": first.raised_at.isoformat(), "alarms": episode.alarms,
+            "raised_at": first.raised_at.isoformat(), "alarms": 1,
             "values": [v.model_dump(mode="json") for v in first.values],
             "message": first.message}
 
@@ -231,6 +297,81 @@ async def _mark(sessions, mark, *args: Any) -> None:  # type: ignore[no-untyped-
         with sessions.begin() as session:
             mark(session, *args)
     await run_in_threadpool(write)
+
+
+# ----- the sweep: cases whose opening or feeding was left undone -------------------------------
+
+class AlarmSweep:
+    """Finishes what a batch decided but did not do: an API process that died between the
+    commit of an episode and the start of its case (or the step on it) leaves the episode
+    unfinished, and no later alarm of that storm asks for it again. `once()` follows every
+    episode found unfinished in two looks in a row (so never one its own batch is following
+    right now), as the integration that posted it, by the same keys as the batch: the same
+    case however many API processes sweep. Each API process runs it every
+    `alarm_sweep_seconds` (docs/monitoring.md)."""
+
+    GIVE_UP = 360  # looks (an hour at 10 s) an episode may stay unfinished before it is logged
+    OVERLAP = 1000  # episode ids looked at again behind the newest (ids commit out of order)
+
+    def __init__(self, sessions, temporal, policies, settings) -> None:  # type: ignore[no-untyped-def]
+        self.sessions, self.temporal, self.policies, self.settings = \
+            sessions, temporal, policies, settings
+        self.seen: dict[int, int] = {}  # unfinished episode -> looks it has been seen in
+        self.from_id: int | None = None
+
+    async def once(self) -> dict[int, tuple[str | None, bool]]:
+        """One look; episode id -> (its case, whether this look opened it) of those followed."""
+        def look() -> tuple[list[tuple[int, str | None]], dict[str, Principal], PolicyBook]:
+            with self.sessions() as session:
+                if self.from_id is None:
+                    self.from_id = store.lowest_unfinished(session)
+                found = store.unfinished(session, self.from_id)
+                principals = {}
+                for source in {s for _, s in found if s is not None}:
+                    person = directory.person(session, source)
+                    if person is not None:
+                        principals[source] = Principal(
+                            id=person.id, name=person.name, role=Role(person.role),
+                            hospital_id=person.hospital_id)
+                kept = [i for i, _ in found if self.seen.get(i, 0) < self.GIVE_UP]
+                self.from_id = kept[0] if kept else max(
+                    self.from_id, store.last_episode(session) - self.OVERLAP)
+                return found, principals, self.policies.current()
+
+        found, principals, policy = await run_in_threadpool(look)
+        due: dict[str, set[int]] = {}
+        looks = {episode_id: self.seen.get(episode_id, 0) + 1 for episode_id, _ in found}
+        for episode_id, source in found:
+            if looks[episode_id] == self.GIVE_UP:
+                log.error("alarm sweep: episode still unfinished, left alone",
+                          episode=episode_id, source=source)
+            if 1 < looks[episode_id] <= self.GIVE_UP and source in principals:
+                due.setdefault(source, set()).add(episode_id)
+        self.seen = looks
+        followed: dict[int, tuple[str | None, bool]] = {}
+        for source, ids in sorted(due.items()):
+            try:
+                followed |= await follow_episodes(ids, principals[source], self.sessions,
+                                                  self.temporal, policy, self.settings)
+            except Exception as error:  # noqa: BLE001 -- the next look tries again
+                log.warning("alarm sweep: episodes left unfinished", episodes=sorted(ids),
+                            error=str(error))
+        if followed:
+            log.info("alarm sweep: finished episodes", episodes=sorted(followed),
+                     opened=sorted(c for c, created in followed.values() if created and c))
+        return followed
+
+
+async def run_alarm_sweep(sweep: AlarmSweep, every: float, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            await sweep.once()
+        except Exception as error:  # noqa: BLE001 -- the database or Temporal away: next round
+            log.warning("alarm sweep failed", error=str(error))
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except TimeoutError:
+            pass
 
 
 # ----- reading a unit's alarms ------------------------------------------------------------------
