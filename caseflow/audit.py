@@ -41,10 +41,10 @@ from caseflow.domain.emergency import EmergencyView
 from caseflow.domain.installation import InstallationView
 from caseflow.domain.maintenance import VisitView
 from caseflow.domain.repair import RepairView
-from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import seals
 from caseflow.store import timeline as case_timeline
-from caseflow.store.models import Attachment, Case
+from caseflow.store.db import unit
+from caseflow.store.models import Case
 
 log = structlog.get_logger(__name__)
 
@@ -85,16 +85,6 @@ async def case_histories(client: Client, case_id: str) -> list[dict[str, Any]]:
     return runs
 
 
-def attachment_fingerprints(sessions: sessionmaker[Session],
-                            case_id: str) -> list[dict[str, str]]:
-    """The case's files as the record fingerprints them: id, name and SHA-256, in upload
-    order (the bytes are in the database; their hash is what the seal covers)."""
-    with sessions() as session:
-        return [{"id": str(a.id), "name": a.name, "sha256": a.sha256}
-                for a in session.scalars(select(Attachment).where(Attachment.case_id == case_id)
-                                         .order_by(Attachment.id))]
-
-
 def stored_rounds(sessions: sessionmaker[Session], case_id: str) -> list[dict[str, Any]]:
     """Every commitment round the case row keeps (earlier runs' too)."""
     with sessions() as session:
@@ -106,13 +96,6 @@ async def case_state(client: Client, case_id: str, kind: str,
     """The case's view as its workflow answers the `state` query now."""
     return await client.get_workflow_handle(case_id).query(
         "state", result_type=VIEWS[kind], rpc_timeout=timeout)
-
-
-def timeline_entries(sessions: sessionmaker[Session], case_id: str,
-                     sources: tuple[str, ...] = case_timeline.SOURCES) -> list[TimelineEntry]:
-    with sessions() as session:
-        return [TimelineEntry.model_validate(entry)
-                for entry in case_timeline.case_timeline(session, case_id, sources)]
 
 
 @dataclass(frozen=True)
@@ -139,10 +122,10 @@ async def live_record(client: Client, sessions: sessionmaker[Session], case_id: 
     every history run from Temporal, the fingerprints of the case's files."""
     state = with_earlier_runs(await case_state(client, case_id, kind),
                               await asyncio.to_thread(stored_rounds, sessions, case_id))
-    entries = await asyncio.to_thread(timeline_entries, sessions, case_id,
-                                       ("case", "notification"))
+    entries = await asyncio.to_thread(unit, sessions, case_timeline.entries, case_id,
+                                      ("case", "notification"))
     histories = await case_histories(client, case_id)
-    files = await asyncio.to_thread(attachment_fingerprints, sessions, case_id)
+    files = await asyncio.to_thread(unit, sessions, seals.attachment_fingerprints, case_id)
     return Record(case_id, kind, sealed_state(state.model_dump(mode="json")),
                   sealed_timeline([e.model_dump(mode="json") for e in entries]), histories,
                   files)

@@ -716,12 +716,13 @@ def migration_status(
     as_json: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
 ) -> None:
     """A migration's progress and the result of each case."""
-    from caseflow import policy_migration as migrations
     from caseflow.domain.errors import DomainError
+    from caseflow.store import policy_migrations as store
+    from caseflow.store.db import unit
 
     settings, sessions, _ = _migration_context()
     try:
-        view = migrations.status(sessions, migration_id)
+        view = unit(sessions, store.status, migration_id)
     except DomainError as error:
         console.print(f"[red]{error.message}[/]")
         raise typer.Exit(1) from None

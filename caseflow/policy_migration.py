@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
-from sqlalchemy.orm import Session, sessionmaker
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from caseflow.domain import migration as m
-from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.policy_loader import PolicyBook, parse_text
 from caseflow.store import policy_migrations as store
+from caseflow.store.db import Db, unit
 from caseflow.store.models import Case
 from caseflow.workflows.policy_migration import PolicyMigrationWorkflow
 
@@ -47,57 +46,26 @@ async def _previews(temporal: Client, book: PolicyBook,
     return list(await asyncio.gather(*(one(case, contract) for case, contract in cases)))
 
 
-async def preview(sessions: sessionmaker[Session], temporal: Client, chosen: PolicyBook,
-                  in_force: PolicyBook, selection: m.Selection, by: str) -> m.MigrationView:
+async def preview(db: Db, temporal: Client, chosen: PolicyBook, in_force: PolicyBook,
+                  selection: m.Selection, by: str) -> m.MigrationView:
     """Preview moving the selected open cases to `chosen`, and keep the preview."""
     book = parse_text(chosen.text, "candidate")  # as the migration reads it back
-
-    def select_cases() -> list[tuple[Case, str | None]]:
-        with sessions() as session:
-            found = store.open_cases(session, selection)
-            session.expunge_all()
-            return found
-
-    found = await asyncio.to_thread(select_cases)
+    found = await asyncio.to_thread(unit, db, store.open_cases, selection)
     previews = await _previews(temporal, book, found)
-
-    def write() -> m.MigrationView:
-        with sessions.begin() as session:
-            row = store.new(session, policy_text=book.text, policy_version=book.version,
-                            in_force_version=in_force.version, selection=selection,
-                            by=by, now=datetime.now(timezone.utc), previews=previews)
-            return store.view(session, row)
-
-    return await asyncio.to_thread(write)
+    return await asyncio.to_thread(
+        unit, db, store.kept_preview, policy_text=book.text, policy_version=book.version,
+        in_force_version=in_force.version, selection=selection, by=by,
+        now=datetime.now(timezone.utc), previews=previews)
 
 
-async def apply(sessions: sessionmaker[Session], temporal: Client, task_queue: str,
-                migration_id: str, *, reason: str, per_minute: int, by: str,
-                in_force: PolicyBook) -> m.MigrationView:
+async def apply(db: Db, temporal: Client, task_queue: str, migration_id: str, *, reason: str,
+                per_minute: int, by: str, in_force: PolicyBook) -> m.MigrationView:
     """Start moving the cases of a preview. InvalidTransition if it was applied already, or if
     the policy in force or any of its cases changed since the preview."""
-    def claim() -> m.MigrationView:
-        with sessions.begin() as session:
-            row = store.get(session, migration_id, lock=True)
-            if row is None:
-                raise UnknownRecord(f"no policy migration {migration_id}")
-            if row.status != "previewed":
-                raise InvalidTransition(f"policy migration {migration_id} is {row.status} "
-                                        "already")
-            if row.in_force_version != in_force.version:
-                raise InvalidTransition(
-                    f"the policy in force changed since the preview ({row.in_force_version} "
-                    f"-> {in_force.version}); preview again")
-            changed = store.changed_since_preview(session, migration_id)
-            if changed:
-                raise InvalidTransition(
-                    f"cases changed since the preview: {', '.join(changed[:20])}"
-                    f"{' ...' if len(changed) > 20 else ''}; preview again")
-            row.status, row.reason, row.per_minute = "running", reason, per_minute
-            row.applied_by, row.applied_at = by, datetime.now(timezone.utc)
-            return store.view(session, row, limit=0)
-
-    view = await asyncio.to_thread(claim)
+    view = await asyncio.to_thread(unit, db, store.claim, migration_id, reason=reason,
+                                   per_minute=per_minute, by=by,
+                                   in_force_version=in_force.version,
+                                   now=datetime.now(timezone.utc))
     try:
         await temporal.start_workflow(
             PolicyMigrationWorkflow.run,
@@ -105,21 +73,6 @@ async def apply(sessions: sessionmaker[Session], temporal: Client, task_queue: s
             id=migration_id, task_queue=task_queue,
             static_summary=f"政策迁移 {migration_id}")
     except RPCError as error:
-        def release() -> None:
-            with sessions.begin() as session:
-                row = store.get(session, migration_id, lock=True)
-                if row is not None and row.status == "running":
-                    row.status, row.applied_by, row.applied_at = "previewed", None, None
-
-        await asyncio.to_thread(release)
+        await asyncio.to_thread(unit, db, store.release, migration_id)
         raise TemporalAway(f"Temporal did not answer: {error.message}") from None
     return view
-
-
-def status(sessions: sessionmaker[Session], migration_id: str, *, result: str | None = None,
-           limit: int = 1000) -> m.MigrationView:
-    with sessions() as session:
-        row = store.get(session, migration_id)
-        if row is None:
-            raise UnknownRecord(f"no policy migration {migration_id}")
-        return store.view(session, row, result=result, limit=limit)

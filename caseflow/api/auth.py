@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 
+from caseflow.api.deps import SessionDep, in_thread
 from caseflow.domain.access import MATRIX, Capability, CaseScope, case_scope
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import NotPermitted
@@ -41,27 +41,18 @@ def _unauthorized(message: str) -> HTTPException:
 
 
 async def current_principal(
-    request: Request,
+    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None:
         raise _unauthorized("missing bearer token")
-    sessions = request.app.state.sessions
-
-    def lookup() -> Principal | None:
-        with sessions() as session:
-            found = directory.principal_for_token(session, credentials.credentials,
-                                                  datetime.now(timezone.utc))
-            if found is None:
-                return None
-            person, token = found
-            return Principal(id=person.id, name=person.name, role=Role(person.role),
-                             hospital_id=person.hospital_id, token_id=token.id)
-
-    principal = await run_in_threadpool(lookup)
-    if principal is None:
+    found = await in_thread(session, directory.principal_for_token, credentials.credentials,
+                            datetime.now(timezone.utc))
+    if found is None:
         raise _unauthorized("unknown, expired or revoked token")
-    return principal
+    person, token = found
+    return Principal(id=person.id, name=person.name, role=Role(person.role),
+                     hospital_id=person.hospital_id, token_id=token.id)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

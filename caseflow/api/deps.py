@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +12,9 @@ from temporalio.client import Client
 
 from caseflow.config import Settings
 from caseflow.domain.policy_loader import PolicyBook
+from caseflow.store.db import Db, unit
+
+T = TypeVar("T")
 
 
 def _sessions(request: Request) -> sessionmaker[Session]:
@@ -20,9 +23,17 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 
 def _session(request: Request) -> Iterator[Session]:
     """One database session for the request, closed after it: a plain `def` route that takes
-    it runs in the thread pool (FastAPI's template); writes say `with session.begin():`."""
+    it runs in the thread pool (FastAPI's template); writes say `with session.begin():`. An
+    `async` route (it awaits Temporal too) hands it to `in_thread`."""
     with request.app.state.sessions() as session:
         yield session
+
+
+async def in_thread(db: Db, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`work(session, ...)`, a function of the store, in the thread pool as one transaction
+    (`store/db.py` `unit`): how an async route does its database work between its awaits on
+    Temporal, one unit after the other, so the session is never in two threads at once."""
+    return await run_in_threadpool(unit, db, work, *args, **kwargs)
 
 
 def _temporal(request: Request) -> Client:
@@ -39,6 +50,8 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# A route running database work at once in several tasks (the alarms' episodes) takes the
+# sessionmaker: each unit then has a session of its own.
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 SessionDep = Annotated[Session, Depends(_session)]
 TemporalDep = Annotated[Client, Depends(_temporal)]

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.config import normalise_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+T = TypeVar("T")
+
+# Where a unit of work gets its session: the one of the request (or command), or a sessionmaker
+# when the caller runs several units at once (each then gets a session of its own: a session is
+# never used by two threads at once).
+Db = Session | sessionmaker[Session]
 
 
 def _dumps(value: object) -> str:
@@ -42,6 +50,27 @@ def make_engine(url: str) -> Engine:
 
 def make_sessions(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def unit(db: Db, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`work(session, *args, **kwargs)` as one transaction: committed if it returns, rolled
+    back if it raises. Then the session lets go of its connection and of the rows it loaded
+    (they stay readable, detached): the next unit reads afresh what a workflow may have changed
+    meanwhile, and no connection is held while the caller awaits Temporal. Run it in a worker
+    thread (`api/deps.py` `in_thread`, `asyncio.to_thread`); a `with session.begin():` inside
+    `work` is fine."""
+    session = db() if isinstance(db, sessionmaker) else db
+    try:
+        result = work(session, *args, **kwargs)
+        session.commit()
+        return result
+    finally:
+        session.close()
+
+
+def ping(session: Session) -> None:
+    """A query the database answers if it is there (readiness)."""
+    session.execute(text("select 1"))
 
 
 def migrate(url: str) -> None:

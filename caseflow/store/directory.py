@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.cases import PersonField
+from caseflow.domain.enums import Role
+from caseflow.domain.errors import UnknownReference
 from caseflow.domain.repair import EquipmentSnapshot
 from caseflow.store.models import ApiToken, Equipment, Hospital, Person
 
@@ -44,6 +48,24 @@ def hospital(session: Session, hospital_id: str) -> Hospital | None:
 
 def person(session: Session, person_id: str) -> Person | None:
     return session.get(Person, person_id)
+
+
+def name_people(session: Session, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:
+    """Check every person a step's payload names exists, active, in a role the action allows
+    (UnknownReference naming the field), and fill in their names."""
+    for spec in people:
+        items = (data.get(spec.within) or []) if spec.within else [data]
+        for index, item in enumerate(items):
+            person_id = item.get(spec.id_field)
+            if person_id is None:
+                continue
+            where = f"{spec.within}.{index}.{spec.id_field}" if spec.within else spec.id_field
+            found = person(session, person_id)
+            if found is None or not found.active or (
+                    spec.roles is not None and Role(found.role) not in spec.roles):
+                wanted = "/".join(sorted(r.value for r in spec.roles)) if spec.roles else "person"
+                raise UnknownReference(f"no active {wanted} {person_id!r}", field=where)
+            item[spec.name_field] = found.name
 
 
 def people_with_role(session: Session, role: str, hospital_id: str | None) -> list[Person]:

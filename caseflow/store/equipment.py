@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from caseflow.domain.access import CaseScope
-from caseflow.domain.errors import UnknownReference
+from caseflow.domain.errors import NotPermitted, UnknownReference
 from caseflow.domain.installation import AcceptedUnit, InstallationCreate
-from caseflow.store.models import Case, Contract, Equipment
+from caseflow.store import directory
+from caseflow.store.models import Case, Contract, Equipment, Hospital
 from caseflow.store.search import visible
 
 DEFAULT_WARRANTY_MONTHS = 12
@@ -77,6 +78,20 @@ def set_status(session: Session, serial: str, status: str, reason: str, now: dat
         raise UnknownReference(f"no equipment with serial {serial!r}", field="serial")
     if unit.status != status:
         unit.status, unit.status_reason, unit.status_changed_at = status, reason, now
+
+
+def unit_record(session: Session, serial: str, scope: CaseScope
+                ) -> tuple[Equipment, Hospital, Contract | None, list[Case]] | None:
+    """The unit, its hospital, its contract and the cases of it `scope` may read (None: no
+    such unit; NotPermitted: a unit at a hospital `scope` does not serve)."""
+    found = directory.equipment(session, serial)
+    if found is None:
+        return None
+    unit, hospital = found
+    if scope.limited and unit.hospital_id != scope.hospital_id:
+        raise NotPermitted(f"{serial} is at a hospital you do not serve")
+    contract = session.get(Contract, unit.contract_code) if unit.contract_code else None
+    return unit, hospital, contract, cases_of(session, serial, scope)
 
 
 def cases_of(session: Session, serial: str, scope: CaseScope, limit: int = 200) -> list[Case]:

@@ -31,8 +31,9 @@ from caseflow.domain.maintenance import LinkedRepairRequest, OpenVisit, VisitSta
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import RepairCreate, RepairStart
+from caseflow.domain.text_search import searchable
 from caseflow.store import directory
-from caseflow.store.cases import Draft, case_kind, contract_of
+from caseflow.store.cases import Draft, case_kind, contract_of, reserve_case
 from caseflow.store.equipment import REORDERABLE, register_installing
 from caseflow.store.models import Case, Contract, Equipment, Hospital
 
@@ -272,3 +273,18 @@ def start_for(session: Session, kind: CaseKind, *, case_id: str, body: Any, book
     build = SPECIAL[kind.name][1] if kind.name in SPECIAL else partial(standard_start, kind=kind)
     return build(session, case_id=case_id, body=body, book=book, now=now, today=today,
                  opened_by=opened_by)
+
+
+def reserve(session: Session, kind: CaseKind, body: BaseModel, *, created_by: str, key: str,
+            request_hash: str, opened_by: Actor, book: PolicyBook, now: datetime,
+            local_day: date) -> tuple[Case, BaseModel, bool]:
+    """Open a case of `kind` over the API, the database's part, in the caller's transaction:
+    check the intake's references, reserve the numbered row by (kind, created_by, key) and
+    build the workflow input with the policy pinned now. (row, input, whether it is new)."""
+    row, created = reserve_case(
+        session, kind=kind.name, created_by=created_by, key=key, request_hash=request_hash,
+        draft=draft_for(session, kind, body, created_by=created_by, key=key, now=now), now=now,
+        local_day=local_day, text=searchable([body.model_dump(mode="json")]))
+    assert row.case_id is not None
+    return row, start_for(session, kind, case_id=row.case_id, body=body, book=book, now=now,
+                          today=local_day, opened_by=opened_by), created

@@ -4,7 +4,7 @@ shown once, with expiry and revocation) and console log-ins (argon2 password has
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session
 
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, UnknownReference
-from caseflow.domain.people import PersonCreate, PersonFields, PersonPublic, TokenPublic
+from caseflow.domain.people import (
+    PersonCreate,
+    PersonFields,
+    PersonPublic,
+    TokenIssued,
+    TokenPublic,
+)
 from caseflow.store.directory import hash_token
 from caseflow.store.models import ApiToken, Hospital, Person
 
@@ -69,6 +75,19 @@ def check_password(session: Session, username: str, password: str) -> Person | N
     if _hasher.check_needs_rehash(stored):
         set_password(person, password)
     return person
+
+
+def sign_in(session: Session, username: str, password: str,
+            lasting: timedelta) -> TokenIssued | None:
+    """A console sign-in: a token lasting that long for the active person with this user
+    name and password, else None."""
+    person = check_password(session, username, password)
+    if person is None:
+        return None
+    token, row = issue_token(session, person.id, "console sign-in",
+                             expires_at=datetime.now(timezone.utc) + lasting,
+                             created_by=person.id)
+    return TokenIssued(token=token, **token_public(row, person).model_dump())
 
 
 def public(person: Person) -> PersonPublic:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from caseflow.domain import migration as m
+from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.kinds import KINDS
 from caseflow.store.models import Case, Equipment, PolicyMigrationCase, PolicyMigrationRow
 
@@ -55,8 +56,54 @@ def new(session: Session, *, policy_text: str, policy_version: str, in_force_ver
     return row
 
 
+def kept_preview(session: Session, **fields: Any) -> m.MigrationView:
+    """Keep a preview (`new`'s fields) and answer its view."""
+    return view(session, new(session, **fields))
+
+
 def get(session: Session, migration_id: str, *, lock: bool = False) -> PolicyMigrationRow | None:
     return session.get(PolicyMigrationRow, migration_id, with_for_update=lock)
+
+
+def known(session: Session, migration_id: str, *, lock: bool = False) -> PolicyMigrationRow:
+    row = get(session, migration_id, lock=lock)
+    if row is None:
+        raise UnknownRecord(f"no policy migration {migration_id}")
+    return row
+
+
+def status(session: Session, migration_id: str, *, result: str | None = None,
+           limit: int = 1000) -> m.MigrationView:
+    """A migration: its preview, progress and the result of each case (`result`: those)."""
+    return view(session, known(session, migration_id), result=result, limit=limit)
+
+
+def claim(session: Session, migration_id: str, *, reason: str, per_minute: int, by: str,
+          in_force_version: str, now: datetime) -> m.MigrationView:
+    """Mark a preview running. InvalidTransition if it was applied already, or if the policy
+    in force or any of its cases changed since the preview."""
+    row = known(session, migration_id, lock=True)
+    if row.status != "previewed":
+        raise InvalidTransition(f"policy migration {migration_id} is {row.status} already")
+    if row.in_force_version != in_force_version:
+        raise InvalidTransition(
+            f"the policy in force changed since the preview ({row.in_force_version} "
+            f"-> {in_force_version}); preview again")
+    changed = changed_since_preview(session, migration_id)
+    if changed:
+        raise InvalidTransition(
+            f"cases changed since the preview: {', '.join(changed[:20])}"
+            f"{' ...' if len(changed) > 20 else ''}; preview again")
+    row.status, row.reason, row.per_minute = "running", reason, per_minute
+    row.applied_by, row.applied_at = by, now
+    return view(session, row, limit=0)
+
+
+def release(session: Session, migration_id: str) -> None:
+    """Back to previewed: its workflow could not be started."""
+    row = get(session, migration_id, lock=True)
+    if row is not None and row.status == "running":
+        row.status, row.applied_by, row.applied_at = "previewed", None, None
 
 
 def changed_since_preview(session: Session, migration_id: str) -> list[str]:

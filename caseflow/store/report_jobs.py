@@ -3,6 +3,7 @@ once done the report's data, HTML and PDF (so any API process can serve them).""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 from typing import Any
@@ -13,7 +14,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.annual import JobProgress, ReportJobView
-from caseflow.store.models import ReportJob, ReportJobPart
+from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.store.models import Case, Equipment, Hospital, ReportJob, ReportJobPart
 
 
 def new_job(session: Session, *, kind: str, by: str, now: datetime,
@@ -25,6 +27,52 @@ def new_job(session: Session, *, kind: str, by: str, now: datetime,
     session.add(row)
     session.flush()
     return row
+
+
+def new_annual(session: Session, *, hospital_id: str, year: int, serial: str | None, by: str,
+               now: datetime) -> ReportJobView:
+    """A queued annual report of a hospital (or of one of its units) for a year."""
+    if session.get(Hospital, hospital_id) is None:
+        raise UnknownRecord(f"no hospital {hospital_id!r}")
+    if serial is not None:
+        unit = session.get(Equipment, serial)
+        if unit is None or unit.hospital_id != hospital_id:
+            raise UnknownRecord(f"no equipment with serial {serial!r} at {hospital_id}")
+    return view(new_job(session, kind="annual", by=by, now=now, hospital_id=hospital_id,
+                        year=year, serial=serial))
+
+
+def new_visit(session: Session, *, case_id: str, by: str, now: datetime) -> ReportJobView:
+    """A queued report of a maintenance visit."""
+    case = session.scalar(select(Case).where(Case.case_id == case_id,
+                                             Case.kind == "maintenance"))
+    if case is None:
+        raise UnknownRecord(f"no maintenance visit {case_id!r}")
+    return view(new_job(session, kind="visit", by=by, now=now, case_id=case_id,
+                        hospital_id=case.hospital_id))
+
+
+def forget(session: Session, job_id: str) -> None:
+    """Take back a job whose workflow could not be started (nothing half made)."""
+    row = session.get(ReportJob, job_id)
+    if row is not None:
+        session.delete(row)
+
+
+def report_file(session: Session, job_id: str, fmt: str) -> tuple[bytes, str]:
+    """A done job's report as `fmt` (html, pdf, json) and its file name without the
+    extension; InvalidTransition while it is still being made."""
+    row = session.get(ReportJob, job_id)
+    if row is None:
+        raise UnknownRecord(f"no report job {job_id!r}")
+    if row.status != "done":
+        raise InvalidTransition(f"report job {job_id} is {row.status} "
+                                f"({row.done} of {row.total} parts): not ready")
+    body = {"html": (row.html or "").encode("utf-8"), "pdf": row.pdf or b"",
+            "json": json.dumps(row.data, ensure_ascii=False).encode("utf-8")}[fmt]
+    name = (f"annual-{row.hospital_id}-{row.year}" + (f"-{row.serial}" if row.serial else "")
+            if row.kind == "annual" else f"visit-{row.case_id}")
+    return body, name
 
 
 def latest(session: Session, *, kind: str, hospital_id: str | None = None,

@@ -7,8 +7,54 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from caseflow.domain.rosters import ANY_MODALITY, RosterPut
-from caseflow.store.models import OnCallShift
+from caseflow.domain.enums import Modality
+from caseflow.domain.errors import InvalidPayload, UnknownReference
+from caseflow.domain.rosters import ANY_MODALITY, Roster, RosterPut, Shift
+from caseflow.store import directory
+from caseflow.store.models import Hospital, OnCallShift
+
+
+def check_scope(session: Session, hospital_id: str, modality: str) -> None:
+    """A roster's scope: a hospital we know and a modality (or * for every one)."""
+    if directory.hospital(session, hospital_id) is None:
+        raise UnknownReference(f"no hospital {hospital_id!r}", field="path.hospital_id")
+    if modality != ANY_MODALITY and modality not in {m.value for m in Modality}:
+        raise InvalidPayload(f"not a modality; use one of {[m.value for m in Modality]} or *",
+                             field="path.modality")
+
+
+def roster(session: Session, hospital_id: str, modality: str, start: datetime, end: datetime,
+           now: datetime) -> Roster:
+    """The scope's shifts between `start` and `end` and its chain at `now`."""
+    check_scope(session, hospital_id, modality)
+    return Roster(
+        hospital_id=hospital_id, modality=modality,
+        shifts=[_shift(session, r) for r in shifts(
+            session, hospital_id=hospital_id, modality=modality, start=start, end=end)],
+        on_call_now=[_shift(session, r) for r in chain_at(
+            session, hospital_id=hospital_id, modality=modality, at=now)])
+
+
+def _shift(session: Session, row: OnCallShift) -> Shift:
+    person = directory.person(session, row.person_id)
+    return Shift(level=row.level, person_id=row.person_id,
+                 person_name=person.name if person else row.person_id,
+                 starts_at=row.starts_at, ends_at=row.ends_at)
+
+
+def replace(session: Session, *, hospital_id: str, modality: str, roster: RosterPut,
+            by: str) -> None:
+    """Replace the scope's shifts in the roster's period, refusing (naming the shift) anyone
+    who cannot be on call."""
+    check_scope(session, hospital_id, modality)
+    # One writer per hospital at a time: two PUTs must not interleave their trims.
+    session.execute(select(Hospital.id).where(Hospital.id == hospital_id).with_for_update())
+    for index, shift in enumerate(roster.shifts):
+        person = directory.person(session, shift.person_id)
+        if person is None or not person.active or person.role in ("auditor", "admin"):
+            raise UnknownReference(f"no one who can be on call is {shift.person_id!r}",
+                                   field=f"shifts.{index}.person_id")
+    replace_period(session, hospital_id=hospital_id, modality=modality, roster=roster, by=by)
 
 
 def replace_period(session: Session, *, hospital_id: str, modality: str, roster: RosterPut,

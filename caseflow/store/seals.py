@@ -21,7 +21,9 @@ from caseflow.domain.audit import (
     sealed_timeline,
     sha256,
 )
-from caseflow.store.models import Case, CaseSeal, Notification
+from caseflow.domain.timeline import TimelineEntry
+from caseflow.store import timeline
+from caseflow.store.models import Attachment, Case, CaseSeal, Notification
 
 
 def unsealed(session: Session, after: int = 0, limit: int = 50) -> list[Case]:
@@ -90,6 +92,22 @@ def sealed_record(session: Session, case_id: str) -> dict[str, Any] | None:
     """The state and timeline as sealed (scheme 2), or None."""
     text = session.scalar(select(CaseSeal.record).where(CaseSeal.case_id == case_id))
     return json.loads(text) if text else None
+
+
+def sealed_export(session: Session, case_id: str
+                  ) -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
+    """What an export takes from the seal: the seal, the record it sealed (None: not sealed)
+    and the seal's entry on the timeline."""
+    return (seal_of(session, case_id), sealed_record(session, case_id),
+            timeline.entries(session, case_id, ("seal",)))
+
+
+def attachment_fingerprints(session: Session, case_id: str) -> list[dict[str, str]]:
+    """The case's files as the record fingerprints them: id, name and SHA-256, in upload
+    order (the bytes are in the database; their hash is what the seal covers)."""
+    return [{"id": str(a.id), "name": a.name, "sha256": a.sha256}
+            for a in session.scalars(select(Attachment).where(Attachment.case_id == case_id)
+                                     .order_by(Attachment.id))]
 
 
 def _seal(row: CaseSeal) -> Seal:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import Text
 
 from caseflow.domain.access import CaseScope
+from caseflow.domain.errors import NotPermitted, UnknownCase
 from caseflow.domain.search import CaseFilter, CaseSort, Cursor
 from caseflow.domain.text_search import query_grams, query_text
 from caseflow.store.models import Case, Notification
@@ -44,6 +45,31 @@ def readable(session: Session, case_id: str, scope: CaseScope) -> tuple[Case | N
         return row, row is not None
     return row, session.scalar(visible(select(Case).where(Case.case_id == case_id), scope)) \
         is not None
+
+
+def visible_by_id(session: Session, case_ids: list[str], scope: CaseScope) -> dict[str, Case]:
+    """The rows of these cases that `scope` may read, by case id."""
+    query = visible(select(Case).where(Case.case_id.in_(case_ids)), scope)
+    return {r.case_id: r for r in session.scalars(query) if r.case_id}
+
+
+def known_case(session: Session, case_id: str, scope: CaseScope | None) -> Case:
+    """The case's row: UnknownCase (404) if there is none or its number is void, NotPermitted
+    (403) if `scope` may not read it (None: the caller checks what it may do with it, e.g. a
+    step, which its workflow decides)."""
+    if scope is None:
+        row, may_read = session.scalar(select(Case).where(Case.case_id == case_id)), True
+    else:
+        row, may_read = readable(session, case_id, scope)
+    if row is None:
+        raise UnknownCase(f"no case {case_id}")
+    if row.status == "void":
+        raise UnknownCase(f"no case {case_id}: the number was issued but is void "
+                          f"({row.void_reason})")
+    if not may_read:
+        raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
+                           "serve")
+    return row
 
 
 def filtered(found: CaseFilter, scope: CaseScope, dialect: str = "postgresql") -> Select[tuple[Case]]:

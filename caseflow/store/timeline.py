@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.timeline import TimelineEntry
 from caseflow.store.models import Attachment, CaseEventRow, CaseSeal, Notification, Person
 
 SOURCES = ("case", "notification", "attachment", "seal")
@@ -38,6 +39,13 @@ def case_timeline(session: Session, case_id: str,
             entries.append(_seal_entry(seal))
     order = {name: index for index, name in enumerate(SOURCES)}
     return sorted(entries, key=lambda e: (e["at"], order[e["source"]], e["seq"] or 0))
+
+
+def entries(session: Session, case_id: str,
+            sources: tuple[str, ...] = SOURCES) -> list[TimelineEntry]:
+    """The timeline as the API, the export and the seal give it."""
+    return [TimelineEntry.model_validate(entry)
+            for entry in case_timeline(session, case_id, sources)]
 
 
 def _case_entry(row: CaseEventRow) -> dict[str, Any]:

@@ -13,15 +13,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep
+from caseflow.api.deps import SessionDep, in_thread
 from caseflow.api.routes.cases import CaseId, known_case
 from caseflow.domain.access import Capability
 from caseflow.domain.errors import InvalidPayload, InvalidTransition, UnknownRecord
-from caseflow.store import seals
+from caseflow.store import attachments as store
+from caseflow.store import seals, search
 from caseflow.store.models import Attachment
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -58,20 +57,15 @@ def _info(row: Attachment) -> AttachmentInfo:
                  t: {"schema": {"type": "string", "format": "binary"}} for t in TYPES}}})
 async def attach(
     case_id: CaseId, request: Request,
-    principal: Annotated[Principal, allowed(Capability.report_steps)], sessions: SessionsDep,
+    principal: Annotated[Principal, allowed(Capability.report_steps)], session: SessionDep,
     name: Annotated[str, Query(min_length=1, max_length=200, pattern=r"^[^/\\\x00-\x1f]+$",
                                description="the file's name, e.g. 现场照片.jpg")],
     content_type: Annotated[str, Header(alias="Content-Type")],
 ) -> AttachmentInfo:
     """Add a photo (JPEG, PNG) or a signed form (PDF) of up to 10 MiB to the case: 413 when
     larger, 415 for another kind of file, 422 when empty."""
-    await known_case(sessions, case_id, principal)
-
-    def sealed() -> bool:
-        with sessions() as session:
-            return seals.seal_of(session, case_id) is not None
-
-    if await run_in_threadpool(sealed):  # the seal covers the case's files: they are final
+    await known_case(session, case_id, principal)
+    if await in_thread(session, seals.seal_of, case_id) is not None:  # its files are sealed
         raise InvalidTransition(f"case {case_id} is sealed: its record, files included, is final")
     kind = content_type.split(";")[0].strip().lower()
     if kind not in TYPES:
@@ -82,51 +76,31 @@ async def attach(
         raise InvalidPayload("the file is empty", field=None)
     if not body.startswith(TYPES[kind]):
         raise HTTPException(415, f"the bytes are not those of a {kind} file")
-
-    def write() -> AttachmentInfo:
-        with sessions.begin() as session:
-            row = Attachment(case_id=case_id, name=name, content_type=kind, size=len(body),
-                             sha256=hashlib.sha256(body).hexdigest(), data=body,
-                             uploaded_by_id=principal.id, uploaded_by_name=principal.name,
-                             uploaded_by_role=principal.role.value,
-                             uploaded_at=datetime.now(timezone.utc))
-            session.add(row)
-            session.flush()
-            return _info(row)
-
-    return await run_in_threadpool(write)
+    return _info(await in_thread(session, store.add, Attachment(
+        case_id=case_id, name=name, content_type=kind, size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(), data=body, uploaded_by_id=principal.id,
+        uploaded_by_name=principal.name, uploaded_by_role=principal.role.value,
+        uploaded_at=datetime.now(timezone.utc))))
 
 
 @router.get("/{case_id}/attachments", response_model=list[AttachmentInfo])
-async def attachments(case_id: CaseId, principal: Annotated[Principal, allowed(
-        Capability.read_cases)], sessions: SessionsDep) -> list[AttachmentInfo]:
+def attachments(case_id: CaseId, principal: Annotated[Principal, allowed(
+        Capability.read_cases)], session: SessionDep) -> list[AttachmentInfo]:
     """The case's files (without their bytes), oldest first."""
-    await known_case(sessions, case_id, principal)
-
-    def read() -> list[AttachmentInfo]:
-        with sessions() as session:
-            return [_info(r) for r in session.scalars(
-                select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id))]
-
-    return await run_in_threadpool(read)
+    search.known_case(session, case_id, principal.scope)
+    return [_info(r) for r in store.of_case(session, case_id)]
 
 
 @router.get("/{case_id}/attachments/{attachment_id}", response_class=Response, responses={
     200: {"description": "the file's bytes", "content": {
         t: {"schema": {"type": "string", "format": "binary"}} for t in TYPES}}})
-async def attachment(case_id: CaseId,
-                     attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
-                     principal: Annotated[Principal, allowed(Capability.read_cases)],
-                     sessions: SessionsDep) -> Response:
+def attachment(case_id: CaseId,
+               attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+               principal: Annotated[Principal, allowed(Capability.read_cases)],
+               session: SessionDep) -> Response:
     """One file, as uploaded (its SHA-256 in the `Digest`-like header `X-Content-SHA256`)."""
-    await known_case(sessions, case_id, principal)
-
-    def read() -> Attachment | None:
-        with sessions() as session:
-            return session.scalar(select(Attachment).where(
-                Attachment.id == attachment_id, Attachment.case_id == case_id))
-
-    row = await run_in_threadpool(read)
+    search.known_case(session, case_id, principal.scope)
+    row = store.one(session, case_id, attachment_id)
     if row is None:
         raise UnknownRecord(f"no attachment {attachment_id} on case {case_id}")
     safe = "".join(c if c.isascii() and c.isalnum() or c in "._-" else "_" for c in row.name)

@@ -10,7 +10,7 @@ from temporalio.service import RPCError
 
 from caseflow import replay
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, TemporalDep
+from caseflow.api.deps import SessionDep, TemporalDep
 from caseflow.api.errors import domain_error_from_rpc
 from caseflow.api.routes.cases import known_case
 from caseflow.domain.access import Capability
@@ -35,11 +35,11 @@ class ReplayResult(BaseModel):
 async def replay_case(
     body: ReplayRequest,
     principal: Annotated[Principal, allowed(Capability.replay_cases)],
-    sessions: SessionsDep, temporal: TemporalDep,
+    session: SessionDep, temporal: TemporalDep,
 ) -> ReplayResult:
     """Replay every run of the case's history against today's code: ok, or the first
     divergence (the run, the event and why). 404 for an unknown case."""
-    await known_case(sessions, body.case_id, principal)
+    await known_case(session, body.case_id, principal)
     try:
         outcome = await replay.replay_case(temporal, body.case_id)
     except RPCError as error:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Body, Header, Path, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     Client,
@@ -25,33 +25,20 @@ from temporalio.service import RPCError
 
 from caseflow.api import visibility
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import SessionDep, SettingsDep, TemporalDep, in_thread
 from caseflow.api.errors import (
     ServiceUnavailable,
     domain_error_from_rpc,
     domain_error_from_update,
 )
 from caseflow.api.service_report import report_pdf
-from caseflow.audit import attachment_fingerprints, case_histories, record_status
+from caseflow.audit import case_histories, record_status
 from caseflow.config import Settings
 from caseflow.domain.access import Capability
 from caseflow.domain.audit import RecordParts, Seal, record_parts
-from caseflow.domain.cases import (
-    CaseAction,
-    PersonField,
-    RecordStatus,
-    StepResult,
-    with_earlier_runs,
-)
+from caseflow.domain.cases import CaseAction, RecordStatus, StepResult, with_earlier_runs
 from caseflow.domain.cases import CaseView as CaseViewBase
-from caseflow.domain.enums import Role
-from caseflow.domain.errors import (
-    InvalidPayload,
-    InvalidTransition,
-    NotPermitted,
-    UnknownCase,
-    UnknownReference,
-)
+from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotPermitted, UnknownCase
 from caseflow.domain.kinds import KINDS
 from caseflow.domain.records import CaseProjection
 from caseflow.domain.repair import RepairView
@@ -60,6 +47,7 @@ from caseflow.domain.timeline import TimelineEntry
 from caseflow.store import directory, seals, search
 from caseflow.store import timeline as case_timeline
 from caseflow.store.cases import add_text
+from caseflow.store.db import Db
 from caseflow.store.models import Case
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
@@ -93,7 +81,7 @@ Limit = Annotated[int, Query(ge=1, le=200)]
 
 @router.get("", response_model=CaseList)
 async def list_cases(
-    principal: Reader, sessions: SessionsDep, settings: SettingsDep, temporal: TemporalDep,
+    principal: Reader, session: SessionDep, settings: SettingsDep, temporal: TemporalDep,
     found: Filters,
     sort: CaseSort = CaseSort.newest,
     limit: Limit = 50,
@@ -107,22 +95,17 @@ async def list_cases(
     """Cases matching every filter given, in `sort` order, a page at a time."""
     found.check()
     if source == "temporal":
-        return await _from_temporal(temporal, sessions, settings, principal, found, sort, limit,
+        return await _from_temporal(temporal, session, settings, principal, found, sort, limit,
                                     cursor)
     after = Cursor.decode(cursor, sort) if cursor else None
-
-    def read() -> CaseList:
-        with sessions() as session:
-            rows, following = search.find_cases(session, found, principal.scope, sort, after,
-                                                limit)
-            return CaseList(source="database", items=[_summary(r, settings) for r in rows],
-                            next_cursor=following.encode() if following else None)
-
-    return await run_in_threadpool(read)
+    rows, following = await in_thread(session, search.find_cases, found, principal.scope, sort,
+                                      after, limit)
+    return CaseList(source="database", items=[_summary(r, settings) for r in rows],
+                    next_cursor=following.encode() if following else None)
 
 
-async def _from_temporal(temporal: Client, sessions, settings: Settings, principal: Principal,  # type: ignore[no-untyped-def]
-                         found: CaseFilter, sort: CaseSort, limit: int,
+async def _from_temporal(temporal: Client, session: Session, settings: Settings,
+                         principal: Principal, found: CaseFilter, sort: CaseSort, limit: int,
                          cursor: str | None) -> CaseList:
     """The workflows Temporal visibility finds, with what the database adds (title, due times,
     commitments); status, severity, assignee and breach as the workflow last set them. Cases
@@ -130,14 +113,8 @@ async def _from_temporal(temporal: Client, sessions, settings: Settings, princip
     executions, following = await visibility.list_page(
         temporal, visibility.visibility_query(found, sort), limit, cursor,
         timedelta(seconds=settings.query_timeout_seconds))
-
-    def read() -> dict[str, Case]:
-        ids = [e.id for e in executions]
-        with sessions() as session:
-            query = search.visible(select(Case).where(Case.case_id.in_(ids)), principal.scope)
-            return {r.case_id: r for r in session.scalars(query) if r.case_id}
-
-    rows = await run_in_threadpool(read)
+    rows = await in_thread(session, search.visible_by_id, [e.id for e in executions],
+                           principal.scope)
     items = []
     for execution in executions:
         row = rows.get(execution.id)
@@ -158,8 +135,8 @@ class DueList(BaseModel):
 
 
 @router.get("/due", response_model=DueList)
-async def due_soon(
-    principal: Reader, sessions: SessionsDep, settings: SettingsDep,
+def due_soon(
+    principal: Reader, session: SessionDep, settings: SettingsDep,
     found: Filters,
     within_hours: Annotated[float, Query(gt=0, le=24 * 90)] = 24,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -168,14 +145,9 @@ async def due_soon(
     ordered by due time: what is about to break, and what broke. The list's filters apply."""
     found.check()
     now = datetime.now(timezone.utc)
-
-    def read() -> list[CaseSummary]:
-        with sessions() as session:
-            rows = search.due_soon(session, found, principal.scope,
-                                   now + timedelta(hours=within_hours), limit)
-            return [_summary(r, settings) for r in rows]
-
-    return DueList(now=now, items=await run_in_threadpool(read))
+    rows = search.due_soon(session, found, principal.scope, now + timedelta(hours=within_hours),
+                           limit)
+    return DueList(now=now, items=[_summary(r, settings) for r in rows])
 
 
 def _summary(row: Case, settings: Settings) -> CaseSummary:
@@ -186,37 +158,23 @@ def _summary(row: Case, settings: Settings) -> CaseSummary:
     return summary
 
 
-async def known_case(sessions, case_id: str, principal: Principal | None) -> Case:  # type: ignore[no-untyped-def]
-    """The case's row: 404 if there is none, 403 if `principal` may not read it (None: the
-    caller checks what it may do with it, e.g. a step, which its workflow decides)."""
-    def read() -> tuple[Case | None, bool]:
-        with sessions() as session:
-            if principal is None:
-                row = session.scalar(select(Case).where(Case.case_id == case_id))
-                return row, True
-            return search.readable(session, case_id, principal.scope)
-
-    row, may_read = await run_in_threadpool(read)
-    if row is None:
-        raise UnknownCase(f"no case {case_id}")
-    if row.status == "void":
-        raise UnknownCase(f"no case {case_id}: the number was issued but is void "
-                          f"({row.void_reason})")
-    if not may_read:
-        raise NotPermitted(f"case {case_id} is neither assigned to you nor at a hospital you "
-                           "serve")
-    return row
+async def known_case(db: Db, case_id: str, principal: Principal | None) -> Case:
+    """The case's row (`store/search.py` `known_case`): 404 if there is none, 403 if
+    `principal` may not read it (None: the caller checks what it may do with it, e.g. a step,
+    which its workflow decides)."""
+    return await in_thread(db, search.known_case, case_id,
+                           principal.scope if principal is not None else None)
 
 
-async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+async def get_case(case_id: CaseId, principal: Reader, session: SessionDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
     its page in the Temporal Web UI."""
-    return await case_view(temporal, sessions, settings,
-                           await known_case(sessions, case_id, principal))
+    return await case_view(temporal, session, settings,
+                           await known_case(session, case_id, principal))
 
 
-async def case_view(temporal: Client, sessions, settings: Settings, row: Case) -> BaseModel:  # type: ignore[no-untyped-def]
+async def case_view(temporal: Client, db: Db, settings: Settings, row: Case) -> BaseModel:
     """The view of a case the reader may read (`known_case`), as its workflow answers it now,
     with the commitments of its earlier runs and the state of its record."""
     case_id = row.case_id or ""
@@ -230,17 +188,13 @@ async def case_view(temporal: Client, sessions, settings: Settings, row: Case) -
         raise await domain_error_from_rpc(temporal, error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
     with_earlier_runs(view, row.commitments)
-    view.record = await _record(temporal, sessions, settings, row)
+    view.record = await _record(temporal, db, settings, row)
     return view
 
 
-async def _record(temporal: Client, sessions, settings: Settings, row: Case) -> RecordStatus:  # type: ignore[no-untyped-def]
+async def _record(temporal: Client, db: Db, settings: Settings, row: Case) -> RecordStatus:
     """Whether the case's record is sealed, or what its seal waits for (docs/audit.md)."""
-    def read(running: bool | None) -> RecordStatus:
-        with sessions() as session:
-            return record_status(session, row, running, settings.seal_poll_seconds)
-
-    found = await run_in_threadpool(read, None)
+    found = await in_thread(db, record_status, row, None, settings.seal_poll_seconds)
     if found.sealed or row.closed_at is None:
         return found
     try:  # closed but not sealed: does its workflow still run?
@@ -248,13 +202,15 @@ async def _record(temporal: Client, sessions, settings: Settings, row: Case) -> 
             rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
     except RPCError:
         return found
-    return await run_in_threadpool(read, described.status == WorkflowExecutionStatus.RUNNING)
+    return await in_thread(db, record_status, row,
+                           described.status == WorkflowExecutionStatus.RUNNING,
+                           settings.seal_poll_seconds)
 
 
 async def act(
     case_id: CaseId,
     action: Annotated[str, Path(description="the step, e.g. assign, acknowledge, callback")],
-    principal: Stepper, sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+    principal: Stepper, session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
     payload: Annotated[dict[str, Any], Body(default_factory=dict, description=(
         "the action's payload: its schema is that of the typed operation of the case's kind "
         "(POST /v1/repairs/{case_id}/actions/diagnose ...) or GET /v1/cases/{case_id}/actions"))],
@@ -266,15 +222,15 @@ async def act(
     once. Who may take it is the action's rule, checked here and again by the case's workflow
     (an engineer acts only on a case assigned to them). Each kind's actions are also published
     one operation each, with their payload's schema (`/v1/repairs/{case_id}/actions/...`)."""
-    return await take_step(case_id, None, action, payload, principal, sessions, temporal,
+    return await take_step(case_id, None, action, payload, principal, session, temporal,
                            settings, idempotency_key)
 
 
-async def take_step(case_id: str, kind_name: str | None, action: str, payload: dict[str, Any],  # type: ignore[no-untyped-def]
-                    principal: Principal, sessions, temporal: Client, settings: Settings,
+async def take_step(case_id: str, kind_name: str | None, action: str, payload: dict[str, Any],
+                    principal: Principal, db: Db, temporal: Client, settings: Settings,
                     idempotency_key: str) -> BaseModel:
     """A step on the case: `kind_name` given, the case must be of that kind (404 otherwise)."""
-    row = await known_case(sessions, case_id, None)
+    row = await known_case(db, case_id, None)
     if kind_name is not None and row.kind != kind_name:
         raise UnknownCase(f"no {kind_name} {case_id} (it is a {row.kind})")
     kind = KINDS[row.kind]
@@ -292,7 +248,7 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
         raise RequestValidationError([{**first, "loc": ("body", *map(str, first["loc"]))}]) \
             from None
     if rule.people:
-        await run_in_threadpool(_name_people, sessions, rule.people, data)
+        await in_thread(db, directory.name_people, rule.people, data)
     request_hash = digest(json.dumps([action, data], sort_keys=True, ensure_ascii=False))
     # The same key and request again is the same update (Temporal deduplicates it); the same key
     # with another request gets another update id, which the workflow refuses (422). Both are
@@ -302,39 +258,15 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
-
-    def findable() -> None:  # what the step says can be searched for from now on
-        with sessions.begin() as session:
-            add_text(session, case_id, data)
-
-    await run_in_threadpool(findable)
+    await in_thread(db, add_text, case_id, data)  # what the step says is searchable from now on
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
-    return await case_view(temporal, sessions, settings,
-                           await known_case(sessions, case_id, principal))
+    return await case_view(temporal, db, settings, await known_case(db, case_id, principal))
 
 
 def digest(text: str) -> str:
     """128 bits of SHA-256, URL-safe base64 (22 characters)."""
     return base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()[:16]).decode()[:22]
-
-
-def _name_people(sessions, people: tuple[PersonField, ...], data: dict[str, Any]) -> None:  # type: ignore[no-untyped-def]
-    """Check every person a payload names exists (in a role the action allows); fill names."""
-    with sessions() as session:
-        for spec in people:
-            items = (data.get(spec.within) or []) if spec.within else [data]
-            for index, item in enumerate(items):
-                person_id = item.get(spec.id_field)
-                if person_id is None:
-                    continue
-                where = f"{spec.within}.{index}.{spec.id_field}" if spec.within else spec.id_field
-                person = directory.person(session, person_id)
-                if person is None or not person.active or (
-                        spec.roles is not None and Role(person.role) not in spec.roles):
-                    wanted = "/".join(sorted(r.value for r in spec.roles)) if spec.roles else "person"
-                    raise UnknownReference(f"no active {wanted} {person_id!r}", field=where)
-                item[spec.name_field] = person.name
 
 
 async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: str,
@@ -362,39 +294,33 @@ async def _send(temporal: Client, case_id: str, request: CaseAction, update_id: 
 
 
 @router.get("/{case_id}/timeline", response_model=list[TimelineEntry])
-async def timeline(
-    case_id: CaseId, principal: Reader, sessions: SessionsDep,
+def timeline(
+    case_id: CaseId, principal: Reader, session: SessionDep,
     sources: Annotated[list[Literal["case", "notification", "attachment", "seal"]] | None, Query(
         description="only these kinds of entry (repeat the parameter); default all")] = None,
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the
     workflow recorded, every notification and its delivery, and the history's seal."""
-    await known_case(sessions, case_id, principal)
-    return await run_in_threadpool(timeline_entries, sessions, case_id,
-                                   tuple(sources) if sources else case_timeline.SOURCES)
-
-
-def timeline_entries(sessions, case_id: str, wanted: tuple[str, ...]) -> list[TimelineEntry]:  # type: ignore[no-untyped-def]
-    with sessions() as session:
-        return [TimelineEntry.model_validate(entry)
-                for entry in case_timeline.case_timeline(session, case_id, wanted)]
+    search.known_case(session, case_id, principal.scope)
+    return case_timeline.entries(session, case_id,
+                                 tuple(sources) if sources else case_timeline.SOURCES)
 
 
 @router.get("/{case_id}/report.pdf", response_class=Response, responses={
     200: {"description": "the service report (PDF)",
           "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}})
 async def service_report(
-    case_id: CaseId, principal: Reader, sessions: SessionsDep, temporal: TemporalDep,
+    case_id: CaseId, principal: Reader, session: SessionDep, temporal: TemporalDep,
     settings: SettingsDep,
     lang: Annotated[Literal["zh-CN", "en"], Query(description="the report's language")] = "zh-CN",
 ) -> Response:
     """The repair's service report (服务确认单): steps, parts, verification, the customer's
     confirmation and satisfaction, with places to sign; 422 for a case that is no repair."""
-    row = await known_case(sessions, case_id, principal)
+    row = await known_case(session, case_id, principal)
     if row.kind != "repair":
         raise InvalidPayload(f"{case_id} is a {row.kind}; a service report is made of repairs",
                              field="path.case_id")
-    view = await case_view(temporal, sessions, settings, row)
+    view = await case_view(temporal, session, settings, row)
     assert isinstance(view, RepairView)
     pdf = await run_in_threadpool(report_pdf, view, lang, datetime.now(timezone.utc))
     return Response(pdf, media_type="application/pdf", headers={
@@ -402,18 +328,23 @@ async def service_report(
 
 
 @router.get("/{case_id}/history")
-async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+async def history(case_id: CaseId, principal: Reader, session: SessionDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await known_case(sessions, case_id, principal)
+    await known_case(session, case_id, principal)
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
-        raised = await domain_error_from_rpc(temporal, error, case_id)
-        if isinstance(raised, ServiceUnavailable):
-            raise raised from None
-        raise UnknownCase(f"no history for case {case_id}") from None
+        raise await _no_history(temporal, error, case_id) from None
     return found.to_json_dict()
+
+
+async def _no_history(temporal: Client, error: RPCError, case_id: str) -> Exception:
+    """Why the case's history could not be read: Temporal away (503), else there is none
+    (404)."""
+    raised = await domain_error_from_rpc(temporal, error, case_id)
+    return raised if isinstance(raised, ServiceUnavailable) else \
+        UnknownCase(f"no history for case {case_id}")
 
 
 class CaseExport(BaseModel):
@@ -442,40 +373,27 @@ class CaseExport(BaseModel):
 
 
 @router.get("/{case_id}/export", response_model=CaseExport)
-async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+async def export(case_id: CaseId, principal: Reader, session: SessionDep,
                  temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
-    row = await known_case(sessions, case_id, principal)
-
-    def read_sealed() -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
-        with sessions() as session:
-            found = seals.seal_of(session, case_id)
-            record = seals.sealed_record(session, case_id)
-            entries = [TimelineEntry.model_validate(e) for e in
-                       case_timeline.case_timeline(session, case_id, ("seal",))]
-            return found, record, entries
-
-    seal, sealed, seal_entries = await run_in_threadpool(read_sealed)
+    row = await known_case(session, case_id, principal)
+    seal, sealed, seal_entries = await in_thread(session, seals.sealed_export, case_id)
     if sealed is not None:  # what was sealed, whatever today's code makes of the view
         state = sealed["state"]
         entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
         waits_for = None
     else:
-        view = await case_view(temporal, sessions, settings, row)
+        view = await case_view(temporal, session, settings, row)
         state = view.model_dump(mode="json")
-        entries = await run_in_threadpool(timeline_entries, sessions, case_id,
-                                          case_timeline.SOURCES)
+        entries = await in_thread(session, case_timeline.entries, case_id)
         waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
             else None
     try:
         runs = await case_histories(temporal, case_id)
     except RPCError as error:
-        raised = await domain_error_from_rpc(temporal, error, case_id)
-        if isinstance(raised, ServiceUnavailable):
-            raise raised from None
-        raise UnknownCase(f"no history for case {case_id}") from None
-    files = await run_in_threadpool(attachment_fingerprints, sessions, case_id)
+        raise await _no_history(temporal, error, case_id) from None
+    files = await in_thread(session, seals.attachment_fingerprints, case_id)
     parts = record_parts(case_id=case_id, kind=row.kind, state=state,
                          timeline=[e.model_dump(mode="json") for e in entries], histories=runs,
                          attachments=files)

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowQueryFailedError,
@@ -18,15 +17,14 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep, in_thread
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_update, workflow_status
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Payload, Text
-from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecord
+from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.maintenance import PlanChange, PlanView, plan_id
 from caseflow.store import directory
-from caseflow.store.equipment import cases_of
-from caseflow.store.models import Contract
+from caseflow.store.equipment import unit_record
 
 router = APIRouter(prefix="/v1/equipment", tags=["equipment"])
 Serial = Annotated[str, Path(max_length=100, description="e.g. CT-DH-0001")]
@@ -83,43 +81,31 @@ class PlanChangeBody(Payload):
 @router.get("/{serial}", response_model=EquipmentRecord)
 async def get_equipment(serial: Serial,
                         principal: Annotated[Principal, allowed(Capability.read_equipment)],
-                        sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+                        session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
                         policy: PolicyDep) -> EquipmentRecord:
     """The unit: status, warranty, its contract's terms, its plan (next visits) and every case
     of it, newest first."""
-
-    def read() -> EquipmentRecord | None:
-        with sessions() as session:
-            found = directory.equipment(session, serial)
-            if found is None:
-                return None
-            unit, hospital = found
-            scope = principal.scope
-            if scope.limited and unit.hospital_id != scope.hospital_id:
-                raise NotPermitted(f"{serial} is at a hospital you do not serve")
-            today = datetime.now(ZoneInfo(policy.defaults.timezone)).date()
-            contract = session.get(Contract, unit.contract_code) if unit.contract_code else None
-            return EquipmentRecord(
-                serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
-                modality=unit.modality, brand=unit.brand, model=unit.model,
-                department=unit.department, contract_code=unit.contract_code,
-                contract=None if contract is None else ContractFacts(
-                    code=contract.code, starts_on=contract.starts_on, ends_on=contract.ends_on,
-                    in_force=contract.starts_on <= today <= contract.ends_on,
-                    warranty_months=contract.warranty_months,
-                    maintenance_interval_days=contract.maintenance_interval_days),
-                status=unit.status, status_reason=unit.status_reason,
-                status_changed_at=unit.status_changed_at, in_service_on=unit.install_date,
-                warranty_start=unit.warranty_start, warranty_end=unit.warranty_end,
-                in_warranty=directory.in_warranty(unit, today), plan=None, cases=[
-                    ServiceEntry(case_id=c.case_id or "", kind=c.kind, status=c.status,
-                                 title=c.title, opened_at=c.opened_at, closed_at=c.closed_at,
-                                 breached=c.breached)
-                    for c in cases_of(session, serial, principal.scope)])
-
-    record = await run_in_threadpool(read)
-    if record is None:
+    found = await in_thread(session, unit_record, serial, principal.scope)
+    if found is None:
         raise UnknownRecord(f"no equipment with serial {serial!r}")
+    unit, hospital, contract, cases = found
+    today = datetime.now(ZoneInfo(policy.defaults.timezone)).date()
+    record = EquipmentRecord(
+        serial=unit.serial, hospital_id=unit.hospital_id, hospital_name=hospital.name,
+        modality=unit.modality, brand=unit.brand, model=unit.model,
+        department=unit.department, contract_code=unit.contract_code,
+        contract=None if contract is None else ContractFacts(
+            code=contract.code, starts_on=contract.starts_on, ends_on=contract.ends_on,
+            in_force=contract.starts_on <= today <= contract.ends_on,
+            warranty_months=contract.warranty_months,
+            maintenance_interval_days=contract.maintenance_interval_days),
+        status=unit.status, status_reason=unit.status_reason,
+        status_changed_at=unit.status_changed_at, in_service_on=unit.install_date,
+        warranty_start=unit.warranty_start, warranty_end=unit.warranty_end,
+        in_warranty=directory.in_warranty(unit, today), plan=None, cases=[
+            ServiceEntry(case_id=c.case_id or "", kind=c.kind, status=c.status, title=c.title,
+                         opened_at=c.opened_at, closed_at=c.closed_at, breached=c.breached)
+            for c in cases])
     try:
         record.plan = await temporal.get_workflow_handle(plan_id(serial)).query(
             "state", result_type=PlanView,

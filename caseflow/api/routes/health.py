@@ -4,10 +4,9 @@ Temporal (readiness, 503 when either is down)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import text
-from starlette.concurrency import run_in_threadpool
 
-from caseflow.api.deps import SessionsDep, TemporalDep
+from caseflow.api.deps import SessionDep, TemporalDep, in_thread
+from caseflow.store.db import ping
 
 router = APIRouter(tags=["health"])
 
@@ -19,16 +18,12 @@ async def livez() -> dict:
 
 
 @router.get("/healthz")
-async def healthz(response: Response, sessions: SessionsDep, temporal: TemporalDep) -> dict:
-    def database() -> bool:
-        try:
-            with sessions() as session:
-                session.execute(text("select 1"))
-            return True
-        except Exception:
-            return False
-
-    checks = {"database": await run_in_threadpool(database)}
+async def healthz(response: Response, session: SessionDep, temporal: TemporalDep) -> dict:
+    checks = {"database": True}
+    try:
+        await in_thread(session, ping)
+    except Exception:
+        checks["database"] = False
     try:
         checks["temporal"] = await temporal.service_client.check_health()
     except Exception:

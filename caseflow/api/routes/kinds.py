@@ -19,7 +19,7 @@ from fastapi import APIRouter, Body, Header, Response
 from pydantic import BaseModel, Field
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
 from caseflow.api.opening import CaseCreated, Context, IdempotencyKey, open_case, opening_of
 from caseflow.api.routes.cases import CaseId, act, get_case, take_step
 from caseflow.domain.access import Capability
@@ -89,9 +89,9 @@ def _open(made: APIRouter, kind: CaseKind) -> None:
         response: Response,
         principal: Annotated[Principal, allowed(kind.open_with)],
         idempotency_key: IdempotencyKey,
-        sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
+        session: SessionDep, temporal: TemporalDep, policy: PolicyDep, settings: SettingsDep,
     ) -> CaseCreated:
-        context = Context(principal, idempotency_key, sessions, temporal, policy, settings)
+        context = Context(principal, idempotency_key, session, temporal, policy, settings)
         return await open_case(opening_of(kind, body, principal, idempotency_key), body,
                                context, response)
 
@@ -116,12 +116,12 @@ def _operation(made: APIRouter, kind: CaseKind, action: str, rule: ActionRule) -
     body_model = _payload(kind, action, rule)
 
     async def endpoint(
-        case_id: CaseId, principal: Stepper, sessions: SessionsDep, temporal: TemporalDep,
+        case_id: CaseId, principal: Stepper, session: SessionDep, temporal: TemporalDep,
         settings: SettingsDep, idempotency_key: StepKey,
         body: Annotated[body_model | None, Body()] = None,  # type: ignore[valid-type]
     ) -> BaseModel:
         payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else {}
-        return await take_step(case_id, kind.name, action, payload, principal, sessions,
+        return await take_step(case_id, kind.name, action, payload, principal, session,
                                temporal, settings, idempotency_key)
 
     who = ", ".join(sorted(r.value for r in rule.roles))

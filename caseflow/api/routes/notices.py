@@ -11,11 +11,10 @@ from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select, update
 from sse_starlette.sse import EventSourceResponse
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api import live
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionDep, SessionsDep
+from caseflow.api.deps import SessionDep, in_thread
 from caseflow.domain.access import Capability, may
 from caseflow.domain.cases import Payload
 from caseflow.domain.errors import InvalidPayload
@@ -32,7 +31,7 @@ Self = Annotated[Principal, allowed(Capability.read_self)]
                    "`ready` (caught up); each event's id is `<case event>.<notification>`",
     "content": {"text/event-stream": {"schema": {"type": "string"}}}}})
 async def live_feed(
-    request: Request, principal: Self, sessions: SessionsDep,
+    request: Request, principal: Self, session: SessionDep,
     last_event_id: Annotated[str | None, Header(
         alias="Last-Event-ID", max_length=40,
         description="the id of the last event received: what came after it is sent first")]
@@ -45,13 +44,8 @@ async def live_feed(
     since = live.parse_position(last_event_id)
     if last_event_id and since is None:
         raise InvalidPayload("not an event id this feed gave", field="header.Last-Event-ID")
-
-    def notified() -> set[str]:
-        with sessions() as session:
-            return records.notified_cases(session, principal.id)
-
     viewer = live.Viewer(person_id=principal.id, scope=principal.scope,
-                         notified=await run_in_threadpool(notified),
+                         notified=await in_thread(session, records.notified_cases, principal.id),
                          reads_cases=may(principal.role, Capability.read_cases))
     feed: live.LiveFeed = request.app.state.live
 

@@ -8,10 +8,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionDep, SessionsDep, SettingsDep
+from caseflow.api.deps import SessionDep, SettingsDep, in_thread
 from caseflow.domain.access import MATRIX, Capability
 from caseflow.domain.enums import Role
 from caseflow.domain.errors import InvalidPayload, InvalidTransition, UnknownRecord
@@ -45,7 +44,7 @@ async def me(principal: Self) -> Me:
 
 @router.post("/v1/auth/sign-in", response_model=TokenIssued,
              responses={401: {"description": "wrong user name or password"}})
-async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
+async def sign_in(body: SignIn, request: Request, session: SessionDep,
                   settings: SettingsDep) -> TokenIssued:
     """Sign in with a user name and password: a token for `login_token_hours`, to send as
     `Authorization: Bearer` like any other. Attempts are limited per client address, and
@@ -54,19 +53,9 @@ async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
     guard = request.app.state.sign_in_guard
     address = request.client.host if request.client else "unknown"
     guard.check(address, body.username, settings.rate_logins_per_minute)
-
-    def check() -> TokenIssued | None:
-        with sessions.begin() as session:
-            person = people.check_password(session, body.username,
-                                           body.password.get_secret_value())
-            if person is None:
-                return None
-            expires = datetime.now(timezone.utc) + timedelta(hours=settings.login_token_hours)
-            token, row = people.issue_token(session, person.id, "console sign-in",
-                                            expires_at=expires, created_by=person.id)
-            return TokenIssued(token=token, **people.token_public(row, person).model_dump())
-
-    issued = await run_in_threadpool(check)
+    issued = await in_thread(session, people.sign_in, body.username,
+                             body.password.get_secret_value(),
+                             timedelta(hours=settings.login_token_hours))
     if issued is None:
         guard.failed(address, body.username)
         raise HTTPException(401, "wrong user name or password")
@@ -75,13 +64,10 @@ async def sign_in(body: SignIn, request: Request, sessions: SessionsDep,
 
 
 @router.post("/v1/auth/sign-out", status_code=204)
-async def sign_out(principal: Self, sessions: SessionsDep) -> None:
+def sign_out(principal: Self, session: SessionDep) -> None:
     """Revoke the token this request was made with."""
-    def revoke() -> None:
-        with sessions.begin() as session:
-            people.revoke_token(session, principal.token_id or 0, datetime.now(timezone.utc))
-
-    await run_in_threadpool(revoke)
+    with session.begin():
+        people.revoke_token(session, principal.token_id or 0, datetime.now(timezone.utc))
 
 
 @router.get("/v1/people", response_model=list[PersonPublic])

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints, model_validator
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionDep, SessionsDep
+from caseflow.api.deps import PolicyDep, SessionDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import Note, Payload
 from caseflow.domain.errors import InvalidPayload, InvalidTransition
@@ -138,21 +137,17 @@ async def check_policy(body: PolicyCandidate,
 
 
 @router.put("", response_model=PolicyPublic)
-async def put_policy(body: PolicyChange, request: Request,
-                     principal: Annotated[Principal, allowed(Capability.maintain_policy)],
-                     sessions: SessionsDep, policy: PolicyDep) -> PolicyPublic:
+def put_policy(body: PolicyChange, request: Request,
+               principal: Annotated[Principal, allowed(Capability.maintain_policy)],
+               session: SessionDep, policy: PolicyDep) -> PolicyPublic:
     """Put a policy in force for the cases opened from now on (every API process and worker
     within seconds); open cases keep theirs. 409 if it is the one in force already."""
     book = parse_candidate(body)
     if book.version == policy.version:
         raise InvalidTransition(f"policy {book.version} is in force already")
-
-    def write() -> None:
-        with sessions.begin() as session:
-            policies.put_in_force(session, book, book.text, by=principal.id,
-                                  note=body.note, now=datetime.now(timezone.utc))
-
-    await run_in_threadpool(write)
+    with session.begin():
+        policies.put_in_force(session, book, book.text, by=principal.id, note=body.note,
+                              now=datetime.now(timezone.utc))
     source = request.app.state.policies
     source.forget()
-    return _public(await run_in_threadpool(source.current))
+    return _public(source.current())

@@ -8,11 +8,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 
 from caseflow import policy_migration as migrations
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import PolicyDep, SessionDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.api.routes.policy import PolicyChoice, parse_candidate
 from caseflow.domain import migration as m
@@ -39,7 +38,7 @@ class ApplyRequest(Payload):
 
 
 @router.post("", response_model=m.MigrationView, status_code=201)
-async def preview_migration(body: PreviewRequest, principal: Manager, sessions: SessionsDep,
+async def preview_migration(body: PreviewRequest, principal: Manager, session: SessionDep,
                             temporal: TemporalDep, policy: PolicyDep) -> m.MigrationView:
     """Preview moving the selected open cases to a candidate policy (default: the policy in
     force): per case, each commitment whose due time would move, the rungs fired already (they
@@ -47,7 +46,7 @@ async def preview_migration(body: PreviewRequest, principal: Manager, sessions: 
     until it is applied. A selection that matches nothing is an empty preview."""
     chosen = parse_candidate(body) if (body.policy_yaml or body.policy) is not None else policy
     try:
-        return await migrations.preview(sessions, temporal, chosen, policy, body.selection,
+        return await migrations.preview(session, temporal, chosen, policy, body.selection,
                                         principal.id)
     except migrations.TemporalAway as error:
         raise ServiceUnavailable(str(error)) from None
@@ -55,13 +54,13 @@ async def preview_migration(body: PreviewRequest, principal: Manager, sessions: 
 
 @router.post("/{migration_id}/apply", response_model=m.MigrationView, status_code=202)
 async def apply_migration(migration_id: MigrationId, body: ApplyRequest, principal: Manager,
-                          sessions: SessionsDep, temporal: TemporalDep, policy: PolicyDep,
+                          session: SessionDep, temporal: TemporalDep, policy: PolicyDep,
                           settings: SettingsDep) -> m.MigrationView:
     """Apply a preview: a migration workflow moves its cases (202; follow it with GET). 409 if
     it was applied already, or if the policy in force or any of its cases changed since the
     preview (preview again)."""
     try:
-        return await migrations.apply(sessions, temporal, settings.task_queue, migration_id,
+        return await migrations.apply(session, temporal, settings.task_queue, migration_id,
                                       reason=body.reason, per_minute=body.per_minute,
                                       by=principal.id, in_force=policy)
     except migrations.TemporalAway as error:
@@ -69,23 +68,18 @@ async def apply_migration(migration_id: MigrationId, body: ApplyRequest, princip
 
 
 @router.get("/{migration_id}", response_model=m.MigrationView)
-async def get_migration(
-    migration_id: MigrationId, principal: Reader, sessions: SessionsDep,
+def get_migration(
+    migration_id: MigrationId, principal: Reader, session: SessionDep,
     result: Annotated[Literal["pending", "migrated", "left_alone", "refused"] | None,
                       Query(description="only the cases with this result")] = None,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 1000,
 ) -> m.MigrationView:
     """A migration: its preview, progress (`counts`) and a result per case."""
-    return await run_in_threadpool(migrations.status, sessions, migration_id, result=result,
-                                   limit=limit)
+    return store.status(session, migration_id, result=result, limit=limit)
 
 
 @router.get("", response_model=list[m.MigrationView])
-async def list_migrations(principal: Reader, sessions: SessionsDep,
-                          limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[m.MigrationView]:
+def list_migrations(principal: Reader, session: SessionDep,
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[m.MigrationView]:
     """Migrations, newest first (counts only: GET one for its cases)."""
-    def read() -> list[m.MigrationView]:
-        with sessions() as session:
-            return [store.view(session, row, limit=0) for row in store.listing(session, limit)]
-
-    return await run_in_threadpool(read)
+    return [store.view(session, row, limit=0) for row in store.listing(session, limit)]

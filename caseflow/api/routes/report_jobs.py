@@ -4,24 +4,24 @@ are downloads (/v1/reports/annual/..., /v1/reports/visits/..., /v1/reports/jobs/
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Response
-from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionDep, SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import SessionDep, SettingsDep, TemporalDep, in_thread
 from caseflow.api.errors import ServiceUnavailable
+from caseflow.config import Settings
 from caseflow.domain.access import Capability
 from caseflow.domain.annual import ReportJobView
-from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.errors import UnknownRecord
 from caseflow.store import report_jobs
-from caseflow.store.models import Case, Equipment, Hospital, ReportJob
+from caseflow.store.models import Hospital, ReportJob
 from caseflow.workflows.report_job import ReportJobWorkflow
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -37,45 +37,28 @@ FILES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
          "json": "application/json"}
 
 
-async def _start(temporal, settings, sessions, row_id: str) -> None:  # type: ignore[no-untyped-def]
+async def _start(temporal: Client, settings: Settings, session: Session,
+                 job: ReportJobView) -> ReportJobView:
     """Start the job's workflow; if Temporal refuses, the job row goes (nothing half made)."""
     try:
-        await temporal.start_workflow(ReportJobWorkflow.run, row_id, id=row_id,
+        await temporal.start_workflow(ReportJobWorkflow.run, job.job_id, id=job.job_id,
                                       task_queue=settings.task_queue,
-                                      static_summary=f"报告 {row_id}")
+                                      static_summary=f"报告 {job.job_id}")
     except RPCError as error:
-        def forget() -> None:
-            with sessions.begin() as session:
-                row = session.get(ReportJob, row_id)
-                if row is not None:
-                    session.delete(row)
-
-        await run_in_threadpool(forget)
+        await in_thread(session, report_jobs.forget, job.job_id)
         raise ServiceUnavailable(f"Temporal did not answer: {error.message}") from None
+    return job
 
 
 @router.post("/annual/{hospital_id}/{year}", response_model=ReportJobView, status_code=202)
 async def start_annual(hospital_id: HospitalId, year: Year, principal: Reader,
-                       sessions: SessionsDep, temporal: TemporalDep, settings: SettingsDep,
+                       session: SessionDep, temporal: TemporalDep, settings: SettingsDep,
                        serial: SerialFilter = None) -> ReportJobView:
     """Make the annual operation report of a hospital (or of one of its units) for a year in
     the background: 202 with the job; follow `links.self` until `status` is `done`."""
-    def create() -> ReportJobView:
-        with sessions.begin() as session:
-            if session.get(Hospital, hospital_id) is None:
-                raise UnknownRecord(f"no hospital {hospital_id!r}")
-            if serial is not None:
-                unit = session.get(Equipment, serial)
-                if unit is None or unit.hospital_id != hospital_id:
-                    raise UnknownRecord(f"no equipment with serial {serial!r} at {hospital_id}")
-            row = report_jobs.new_job(session, kind="annual", by=principal.id,
-                                      now=datetime.now(timezone.utc), hospital_id=hospital_id,
-                                      year=year, serial=serial)
-            return report_jobs.view(row)
-
-    job = await run_in_threadpool(create)
-    await _start(temporal, settings, sessions, job.job_id)
-    return job
+    return await _start(temporal, settings, session, await in_thread(
+        session, report_jobs.new_annual, hospital_id=hospital_id, year=year, serial=serial,
+        by=principal.id, now=datetime.now(timezone.utc)))
 
 
 @router.get("/annual/{hospital_id}/{year}", response_model=ReportJobView)
@@ -94,24 +77,13 @@ def latest_annual(hospital_id: HospitalId, year: Year, principal: Reader,
 
 
 @router.post("/visits/{case_id}", response_model=ReportJobView, status_code=202)
-async def start_visit(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+async def start_visit(case_id: CaseId, principal: Reader, session: SessionDep,
                       temporal: TemporalDep, settings: SettingsDep) -> ReportJobView:
     """Make the report of a maintenance visit (its checklist, calibration values, findings,
     confirmation and timeline) in the background: 202 with the job."""
-    def create() -> ReportJobView:
-        with sessions.begin() as session:
-            case = session.scalar(select(Case).where(Case.case_id == case_id,
-                                                     Case.kind == "maintenance"))
-            if case is None:
-                raise UnknownRecord(f"no maintenance visit {case_id!r}")
-            row = report_jobs.new_job(session, kind="visit", by=principal.id,
-                                      now=datetime.now(timezone.utc), case_id=case_id,
-                                      hospital_id=case.hospital_id)
-            return report_jobs.view(row)
-
-    job = await run_in_threadpool(create)
-    await _start(temporal, settings, sessions, job.job_id)
-    return job
+    return await _start(temporal, settings, session, await in_thread(
+        session, report_jobs.new_visit, case_id=case_id, by=principal.id,
+        now=datetime.now(timezone.utc)))
 
 
 @router.get("/visits/{case_id}", response_model=ReportJobView)
@@ -139,25 +111,10 @@ def get_job(job_id: JobId, principal: Reader, session: SessionDep) -> ReportJobV
         "text/html": {"schema": {"type": "string"}},
         "application/pdf": {"schema": {"type": "string", "format": "binary"}},
         "application/json": {"schema": {"type": "object"}}}}})
-async def get_job_file(job_id: JobId, fmt: Literal["html", "pdf", "json"], principal: Reader,
-                       sessions: SessionsDep) -> Response:
+def get_job_file(job_id: JobId, fmt: Literal["html", "pdf", "json"], principal: Reader,
+                 session: SessionDep) -> Response:
     """The report of a done job as HTML, PDF (Chinese, with charts) or its data (JSON); 409
     while it is still being made."""
-    def read() -> tuple[bytes, str]:
-        with sessions() as session:
-            row = session.get(ReportJob, job_id)
-            if row is None:
-                raise UnknownRecord(f"no report job {job_id!r}")
-            if row.status != "done":
-                raise InvalidTransition(f"report job {job_id} is {row.status} "
-                                        f"({row.done} of {row.total} parts): not ready")
-            body = {"html": (row.html or "").encode("utf-8"), "pdf": row.pdf or b"",
-                    "json": json.dumps(row.data, ensure_ascii=False).encode("utf-8")}[fmt]
-            name = (f"annual-{row.hospital_id}-{row.year}" + (f"-{row.serial}" if row.serial
-                                                               else "")
-                    if row.kind == "annual" else f"visit-{row.case_id}")
-            return body, name
-
-    body, name = await run_in_threadpool(read)
+    body, name = report_jobs.report_file(session, job_id, fmt)
     return Response(body, media_type=FILES[fmt], headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"})

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep
+from caseflow.api.deps import PolicyDep, SessionDep
 from caseflow.domain.access import Capability
 from caseflow.domain.cases import IsoDate
 from caseflow.domain.errors import InvalidPayload, UnknownRecord
@@ -36,45 +36,40 @@ def _days(policy: PolicyBook, since: date | None, until: date | None) -> tuple[d
     return start, end
 
 
-async def _report(sessions, policy: PolicyBook, start: date, end: date,  # type: ignore[no-untyped-def]
-                  kind: str | None, hospital_id: str | None) -> SlaReport:
+def _report(session: Session, policy: PolicyBook, start: date, end: date, kind: str | None,
+            hospital_id: str | None) -> SlaReport:
     lower, upper = period(start, end, policy.defaults.timezone)
-
-    def read() -> SlaReport:
-        with sessions() as session:
-            if hospital_id is not None and session.get(Hospital, hospital_id) is None:
-                raise UnknownRecord(f"no hospital {hospital_id!r}")
-            found = cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id)
-        return sla_report(found, lower, upper)
-
-    return await run_in_threadpool(read)
+    if hospital_id is not None and session.get(Hospital, hospital_id) is None:
+        raise UnknownRecord(f"no hospital {hospital_id!r}")
+    return sla_report(cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id),
+                      lower, upper)
 
 
 @router.get("/sla", response_model=SlaReport)
-async def sla(
+def sla(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
-    sessions: SessionsDep, policy: PolicyDep, since: Since = None, until: Until = None,
+    session: SessionDep, policy: PolicyDep, since: Since = None, until: Until = None,
     kind: KindName | None = None, hospital_id: str | None = None,
 ) -> SlaReport:
     """Cases opened in [from, to) (default: the last 30 days), per kind, severity, hospital and
     commitment: cases, met on time %, met late, breached, median and p90 time to meet,
     escalations by level; mean time to restore for repairs. 404 for an unknown hospital."""
     start, end = _days(policy, since, until)
-    return await _report(sessions, policy, start, end, kind, hospital_id)
+    return _report(session, policy, start, end, kind, hospital_id)
 
 
 @router.get("/sla.csv", response_class=Response,
             responses={200: {"content": {"text/csv": {}}}})
-async def sla_csv(
+def sla_csv(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
-    sessions: SessionsDep, policy: PolicyDep, since: Since = None, until: Until = None,
+    session: SessionDep, policy: PolicyDep, since: Since = None, until: Until = None,
     kind: KindName | None = None, hospital_id: str | None = None,
 ) -> Response:
     """The rows of GET /v1/reports/sla (same parameters) for a spreadsheet: one line per kind,
     severity, hospital and commitment, as `caseflow report sla --format csv` writes them (UTF-8
     with a byte-order mark, so Excel shows Chinese text; no cell can be taken for a formula)."""
     start, end = _days(policy, since, until)
-    report = await _report(sessions, policy, start, end, kind, hospital_id)
+    report = _report(session, policy, start, end, kind, hospital_id)
     text = csv_text(SLA_COLUMNS, sla_table(report))
     name = f"sla-{start.isoformat()}-{end.isoformat()}.csv"
     return Response(content=("\ufeff" + text).encode("utf-8"), media_type="text/csv",

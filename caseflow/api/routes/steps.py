@@ -12,7 +12,7 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import SessionDep, SettingsDep, TemporalDep
 from caseflow.api.errors import ServiceUnavailable, domain_error_from_rpc
 from caseflow.api.routes.cases import CaseId, case_view, known_case
 from caseflow.domain.access import Capability, may
@@ -60,15 +60,15 @@ def form(action: str, rule: ActionRule) -> ActionForm:
 @router.get("/{case_id}/actions", response_model=CaseActions)
 async def case_actions(case_id: CaseId,
                        principal: Annotated[Principal, allowed(Capability.read_cases)],
-                       sessions: SessionsDep, temporal: TemporalDep,
+                       session: SessionDep, temporal: TemporalDep,
                        settings: SettingsDep) -> CaseActions:
     """What this person may do on the case now, as its workflow's validator would judge it
     before looking at a payload: allowed in the case's state, to their role and to them (an
     engineer on a case assigned to them, paged for it, on its team; an action's owner). Empty
     for a role that reports no steps (an auditor), and for a closed case."""
-    row = await known_case(sessions, case_id, principal)
+    row = await known_case(session, case_id, principal)
     kind = KINDS[row.kind]
-    view = await case_view(temporal, sessions, settings, row)
+    view = await case_view(temporal, session, settings, row)
     names: list[str] = []
     if may(principal.role, Capability.report_steps) and view.closed_at is None:
         try:

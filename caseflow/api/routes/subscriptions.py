@@ -7,10 +7,9 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import SessionDep, SessionsDep
+from caseflow.api.deps import SessionDep
 from caseflow.domain.access import Capability
 from caseflow.domain.errors import InvalidTransition, UnknownRecord
 from caseflow.domain.subscriptions import (
@@ -125,16 +124,12 @@ def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, principa
 
 
 @router.get("/v1/events/{event_id}", response_model=EventMessage)
-async def get_event(event_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: EventReader,
-                    sessions: SessionsDep) -> Response:
+def get_event(event_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: EventReader,
+              session: SessionDep) -> Response:
     """One case event by id, byte for byte the body its deliveries carry (for a receiver that
     missed one)."""
-    def read() -> bytes | None:
-        with sessions() as session:
-            row = subscriptions.case_event(session, event_id)
-            return None if row is None else encode(subscriptions.event_message(row))
-
-    body = await run_in_threadpool(read)
-    if body is None:
+    row = subscriptions.case_event(session, event_id)
+    if row is None:
         raise UnknownRecord(f"no case event {event_id}")
-    return Response(content=body, media_type="application/json")
+    return Response(content=encode(subscriptions.event_message(row)),
+                    media_type="application/json")
