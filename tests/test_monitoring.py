@@ -16,7 +16,6 @@ from sqlalchemy import func, select
 
 from caseflow.api.app import create_app
 from caseflow.api.auth import Principal
-from caseflow.api.opening import opening_of
 from caseflow.api.routes.alarms import AlarmSweep
 from caseflow.config import Settings
 from caseflow.domain.enums import Role
@@ -25,7 +24,7 @@ from caseflow.domain.monitoring import AlarmIn
 from caseflow.domain.policy_loader import PolicyError, parse_policy
 from caseflow.domain.repair import RepairCreate
 from caseflow.store.alarms import take_alarms
-from caseflow.store.cases import reserve_case
+from caseflow.store.intake import reserve
 from caseflow.store.models import AlarmEpisode, AlarmRow, Case, Equipment
 from caseflow.store.policies import PolicySource
 from tests.test_api import act, headers, intake_body, new_key, timeline_of
@@ -613,15 +612,14 @@ async def test_an_alarm_for_a_repair_still_opening_waits_for_it_and_is_not_lost(
     body = intake_body(equipment_serial=serial, hospital_id="H-DH", severity="general")
     key = new_key()
     principal = Principal(id="HL-01", name="hotline", role=Role.hotline)
-    opening = opening_of(KINDS["repair"], RepairCreate.model_validate(body), principal, key)
+    intake = RepairCreate.model_validate(body)
     now = datetime.now(timezone.utc)
-    with sessions.begin() as session:
-        row, _ = reserve_case(
-            session, kind="repair", created_by="HL-01", key=key,
-            request_hash=hashlib.sha256(RepairCreate.model_validate(body).model_dump_json()
-                                        .encode()).hexdigest(),
-            draft=opening.draft(session), now=now, local_day=now.astimezone(
-                timezone(timedelta(hours=8))).date())
+    with sessions.begin() as session:  # the API's own reservation (store/intake.py reserve)
+        row, _, _ = reserve(
+            session, KINDS["repair"], intake, created_by="HL-01", key=key,
+            request_hash=hashlib.sha256(intake.model_dump_json().encode()).hexdigest(),
+            opened_by=principal.actor, book=policy_book, now=now,
+            local_day=now.astimezone(timezone(timedelta(hours=8))).date())
         case_id = row.case_id
     answer = (await post(api, tokens, [alarm(serial, "CT-GANTRY", T0)])).json()
     (item,) = answer["items"]
