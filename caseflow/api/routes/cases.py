@@ -34,7 +34,7 @@ from caseflow.api.errors import (
 from caseflow.api.service_report import report_pdf
 from caseflow.audit import case_histories, record_status
 from caseflow.config import Settings
-from caseflow.domain.access import Capability
+from caseflow.domain.access import Capability, CaseScope
 from caseflow.domain.audit import RecordParts, Seal, record_parts
 from caseflow.domain.cases import CaseAction, RecordStatus, StepResult, with_earlier_runs
 from caseflow.domain.cases import CaseView as CaseViewBase
@@ -174,9 +174,11 @@ async def get_case(case_id: CaseId, principal: Reader, session: SessionDep,
                            await known_case(session, case_id, principal))
 
 
-async def case_view(temporal: Client, db: Db, settings: Settings, row: Case) -> BaseModel:
+async def case_view(temporal: Client, db: Db, settings: Settings, row: Case,
+                    record: RecordStatus | None = None) -> BaseModel:
     """The view of a case the reader may read (`known_case`), as its workflow answers it now,
-    with the commitments of its earlier runs and the state of its record."""
+    with the commitments of its earlier runs and the state of its record (`record`, if the
+    caller has read it with the row)."""
     case_id = row.case_id or ""
     try:
         view = await temporal.get_workflow_handle(case_id).query(
@@ -188,13 +190,15 @@ async def case_view(temporal: Client, db: Db, settings: Settings, row: Case) -> 
         raise await domain_error_from_rpc(temporal, error, case_id) from None
     view.web_ui = settings.workflow_link(case_id)
     with_earlier_runs(view, row.commitments)
-    view.record = await _record(temporal, db, settings, row)
+    view.record = await _record(temporal, db, settings, row, record)
     return view
 
 
-async def _record(temporal: Client, db: Db, settings: Settings, row: Case) -> RecordStatus:
+async def _record(temporal: Client, db: Db, settings: Settings, row: Case,
+                  found: RecordStatus | None = None) -> RecordStatus:
     """Whether the case's record is sealed, or what its seal waits for (docs/audit.md)."""
-    found = await in_thread(db, record_status, row, None, settings.seal_poll_seconds)
+    if found is None:
+        found = await in_thread(db, record_status, row, None, settings.seal_poll_seconds)
     if found.sealed or row.closed_at is None:
         return found
     try:  # closed but not sealed: does its workflow still run?
@@ -258,10 +262,20 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
-    await in_thread(db, add_text, case_id, data)  # what the step says is searchable from now on
+    row, record = await in_thread(db, _after_step, case_id, data, principal.scope,
+                                  settings.seal_poll_seconds)
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
-    return await case_view(temporal, db, settings, await known_case(db, case_id, principal))
+    return await case_view(temporal, db, settings, row, record)
+
+
+def _after_step(session: Session, case_id: str, data: dict[str, Any], scope: CaseScope,
+                poll_seconds: float) -> tuple[Case, RecordStatus]:
+    """What a step leaves to the API, in one transaction: what the step says made searchable,
+    the case's row as it now stands (the reader's scope checked), the state of its record."""
+    add_text(session, case_id, data)
+    row = search.known_case(session, case_id, scope)
+    return row, record_status(session, row, None, poll_seconds)
 
 
 def digest(text: str) -> str:
