@@ -60,6 +60,9 @@ class AdverseEventCreate(Payload):
     aware_at: Zoned | None = Field(
         default=None, description="when the company first learned of it, if no case recorded "
                                   "it (default: now)")
+    occurred_at: Zoned | None = Field(
+        default=None, description="when the event itself happened, if known (the report "
+                                  "file's event date; a repair's `observed_at` otherwise)")
 
 
 class UnitRegistration(BaseModel):

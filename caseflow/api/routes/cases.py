@@ -441,12 +441,13 @@ class CaseExport(BaseModel):
                                   description="what sealing waits for, while not sealed")
 
 
-@router.get("/{case_id}/export", response_model=CaseExport)
-async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
-                 temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
-    """The whole case as one JSON document, to keep or hand to an auditor; check it with
-    `caseflow audit verify FILE`."""
-    row = await known_case(sessions, case_id, principal)
+async def case_record(temporal: Client, sessions, settings: Settings,  # type: ignore[no-untyped-def]
+                      row: Case) -> tuple[Seal | None, dict[str, Any], list[TimelineEntry],
+                                          str | None]:
+    """(seal, state, timeline, what sealing waits for) of a case the reader may read: a sealed
+    case's state and timeline as they were sealed (with the seal's own entry), whatever today's
+    code makes of the view; an unsealed one's as they are now."""
+    case_id = row.case_id or ""
 
     def read_sealed() -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
         with sessions() as session:
@@ -457,17 +458,23 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
             return found, record, entries
 
     seal, sealed, seal_entries = await run_in_threadpool(read_sealed)
-    if sealed is not None:  # what was sealed, whatever today's code makes of the view
-        state = sealed["state"]
-        entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
-        waits_for = None
-    else:
-        view = await case_view(temporal, sessions, settings, row)
-        state = view.model_dump(mode="json")
-        entries = await run_in_threadpool(timeline_entries, sessions, case_id,
-                                          case_timeline.SOURCES)
-        waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
-            else None
+    if sealed is not None:
+        return (seal, sealed["state"],
+                [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries,
+                None)
+    view = await case_view(temporal, sessions, settings, row)
+    entries = await run_in_threadpool(timeline_entries, sessions, case_id, case_timeline.SOURCES)
+    waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record else None
+    return seal, view.model_dump(mode="json"), entries, waits_for
+
+
+@router.get("/{case_id}/export", response_model=CaseExport)
+async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
+                 temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
+    """The whole case as one JSON document, to keep or hand to an auditor; check it with
+    `caseflow audit verify FILE`."""
+    row = await known_case(sessions, case_id, principal)
+    seal, state, entries, waits_for = await case_record(temporal, sessions, settings, row)
     try:
         runs = await case_histories(temporal, case_id)
     except RPCError as error:
