@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -328,3 +330,12 @@ async def test_the_sla_report_counts_reports_on_time_late_and_open_overdue(stack
     unknown = await stack.api.get("/v1/reports/sla.csv", params={"section": "x"},
                                   headers=headers(stack.tokens, "auditor"))
     assert unknown.status_code == 422
+
+    printed = subprocess.run([sys.executable, "-m", "caseflow.cli", "report", "sla", "--kind",
+                              "adverse_event"], capture_output=True, text=True,
+                             env=stack.env() | {"COLUMNS": "100"}, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    assert "reports to regulators" in printed.stdout
+    line = next(x for x in printed.stdout.splitlines()
+                if x.split()[:3] == ["EU", "malfunction", "initial"])
+    assert line.split()[-2] == str(malfunction["breached_open"]), line
