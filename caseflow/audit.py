@@ -36,11 +36,9 @@ from caseflow.domain.audit import (
     sealed_timeline,
 )
 from caseflow.domain.cases import RecordStatus, with_earlier_runs
-from caseflow.domain.complaint import ComplaintView
-from caseflow.domain.emergency import EmergencyView
-from caseflow.domain.installation import InstallationView
-from caseflow.domain.maintenance import VisitView
-from caseflow.domain.repair import RepairView
+from caseflow.domain.kinds import KINDS
+from caseflow.domain.report_file import FORMAT as REPORT_FILE
+from caseflow.domain.report_file import check_report_file
 from caseflow.store import seals
 from caseflow.store import timeline as case_timeline
 from caseflow.store.db import unit
@@ -48,9 +46,6 @@ from caseflow.store.models import Case
 
 log = structlog.get_logger(__name__)
 
-VIEWS: dict[str, type[BaseModel]] = {
-    "repair": RepairView, "complaint": ComplaintView, "emergency": EmergencyView,
-    "installation": InstallationView, "maintenance": VisitView}
 QUERY_TIMEOUT = timedelta(seconds=10)
 
 
@@ -95,7 +90,7 @@ async def case_state(client: Client, case_id: str, kind: str,
                      timeout: timedelta = QUERY_TIMEOUT) -> BaseModel:
     """The case's view as its workflow answers the `state` query now."""
     return await client.get_workflow_handle(case_id).query(
-        "state", result_type=VIEWS[kind], rpc_timeout=timeout)
+        "state", result_type=KINDS[kind].view, rpc_timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -252,12 +247,13 @@ def waiting(code: str, words: str, **params: Any) -> RecordStatus:
 # ----- verifying an export -------------------------------------------------------------------------
 
 def read_export(path: Path) -> tuple[str, dict[str, Any]]:
-    """(case id, the file's data): our export (`case_id` with `history` or `histories`), or a
-    bare history named after its case (`RP-...json`, as `caseflow replay` reads them), as
-    {"histories": [it]}."""
+    """(case id, the file's data): our export (`case_id` with `history` or `histories`), an
+    adverse event's report file (its `format`), or a bare history named after its case
+    (`RP-...json`, as `caseflow replay` reads them), as {"histories": [it]}."""
     data = json.loads(path.read_text("utf-8"))
     if isinstance(data, dict) and "case_id" in data and ("history" in data or
-                                                         "histories" in data):
+                                                         "histories" in data or
+                                                         data.get("format") == REPORT_FILE):
         return str(data["case_id"]), data
     return path.name.removesuffix(".json").removesuffix(".history"), {"histories": [data]}
 
@@ -269,6 +265,8 @@ def verify_file(path: Path, sessions: sessionmaker[Session]) -> tuple[bool, str]
         case_id, data = read_export(path)
     except (OSError, ValueError) as error:
         return False, f"{path}: not an export or a history ({error})"
+    if data.get("format") == REPORT_FILE:
+        return verify_report_file(path, case_id, data, sessions)
     histories = data.get("histories") or [data["history"]]
     try:
         digests = [history_fingerprint(h, case_id) for h in histories]
@@ -307,3 +305,34 @@ def verify_file(path: Path, sessions: sessionmaker[Session]) -> tuple[bool, str]
         return False, (f"{path}: {where} does NOT match its seal: its {', '.join(differ)} "
                        f"differ{'s' if len(differ) == 1 else ''}")
     return True, f"{path}: {where} matches its seal ({seal.record_sha256})"
+
+
+def verify_report_file(path: Path, case_id: str, data: dict[str, Any],
+                       sessions: sessionmaker[Session]) -> tuple[bool, str]:
+    """Whether an adverse event's report file was made of the record sealed for its case: its
+    source's state and timeline have the seal's fingerprints (the seal as the database keeps
+    it, not the copy in the file), and the file made again from that source is the file."""
+    with sessions() as session:
+        seal = seals.seal_of(session, case_id)
+        case = session.scalar(select(Case).where(Case.case_id == case_id))
+        waiting = record_status(session, case).waits_for \
+            if case is not None and seal is None else None
+    if seal is None:
+        why = f": {waiting}" if waiting else " (no such case)"
+        return False, f"{path}: report file of case {case_id}: the case has no seal yet{why}"
+    where = f"report file of case {case_id} (link {seal.position}, scheme {seal.scheme})"
+    if seal.parts is None:
+        return False, f"{path}: {where}: the seal covers the history only (scheme 1)"
+    source = data.get("source") or {}
+    found = record_parts(case_id=case_id, kind=seal.kind, state=source.get("state") or {},
+                         timeline=source.get("timeline") or [], histories=[])
+    differ = [name for name in ("state", "timeline")
+              if getattr(found, name) != getattr(seal.parts, name)]
+    if differ:
+        return False, (f"{path}: {where} does NOT match its seal: its source's "
+                       f"{' and '.join(differ)} differ{'s' if len(differ) == 1 else ''}")
+    altered = check_report_file(data)
+    if altered:
+        return False, (f"{path}: {where} does NOT follow from its sealed source: its "
+                       f"{', '.join(altered)} differ{'s' if len(altered) == 1 else ''}")
+    return True, f"{path}: {where} was made of its sealed record ({seal.record_sha256})"

@@ -556,8 +556,22 @@ def report_sla(
         results.print(table, soft_wrap=False)
     for severity, hours in result.mean_hours_to_restore.items():
         results.print(f"mean time to restore ({severity}): {hours} h", highlight=False)
+    if result.regulatory:  # the adverse events' reports to their regulators
+        table = Table(title="reports to regulators", title_justify="left", padding=(0, 1),
+                      box=None, show_edge=False, header_style="bold")
+        for column in ("where", "event type", "report"):
+            table.add_column(column, overflow="fold")
+        for column in ("rpts", "met%", "late", "ovrd", "open"):
+            table.add_column(column, justify="right", no_wrap=True)
+        for row in result.regulatory:
+            table.add_row(row.jurisdiction, row.event_type, row.report, str(row.reports),
+                          "-" if row.met_percent is None else f"{row.met_percent:g}",
+                          str(row.met_late), str(row.breached_open), str(row.open))
+        results.print()
+        results.print(table, soft_wrap=False)
     results.print("\nmet%: on time of decided; late: met late; brch: breached, not met;\n"
-                  "med m / p90 m: working minutes to meet; L1-L3: escalations by level",
+                  "med m / p90 m: working minutes to meet; L1-L3: escalations by level"
+                  + ("; ovrd: reports overdue, not submitted" if result.regulatory else ""),
                   style="dim", highlight=False)
 
 

@@ -86,6 +86,14 @@ async def seed(demo: Demo) -> dict[str, str]:
         "complainant_name": "王主任", "complainant_contact": "0571-88880000",
         "channel": "hotline", "hospital_id": "H-DH", "matter": "工程师两次上门均未带齐备件",
         "category": "process_management", "related_case_id": working})
+    for days, event_type, serial, hospital, description in (
+            (16, "serious_injury", "CT-DH-0001", "H-DH", "检查床下降时夹伤患者手指"),
+            (2, "death", "MR-DH-0002", "H-DH", "扫描中患者心脏骤停,正在调查与设备的关系"),
+            (0.2, "malfunction", "CT-JB-0003", "H-JB", "曝光控制失效,可能导致过量照射")):
+        await demo.call("regulatory", "POST", "/v1/adverse-events", {
+            "hospital_id": hospital, "equipment_serial": serial, "event_type": event_type,
+            "description": description,
+            "aware_at": (now - timedelta(days=days)).isoformat()})
     return {"callback": done, "working": working, "fresh": fresh, "unclassified": unclassified}
 
 
@@ -187,6 +195,11 @@ async def pictures(base: str, tokens: dict[str, str], cases: dict[str, str], fol
         await shoot(auditor, "auditor-case", folder)
 
         await auditor.close()
+        regulatory = await signed_in(made, base, tokens["regulatory"])
+        await regulatory.wait_for_selector("#regulatory-board li.card")
+        await shoot(regulatory, "regulatory-board", folder)
+
+        await regulatory.close()
         admin = await signed_in(made, base, tokens["admin"])
         await admin.wait_for_selector(".page-people table")
         await shoot(admin, "admin-people", folder)

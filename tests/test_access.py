@@ -268,6 +268,9 @@ EXAMPLES: dict[tuple[str, str], Example] = {(e.method, e.path): e for e in [
         "alarm_id": f"A-{uuid.uuid4().hex}", "serial": "CT-DH-0001", "code": "CT-STATUS",
         "raised_at": datetime.now(timezone.utc).isoformat()}]}),
     Example("GET", "/v1/equipment/{serial}/alarms"),
+    # The world's case is a repair: through the gate, then no adverse event (404).
+    Example("GET", "/v1/adverse-events/{case_id}/report-file", ok=frozenset({404})),
+    Example("GET", "/v1/regulatory/board"),
 ]}
 
 

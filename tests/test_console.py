@@ -444,10 +444,12 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     unit = f"#/equipment/{people['serial']}"
     pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
-                         "#/equipment/CT-DH-0001", "#/migrations", "#/reliability"],
+                         "#/equipment/CT-DH-0001", "#/migrations", "#/reliability",
+                         "#/regulatory"],
              "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
              "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
-             "auditor": [f"#/case/{case_id}", "#/sla", unit]}
+             "auditor": [f"#/case/{case_id}", "#/sla", unit, "#/regulatory"],
+             "regulatory": ["#/regulatory", "#/sla////adverse_event", f"#/case/{case_id}"]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)
     for role, hashes in pages.items():
@@ -465,6 +467,9 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
                     found[f"{role} {language} {where}"] = words
         assert page.errors == [], page.errors  # type: ignore[attr-defined]
         await page.evaluate("localStorage.setItem('caseflow.lang', 'zh-CN')")
+        # Each page keeps its live feed open: Chromium gives a host six connections, so a page
+        # left open would hold one the next role's requests wait for.
+        await page.close()
     await made.close()
     assert found == {}, found
 

@@ -26,6 +26,7 @@ from caseflow.api.routes import (
     policy,
     policy_migrations,
     queues,
+    regulatory,
     reliability,
     report_jobs,
     reports,
@@ -91,7 +92,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
                    people.router, policy.router, steps.router, directory.router,
                    trends.router, reliability.router, report_jobs.router,
                    notices.router, queues.router, attachments.router,
-                   policy_migrations.router, alarms.router):
+                   policy_migrations.router, alarms.router, regulatory.router):
         app.include_router(router, responses=errors.ERRORS,
                            dependencies=[Depends(strict.known_query), Depends(strict.no_nul)])
     console.install(app)

@@ -14,6 +14,7 @@ import * as hotline from "./pages/hotline.js";
 import * as inbox from "./pages/inbox.js";
 import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
+import * as regulatory from "./pages/regulatory.js";
 import * as reliability from "./pages/reliability.js";
 import * as migrations from "./pages/migrations.js";
 import * as rosters from "./pages/rosters.js";
@@ -32,6 +33,7 @@ const PAGES = {
   intake: { page: hotline.intake },
   mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
+  regulatory: { page: regulatory, nav: "nav.regulatory", needs: "read_regulatory" },
   sla: { page: sla, nav: "nav.sla", needs: "read_reports" },
   reliability: { page: reliability, nav: "nav.reliability", needs: "read_reports" },
   rosters: { page: rosters, nav: "nav.rosters", needs: "maintain_rosters" },
@@ -52,7 +54,7 @@ function shown(entry) {
 
 // Where each role starts.
 const HOME = { hotline: "hotline", engineer: "mine", supervisor: "board", manager: "board",
-  director: "board", auditor: "search", admin: "people" };
+  director: "board", auditor: "search", admin: "people", regulatory: "regulatory" };
 
 function home() {
   if (!me) return "sign-in";

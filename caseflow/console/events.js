@@ -26,6 +26,7 @@ const COMMITMENTS = {
 // shown as it is).
 const JURISDICTIONS = { CN: ["中国", "China"], EU: ["欧盟", "the EU"], US: ["美国", "the US"] };
 const place = (code) => (JURISDICTIONS[code] ? say(...JURISDICTIONS[code]) : code);
+export const jurisdictionName = place;
 
 // A commitment by its key ("action-A1": a corrective action; "report:CN", "follow_up:EU:F1":
 // an adverse event's report to a regulator, named by its jurisdiction's code; "group_case:CN":

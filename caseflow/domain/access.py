@@ -41,6 +41,7 @@ class Capability(StrEnum):
     import_history = "import_history"
     report_alarms = "report_alarms"
     open_adverse_event = "open_adverse_event"
+    read_regulatory = "read_regulatory"
 
 
 EVERYONE = frozenset(Role)
@@ -58,7 +59,8 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.report_steps: frozenset({R.hotline, R.supervisor, R.engineer, R.manager,
                                         R.director, R.regulatory}),
     Capability.replay_cases: frozenset({R.auditor, R.manager, R.director}),
-    Capability.read_reports: frozenset({R.supervisor, R.manager, R.director, R.auditor}),
+    Capability.read_reports: frozenset({R.supervisor, R.manager, R.director, R.auditor,
+                                        R.regulatory}),
     Capability.read_equipment: CASE_READERS,
     Capability.change_plans: frozenset({R.supervisor, R.manager, R.director}),
     Capability.read_rosters: CASE_READERS | {R.admin},
@@ -75,6 +77,7 @@ MATRIX: dict[Capability, frozenset[Role]] = {
     Capability.import_history: MANAGERS | {R.admin},
     Capability.report_alarms: frozenset({R.monitoring}),
     Capability.open_adverse_event: frozenset({R.regulatory}),
+    Capability.read_regulatory: frozenset({R.regulatory, R.auditor, R.manager, R.director}),
 }
 
 WHAT = {
@@ -105,6 +108,8 @@ WHAT = {
     Capability.import_history: "import past service records (all of a file or nothing)",
     Capability.report_alarms: "post a unit's alarms (remote monitoring)",
     Capability.open_adverse_event: "open an adverse-event case (regulatory affairs)",
+    Capability.read_regulatory: "an adverse event's report file (JSON, PDF) and the regulatory "
+                                "board",
 }
 
 

@@ -66,6 +66,9 @@ class AdverseEventCreate(Payload):
                                   "model, what makes events one group event")
     fault_code: Name | None = Field(default=None,
                                     description="the device's fault or alarm code, if known")
+    occurred_at: Zoned | None = Field(
+        default=None, description="when the event itself happened, if known (the report "
+                                  "file's event date; a repair's `observed_at` otherwise)")
 
 
 class UnitRegistration(BaseModel):

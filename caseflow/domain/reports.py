@@ -10,9 +10,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from caseflow.domain.policy import CasePolicy, CommitmentSpec
+from caseflow.domain.regulatory_reports import RegulatoryRow, regulatory_rows
 from caseflow.domain.sla import CommitmentView
 
 
@@ -41,6 +42,9 @@ class SlaReport(BaseModel):
     rows: list[SlaRow]
     mean_hours_to_restore: dict[str, float]  # repairs, by severity: intake to `restore` met
     cases: int
+    regulatory: list[RegulatoryRow] = Field(
+        default=[], description="the reports of the adverse events opened in the period, per "
+                                "jurisdiction, event type and report (initial or follow-up)")
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
@@ -54,7 +58,9 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def sla_report(cases: Iterable[dict[str, Any]], period_from: datetime,
                period_to: datetime) -> SlaReport:
-    """`cases`: each {case_id, kind, severity, hospital_id, opened_at, commitments: [views]}."""
+    """`cases`: each {case_id, kind, severity, hospital_id, opened_at, commitments: [views]}
+    (and an adverse event's `event_type`)."""
+    cases = list(cases)
     groups: dict[tuple[str, str | None, str, str], dict[str, Any]] = {}
     restore: dict[str, list[float]] = defaultdict(list)
     count = 0
@@ -98,7 +104,8 @@ def sla_report(cases: Iterable[dict[str, Any]], period_from: datetime,
             escalations_by_level=dict(sorted(group["levels"].items()))))
     return SlaReport(period_from=period_from, period_to=period_to, rows=rows, cases=count,
                      mean_hours_to_restore={s: round(statistics.fmean(v), 2)
-                                            for s, v in sorted(restore.items())})
+                                            for s, v in sorted(restore.items())},
+                     regulatory=regulatory_rows(cases))
 
 
 # The columns of the report as CSV (the console's download, `caseflow report sla --format csv`).

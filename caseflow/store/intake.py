@@ -216,6 +216,8 @@ def adverse_event_draft(session: Session, body: AdverseEventCreate, *, created_b
     now."""
     if body.aware_at is not None and body.aware_at > now:
         raise InvalidPayload("must not be in the future", field="aware_at")
+    if body.occurred_at is not None and body.occurred_at > now:
+        raise InvalidPayload("must not be in the future", field="occurred_at")
     return standard_draft(session, KINDS["adverse_event"], body)
 
 

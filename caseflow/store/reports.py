@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from caseflow.store.cases import contract_of
 from caseflow.store.models import Case
+from caseflow.store.regulatory import KIND as ADVERSE_EVENT
+from caseflow.store.regulatory import event_types
 
 
 def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str | None = None,
@@ -21,10 +23,12 @@ def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str 
         query = query.where(Case.kind == kind)
     if hospital_id is not None:
         query = query.where(Case.hospital_id == hospital_id)
+    rows = list(session.scalars(query.order_by(Case.seq)))
+    types = event_types(session, [c.case_id for c in rows if c.kind == ADVERSE_EVENT])
     return [{"case_id": c.case_id, "kind": c.kind, "severity": c.severity,
              "hospital_id": c.hospital_id, "opened_at": c.opened_at, "closed_at": c.closed_at,
-             "commitments": c.commitments or []}
-            for c in session.scalars(query.order_by(Case.seq))]
+             "commitments": c.commitments or [], "event_type": types.get(c.case_id or "")}
+            for c in rows]
 
 
 def contracts_of(session: Session, cases: list[dict[str, Any]]) -> dict[str, str | None]:

@@ -386,23 +386,30 @@ class CaseExport(BaseModel):
                                   description="what sealing waits for, while not sealed")
 
 
+async def case_record(temporal: Client, db: Db, settings: Settings, row: Case
+                      ) -> tuple[Seal | None, dict[str, Any], list[TimelineEntry], str | None]:
+    """(seal, state, timeline, what sealing waits for) of a case the reader may read: a sealed
+    case's state and timeline as they were sealed (with the seal's own entry), whatever today's
+    code makes of the view; an unsealed one's as they are now."""
+    case_id = row.case_id or ""
+    seal, sealed, seal_entries = await in_thread(db, seals.sealed_export, case_id)
+    if sealed is not None:
+        return (seal, sealed["state"],
+                [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries,
+                None)
+    view = await case_view(temporal, db, settings, row)
+    entries = await in_thread(db, case_timeline.entries, case_id)
+    waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record else None
+    return seal, view.model_dump(mode="json"), entries, waits_for
+
+
 @router.get("/{case_id}/export", response_model=CaseExport)
 async def export(case_id: CaseId, principal: Reader, session: SessionDep,
                  temporal: TemporalDep, settings: SettingsDep) -> CaseExport:
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
     row = await known_case(session, case_id, principal)
-    seal, sealed, seal_entries = await in_thread(session, seals.sealed_export, case_id)
-    if sealed is not None:  # what was sealed, whatever today's code makes of the view
-        state = sealed["state"]
-        entries = [TimelineEntry.model_validate(e) for e in sealed["timeline"]] + seal_entries
-        waits_for = None
-    else:
-        view = await case_view(temporal, session, settings, row)
-        state = view.model_dump(mode="json")
-        entries = await in_thread(session, case_timeline.entries, case_id)
-        waits_for = view.record.waits_for if isinstance(view, CaseViewBase) and view.record \
-            else None
+    seal, state, entries, waits_for = await case_record(temporal, session, settings, row)
     try:
         runs = await case_histories(temporal, case_id)
     except RPCError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
@@ -16,6 +16,7 @@ from caseflow.domain.access import Capability
 from caseflow.domain.cases import IsoDate
 from caseflow.domain.errors import InvalidPayload, UnknownRecord
 from caseflow.domain.policy_loader import PolicyBook
+from caseflow.domain.regulatory_reports import REGULATORY_COLUMNS, regulatory_table
 from caseflow.domain.reports import SLA_COLUMNS, SlaReport, period, sla_report, sla_table
 from caseflow.domain.search import KindName
 from caseflow.domain.spreadsheets import csv_text
@@ -64,13 +65,22 @@ def sla_csv(
     principal: Annotated[Principal, allowed(Capability.read_reports)],
     session: SessionDep, policy: PolicyDep, since: Since = None, until: Until = None,
     kind: KindName | None = None, hospital_id: str | None = None,
+    section: Annotated[Literal["commitments", "regulatory"], Query(
+        description="commitments: the report's rows; regulatory: its regulatory section")]
+    = "commitments",
 ) -> Response:
     """The rows of GET /v1/reports/sla (same parameters) for a spreadsheet: one line per kind,
     severity, hospital and commitment, as `caseflow report sla --format csv` writes them (UTF-8
-    with a byte-order mark, so Excel shows Chinese text; no cell can be taken for a formula)."""
+    with a byte-order mark, so Excel shows Chinese text; no cell can be taken for a formula);
+    with `section=regulatory`, one line per jurisdiction, event type and report of the
+    regulatory section."""
     start, end = _days(policy, since, until)
     report = _report(session, policy, start, end, kind, hospital_id)
-    text = csv_text(SLA_COLUMNS, sla_table(report))
-    name = f"sla-{start.isoformat()}-{end.isoformat()}.csv"
+    if section == "regulatory":
+        text = csv_text(REGULATORY_COLUMNS, regulatory_table(report.regulatory))
+    else:
+        text = csv_text(SLA_COLUMNS, sla_table(report))
+    name = f"sla-{'regulatory-' if section == 'regulatory' else ''}" \
+           f"{start.isoformat()}-{end.isoformat()}.csv"
     return Response(content=("\ufeff" + text).encode("utf-8"), media_type="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})

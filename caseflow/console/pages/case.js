@@ -186,11 +186,28 @@ function auditTools(caseId, view, me) {
       result.replaceChildren(message("error", explain(error)));
     }
   };
+  // An adverse event's report file (docs/regulatory.md), for those who may read it: the PDF in
+  // the console's language, or the JSON a regulator's tool or `caseflow audit verify` reads.
+  const reportFile = async (format) => {
+    try {
+      const response = await call("GET", `/v1/adverse-events/${encodeURIComponent(caseId)}/report-file`,
+        { raw: true, params: { format, lang: language() } });
+      const link = el("a", { href: URL.createObjectURL(await response.blob()), download: `${caseId}.report-file.${format}` });
+      document.body.append(link);
+      link.click();
+      link.remove();
+    } catch (error) {
+      result.replaceChildren(message("error", explain(error)));
+    }
+  };
+  const fileable = view.kind === "adverse_event" && me.capabilities.includes("read_regulatory");
   return section(t("case.audit"),
     record,
     el("div", { class: "buttons" },
       el("button", { type: "button", class: "secondary", id: "print", onclick: () => window.print() }, t("case.print")),
       view.kind === "repair" ? el("button", { type: "button", class: "secondary", id: "service-report", onclick: report }, t("case.report")) : null,
+      fileable ? el("button", { type: "button", class: "secondary", id: "report-file-pdf", onclick: () => reportFile("pdf") }, t("case.reportFile")) : null,
+      fileable ? el("button", { type: "button", class: "secondary", id: "report-file-json", onclick: () => reportFile("json") }, t("case.reportFileJson")) : null,
       el("button", { type: "button", class: "secondary", id: "export", onclick: exportCase }, t("case.export")),
       replayable ? el("button", { type: "button", class: "secondary", id: "replay", onclick: replay }, t("case.replay")) : null,
       view.web_ui ? el("a", { class: "button secondary", href: view.web_ui, target: "_blank", rel: "noopener" }, t("case.temporal")) : null),

@@ -1,15 +1,16 @@
 // The SLA report (SLA 达成报表): how the commitments of the cases opened in a period were kept,
 // met on time by case kind, severity, hospital and commitment (charts and tables), the mean
-// time to restore, escalations by level, every row in detail, and the rows as CSV.
+// time to restore, escalations by level, every row in detail, and the rows as CSV; the reports
+// of adverse events to their regulators by jurisdiction and event type, and those as CSV.
 
 import { call, explain, get } from "../api.js";
 import { barChart } from "../chart.js";
 import { el, message, section, table } from "../dom.js";
-import { commitmentName } from "../events.js";
+import { commitmentName, jurisdictionName } from "../events.js";
 import { t, word } from "../i18n.js";
 import { localDate } from "../time.js";
 
-const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance"];
+const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance", "adverse_event"];
 const SEVERITIES = ["critical", "severe", "general", "minor"];
 const LEVELS = [1, 2, 3];
 const TARGET = 90; // the line the board's weekly chart draws too
@@ -57,7 +58,9 @@ export async function render(page, [fromArg, lastArg, hospitalArg, kindArg]) {
   el("div", { class: "buttons" },
     el("button", { type: "submit" }, t("sla.show")),
     el("button", { type: "button", class: "secondary download", id: "sla-csv", onclick: () => downloadCsv(params, status) },
-      t("sla.csv"))));
+      t("sla.csv")),
+    el("button", { type: "button", class: "secondary download", id: "sla-regulatory-csv",
+      onclick: () => downloadCsv({ ...params, section: "regulatory" }, status) }, t("sla.regCsv"))));
   page.append(el("div", { class: "page-head" }, el("h1", {}, t("sla.title"))), form, status);
 
   if (from > last) {
@@ -107,6 +110,7 @@ function draw(page, report, names) {
     page.append(message("info", t("sla.empty")));
     return;
   }
+  const regulatoryPart = report.regulatory?.length ? regulatory(report.regulatory) : null;
   const severityName = (s) => (s ? word(s) : t("sla.noSeverity"));
   const bySeverity = tally(rows, (r) => r.severity || "")
     .sort((a, b) => rank(SEVERITIES, a.key) - rank(SEVERITIES, b.key));
@@ -144,6 +148,30 @@ function draw(page, report, names) {
       { label: t("sla.p90"), cell: (r) => num(r.p90_minutes_to_meet) },
       ...LEVELS.map((level) => ({ label: t("board.level", { level }), cell: (r) => (r.escalations_by_level || {})[level] || 0 })),
     ], rows))));
+  if (regulatoryPart) page.append(regulatoryPart);
+}
+
+// The regulatory section: reports to regulators on time / late / overdue per jurisdiction (a
+// chart of on time of decided) and per jurisdiction, event type and report (a table).
+function regulatory(rows) {
+  const byJurisdiction = tally(rows.map((r) => ({ ...r, cases: r.events, rounds: r.reports, waived: 0 })), (r) => r.jurisdiction);
+  const reportName = (r) => (r.report === "initial" ? t("sla.initial") : word(r.report));
+  return el("div", { class: "sla-group", "data-group": "regulatory", id: "sla-regulatory" }, section(t("sla.regulatory"),
+    el("p", { class: "hint" }, t("sla.regNote")),
+    barChart(byJurisdiction.filter((g) => g.decided).map((g) => ({ label: jurisdictionName(g.key), value: g.met_percent,
+      note: `${g.met}/${g.decided}` })), { title: t("sla.regulatory"), target: TARGET }),
+    table([
+      { label: t("sla.jurisdiction"), cell: (r) => jurisdictionName(r.jurisdiction) },
+      { label: word("event_type"), cell: (r) => word(r.event_type) },
+      { label: t("sla.report"), cell: reportName },
+      { label: t("sla.events"), cell: (r) => r.events },
+      { label: t("sla.reports"), cell: (r) => r.reports },
+      { label: t("sla.regOnTime"), cell: (r) => r.met },
+      { label: t("sla.regLate"), cell: (r) => r.met_late },
+      { label: t("sla.regOverdue"), cell: (r) => el("span", { class: "reg-overdue", "data-key": `${r.jurisdiction}/${r.event_type}/${r.report}` }, String(r.breached_open)) },
+      { label: t("sla.regOpen"), cell: (r) => r.open },
+      { label: t("sla.metPct"), cell: (r) => el("span", { class: "met-percent", "data-key": `${r.jurisdiction}/${r.event_type}/${r.report}` }, pct(r.met_percent)) },
+    ], rows)));
 }
 
 function rank(order, value) {
@@ -214,7 +242,8 @@ async function downloadCsv(params, status) {
   try {
     const response = await call("GET", "/v1/reports/sla.csv", { params, raw: true });
     const url = URL.createObjectURL(await response.blob());
-    const link = el("a", { href: url, download: `sla-${params.from}-${params.to}.csv` });
+    const name = params.section === "regulatory" ? "sla-regulatory" : "sla";
+    const link = el("a", { href: url, download: `${name}-${params.from}-${params.to}.csv` });
     document.body.append(link);
     link.click();
     link.remove();
