@@ -24,6 +24,8 @@ from caseflow.store.people import issue_token, set_password
 from tests.console_driver import PHONE, browser, context, served, signed_in
 from tests.emergency_driver import SUPERVISOR
 from tests.postgres import free_port
+from tests.test_api import open_case, walk_to
+from tests.test_complaint_api import open_complaint
 from tests.test_emergency_api import body as emergency_body
 from tests.test_emergency_api import new_unit
 from tests.test_reports import new_hospital_unit
@@ -500,4 +502,146 @@ async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium
     path = await download.path()
     assert path is not None and open(path, "rb").read() == photo
     assert await auditor.locator("#attachment-form").count() == 0, "an auditor only reads"
+    await made.close()
+
+
+async def test_the_paged_engineer_sees_the_emergency_within_five_seconds(
+        console, chromium, tokens, sessions):
+    """The issue's bound: the page is on the phone within 5 s of the hotline's declaration,
+    by the live feed alone (no reload, no navigation)."""
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-Q{suffix}", name="工程师 何平", role="engineer",
+                           channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-Q{suffix}", "phone")[0]
+    engineer = Actor(id=f"EN-Q{suffix}", name="工程师 何平", role=Role.engineer)
+    hospital_id, serial = new_unit(sessions, chain=(engineer, SUPERVISOR))
+    phone = await context(chromium, viewport=PHONE)
+    page = await signed_in(phone, console, token)
+    await page.wait_for_selector("#live-state.live")
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        declared = await client.post("/v1/emergencies", json=emergency_body(hospital_id, serial),
+                                     headers={"Authorization": f"Bearer {tokens['hotline']}",
+                                              "Idempotency-Key": uuid.uuid4().hex})
+    assert declared.status_code == 201, declared.text
+    case_id = declared.json()["case_id"]
+    await page.locator(f".case-card.paged[data-case='{case_id}']").wait_for(timeout=5_000)
+    assert loads == [], "no reload"
+    await phone.close()
+
+
+async def test_the_engineers_card_and_the_case_page_say_where_whom_to_call_and_what_was_reported(
+        console, chromium, tokens, sessions):
+    """The smaller defects of the working day: the card names the floor/room and the caller
+    with a tel: link, its next deadline is the engineer's own (not the hotline's hand-over
+    check), a remote connection reads 已远程接入 and status pills do not wrap; the case page
+    shows the alarm codes and attachments given at intake and the phone as a tel: link, and
+    prints without navigation, buttons or forms."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-K{suffix}", name="工程师 康宁", role="engineer",
+                           hospital_id=hospital_id, channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-K{suffix}", "card")[0]
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(who: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token if who == 'engineer' else tokens[who]}",
+                    "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "司马医生", "reporter_phone": "0571-8765 4321",
+            "hospital_id": hospital_id, "department": "放射科", "location": "医技楼3层 312室",
+            "equipment_serial": serial, "symptom": "显示器偶发闪烁",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "alarm_codes": ["E7001", "W0042"],
+            "attachments": [{"name": "故障照片.jpg", "ref": "pacs://photos/7001"}],
+            "severity": "minor"})
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": f"EN-K{suffix}"})
+        assert assigned.status_code == 200, assigned.text
+        due = {c["key"]: c["due_at"] for c in assigned.json()["commitments"] if c["state"] == "open"}
+        assert due["handover"] < due["arrival"], "a minor repair: the hand-over check comes first"
+        phone = await context(chromium, viewport=PHONE)
+        page = await signed_in(phone, console, token)
+        card = page.locator(f".case-card[data-case='{case_id}']")
+        await card.wait_for()
+        assert "医技楼3层 312室" in await card.locator(".where").inner_text()
+        assert "司马医生" in await card.locator(".caller").inner_text()
+        assert await card.locator(".caller a.tel").get_attribute("href") == "tel:057187654321"
+        assert await card.locator(".next .due-key").inner_text() == "到场/远程接入", \
+            "the engineer's own deadline, not the hotline's hand-over check"
+        for action, payload in (("acknowledge", {}), ("arrive", {"mode": "remote"})):
+            done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
+                                     headers=auth("engineer"))
+            assert done.status_code == 200, (action, done.text)
+    pill = card.locator(".badge.status")
+    await card.locator(".badge.status:text('已远程接入')").wait_for()  # live, no reload
+    lines = await pill.evaluate("n => n.getBoundingClientRect().height / "
+                                "parseFloat(getComputedStyle(n).fontSize)")
+    assert lines < 2, f"the status pill is one line ({lines:.1f} em high)"
+    await phone.close()
+
+    made = await context(chromium)
+    case_page = await signed_in(made, console, tokens["auditor"])
+    await case_page.goto(f"{console}/console/#/case/{case_id}")
+    await case_page.wait_for_selector(f"h1:has-text('{case_id}')")
+    facts = await case_page.inner_text(".summary-box")
+    assert "E7001" in facts and "W0042" in facts, "alarm codes given at intake"
+    assert "故障照片.jpg" in facts, "attachments given at intake"
+    assert await case_page.locator(".summary-box a.tel").first.get_attribute("href") == \
+        "tel:057187654321"
+    await case_page.emulate_media(media="print")
+    for hidden in (".top", "button", "form"):
+        shown = await case_page.locator(hidden).evaluate_all(
+            "nodes => nodes.filter(n => n.getClientRects().length > 0).length")
+        assert shown == 0, f"{hidden} is printed"
+    assert "null" not in await case_page.inner_text("main")
+    await made.close()
+
+
+async def test_the_callback_names_the_number_a_complaint_is_given_a_handler_and_status_is_a_list(
+        console, chromium, tokens, sessions):
+    """The callback dialog gives the number to call as a tel: link; a complaint's assign dialog
+    names a handler and lists no engineer; the search's status filter is a drop-down of words,
+    not free text."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        repair = await open_case(client, tokens, serial=serial, hospital=hospital_id,
+                                 severity="general", reporter_phone="139 1234 5678")
+        await walk_to(client, tokens, repair, "awaiting_callback")
+        complaint = await open_complaint(client, tokens)
+    made = await context(chromium)
+    hotline = await signed_in(made, console, tokens["hotline"])
+    await hotline.click(f"button[data-action=callback][data-case='{repair}']")
+    script = hotline.locator("dialog[open] .script")
+    await script.wait_for()
+    assert await script.locator("a.tel").get_attribute("href") == "tel:13912345678"
+    assert "李医生" in await script.inner_text()
+
+    supervisor = await signed_in(made, console, tokens["supervisor"])
+    await supervisor.goto(f"{console}/console/#/case/{complaint}")
+    await supervisor.click("button.action[data-action=assign]")
+    dialog = supervisor.locator("dialog[open]")
+    assert (await dialog.locator("h2").inner_text()).startswith("指定处理人")
+    chosen = await dialog.locator("[name=handler_id] option").evaluate_all(
+        "nodes => nodes.map(n => n.value).filter(Boolean)")
+    with sessions() as session:
+        roles = {p.id: p.role for p in session.query(Person).filter(Person.id.in_(chosen))}
+    assert chosen and "engineer" not in roles.values(), roles
+
+    auditor = await signed_in(made, console, tokens["auditor"])
+    await auditor.goto(f"{console}/console/#/search")
+    status = auditor.locator("select#status")
+    assert await status.evaluate("n => n.tagName") == "SELECT"
+    await status.select_option(label="待回访")
+    await auditor.select_option("select#hospital_id", hospital_id)
+    await auditor.click("#filters button[type=submit]")
+    await auditor.wait_for_function(  # the list drawn before the filter held every case
+        "() => document.querySelectorAll('.results tbody tr').length === 1")
+    assert await auditor.locator(".results a.case-id").inner_text() == repair
     await made.close()
