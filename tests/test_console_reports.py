@@ -290,6 +290,9 @@ async def test_a_units_page_from_the_case_page_and_back(console, chromium, token
         f"#/reliability/{site['hospital']}/")
     await cases.locator(f"a.case-id[href='#/case/{site['late']}']").click()
     await page.wait_for_selector(f"h1:has-text('{site['late']}')")
+    # its arrival (12 s) breaches: the state is worded, in Chinese (the page follows it live)
+    await page.wait_for_selector(".badge.state-breached:text('已超时')", timeout=30_000)
+    assert foreign_words(await page.evaluate(OWN_TEXT), "zh-CN") == []
 
     await page.goto(f"{console}/console/#/equipment/{serial}")
     await page.click("#lang")
