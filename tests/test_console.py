@@ -505,10 +505,22 @@ async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium
     await made.close()
 
 
+# The browser's system notifications, recorded: what the console raises, and with what words.
+ALERTS = """(() => {
+  window.__alerts = [];
+  window.Notification = class {
+    constructor(title, options) { window.__alerts.push({ title, body: (options || {}).body }); }
+    static get permission() { return "granted"; }
+    static requestPermission() { return Promise.resolve("granted"); }
+  };
+})()"""
+
+
 async def test_the_paged_engineer_sees_the_emergency_within_five_seconds(
         console, chromium, tokens, sessions):
     """The issue's bound: the page is on the phone within 5 s of the hotline's declaration,
-    by the live feed alone (no reload, no navigation)."""
+    by the live feed alone (no reload, no navigation); it is raised as a system notification
+    (desktop alerts allowed), worded in Chinese, and stands out in the inbox."""
     suffix = uuid.uuid4().hex[:6]
     with sessions.begin() as session:
         session.add(Person(id=f"EN-Q{suffix}", name="工程师 何平", role="engineer",
@@ -518,6 +530,7 @@ async def test_the_paged_engineer_sees_the_emergency_within_five_seconds(
     engineer = Actor(id=f"EN-Q{suffix}", name="工程师 何平", role=Role.engineer)
     hospital_id, serial = new_unit(sessions, chain=(engineer, SUPERVISOR))
     phone = await context(chromium, viewport=PHONE)
+    await phone.add_init_script(ALERTS)
     page = await signed_in(phone, console, token)
     await page.wait_for_selector("#live-state.live")
     loads = []
@@ -530,6 +543,12 @@ async def test_the_paged_engineer_sees_the_emergency_within_five_seconds(
     case_id = declared.json()["case_id"]
     await page.locator(f".case-card.paged[data-case='{case_id}']").wait_for(timeout=5_000)
     assert loads == [], "no reload"
+    await page.wait_for_function("() => window.__alerts.length > 0")
+    alerts = await page.evaluate("window.__alerts")
+    assert [a["title"] for a in alerts] == [f"呼叫值班 · {case_id}"], alerts
+    assert foreign_words(alerts[0]["body"], "zh-CN") == [], alerts[0]["body"]
+    await page.goto(f"{console}/console/#/inbox")
+    await page.wait_for_selector(f"li.notice.pressing.unread[data-case='{case_id}']")
     await phone.close()
 
 
