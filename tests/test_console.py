@@ -471,7 +471,8 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     assert found == {}, found
 
 
-async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium, people, tokens):
+async def test_an_engineers_photo_is_downloaded_by_the_auditor_and_refused_elsewhere(
+        console, chromium, people, tokens, sessions):
     async with httpx.AsyncClient(base_url=console, timeout=30) as client:
         def auth(role: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
@@ -502,6 +503,24 @@ async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium
     path = await download.path()
     assert path is not None and open(path, "rb").read() == photo
     assert await auditor.locator("#attachment-form").count() == 0, "an auditor only reads"
+
+    # An engineer of another hospital: the case, and so its photo, is refused, in Chinese.
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-X{suffix}", name="工程师 谢飞", role="engineer",
+                           hospital_id="H-JB", channels=["log"]))
+        session.flush()
+        elsewhere = issue_token(session, f"EN-X{suffix}", "elsewhere")[0]
+    stranger = await signed_in(made, console, elsewhere)
+    await stranger.goto(f"{console}/console/#/case/{case_id}")
+    refusal = stranger.locator("main .message.error")
+    await refusal.wait_for()
+    assert "此工单既未分派给您,也不属于您服务的医院" in await refusal.inner_text()
+    assert await stranger.locator("button.download").count() == 0
+    attachment = await stranger.evaluate(
+        """async ([caseId, token]) => (await fetch(`/v1/cases/${caseId}/attachments`,
+             { headers: { Authorization: `Bearer ${token}` } })).status""", [case_id, elsewhere])
+    assert attachment == 403
     await made.close()
 
 
