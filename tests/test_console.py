@@ -639,6 +639,17 @@ async def test_the_engineers_card_and_the_case_page_say_where_whom_to_call_and_w
             "nodes => nodes.filter(n => n.getClientRects().length > 0).length")
         assert shown == 0, f"{hidden} is printed"
     assert "null" not in await case_page.inner_text("main")
+    await case_page.emulate_media(media="screen")
+
+    # The case page follows a step within 2 seconds, without a reload.
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        done = await client.post(f"/v1/cases/{case_id}/actions/progress",
+                                 json={"note": "远程排查显示器线缆"},
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Idempotency-Key": uuid.uuid4().hex})
+        assert done.status_code == 200, done.text
+    await case_page.locator(".timeline li[data-event=progress]").wait_for(timeout=2_000)
+    assert "远程排查显示器线缆" in await case_page.inner_text(".timeline")
     await made.close()
 
 
