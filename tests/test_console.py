@@ -447,8 +447,9 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
                          "#/equipment/CT-DH-0001", "#/migrations", "#/reliability"],
-             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
-             "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
+             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency", "#/inbox"],
+             "engineer": ["#/mine", unit, f"#/case/{case_id}", "#/inbox"],
+             "admin": ["#/people", "#/person/EN-01"],
              "auditor": [f"#/case/{case_id}", "#/sla", unit]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)

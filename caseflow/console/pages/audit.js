@@ -7,12 +7,12 @@ import { clear, el, message, table } from "../dom.js";
 import { t, word } from "../i18n.js";
 import { fromInput, when } from "../time.js";
 
-const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance"];
+const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance", "adverse_event"];
 const SEVERITIES = ["critical", "severe", "general", "minor"];
 
 // The statuses of each kind, from the API's own enums: a closed vocabulary, chosen from a list.
 const STATUS_ENUMS = { repair: "RepairStatus", complaint: "ComplaintStatus", emergency: "EmergencyStatus",
-  installation: "InstallationStatus", maintenance: "VisitStatus" };
+  installation: "InstallationStatus", maintenance: "VisitStatus", adverse_event: "AdverseEventStatus" };
 
 export async function render(page) {
   const [hospitals, defs] = await Promise.all([get("/v1/hospitals"), schemas()]);
