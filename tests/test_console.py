@@ -416,7 +416,8 @@ def foreign_words(text: str, language: str) -> list[str]:
     return sorted(set(re.findall(r"[\u3400-\u9fff]+", text)))
 
 
-async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens):
+async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens,
+                                                         sessions):
     """Each page of each role, in zh-CN and in English: no word of the other language from our
     own strings (people's names and what they typed are theirs and stay as written)."""
     async with httpx.AsyncClient(base_url=console, timeout=30) as client:
@@ -443,14 +444,20 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
             done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
                                      headers=who())
             assert done.status_code == 200, (action, done.text)
+        # an emergency paging: its trigger, the page and the on-call chain are worded too
+        declared = await client.post("/v1/emergencies", headers=auth("hotline"),
+                                     json=emergency_body(*new_unit(sessions)))
+        assert declared.status_code == 201, declared.text
+        emergency_id = declared.json()["case_id"]
     unit = f"#/equipment/{people['serial']}"
-    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
+    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", f"#/case/{emergency_id}",
+                         "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
                          "#/equipment/CT-DH-0001", "#/migrations", "#/reliability"],
              "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency", "#/inbox"],
              "engineer": ["#/mine", unit, f"#/case/{case_id}", "#/inbox"],
              "admin": ["#/people", "#/person/EN-01"],
-             "auditor": [f"#/case/{case_id}", "#/sla", unit]}
+             "auditor": [f"#/case/{case_id}", f"#/case/{emergency_id}", "#/sla", unit]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)
     for role, hashes in pages.items():
