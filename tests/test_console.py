@@ -641,6 +641,10 @@ async def test_the_engineers_card_and_the_case_page_say_where_whom_to_call_and_w
     assert "故障照片.jpg" in facts, "attachments given at intake"
     assert await case_page.locator(".summary-box a.tel").first.get_attribute("href") == \
         "tel:057187654321"
+    async with case_page.expect_download() as waiting:
+        await case_page.click("#service-report")
+    report = await (await waiting.value).path()
+    assert report is not None and open(report, "rb").read(5) == b"%PDF-", "the 服务确认单 PDF"
     await case_page.emulate_media(media="print")
     for hidden in (".top", "button", "form"):
         shown = await case_page.locator(hidden).evaluate_all(
