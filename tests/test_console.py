@@ -24,6 +24,8 @@ from caseflow.store.people import issue_token, set_password
 from tests.console_driver import PHONE, browser, context, served, signed_in
 from tests.emergency_driver import SUPERVISOR
 from tests.postgres import free_port
+from tests.test_api import open_case, walk_to
+from tests.test_complaint_api import open_complaint
 from tests.test_emergency_api import body as emergency_body
 from tests.test_emergency_api import new_unit
 from tests.test_reports import new_hospital_unit
@@ -414,7 +416,8 @@ def foreign_words(text: str, language: str) -> list[str]:
     return sorted(set(re.findall(r"[\u3400-\u9fff]+", text)))
 
 
-async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens):
+async def test_every_page_speaks_one_language_at_a_time(console, chromium, people, tokens,
+                                                         sessions):
     """Each page of each role, in zh-CN and in English: no word of the other language from our
     own strings (people's names and what they typed are theirs and stay as written)."""
     async with httpx.AsyncClient(base_url=console, timeout=30) as client:
@@ -441,14 +444,22 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
             done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
                                      headers=who())
             assert done.status_code == 200, (action, done.text)
+        # an emergency paging: its trigger, the page and the on-call chain are worded too
+        declared = await client.post("/v1/emergencies", headers=auth("hotline"),
+                                     json=emergency_body(*new_unit(sessions)))
+        assert declared.status_code == 201, declared.text
+        emergency_id = declared.json()["case_id"]
     unit = f"#/equipment/{people['serial']}"
-    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", "#/rosters", "#/inbox",
+    pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", f"#/case/{emergency_id}",
+                         "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
                          "#/equipment/CT-DH-0001", "#/migrations", "#/reliability",
                          "#/regulatory"],
-             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency"],
-             "engineer": ["#/mine", unit], "admin": ["#/people", "#/person/EN-01"],
-             "auditor": [f"#/case/{case_id}", "#/sla", unit, "#/regulatory"],
+             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency", "#/inbox"],
+             "engineer": ["#/mine", unit, f"#/case/{case_id}", "#/inbox"],
+             "admin": ["#/people", "#/person/EN-01"],
+             "auditor": [f"#/case/{case_id}", f"#/case/{emergency_id}", "#/sla", unit,
+                         "#/regulatory"],
              "regulatory": ["#/regulatory", "#/sla////adverse_event", f"#/case/{case_id}"]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)
@@ -474,7 +485,8 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
     assert found == {}, found
 
 
-async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium, people, tokens):
+async def test_an_engineers_photo_is_downloaded_by_the_auditor_and_refused_elsewhere(
+        console, chromium, people, tokens, sessions):
     async with httpx.AsyncClient(base_url=console, timeout=30) as client:
         def auth(role: str) -> dict[str, str]:
             return {"Authorization": f"Bearer {tokens[role]}", "Idempotency-Key": uuid.uuid4().hex}
@@ -505,4 +517,198 @@ async def test_an_engineers_photo_is_downloaded_by_the_auditor(console, chromium
     path = await download.path()
     assert path is not None and open(path, "rb").read() == photo
     assert await auditor.locator("#attachment-form").count() == 0, "an auditor only reads"
+
+    # An engineer of another hospital: the case, and so its photo, is refused, in Chinese.
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-X{suffix}", name="工程师 谢飞", role="engineer",
+                           hospital_id="H-JB", channels=["log"]))
+        session.flush()
+        elsewhere = issue_token(session, f"EN-X{suffix}", "elsewhere")[0]
+    stranger = await signed_in(made, console, elsewhere)
+    await stranger.goto(f"{console}/console/#/case/{case_id}")
+    refusal = stranger.locator("main .message.error")
+    await refusal.wait_for()
+    assert "此工单既未分派给您,也不属于您服务的医院" in await refusal.inner_text()
+    assert await stranger.locator("button.download").count() == 0
+    attachment = await stranger.evaluate(
+        """async ([caseId, token]) => (await fetch(`/v1/cases/${caseId}/attachments`,
+             { headers: { Authorization: `Bearer ${token}` } })).status""", [case_id, elsewhere])
+    assert attachment == 403
+    await made.close()
+
+
+# The browser's system notifications, recorded: what the console raises, and with what words.
+ALERTS = """(() => {
+  window.__alerts = [];
+  window.Notification = class {
+    constructor(title, options) { window.__alerts.push({ title, body: (options || {}).body }); }
+    static get permission() { return "granted"; }
+    static requestPermission() { return Promise.resolve("granted"); }
+  };
+})()"""
+
+
+async def test_the_paged_engineer_sees_the_emergency_within_five_seconds(
+        console, chromium, tokens, sessions):
+    """The issue's bound: the page is on the phone within 5 s of the hotline's declaration,
+    by the live feed alone (no reload, no navigation); it is raised as a system notification
+    (desktop alerts allowed), worded in Chinese, and stands out in the inbox."""
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-Q{suffix}", name="工程师 何平", role="engineer",
+                           channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-Q{suffix}", "phone")[0]
+    engineer = Actor(id=f"EN-Q{suffix}", name="工程师 何平", role=Role.engineer)
+    hospital_id, serial = new_unit(sessions, chain=(engineer, SUPERVISOR))
+    phone = await context(chromium, viewport=PHONE)
+    await phone.add_init_script(ALERTS)
+    page = await signed_in(phone, console, token)
+    await page.wait_for_selector("#live-state.live")
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        declared = await client.post("/v1/emergencies", json=emergency_body(hospital_id, serial),
+                                     headers={"Authorization": f"Bearer {tokens['hotline']}",
+                                              "Idempotency-Key": uuid.uuid4().hex})
+    assert declared.status_code == 201, declared.text
+    case_id = declared.json()["case_id"]
+    await page.locator(f".case-card.paged[data-case='{case_id}']").wait_for(timeout=5_000)
+    assert loads == [], "no reload"
+    await page.wait_for_function("() => window.__alerts.length > 0")
+    alerts = await page.evaluate("window.__alerts")
+    assert [a["title"] for a in alerts] == [f"呼叫值班 · {case_id}"], alerts
+    assert foreign_words(alerts[0]["body"], "zh-CN") == [], alerts[0]["body"]
+    await page.goto(f"{console}/console/#/inbox")
+    await page.wait_for_selector(f"li.notice.pressing.unread[data-case='{case_id}']")
+    await phone.close()
+
+
+async def test_the_engineers_card_and_the_case_page_say_where_whom_to_call_and_what_was_reported(
+        console, chromium, tokens, sessions):
+    """The smaller defects of the working day: the card names the floor/room and the caller
+    with a tel: link, its next deadline is the engineer's own (not the hotline's hand-over
+    check), a remote connection reads 已远程接入 and status pills do not wrap; the case page
+    shows the alarm codes and attachments given at intake and the phone as a tel: link, and
+    prints without navigation, buttons or forms."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    suffix = uuid.uuid4().hex[:6]
+    with sessions.begin() as session:
+        session.add(Person(id=f"EN-K{suffix}", name="工程师 康宁", role="engineer",
+                           hospital_id=hospital_id, channels=["log"]))
+        session.flush()
+        token = issue_token(session, f"EN-K{suffix}", "card")[0]
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        def auth(who: str) -> dict[str, str]:
+            return {"Authorization": f"Bearer {token if who == 'engineer' else tokens[who]}",
+                    "Idempotency-Key": uuid.uuid4().hex}
+        created = await client.post("/v1/repairs", headers=auth("hotline"), json={
+            "reporter_name": "司马医生", "reporter_phone": "0571-8765 4321",
+            "hospital_id": hospital_id, "department": "放射科", "location": "医技楼3层 312室",
+            "equipment_serial": serial, "symptom": "显示器偶发闪烁",
+            "observed_at": "2026-11-22T09:30:00+08:00", "channel": "phone",
+            "alarm_codes": ["E7001", "W0042"],
+            "attachments": [{"name": "故障照片.jpg", "ref": "pacs://photos/7001"}],
+            "severity": "minor"})
+        assert created.status_code == 201, created.text
+        case_id = created.json()["case_id"]
+        assigned = await client.post(f"/v1/cases/{case_id}/actions/assign", headers=auth("supervisor"),
+                                     json={"engineer_id": f"EN-K{suffix}"})
+        assert assigned.status_code == 200, assigned.text
+        due = {c["key"]: c["due_at"] for c in assigned.json()["commitments"] if c["state"] == "open"}
+        assert due["handover"] < due["arrival"], "a minor repair: the hand-over check comes first"
+        phone = await context(chromium, viewport=PHONE)
+        page = await signed_in(phone, console, token)
+        card = page.locator(f".case-card[data-case='{case_id}']")
+        await card.wait_for()
+        assert "医技楼3层 312室" in await card.locator(".where").inner_text()
+        assert "司马医生" in await card.locator(".caller").inner_text()
+        assert await card.locator(".caller a.tel").get_attribute("href") == "tel:057187654321"
+        assert await card.locator(".next .due-key").inner_text() == "到场/远程接入", \
+            "the engineer's own deadline, not the hotline's hand-over check"
+        for action, payload in (("acknowledge", {}), ("arrive", {"mode": "remote"})):
+            done = await client.post(f"/v1/cases/{case_id}/actions/{action}", json=payload,
+                                     headers=auth("engineer"))
+            assert done.status_code == 200, (action, done.text)
+    pill = card.locator(".badge.status")
+    await card.locator(".badge.status:text('已远程接入')").wait_for()  # live, no reload
+    lines = await pill.evaluate("n => n.getBoundingClientRect().height / "
+                                "parseFloat(getComputedStyle(n).fontSize)")
+    assert lines < 2, f"the status pill is one line ({lines:.1f} em high)"
+    await phone.close()
+
+    made = await context(chromium)
+    case_page = await signed_in(made, console, tokens["auditor"])
+    await case_page.goto(f"{console}/console/#/case/{case_id}")
+    await case_page.wait_for_selector(f"h1:has-text('{case_id}')")
+    facts = await case_page.inner_text(".summary-box")
+    assert "E7001" in facts and "W0042" in facts, "alarm codes given at intake"
+    assert "故障照片.jpg" in facts, "attachments given at intake"
+    assert await case_page.locator(".summary-box a.tel").first.get_attribute("href") == \
+        "tel:057187654321"
+    async with case_page.expect_download() as waiting:
+        await case_page.click("#service-report")
+    report = await (await waiting.value).path()
+    assert report is not None and open(report, "rb").read(5) == b"%PDF-", "the 服务确认单 PDF"
+    await case_page.emulate_media(media="print")
+    for hidden in (".top", "button", "form"):
+        shown = await case_page.locator(hidden).evaluate_all(
+            "nodes => nodes.filter(n => n.getClientRects().length > 0).length")
+        assert shown == 0, f"{hidden} is printed"
+    assert "null" not in await case_page.inner_text("main")
+    await case_page.emulate_media(media="screen")
+
+    # The case page follows a step within 2 seconds, without a reload.
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        done = await client.post(f"/v1/cases/{case_id}/actions/progress",
+                                 json={"note": "远程排查显示器线缆"},
+                                 headers={"Authorization": f"Bearer {token}",
+                                          "Idempotency-Key": uuid.uuid4().hex})
+        assert done.status_code == 200, done.text
+    await case_page.locator(".timeline li[data-event=progress]").wait_for(timeout=2_000)
+    assert "远程排查显示器线缆" in await case_page.inner_text(".timeline")
+    await made.close()
+
+
+async def test_the_callback_names_the_number_a_complaint_is_given_a_handler_and_status_is_a_list(
+        console, chromium, tokens, sessions):
+    """The callback dialog gives the number to call as a tel: link; a complaint's assign dialog
+    names a handler and lists no engineer; the search's status filter is a drop-down of words,
+    not free text."""
+    hospital_id, serial = new_hospital_unit(sessions)
+    async with httpx.AsyncClient(base_url=console, timeout=30) as client:
+        repair = await open_case(client, tokens, serial=serial, hospital=hospital_id,
+                                 severity="general", reporter_phone="139 1234 5678")
+        await walk_to(client, tokens, repair, "awaiting_callback")
+        complaint = await open_complaint(client, tokens)
+    made = await context(chromium)
+    hotline = await signed_in(made, console, tokens["hotline"])
+    await hotline.click(f"button[data-action=callback][data-case='{repair}']")
+    script = hotline.locator("dialog[open] .script")
+    await script.wait_for()
+    assert await script.locator("a.tel").get_attribute("href") == "tel:13912345678"
+    assert "李医生" in await script.inner_text()
+
+    supervisor = await signed_in(made, console, tokens["supervisor"])
+    await supervisor.goto(f"{console}/console/#/case/{complaint}")
+    await supervisor.click("button.action[data-action=assign]")
+    dialog = supervisor.locator("dialog[open]")
+    assert (await dialog.locator("h2").inner_text()).startswith("指定处理人")
+    chosen = await dialog.locator("[name=handler_id] option").evaluate_all(
+        "nodes => nodes.map(n => n.value).filter(Boolean)")
+    with sessions() as session:
+        roles = {p.id: p.role for p in session.query(Person).filter(Person.id.in_(chosen))}
+    assert chosen and "engineer" not in roles.values(), roles
+
+    auditor = await signed_in(made, console, tokens["auditor"])
+    await auditor.goto(f"{console}/console/#/search")
+    status = auditor.locator("select#status")
+    assert await status.evaluate("n => n.tagName") == "SELECT"
+    await status.select_option(label="待回访")
+    await auditor.select_option("select#hospital_id", hospital_id)
+    await auditor.click("#filters button[type=submit]")
+    await auditor.wait_for_function(  # the list drawn before the filter held every case
+        "() => document.querySelectorAll('.results tbody tr').length === 1")
+    assert await auditor.locator(".results a.case-id").inner_text() == repair
     await made.close()

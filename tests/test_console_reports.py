@@ -120,7 +120,7 @@ async def breached(base: str, tokens: dict[str, str], case_id: str) -> dict[str,
 async def site(console, tokens, sessions, dev_env, dev_worker) -> AsyncIterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """A hospital whose unit has a closed general repair (every deadline kept), a severe repair
     left unassigned (its 12-second arrival breaches), and a maintenance plan carrying a visit
-    not opened and a pause."""
+    not opened (worded as plans before the codes wrote it) and a pause."""
     hospital_id, serial = new_site(sessions, "报表控制台医院")
     async with httpx.AsyncClient(base_url=console, timeout=30) as client:
         kept = await open_repair(console, tokens, hospital_id, serial, "general")
@@ -133,8 +133,8 @@ async def site(console, tokens, sessions, dev_env, dev_worker) -> AsyncIterator[
             serial=serial, hospital_id=hospital_id, interval_days=60,
             first_due=today - timedelta(days=60), next_due=today + timedelta(days=30),
             opened_by=SYSTEM,
-            visits=[PlannedVisit(due_on=today - timedelta(days=60), case_id=None,
-                                 note="计划暂停,未开单")],
+            visits=[PlannedVisit.model_validate({"due_on": today - timedelta(days=60),
+                                                 "case_id": None, "note": "计划暂停,未开立"})],
             changes=[PlanChangeRecord(change="pause", reason="球管更换停机", by=MANAGER,
                                       at=paused_at),
                      PlanChangeRecord(change="resume", reason="恢复使用", by=MANAGER,
@@ -279,7 +279,7 @@ async def test_a_units_page_from_the_case_page_and_back(console, chromium, token
     contract = await page.inner_text("section:has(h2:text-is('服务合同'))")
     assert "2025-01-01 – 2035-12-31" in contract and "执行中" in contract and "18" in contract
     plan = await page.inner_text(".plan")
-    assert "执行中" in plan and "未开单" in plan and "计划暂停,未开单" in plan
+    assert "执行中" in plan and "未开单" in plan and "计划暂停,未开立" in plan
     assert "暂停计划" in plan and "球管更换停机" in plan and "恢复计划" in plan
     cases = page.locator("section:has(h2:text-is('该设备的全部工单'))")
     for case_id in (site["kept"], site["late"]):
@@ -290,12 +290,16 @@ async def test_a_units_page_from_the_case_page_and_back(console, chromium, token
         f"#/reliability/{site['hospital']}/")
     await cases.locator(f"a.case-id[href='#/case/{site['late']}']").click()
     await page.wait_for_selector(f"h1:has-text('{site['late']}')")
+    # its arrival (12 s) breaches: the state is worded, in Chinese (the page follows it live)
+    await page.wait_for_selector(".badge.state-breached:text('已超时')", timeout=30_000)
+    assert foreign_words(await page.evaluate(OWN_TEXT), "zh-CN") == []
 
     await page.goto(f"{console}/console/#/equipment/{serial}")
     await page.click("#lang")
     await page.wait_for_selector("h1:text('Unit')")
     text = await page.inner_text("main")
     assert "Service contract" in text and "Every case of the unit" in text and "in warranty" in text
+    assert "the plan was paused: not opened" in text, "the plan's own note in English"
     assert foreign_words(await page.evaluate(OWN_TEXT), "en") == []
     await page.click("#lang")
     await page.wait_for_selector("h1:has-text('设备')")

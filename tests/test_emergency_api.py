@@ -58,7 +58,7 @@ async def paged(api: httpx.AsyncClient, tokens: dict[str, str], case_id: str) ->
     raise AssertionError(f"{case_id} paged nobody")
 
 
-async def test_declare_pages_level_1_at_once_and_reads_back(api, tokens, sessions):
+async def test_declare_pages_level_1_at_once_and_reads_back(api, tokens, sessions, dev_env):
     hospital_id, serial = new_unit(sessions)
     response = await declare(api, tokens, body(hospital_id, serial))
     assert response.status_code == 201, response.text
@@ -81,6 +81,10 @@ async def test_declare_pages_level_1_at_once_and_reads_back(api, tokens, session
     listed = await api.get("/v1/cases", params={"kind": "emergency"},
                            headers=headers(tokens, "manager"))
     assert case_id in [item["case_id"] for item in listed.json()["items"]]
+    # The Temporal UI's summary of the case names its trigger in words, not its code.
+    described = await dev_env.client.get_workflow_handle(case_id).describe()
+    assert await described.static_summary() == \
+        f"应急 CT {serial} 危及患者安全:增强扫描中患者过敏,检查床无法退出"
 
 
 async def test_declare_again_with_the_same_key_is_the_same_emergency(api, tokens, sessions):

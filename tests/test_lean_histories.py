@@ -8,6 +8,7 @@ histories and the database, never off the clock of the machine.
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHistory
 
 from caseflow.domain.cases import CaseAction, StepResult
+from caseflow.domain.enums import ArrivalMode, FaultCategory, RepairStatus, Severity
 from caseflow.replay import case_runs, replay_one, replayer
 from caseflow.store.models import Case, CaseEventRow, Escalation
 from caseflow.workflows.case import KEEP_STEPS, MAX_BYTES, MAX_EVENTS
@@ -174,8 +176,10 @@ async def test_the_temporal_ui_shows_the_case_status_as_details_at_no_cost_to_th
         return metadata.current_details
 
     shown = await details()
-    assert "**状态** repairing" in shown and "**严重度** general" in shown
-    assert f"**负责人** {ENGINEER.name}" in shown and "**下一期限**" in shown
+    assert "**状态** 维修中" in shown and "**严重度** 一般" in shown, "in words, not codes"
+    assert f"**负责人** {ENGINEER.name}" in shown and "**下一期限** 交接确认" in shown
+    assert not re.search(r"[a-z]{4,}|UTC|\+00:00", shown), f"no code, no UTC time: {shown}"
+    assert re.search(r"\*\*下一期限\*\* 交接确认 \d{4}-\d\d-\d\d \d\d:\d\d$", shown), "local time"
     before = await current_bytes(case)
     await case.step("progress", ENGINEER, note="等待备件")
     history = await case.handle.fetch_history()
@@ -184,4 +188,11 @@ async def test_the_temporal_ui_shows_the_case_status_as_details_at_no_cost_to_th
     text = json.dumps(history.to_json_dict(), ensure_ascii=False)
     assert "**状态**" not in text and "currentDetails" not in text
     await case.walk_to("closed")
-    assert (await details()).startswith("**状态** closed")
+    assert (await details()).startswith("**状态** 已结案")
+    with sessions() as session:
+        timeline = "\n".join(session.scalars(select(CaseEventRow.summary).where(
+            CaseEventRow.case_id == case.case_id).order_by(CaseEventRow.seq)))
+    assert "分级:一般" in timeline and "诊断(" in timeline, timeline
+    codes = {code.value for vocabulary in (Severity, RepairStatus, ArrivalMode, FaultCategory)
+             for code in vocabulary}
+    assert [code for code in codes if re.search(rf"(?<![a-z_]){code}(?![a-z_])", timeline)] == []

@@ -158,7 +158,7 @@ async def test_a_paused_plan_skips_its_due_dates_resumes_and_ends_with_reasons(p
             break
         await asyncio.sleep(0.05)
     assert [(v.due_on, v.case_id) for v in plan.visits] == [(start.first_due, None)]
-    assert plan.visits[0].note == "计划暂停,未开立"
+    assert (plan.visits[0].note_code, plan.visits[0].note) == ("paused", ""), "a code, no text"
     plan = await change(handle, "resume", reason="设备恢复使用")
     assert plan.status == "active" and status_of(sessions, start.serial)[0] == "in_service"
     second = start.first_due + 30 * DAY
@@ -280,7 +280,8 @@ async def test_the_plan_ends_with_its_contract(private_env, sessions):
         ended = PlanView.model_validate(await asyncio.wait_for(handle.result(), 30))
     assert [v.due_on for v in ended.visits] == [start.first_due, start.first_due + 30 * DAY]
     assert ended.status == "ended" and ended.changes[-1].by.id == "system"
-    assert ended.changes[-1].reason.startswith("合同到期")
+    assert ended.changes[-1].reason_code == "contract_ended" and ended.changes[-1].reason == ""
+    assert ended.changes[-1].reason_params == {"ends_on": (today + 75 * DAY).isoformat()}
     assert status_of(sessions, start.serial)[0] == "in_service"  # the unit is still in use
 
 
@@ -303,3 +304,29 @@ async def test_changes_close_together_leave_the_unit_as_the_plan_says(private_en
     await both("pause", "end")
     assert (await plan_state(handle)).status == "ended"
     assert status_of(sessions, start.serial)[0] == "decommissioned"
+
+
+def test_a_plan_written_before_the_codes_reads_its_own_texts_as_codes():
+    """Plans that ran before the notes were codes carry zh-CN text in their state (a running
+    plan's carried input, a saved history): read back, the texts the plan wrote are its codes,
+    a person's reason stays as written."""
+    old = PlanStart.model_validate({
+        "serial": "CT-OLD-1", "hospital_id": "H-DH", "interval_days": 30,
+        "first_due": "2026-01-01", "opened_by": SYSTEM.model_dump(mode="json"),
+        "status": "ended",
+        "visits": [{"due_on": "2026-01-01", "case_id": None, "note": "计划暂停,未开立"},
+                   {"due_on": "2026-01-31", "case_id": None,
+                    "note": "not opened: unit CT-OLD-1 is not in the register"},
+                   {"due_on": "2026-03-02", "case_id": None, "note": "医院要求改期"}],
+        "changes": [{"change": "pause", "reason": "球管更换", "at": "2026-01-01T00:00:00Z",
+                     "by": {"id": "MG-01", "name": "李强", "role": "manager"}},
+                    {"change": "end", "reason": "合同到期:2026-06-30",
+                     "at": "2026-03-01T00:00:00Z", "by": SYSTEM.model_dump(mode="json")}]})
+    assert [(v.note_code, v.note_params, v.note) for v in old.visits] == [
+        ("paused", {}, ""),
+        ("not_opened", {"error": "unit CT-OLD-1 is not in the register"}, ""),
+        (None, {}, "医院要求改期")]
+    assert [(c.reason_code, c.reason_params, c.reason) for c in old.changes] == [
+        (None, {}, "球管更换"), ("contract_ended", {"ends_on": "2026-06-30"}, "")]
+    again = PlanStart.model_validate(old.model_dump(mode="json"))
+    assert again == old, "carried over as new, the codes stay codes"

@@ -3,7 +3,11 @@ console words them in the reader's language (docs/api.md "Errors")."""
 
 from __future__ import annotations
 
-from caseflow.api.refusals import REASONS, reason_of
+import re
+from pathlib import Path
+
+import caseflow
+from caseflow.api.refusals import REASONS, VALUE_REASONS, reason_of
 from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotAssignee
 from tests.test_api import headers, new_key, open_case
 
@@ -73,3 +77,15 @@ async def test_a_time_zone_nobody_knows_is_refused_with_a_reason(api, tokens):
     item = refused.json()["detail"][0]
     assert item["loc"] == ["body", "time_zone"] and item["reason"] == "unknown_time_zone"
     assert item["params"] == {"zone": "Mars/Olympus"}
+
+
+def test_the_console_words_every_reason_code_the_api_gives_in_both_languages():
+    """A reason the console does not know would be worded only generally: each code of the
+    API's tables has its zh-CN and English wording in console/i18n.js."""
+    source = (Path(caseflow.__file__).parent / "console" / "i18n.js").read_text(encoding="utf-8")
+    block = source[source.index("const REFUSALS = {"):]
+    block = block[:block.index("\n};")]
+    worded = dict(re.findall(r'(?:^|[{,])\s*(\w+): \[("[^"]*"), "[^"]*"\]', block, re.M))
+    codes = {row.code for row in REASONS} | {code for _, code in VALUE_REASONS}
+    assert sorted(codes - set(worded)) == []
+    assert all(re.search(r"[\u4e00-\u9fff]", worded[code]) for code in codes), "zh-CN first"

@@ -69,6 +69,23 @@ def test_the_report_counts_met_late_breached_and_times_to_meet():
     assert percentile([5.0, 1.0, 3.0], 0.5) == 3.0 and percentile([], 0.9) is None
 
 
+def test_a_commitment_waived_after_its_breach_counts_as_breached_not_waived():
+    """A hand-over check nobody did is waived when the repair is resolved: the breach stays in
+    the report (and the weekly compliance built on it), only a waiver before due is left out."""
+    missed = view("handover", T0, due_after=60 * MIN, breached=True, levels=(1,))
+    missed.update(state="waived", waived_at=(T0 + timedelta(hours=5)).isoformat(),
+                  waived_reason="resolved")
+    spared = view("handover", T0, due_after=60 * MIN)
+    spared.update(state="waived", waived_at=(T0 + 30 * MIN).isoformat(), waived_reason="resolved")
+    cases = [{"case_id": case_id, "kind": "repair", "severity": "general", "hospital_id": "H1",
+              "opened_at": T0, "commitments": [commitment]}
+             for case_id, commitment in (("A", missed), ("B", spared),
+                                          ("C", view("handover", T0, met_after=20 * MIN)))]
+    handover = sla_report(cases, T0, T0 + timedelta(days=1)).rows[0]
+    assert (handover.met, handover.breached_open, handover.waived) == (1, 1, 1)
+    assert handover.met_percent == 50.0
+
+
 def new_hospital_unit(sessions) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     hospital_id, serial = f"H-R{uuid.uuid4().hex[:8]}", f"CT-R{uuid.uuid4().hex[:8]}"
     with sessions.begin() as session:

@@ -47,7 +47,9 @@ export function dueCell(item) {
 export function commitmentTable(commitments) {
   return table([
     { label: t("col.commitment"), cell: (c) => commitmentName(c.key, c.round) },
-    { label: t("col.state"), cell: (c) => badge(c.state, "state") },
+    // waived after its breach: it was never met, and says so
+    { label: t("col.state"), cell: (c) => (c.state === "waived" && c.breached
+      ? [badge("breached", "state"), " ", badge("waived", "state")] : badge(c.state, "state")) },
     { label: t("col.due"), cell: (c) => c.due_at ? when(c.due_at) : "" },
     { label: t("col.left"), cell: (c) => (c.state === "open" && c.due_at ? countdown(c.due_at) : "") },
     { label: t("col.met"), cell: (c) => when(c.met_at || c.waived_at) },

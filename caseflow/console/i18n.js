@@ -404,7 +404,7 @@ const TEXT = {
   "sla.breachedOpen": ["超时未完成", "Breached, not met"],
   "sla.escalations": ["升级次数", "Escalations"],
   "sla.empty": ["本期间没有开单。", "No case was opened in this period."],
-  "sla.note": ["按开单时间统计本期间开出的工单;达成率 = 按时完成 / (按时 + 逾期完成 + 超时未完成),进行中与免除的不计。", "Counts the cases opened in the period; met on time = on time / (on time + late + breached and not met); open and waived commitments are left out."],
+  "sla.note": ["按开单时间统计本期间开出的工单;达成率 = 按时完成 / (按时 + 逾期完成 + 超时未完成),进行中与到期前免除的不计(超时后免除的计为超时)。", "Counts the cases opened in the period; met on time = on time / (on time + late + breached and not met); open commitments and those waived before due are left out (waived after a breach counts as breached)."],
   "sla.byKind": ["按工单类型", "By case kind"],
   "sla.bySeverity": ["按故障等级", "By severity"],
   "sla.byHospital": ["按医院", "By hospital"],
@@ -479,6 +479,9 @@ const TEXT = {
   "eq.dueOn": ["到期日", "Due on"],
   "eq.notOpened": ["未开单", "not opened"],
   "eq.changes": ["计划变更", "Plan changes"],
+  "eq.note.paused": ["计划暂停,未开立", "the plan was paused: not opened"],
+  "eq.note.not_opened": ["未能开立:{error}", "could not be opened: {error}"],
+  "eq.note.contract_ended": ["合同到期:{ends_on}", "the contract ends on {ends_on}"],
   "eq.change.pause": ["暂停计划", "paused"],
   "eq.change.resume": ["恢复计划", "resumed"],
   "eq.change.end": ["结束计划", "ended"],
@@ -590,7 +593,7 @@ const WORDS = {
   out_of_service: ["停用", "out of service"], decommissioned: ["已报废", "decommissioned"],
   active: ["执行中", "active"], ended: ["已结束", "ended"],
   // commitment states
-  open: ["进行中", "open"], met: ["按时完成", "met"], met_late: ["逾期完成", "met late"],
+  open: ["进行中", "open"], met: ["按时完成", "met"], met_late: ["逾期完成", "met late"], breached: ["已超时", "breached"],
   waived: ["免除", "waived"], paused: ["已暂停", "paused"],
   // fields
   reporter_name: ["报修人", "Reporter"], reporter_phone: ["报修电话", "Reporter phone"],

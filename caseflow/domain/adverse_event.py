@@ -35,6 +35,7 @@ from caseflow.domain.policy import CasePolicy, CommitmentSpec
 from caseflow.domain.records import Actor
 from caseflow.domain.regulatory_policy import GroupRule, RegulatoryClock
 from caseflow.domain.repair import EquipmentSnapshot
+from caseflow.domain.words import word
 
 INITIAL = "initial"  # the first report to a regulator; follow-ups are F1, F2...
 
@@ -300,10 +301,11 @@ def clock_spec(clock: RegulatoryClock, label: str) -> CommitmentSpec:
 
 def _summary(start: AdverseEventStart) -> str:
     if start.group is not None:
-        return (f"群体不良事件 {' '.join(start.group.same.values())} "
-                f"({len(start.group.members)} 例)")
-    return (f"不良事件 {start.intake.event_type} {start.equipment.serial} "
-            f"({', '.join(start.registration.jurisdictions)})")
+        same = [word(name, value) if name == "fault_category" else value
+                for name, value in start.group.same.items()]
+        return f"群体不良事件 {' '.join(same)}({len(start.group.members)} 例)"
+    return (f"不良事件 {word('event_type', start.intake.event_type)} {start.equipment.serial}"
+            f"({'、'.join(start.registration.jurisdictions)})")
 
 
 def group_values(rule: GroupRule, equipment: EquipmentSnapshot, fault_category: str | None,
@@ -330,7 +332,7 @@ KIND = CaseKind(
     rules=ADVERSE_EVENT_ACTIONS, statuses=AdverseEventStatus, collection="adverse-events",
     intake=AdverseEventCreate, start=AdverseEventStart,
     open_with=Capability.open_adverse_event,
-    title=lambda body: f"不良事件 {body.event_type}: {body.description}"[:200],
+    title=lambda body: body.description[:200],
     summary=_summary, opens_as="open_adverse_event",
     opens_summary="Open an adverse event (regulatory affairs): one report commitment per "
                   "jurisdiction where the unit is registered, counted from the awareness time. "

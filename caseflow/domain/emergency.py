@@ -43,6 +43,7 @@ from caseflow.domain.enums import (
 from caseflow.domain.policy import CasePolicy
 from caseflow.domain.records import Actor
 from caseflow.domain.repair import EquipmentSnapshot
+from caseflow.domain.words import word
 
 
 class EmergencyCreate(Payload):
@@ -289,7 +290,7 @@ class EmergencyCarry(CaseCarry):
 
 def _emergency_summary(start: EmergencyStart) -> str:
     return (f"应急 {start.equipment.modality} {start.equipment.serial} "
-            f"{start.intake.trigger.value}: {start.intake.impact}")
+            f"{word('trigger', start.intake.trigger)}:{start.intake.impact}")
 
 
 KIND = CaseKind(

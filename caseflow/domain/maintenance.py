@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from caseflow.domain.cases import (
     STAFF,
@@ -32,7 +32,7 @@ from caseflow.domain.cases import (
 )
 from caseflow.domain.enums import PlanStatus, Role, Severity, VisitStatus
 from caseflow.domain.policy import CasePolicy
-from caseflow.domain.records import Actor
+from caseflow.domain.records import SYSTEM, Actor
 from caseflow.domain.repair import EquipmentSnapshot
 
 # ----- the plan ---------------------------------------------------------------------------------
@@ -69,18 +69,51 @@ class PlanStart(BaseModel):
     changes: list[PlanChangeRecord] = []
 
 
+# What the plan itself says about a visit it did not open, or why it ended: a code and its
+# parameters, worded by whoever shows it (the console in its language, "eq.note.<code>").
+# Plans before the codes wrote zh-CN text in `note` / `reason`: read back, the texts the plan
+# wrote are taken for their codes; anything else is shown as written.
+PlanNote = Literal["paused", "not_opened", "contract_ended"]
+OLD_PAUSED_NOTE = "计划暂停,未开立"
+OLD_NOT_OPENED = "not opened: "
+OLD_CONTRACT_ENDED = "合同到期:"
+
+
 class PlannedVisit(BaseModel):
     due_on: date
     case_id: str | None  # None: not opened (the plan was paused or ended on that date)
     opened_at: datetime | None = None
-    note: str = ""
+    note: str = ""  # text as written (only plans before the codes wrote one)
+    note_code: PlanNote | None = None  # paused, not_opened (`note_params`: error)
+    note_params: dict[str, str] = {}
+
+    @model_validator(mode="after")
+    def _old_note(self) -> PlannedVisit:
+        if self.note_code is None and self.note == OLD_PAUSED_NOTE:
+            self.note_code, self.note = "paused", ""
+        elif self.note_code is None and self.note.startswith(OLD_NOT_OPENED):
+            self.note_code = "not_opened"
+            self.note_params = {"error": self.note[len(OLD_NOT_OPENED):]}
+            self.note = ""
+        return self
 
 
 class PlanChangeRecord(BaseModel):
     change: Literal["pause", "resume", "end"]
-    reason: str
+    reason: str = ""  # the person's reason, as written
+    reason_code: PlanNote | None = None  # the plan's own: contract_ended (params: ends_on)
+    reason_params: dict[str, str] = {}
     by: Actor
     at: datetime
+
+    @model_validator(mode="after")
+    def _old_reason(self) -> PlanChangeRecord:
+        if (self.reason_code is None and self.by.id == SYSTEM.id
+                and self.reason.startswith(OLD_CONTRACT_ENDED)):
+            self.reason_code = "contract_ended"
+            self.reason_params = {"ends_on": self.reason[len(OLD_CONTRACT_ENDED):]}
+            self.reason = ""
+        return self
 
 
 class PlanChange(Payload):

@@ -4,7 +4,8 @@ said otherwise). A notification without a template is sent as it was written.
 
 Parameters ending in `_at` are instants (ISO text) shown as local date and time (with the
 zone's abbreviation outside Asia/Shanghai); the values of the parameters named in `WORDED`
-(a commitment's key, a trigger, whom a rung told...) are words of the domain, worded here.
+(a commitment's key, a trigger, whom a rung told...) are words of the domain, worded from
+the one table of domain/words.py.
 The outbox row keeps the zh-CN wording too, for a reader of the rows.
 """
 
@@ -16,8 +17,7 @@ from string import Formatter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-LANGUAGES = ("zh-CN", "en")
-DEFAULT_ZONE = "Asia/Shanghai"
+from caseflow.domain.words import DEFAULT_ZONE, LANGUAGES, local_text, word
 
 # code -> language -> (subject, body); {name} takes a parameter. `case_id` names the case,
 # `unit` the modality and serial, `hospital` the hospital's name, `text` what a person typed.
@@ -110,62 +110,18 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
     "warning": {"zh-CN": ("即将超时:{case_id} {commitment}", "{commitment}应于 {due_at} 完成。"),
                 "en": ("About to be late: {case_id} {commitment}",
                        "{commitment}: due {due_at}.")},
+    "adverse-event-opened": {"zh-CN": ("不良事件 {case_id}:{event_type}", "{text}"),
+                             "en": ("Adverse event {case_id}: {event_type}", "{text}")},
+    "adverse-event-assigned": {"zh-CN": ("不良事件 {case_id} 由您负责", "{text}"),
+                               "en": ("Adverse event {case_id} is yours", "{text}")},
     "reminder": {"zh-CN": ("提醒:{case_id} {commitment}", "{commitment}应于 {due_at} 完成。"),
                  "en": ("Reminder: {case_id} {commitment}", "{commitment}: due {due_at}.")},
 }
 
-WORDS: dict[str, dict[str, str]] = {
-    "patient_safety": {"zh-CN": "危及患者安全", "en": "patient safety at risk"},
-    "diagnosis_blocked": {"zh-CN": "影响患者诊断", "en": "patients' diagnosis blocked"},
-    "multiple_departments": {"zh-CN": "多个科室受影响", "en": "several departments affected"},
-    # commitments, by their key (an improvement action "action-<id>" is worded by its id)
-    "classification": {"zh-CN": "分级", "en": "classification"},
-    "handover": {"zh-CN": "交接确认", "en": "hand-over check"},
-    "arrival": {"zh-CN": "到场/远程接入", "en": "on site or connected"},
-    "restore": {"zh-CN": "修复", "en": "restore"},
-    "progress": {"zh-CN": "进度报告", "en": "progress report"},
-    "customer_confirmation": {"zh-CN": "客户确认", "en": "customer confirmation"},
-    "callback": {"zh-CN": "回访", "en": "callback"},
-    "first_feedback": {"zh-CN": "首次反馈", "en": "first feedback"},
-    "team": {"zh-CN": "成立调查组", "en": "investigation team"},
-    "plan": {"zh-CN": "原因与整改方案", "en": "root cause and plan"},
-    "answer": {"zh-CN": "答复投诉人", "en": "answer to the complainant"},
-    "close": {"zh-CN": "结案", "en": "closing"},
-    "notify": {"zh-CN": "通知值班", "en": "on call notified"},
-    "acknowledge": {"zh-CN": "应答", "en": "acknowledgement"},
-    "on_site": {"zh-CN": "到场/远程接入", "en": "team on site or connected"},
-    "check": {"zh-CN": "事后性能检查", "en": "post-incident check"},
-    "survey": {"zh-CN": "满意度调查", "en": "satisfaction survey"},
-    "review": {"zh-CN": "事后复盘", "en": "post-incident review"},
-    "site_fix": {"zh-CN": "现场整改", "en": "site fixed by the hospital"},
-    "site_assessment": {"zh-CN": "场地评估", "en": "site assessment"},
-    "delivery": {"zh-CN": "到货", "en": "delivery"},
-    "commissioning": {"zh-CN": "安装调试", "en": "installation and commissioning"},
-    "signatures": {"zh-CN": "验收签字", "en": "acceptance signatures"},
-    "assign": {"zh-CN": "派工", "en": "engineer assigned"},
-    "visit": {"zh-CN": "预防性维护", "en": "maintenance visit"},
-    "confirmation": {"zh-CN": "客户确认", "en": "customer confirmation"},
-    # whom a rung of the ladder told
-    "assignee": {"zh-CN": "负责人", "en": "the assignee"},
-    "supervisor": {"zh-CN": "技术主管", "en": "the supervisors"},
-    "manager": {"zh-CN": "服务经理", "en": "the service manager"},
-    "director": {"zh-CN": "总监", "en": "the director"},
-    "hotline": {"zh-CN": "热线", "en": "the hotline"},
-    "next_on_call": {"zh-CN": "下一位值班人员", "en": "the next person on call"},
-    "owner": {"zh-CN": "负责人", "en": "the owner"},
-    # parties of an acceptance
-    "vendor": {"zh-CN": "厂家", "en": "vendor"},
-    "hospital": {"zh-CN": "医院", "en": "hospital"},
-    # what went wrong with a linked case
-    "complaint-not-opened": {"zh-CN": "未能开立关联投诉", "en": "The linked complaint could not be opened"},
-    "emergency-not-opened": {"zh-CN": "未能开立关联应急", "en": "The linked emergency could not be opened"},
-    "repair-not-opened": {"zh-CN": "未能开立关联维修", "en": "The linked repair could not be opened"},
-    "complaint-ended": {"zh-CN": "关联投诉异常结束", "en": "The linked complaint ended abnormally"},
-    "group-not-placed": {"zh-CN": "未能判定群体不良事件", "en": "The group-event detection failed"},
-    "group-member-not-told": {"zh-CN": "未能通知群体事件的个例",
-                              "en": "An event of the group event could not be told"},
-}
-WORDED = ("action", "status", "severity", "trigger", "commitment", "notify", "party", "event")
+# a parameter's name -> the vocabulary (domain/words.py) its value is worded from
+WORDED = {"status": "status", "severity": "severity", "trigger": "trigger",
+          "commitment": "commitment", "notify": "notify", "party": "party", "event": "event",
+          "event_type": "event_type"}
 
 
 def _value(name: str, value: Any, language: str, zone: ZoneInfo) -> str:
@@ -175,14 +131,12 @@ def _value(name: str, value: Any, language: str, zone: ZoneInfo) -> str:
         except ValueError:
             return value
         if when.tzinfo is not None:
-            local = when.astimezone(zone)
-            shown = local.strftime("%Y-%m-%d %H:%M")
-            return shown if zone.key == DEFAULT_ZONE else f"{shown} {local.strftime('%Z')}"
+            return local_text(when, zone.key)
     action = name == "commitment" and isinstance(value, str) and value.startswith("action-")
     if action:
         return ("整改措施 " if language == "zh-CN" else "corrective action ") + value[7:]
     if name in WORDED and isinstance(value, str):
-        return WORDS.get(value, {}).get(language, value.replace("_", " "))
+        return word(WORDED[name], value, language)
     return str(value)
 
 

@@ -27,9 +27,9 @@ class SlaRow(BaseModel):
     rounds: int  # every round counted (a daily progress report is a commitment per day)
     met: int  # on time
     met_late: int
-    breached_open: int  # breached and still not met
+    breached_open: int  # breached and still not met (or waived after it was breached)
     open: int  # running, not due yet
-    waived: int
+    waived: int  # waived before it was due
     met_percent: float | None  # on time / (met + met late + breached open)
     median_minutes_to_meet: float | None  # working time from start to met, pauses left out
     p90_minutes_to_meet: float | None
@@ -74,7 +74,10 @@ def sla_report(cases: Iterable[dict[str, Any]], period_from: datetime,
                                             "levels": defaultdict(int)})
             group["cases"].add(case["case_id"])
             group["rounds"] += 1
-            state = "breached_open" if view.state == "breached" else view.state
+            # A commitment breached and then waived (a hand-over check nobody did, waived when
+            # the repair is resolved) was never met: it counts as breached, not as waived.
+            missed = view.state == "breached" or (view.state == "waived" and view.breached)
+            state = "breached_open" if missed else view.state
             group["states"][state] += 1
             if view.met_at is not None:
                 worked = (view.met_at - view.started_at).total_seconds() - view.paused_seconds

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
     from caseflow.domain.records import PLACE_IN_GROUP, SYSTEM, Actor, CaseProjection, NoticeRequest
     from caseflow.domain.regulatory_policy import GROUP, RegulatoryClock, RegulatoryPolicy
+    from caseflow.domain.words import word
 
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 
@@ -79,7 +80,8 @@ class AdverseEventWorkflow(CaseWorkflow):
         assert self.commitments.evaluation is not None
         self.deadlines.start(EVALUATION, ae.clock_spec(self.commitments.evaluation, EVALUATION),
                              at=self.opened_at, started_at=start.aware_at)
-        origin = (f" (from {start.origin.kind} {start.origin.case_id})" if start.origin else "")
+        origin = (f"(来自{word('kind', start.origin.kind)} {start.origin.case_id})"
+                  if start.origin else "")
         intake = start.intake
         data = {"event_type": self.event_type, "aware_at": start.aware_at.isoformat(),
                 "jurisdictions": start.registration.jurisdictions,
@@ -90,14 +92,14 @@ class AdverseEventWorkflow(CaseWorkflow):
         if self.group is not None:
             data["group"] = {"key": self.group.key, "same": self.group.same,
                              "members": [m.case_id for m in self.group.members]}
-        summary = f"不良事件 adverse event {self.event_type}{origin}: {intake.description}"
-        subject = f"不良事件 adverse event {self.case_id}: {self.event_type}"
+        summary = f"不良事件{origin}:{word('event_type', self.event_type)}:{intake.description}"
         if self.group is not None:  # its description names it (群体不良事件...)
-            summary, subject = intake.description, f"群体不良事件 {self.case_id}"
+            summary = intake.description
         self._intake_events.append(self._event(
             "opened", start.opened_by, summary, data,
-            [NoticeRequest(to_role=Role.regulatory, urgent=True, subject=subject,
-                           body=intake.description)]))
+            [NoticeRequest(to_role=Role.regulatory, urgent=True, template="adverse-event-opened",
+                           params={"case_id": self.case_id, "event_type": self.event_type,
+                                   "text": intake.description})]))
 
     @workflow.run
     async def run(self, start: ae.AdverseEventStart) -> str:
@@ -208,10 +210,10 @@ class AdverseEventWorkflow(CaseWorkflow):
     def _assign(self, actor: Actor, p: ae.AssignOfficer) -> Outcome:
         self.assignee = Actor(id=p.officer_id, name=p.officer_name or p.officer_id,
                               role=Role.regulatory)
-        return (f"负责人 handled by {self.assignee.name}", p.model_dump(mode="json"),
-                [NoticeRequest(to_person_id=p.officer_id,
-                               subject=f"不良事件由您负责 adverse event {self.case_id} is yours",
-                               body=self.start.intake.description)])
+        return (f"负责人:{self.assignee.name}", p.model_dump(mode="json"),
+                [NoticeRequest(to_person_id=p.officer_id, template="adverse-event-assigned",
+                               params={"case_id": self.case_id,
+                                       "text": self.start.intake.description})])
 
     def _classify(self, actor: Actor, p: ae.Classify) -> Outcome:
         before, self.event_type = self.event_type, p.event_type
@@ -220,7 +222,9 @@ class AdverseEventWorkflow(CaseWorkflow):
             self.fault_category = p.fault_category or self.fault_category
             self.fault_code = p.fault_code or self.fault_code
             self.placing = self.grouping  # the group detection decides again
-            fault = f" ({self.fault_category or ''} {self.fault_code or ''})".replace("( ", "(")
+            named = [word("fault_category", self.fault_category) if self.fault_category else "",
+                     self.fault_code or ""]
+            fault = f"({' '.join(n for n in named if n)})"
         for report in self.reports:
             if report.id == ae.INITIAL:
                 clock = self._clock(report.jurisdiction, self.event_type)
@@ -228,14 +232,15 @@ class AdverseEventWorkflow(CaseWorkflow):
                 report.within, report.calendar = str(clock.within), clock.calendar
                 report.source = clock.source
                 report.due_at = commitment.due_at if commitment else report.due_at
-        return (f"分类 classified {before} -> {p.event_type}{fault}: {p.reason}",
+        return (f"分类:{word('event_type', before)} -> {word('event_type', p.event_type)}{fault}:"
+                f"{p.reason}",
                 p.model_dump(mode="json", exclude_none=True) | {"before": before}, [])
 
     def _investigate(self, actor: Actor, p: ae.Investigate) -> Outcome:
         self.investigations.append(p)
         if self.status == S.recorded:
             self.status = S.investigating
-        return f"调查 investigation: {p.findings}", p.model_dump(mode="json"), []
+        return f"调查评价:{p.findings}", p.model_dump(mode="json"), []
 
     def _submit(self, actor: Actor, p: ae.Submit) -> Outcome:
         now = workflow.now()
@@ -251,8 +256,8 @@ class AdverseEventWorkflow(CaseWorkflow):
             late = late or (as_member is not None and as_member.breached)
         if all(r.submission for r in self.reports):
             self.status = S.reported
-        return (f"已报告 reported to {report.regulator} ({p.jurisdiction} {p.report}) via "
-                f"{p.channel}: {p.reference}{' (late)' if late else ''}",
+        return (f"已报告 {report.regulator}({p.jurisdiction} {p.report}),途径 "
+                f"{p.channel}:{p.reference}{'(逾期)' if late else ''}",
                 p.model_dump(mode="json") | {"late": late}, [])
 
     def _request_follow_up(self, actor: Actor, p: ae.RequestFollowUp) -> Outcome:
@@ -262,8 +267,8 @@ class AdverseEventWorkflow(CaseWorkflow):
         report = self._due(p.jurisdiction, report_id, p.kind, place.follow_up, p.reason,
                            at=workflow.now())
         self.status = S.investigating if self.investigations else S.recorded
-        return (f"{p.kind} report {report_id} due to {report.regulator} ({p.jurisdiction}): "
-                f"{p.reason}", p.model_dump(mode="json") | {"report": report_id}, [])
+        return (f"需{word('report', p.kind)} {report_id}:{report.regulator}"
+                f"({p.jurisdiction}):{p.reason}", p.model_dump(mode="json") | {"report": report_id}, [])
 
     def _close(self, actor: Actor, p: ae.Close) -> Outcome:
         now = workflow.now()
@@ -272,7 +277,7 @@ class AdverseEventWorkflow(CaseWorkflow):
         self.evaluation, self.reply = p.evaluation, p.reply or None
         self.status = S.closed
         self.closed_at = now
-        return f"结案 closed: {p.evaluation}", p.model_dump(mode="json"), []
+        return f"结案:{p.evaluation}", p.model_dump(mode="json"), []
 
     # ----- the reports due ----------------------------------------------------------------------
 
@@ -308,7 +313,7 @@ class AdverseEventWorkflow(CaseWorkflow):
             equipment_serial=None if self.group else self.start.equipment.serial,
             assignee_id=self.assignee.id if self.assignee else None,
             breached=self.deadlines.breached,
-            title=f"不良事件 {self.event_type}: {self.start.intake.description}"[:200],
+            title=self.start.intake.description[:200],
             opened_at=self.opened_at, closed_at=self.closed_at,
             policy_version=self.policy.policy_version)
 

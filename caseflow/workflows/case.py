@@ -79,13 +79,13 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from caseflow.domain.sla import EscalationDue, escalations_of
+    from caseflow.domain.words import local_text, word
 
 ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
                            maximum_interval=timedelta(seconds=30))
 # The rungs as the plain zh-CN summary (logs, exports) names them; readers get them worded
 # from the event's code and data (console) or the notice's template (domain/notices.py).
-LEVEL_NAMES = {0: "预警", 1: "超时(第 1 级)", 2: "升级第 2 级", 3: "升级第 3 级"}
 # Cases opened under this patch are lean (docs/architecture.md "Lean case histories"); the
 # patches before it (the deadline revisions, each kind's own) are all in force for them.
 LEAN_PATCH = "lean-histories"
@@ -510,7 +510,7 @@ class CaseWorkflow:
     async def _auto_resume(self) -> None:
         pause = self.deadlines.resume(at=workflow.now(), by=SYSTEM.id)
         await self._record("resume", SYSTEM, "到期自动恢复计时"
-                                             f"({pause.reason if pause else ''})")
+                                             f"({word('pause_reason', pause.reason) if pause else ''})")
 
     # ----- cases this one opens -----------------------------------------------------------------
 
@@ -570,11 +570,12 @@ class CaseWorkflow:
         breached. The worker keeps them in memory and answers the UI's metadata query with
         them: no command and no history event, so they cost a case's history nothing."""
         p, first = self._projection(), self._next_due()
-        lines = [f"**状态** {p.status}" + (f" · **严重度** {p.severity}" if p.severity else ""),
+        severity = f" · **严重度** {word('severity', p.severity)}" if p.severity else ""
+        lines = [f"**状态** {word('status', p.status)}{severity}",
                  f"**负责人** {self.assignee.name}" if self.assignee else "**负责人** 未指派"]
         if first is not None:
-            lines.append(f"**下一期限** {first.label or first.key} "
-                         f"{first.due_at.strftime('%Y-%m-%d %H:%M')} UTC")
+            lines.append(f"**下一期限** {word('commitment', first.key, default=first.label)} "
+                         f"{local_text(first.due_at)}")
         if p.breached:
             lines.append(f"**已超时** 升级第 {self.deadlines.escalation_level} 级")
         workflow.set_current_details("\n".join(lines))
@@ -633,8 +634,8 @@ class CaseWorkflow:
         self._publish()
         info = workflow.info()
         name = (f"提醒 {-due.level}" if due.level < 0
-                else LEVEL_NAMES.get(due.level, f"升级第 {due.level} 级"))
-        due_text = due.due_at.isoformat() if due.due_at else "?"
+                else word("level", due.level, default=f"升级第 {due.level} 级"))
+        due_text = local_text(due.due_at) if due.due_at else "?"
         owner_id = due.owner_id or (self.assignee.id if self.assignee else None)
         await self._activity(
             RECORD_ESCALATION,
@@ -645,7 +646,8 @@ class CaseWorkflow:
                 hospital_id=self.hospital_id, scheduled_at=due.scheduled_at,
                 fired_at=due.fired_at, due_at=due.due_at,
                 urgent=self._urgent_rung(due),
-                summary=f"{name}:{due.label},应于 {due_text} 完成",
+                summary=(f"{name}:{word('commitment', due.commitment, default=due.label)},"
+                         f"应于 {due_text} 完成"),
                 projection=self._projected()))
 
 

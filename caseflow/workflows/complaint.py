@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.enums import ComplaintOutcome, ComplaintStatus, Role
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
+    from caseflow.domain.words import word
 
 from caseflow.workflows.case import CaseWorkflow, Outcome
 
@@ -122,7 +123,7 @@ class ComplaintWorkflow(CaseWorkflow):
 
     def _classify(self, actor: Actor, p: c.Classify) -> Outcome:
         self.category = p.category
-        return f"分类:{p.category.value}", p.model_dump(mode="json"), []
+        return f"分类:{word('complaint_category', p.category)}", p.model_dump(mode="json"), []
 
     def _assign(self, actor: Actor, p: c.AssignHandler) -> Outcome:
         self.assignee = Actor(id=p.handler_id, name=p.handler_name or p.handler_id)

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from caseflow.domain.rosters import OnCallLevel, OnCallQuery
     from caseflow.domain.sla import EscalationDue
+    from caseflow.domain.words import word
 
 E = EmergencyStatus
 # Reviewed with every improvement action done, the emergency has a closing commitment (no case
@@ -88,7 +89,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         origin = f"(来自维修 {intake.related_case_id})" if intake.related_case_id else ""
         self._intake_events.append(self._event(
             "opened", start.opened_by,
-            f"应急响应{origin}:{intake.trigger.value} {unit.modality} "
+            f"应急响应{origin}:{word('trigger', intake.trigger)} {unit.modality} "
             f"{unit.serial} {intake.department}:{intake.impact}",
             {"intake": intake.model_dump(mode="json"),
              "policy_version": self.policy.policy_version},
@@ -257,7 +258,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.status = E.dispatched
         names = "、".join(m.person_name or m.person_id for m in p.team)
         parts = f";备件:{'、'.join(p.parts)}" if p.parts else ""
-        return (f"派工:{names}({p.mode.value}){parts}", p.model_dump(mode="json"),
+        return (f"派工:{names}({word('mode', p.mode)}){parts}", p.model_dump(mode="json"),
                 [NoticeRequest(to_person_id=m.person_id, urgent=True, template="emergency-team",
                                params={"case_id": self.case_id,
                                        "text": self.start.intake.impact})
@@ -268,7 +269,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.deadlines.meet("on_site", now)
         self.mode, self.on_site_at = p.mode, now
         self.status = E.on_site
-        return f"到场({p.mode.value}):{actor.name} {p.note}".strip(), p.model_dump(mode="json"), []
+        return f"{word('mode', p.mode)}:{actor.name} {p.note}".strip(), p.model_dump(mode="json"), []
 
     def _safety_measures(self, actor: Actor, p: e.SafetyMeasures) -> Outcome:
         self.safety.append(e.Recorded(at=workflow.now(), by=actor,

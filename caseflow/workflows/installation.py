@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
+    from caseflow.domain.words import local_text, word
 
 I = InstallationStatus  # noqa: E741
 # The signature clock runs from the passing verification (DOMAIN.md: 7 days after it), a
@@ -85,7 +86,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
             "opened", start.opened_by,
             f"装机订单:{order.modality.value} {order.brand} {order.model} "
             f"{order.serial},{start.hospital_name} {order.department},应于 "
-            f"{order.delivery_due_at.isoformat()} 到货",
+            f"{local_text(order.delivery_due_at)} 到货",
             {"intake": order.model_dump(mode="json"), "contract_code": start.contract_code,
              "policy_version": self.policy.policy_version},
             [NoticeRequest(to_role=Role.supervisor, template="installation-ordered",
@@ -241,7 +242,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
     def _sign(self, actor: Actor, p: i.Signature) -> Outcome:
         now = workflow.now()
         self.signatures[p.party] = i.Recorded(at=now, by=actor, data=p.model_dump(mode="json"))
-        summary = f"签字({p.party.value}):{p.signer_name} {p.signer_title}".strip()
+        summary = f"签字({word('party', p.party)}):{p.signer_name} {p.signer_title}".strip()
         if len(self.signatures) < 2:
             return summary, p.model_dump(mode="json"), []
         self.deadlines.meet("signatures", now)
@@ -259,7 +260,7 @@ class InstallationAcceptanceWorkflow(CaseWorkflow):
         if self.revised:  # the rework runs on the commissioning window again
             self.deadlines.start("commissioning", self.commitments.commissioning, at=now)
         self.status = I.installed  # rework, then commission and verify again
-        return (f"拒签({p.party.value},{p.signer_name}):{p.reason};返回调试",
+        return (f"拒签({word('party', p.party)},{p.signer_name}):{p.reason};返回调试",
                 p.model_dump(mode="json"),
                 [NoticeRequest(to_role=Role.supervisor, urgent=True,
                                template="acceptance-refused",

@@ -94,9 +94,11 @@ class MaintenancePlanWorkflow:
                 start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
         return self.view()
 
-    def _change(self, change: str, reason: str, actor: Actor) -> None:
-        self.plan.changes.append(m.PlanChangeRecord(change=change, reason=reason,  # type: ignore[arg-type]
-                                                    by=actor, at=workflow.now()))
+    def _change(self, change: str, reason: str, actor: Actor, code: m.PlanNote | None = None,
+                params: dict[str, str] | None = None) -> None:
+        self.plan.changes.append(m.PlanChangeRecord(
+            change=change, reason=reason, reason_code=code, reason_params=params or {},  # type: ignore[arg-type]
+            by=actor, at=workflow.now()))
         self.plan.status = {"pause": PlanStatus.paused, "resume": PlanStatus.active,
                             "end": PlanStatus.ended}[change]
         self.version += 1
@@ -123,7 +125,8 @@ class MaintenancePlanWorkflow:
             if self.plan.ends_on is not None and due > self.plan.ends_on:
                 # The contract ends before the next visit: the plan ends (the unit stays in
                 # service; a renewed contract starts a new plan).
-                self._change("end", f"合同到期:{self.plan.ends_on}", SYSTEM)
+                self._change("end", "", SYSTEM, "contract_ended",
+                             {"ends_on": self.plan.ends_on.isoformat()})
                 return False
             due_at = m.opens_at(due, self.plan.timezone)
             now = workflow.now()
@@ -144,8 +147,7 @@ class MaintenancePlanWorkflow:
         self.plan.next_due = day + timedelta(days=self.plan.interval_days)
         self.version += 1
         if self.plan.status == PlanStatus.paused:
-            self.plan.visits.append(m.PlannedVisit(due_on=day, case_id=None,
-                                                   note="计划暂停,未开立"))
+            self.plan.visits.append(m.PlannedVisit(due_on=day, case_id=None, note_code="paused"))
             return
         try:
             start = await workflow.execute_activity(
@@ -157,7 +159,8 @@ class MaintenancePlanWorkflow:
         except ActivityError as error:
             cause = error.cause if error.cause is not None else error
             self.plan.visits.append(m.PlannedVisit(due_on=day, case_id=None,
-                                                   note=f"not opened: {cause}"))
+                                                   note_code="not_opened",
+                                                   note_params={"error": str(cause)}))
             return
         self.plan.visits.append(m.PlannedVisit(due_on=day, case_id=start.case_id,
                                                opened_at=workflow.now()))

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeRequest,
     )
     from caseflow.domain.sla import EscalationDue
+    from caseflow.domain.words import local_text, word
 
 S = RepairStatus
 URGENT_SEVERITIES = (Severity.critical, Severity.severe)
@@ -195,14 +196,15 @@ class RepairWorkflow(CaseWorkflow):
         self.deadlines.meet("classification", workflow.now())
         self._set_severity(p.severity, actor)
         self.status = S.awaiting_assignment
-        return (f"分级:{p.severity.value}({actor.name})",
+        return (f"分级:{word('severity', p.severity)}({actor.name})",
                 {"severity": p.severity.value, "reason": p.reason},
                 self._tell_if_critical())
 
     def _reclassify(self, actor: Actor, p: r.Reclassify) -> Outcome:
         before = self.severity
         self._set_severity(p.severity, actor)
-        return (f"重新分级:{before} -> {p.severity.value}:{p.reason}",
+        return (f"重新分级:{word('severity', before) if before else '未分级'} -> "
+                f"{word('severity', p.severity)}:{p.reason}",
                 {"from": before, "to": p.severity.value, "reason": p.reason},
                 self._tell_if_critical())
 
@@ -236,8 +238,7 @@ class RepairWorkflow(CaseWorkflow):
     def _arrive(self, actor: Actor, p: r.Arrive) -> Outcome:
         self.deadlines.meet("arrival", workflow.now())
         self.status = S.on_site
-        where = "到场" if p.mode.value == "on_site" else "远程接入"
-        return f"{where}:{actor.name}", {"mode": p.mode.value, "note": p.note}, []
+        return f"{word('mode', p.mode)}:{actor.name}", {"mode": p.mode.value, "note": p.note}, []
 
     def _report_site(self, actor: Actor, p: r.ReportSite) -> Outcome:
         self.status = S.site_reported
@@ -256,7 +257,7 @@ class RepairWorkflow(CaseWorkflow):
         self.fault_category = p.fault_category
         self.deadlines.change("restore", self._restore_spec())
         self.status = S.repairing if self.start.in_warranty else S.awaiting_quotation
-        return (f"诊断({p.fault_category.value}):{p.findings}",
+        return (f"诊断({word('fault_category', p.fault_category)}):{p.findings}",
                 p.model_dump(mode="json"), [])
 
     def _quote(self, actor: Actor, p: r.Quote) -> Outcome:
@@ -351,12 +352,13 @@ class RepairWorkflow(CaseWorkflow):
     def _pause(self, actor: Actor, p: r.Pause) -> Outcome:
         self.deadlines.pause(at=workflow.now(), reason=p.reason, note=p.note, by=actor.id,
                              resume_at=p.resume_at)
-        until = f",至 {p.resume_at.isoformat()}" if p.resume_at else ""
-        return f"暂停计时:{p.reason}{until}", p.model_dump(mode="json"), []
+        until = f",至 {local_text(p.resume_at)}" if p.resume_at else ""
+        return f"暂停计时:{word('pause_reason', p.reason)}{until}", p.model_dump(mode="json"), []
 
     def _resume(self, actor: Actor, p: r.Remark) -> Outcome:
         pause = self.deadlines.resume(at=workflow.now(), by=actor.id)
-        return (f"恢复计时({pause.reason if pause else ''})", {"note": p.note}, [])
+        return (f"恢复计时({word('pause_reason', pause.reason) if pause else ''})",
+                {"note": p.note}, [])
 
     # ----- remote monitoring ---------------------------------------------------------------------
 
@@ -431,7 +433,7 @@ class RepairWorkflow(CaseWorkflow):
             return
         link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
         await self._record("complaint-closed", SYSTEM,
-                           f"关联投诉结案 {start.case_id}:{result.outcome.value}"
+                           f"关联投诉结案 {start.case_id}:{word('outcome', result.outcome)}"
                            f"(第 {result.level} 级)",
                            {"complaint_id": start.case_id, "outcome": result.outcome.value,
                             "level": result.level})

@@ -7,12 +7,12 @@ import { clear, el, message, table } from "../dom.js";
 import { t, word } from "../i18n.js";
 import { fromInput, when } from "../time.js";
 
-const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance"];
+const KINDS = ["repair", "complaint", "emergency", "installation", "maintenance", "adverse_event"];
 const SEVERITIES = ["critical", "severe", "general", "minor"];
 
 // The statuses of each kind, from the API's own enums: a closed vocabulary, chosen from a list.
 const STATUS_ENUMS = { repair: "RepairStatus", complaint: "ComplaintStatus", emergency: "EmergencyStatus",
-  installation: "InstallationStatus", maintenance: "VisitStatus" };
+  installation: "InstallationStatus", maintenance: "VisitStatus", adverse_event: "AdverseEventStatus" };
 
 export async function render(page) {
   const [hospitals, defs] = await Promise.all([get("/v1/hospitals"), schemas()]);
@@ -43,9 +43,12 @@ export async function render(page) {
     if (breached.checked) found.breached = "true";
     return found;
   };
+  let asked = 0; // an answer to an earlier search arriving late does not replace a later one
   const search = async (cursor) => {
+    const mine = ++asked;
     try {
       const found = await get("/v1/cases", { ...params(), cursor });
+      if (mine !== asked) return;
       const list = table([
         { label: t("col.case"), cell: (c) => caseLink(c.case_id) },
         { label: t("col.kind"), cell: (c) => word(c.kind) },
@@ -63,7 +66,7 @@ export async function render(page) {
         results.append(el("button", { type: "button", class: "secondary more", onclick: () => search(found.next_cursor) }, t("search.more")));
       }
     } catch (error) {
-      clear(results).append(message("error", explain(error)));
+      if (mine === asked) clear(results).append(message("error", explain(error)));
     }
   };
   const csv = async () => {

@@ -75,7 +75,7 @@ function summary(view) {
 // phone numbers as tel: links, lists (alarm codes, attachments' names) one after another.
 function intakeValue(name, value) {
   if (/_at$/.test(name)) return when(value);
-  if (["channel", "severity", "trigger", "category", "modality"].includes(name)) return word(value);
+  if (["channel", "severity", "trigger", "category", "modality", "event_type"].includes(name)) return word(value);
   if (/phone|contact/.test(name) && /^[0-9+\-() ]{5,}$/.test(String(value))) {
     return el("a", { href: `tel:${String(value).replace(/[^0-9+]/g, "")}`, class: "tel", translate: "no" }, String(value));
   }

@@ -154,6 +154,13 @@ function changePlan(serial, change) {
   }, false);
 }
 
+// What the plan says itself (a code and its parameters) in the console's language, else what
+// a person wrote (or a plan before the codes), as written.
+function planNote(code, params, written) {
+  if (code) return el("span", { class: "plan-note", "data-code": code }, t(`eq.note.${code}`, params || {}));
+  return el("span", { translate: "no" }, written || "");
+}
+
 function plan(unit) {
   if (unit.plan_unavailable) return message("info", t("eq.planUnavailable"));
   const found = unit.plan;
@@ -171,11 +178,11 @@ function plan(unit) {
       { label: t("eq.dueOn"), cell: (v) => v.due_on },
       { label: t("col.case"), cell: (v) => (v.case_id ? caseLink(v.case_id) : el("span", { class: "muted" }, t("eq.notOpened"))) },
       { label: t("col.opened"), cell: (v) => when(v.opened_at) },
-      { label: word("note"), cell: (v) => el("span", { translate: "no" }, v.note || "") },
+      { label: word("note"), cell: (v) => planNote(v.note_code, v.note_params, v.note) },
     ], [...found.visits].reverse()),
     found.changes.length ? [el("h3", {}, t("eq.changes")), table([
       { label: t("col.what"), cell: (c) => t(`eq.change.${c.change}`) },
-      { label: word("reason"), cell: (c) => el("span", { translate: "no" }, c.reason) },
+      { label: word("reason"), cell: (c) => planNote(c.reason_code, c.reason_params, c.reason) },
       { label: t("col.who"), cell: (c) => el("span", { translate: "no" }, c.by.name) },
       { label: t("col.at"), cell: (c) => when(c.at) },
     ], found.changes)] : null);
