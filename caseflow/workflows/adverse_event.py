@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
     from caseflow.domain.records import PLACE_IN_GROUP, SYSTEM, Actor, CaseProjection, NoticeRequest
     from caseflow.domain.regulatory_policy import GROUP, RegulatoryClock, RegulatoryPolicy
-    from caseflow.domain.words import word
+    from caseflow.domain.words import local_text, word
 
 from caseflow.workflows.case import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, CaseWorkflow, Outcome
 
@@ -435,7 +435,8 @@ class AdverseEventWorkflow(CaseWorkflow):
                                               started_at=begin)
             report.group_due_at = commitment.due_at
             due[report.jurisdiction] = commitment.due_at.isoformat() if commitment.due_at else ""
-        dues = ",".join(f"{code} {at}" for code, at in due.items())
+        dues = ",".join(f"{code} {local_text(report.group_due_at)}" for report in self.reports
+                        if (code := report.jurisdiction) in due and report.group_due_at)
         await self._record("group-joined", SYSTEM,
                            f"属群体不良事件 {joined.group_case_id}"
                            + (f",个例报告期限 {dues}" if due else ""),
