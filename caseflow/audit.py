@@ -272,11 +272,7 @@ def verify_file(path: Path, sessions: sessionmaker[Session]) -> tuple[bool, str]
         digests = [history_fingerprint(h, case_id) for h in histories]
     except Exception as error:  # not a history at all
         return False, f"{path}: not a workflow history ({type(error).__name__}: {error})"
-    with sessions() as session:
-        seal = seals.seal_of(session, case_id)
-        case = session.scalar(select(Case).where(Case.case_id == case_id))
-        waiting = record_status(session, case).waits_for \
-            if case is not None and seal is None else None
+    seal, waiting = _seal_or_wait(sessions, case_id)
     if seal is None:
         why = f": {waiting}" if waiting else " (no such case)"
         return False, f"{path}: case {case_id} has no seal yet{why}"
@@ -307,16 +303,22 @@ def verify_file(path: Path, sessions: sessionmaker[Session]) -> tuple[bool, str]
     return True, f"{path}: {where} matches its seal ({seal.record_sha256})"
 
 
-def verify_report_file(path: Path, case_id: str, data: dict[str, Any],
-                       sessions: sessionmaker[Session]) -> tuple[bool, str]:
-    """Whether an adverse event's report file was made of the record sealed for its case: its
-    source's state and timeline have the seal's fingerprints (the seal as the database keeps
-    it, not the copy in the file), and the file made again from that source is the file."""
+def _seal_or_wait(sessions: sessionmaker[Session], case_id: str) -> tuple[Any, str | None]:
+    """The case's seal, or (None and) what its seal waits for (None: no such case)."""
     with sessions() as session:
         seal = seals.seal_of(session, case_id)
         case = session.scalar(select(Case).where(Case.case_id == case_id))
         waiting = record_status(session, case).waits_for \
             if case is not None and seal is None else None
+    return seal, waiting
+
+
+def verify_report_file(path: Path, case_id: str, data: dict[str, Any],
+                       sessions: sessionmaker[Session]) -> tuple[bool, str]:
+    """Whether an adverse event's report file was made of the record sealed for its case: its
+    source's state and timeline have the seal's fingerprints (the seal as the database keeps
+    it, not the copy in the file), and the file made again from that source is the file."""
+    seal, waiting = _seal_or_wait(sessions, case_id)
     if seal is None:
         why = f": {waiting}" if waiting else " (no such case)"
         return False, f"{path}: report file of case {case_id}: the case has no seal yet{why}"
