@@ -12,6 +12,7 @@ standing in for the people's chat robots. docs/operations.md explains what is as
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections import Counter
@@ -31,6 +32,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 import caseflow.policy
 from caseflow.api.app import create_app
 from caseflow.config import Settings
+from caseflow.replay import replay_case
 from caseflow.store import directory
 from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification, Person
@@ -419,6 +421,25 @@ async def stop_the_database(stack: Stack, load: Load) -> None:
         await asyncio.to_thread(stack.database.start)
 
 
+async def stall_the_worker_now_and_then(stack: Stack, stop: asyncio.Event) -> int:
+    """Stop the worker (SIGSTOP) for up to 4 s, let it run for up to 0.6 s, again and again
+    until `stop` (a fixed seed, so each run stalls alike); how many stalls."""
+    rng, stalls = random.Random(4), 0
+    while not stop.is_set():
+        stack.worker.stall()
+        stalls += 1
+        try:
+            await asyncio.sleep(rng.uniform(0.05, 4))
+        finally:
+            stack.worker.resume()
+        await asyncio.sleep(rng.uniform(0.05, 0.6))
+    return stalls
+
+
+async def nothing_more(stack: Stack, load: Load) -> None:
+    """The stalls are the fault (the load runs through them from its first case on)."""
+
+
 # ----- the tests ----------------------------------------------------------------------------------------
 
 async def test_kill_9_of_the_worker_mid_load_loses_and_doubles_nothing(stack):
@@ -431,6 +452,24 @@ async def test_kill_9_of_the_temporal_server_mid_load_loses_and_doubles_nothing(
     load = await run_load(stack, kill_temporal)
     assert load.worker_starts == 0 and stack.worker.running, "the worker reconnected by itself"
     await assert_nothing_lost_or_doubled(stack, load, "kill -9 Temporal, restart")
+
+
+async def test_a_worker_stalled_again_and_again_loses_nothing_and_every_case_replays(stack):
+    """A worker starved of CPU (stopped for seconds, again and again, from the first case on):
+    its sticky tasks time out and reach it late, steps and rungs meet. Every case's history
+    must replay on today's code: a case whose replay diverges stops at its next cache miss (a
+    nondeterminism error; docs/architecture.md "The watcher escalates by its timer")."""
+    stop = asyncio.Event()
+    stalling = asyncio.create_task(stall_the_worker_now_and_then(stack, stop))
+    try:
+        load = await run_load(stack, nothing_more)
+    finally:
+        stop.set()
+        stalls = await stalling
+    diverged = [found for found in [await replay_case(stack.temporal_client, case_id)
+                                    for case_id in load.cases] if not found.ok]
+    assert not diverged, [(found.name, found.event_id, found.reason) for found in diverged]
+    await assert_nothing_lost_or_doubled(stack, load, f"worker stalled {stalls} times")
 
 
 async def test_database_stopped_mid_load_answers_503_and_loses_and_doubles_nothing(stack):

@@ -271,7 +271,8 @@ class CaseView(BaseModel):
 # Versions of the workflow code a case can be opened by (CaseStart.version), and the one new
 # cases are opened by now.
 OPENED_LEAN = 1  # lean histories; the classification, closing and commissioning clocks
-CODE_VERSION = OPENED_LEAN
+RUNGS_BY_TIMER = 2  # the deadline watcher escalates when its timer fires, never by the clock
+CODE_VERSION = RUNGS_BY_TIMER
 
 
 class CaseStart(BaseModel):

@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import (
         OPENED_LEAN,
+        RUNGS_BY_TIMER,
         STAFF,
         ActionRule,
         CaseAction,
@@ -89,6 +90,9 @@ ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
 # Cases opened under this patch are lean (docs/architecture.md "Lean case histories"); the
 # patches before it (the deadline revisions, each kind's own) are all in force for them.
 LEAN_PATCH = "lean-histories"
+# Lean cases opened since this patch escalate a rung only when the watcher's timer fires
+# (sla.watch_lean `by_timer`; docs/architecture.md "The watcher escalates by its timer").
+RUNGS_BY_TIMER_PATCH = "sla-rungs-by-timer"
 # A run continues as new once its history passes either bound (or Temporal suggests it), far
 # below Temporal's warnings (10,240 events, 10 MB).
 MAX_EVENTS = 1_000
@@ -468,9 +472,11 @@ class CaseWorkflow:
                             on_escalation=self._escalate, on_resume=self._auto_resume)
             await asyncio.gather(watcher, *(work() for work in alongside))
             return
+        by_timer = self._since(RUNGS_BY_TIMER, RUNGS_BY_TIMER_PATCH)
         work = [asyncio.ensure_future(task()) for task in alongside]
         await watch_lean(self.deadlines, stop=lambda: self.closed or self._continuing(),
-                         on_escalation=self._escalate, on_resume=self._auto_resume)
+                         on_escalation=self._escalate, on_resume=self._auto_resume,
+                         by_timer=by_timer)
         if not self.closed:
             await workflow.wait_condition(
                 lambda: self.closed or (self._busy == 0 and workflow.all_handlers_finished()))

@@ -366,8 +366,10 @@ class Deadlines:
         pause = self.paused
         return pause is not None and pause.resume_at is not None and pause.resume_at <= now
 
-    def due(self, now: datetime) -> list[EscalationDue]:
-        """Every rung due by `now` and not fired yet, marked fired (each exactly once)."""
+    def due(self, now: datetime, fired_at: datetime | None = None) -> list[EscalationDue]:
+        """Every rung due by `now` and not fired yet, marked fired (each exactly once) at
+        `fired_at` (default `now`)."""
+        fired_at = fired_at or now
         fired: list[EscalationDue] = []
         for commitment in self._open():
             pending = [(lvl, at, notify) for lvl, at, notify in self._pending(commitment)
@@ -377,13 +379,13 @@ class Deadlines:
                 if level <= WARNING and breach_due:
                     continue  # a warning or reminder after the breach tells nobody anything
                 commitment.fired.append(
-                    FiredLevel(level=level, notify=notify, scheduled_at=at, fired_at=now))
+                    FiredLevel(level=level, notify=notify, scheduled_at=at, fired_at=fired_at))
                 if level == 1:
                     commitment.breached_at = at
                 fired.append(EscalationDue(
                     commitment=commitment.key, label=commitment.label, round=commitment.round,
                     level=level, notify=notify, owner=commitment.owner,
-                    owner_id=commitment.owner_id, scheduled_at=at, fired_at=now,
+                    owner_id=commitment.owner_id, scheduled_at=at, fired_at=fired_at,
                     due_at=commitment.due_at))
         if fired:
             self.version += 1
@@ -485,32 +487,54 @@ def view(c: Commitment, now: datetime) -> CommitmentView:
 
 async def watch_lean(deadlines: Deadlines, *, stop: Callable[[], bool],
                      on_escalation: Callable[[EscalationDue], Awaitable[None]],
-                     on_resume: Callable[[], Awaitable[None]]) -> None:
+                     on_resume: Callable[[], Awaitable[None]], by_timer: bool = False) -> None:
     """The watcher of lean cases: escalate what is due until `stop()` (the case closed, or it
     continues as new). One timer at a time, set again only when the next wake-up comes before
     it: a step that moves the wake-up later leaves the timer alone (it fires early, finds
     nothing due and is set for the new wake-up), so most steps add no timer events to the
     history. A timer still set when the case closes is simply dropped with the run.
+
+    `by_timer` (cases opened since `RUNGS_BY_TIMER`): a rung is escalated only when a timer
+    fires, and what is due is what was due at the wake-up the timer was set for (or, for a
+    rung already past when planned, at the time it was planned: it gets a timer of a
+    millisecond), never at the clock of the task the timer fires in. A worker
+    can run a workflow task with the clock of its previous task (docs/architecture.md "The
+    watcher escalates by its timer"), and replay then reads a later clock: deciding by the
+    clock made the two issue different commands (a nondeterminism error that stops the case).
     """
     timer: asyncio.Future[None] | None = None
-    armed: datetime | None = None
+    armed: datetime | None = None  # the wake-up the timer is set for
+    decide_at: datetime | None = None  # what is due when it fires is what is due at this instant
     while not stop():
         now = workflow.now()
         wakeup = deadlines.wakeup()
-        if wakeup is not None and wakeup <= now:
-            if deadlines.resume_due(now):
-                await on_resume()
-            for escalation in deadlines.due(now):
-                await on_escalation(escalation)
-            continue
-        if timer is not None and timer.done():
-            timer, armed = None, None
+        if by_timer:
+            if timer is not None and timer.done():
+                assert decide_at is not None
+                at, timer, armed, decide_at = decide_at, None, None, None
+                if deadlines.resume_due(at):
+                    await on_resume()
+                for escalation in deadlines.due(at, fired_at=max(now, at)):
+                    await on_escalation(escalation)
+                continue
+        else:
+            if wakeup is not None and wakeup <= now:
+                if deadlines.resume_due(now):
+                    await on_resume()
+                for escalation in deadlines.due(now):
+                    await on_escalation(escalation)
+                continue
+            if timer is not None and timer.done():
+                timer, armed = None, None
         if wakeup is not None and (armed is None or wakeup < armed):
             if timer is not None:
                 timer.cancel()
-            timer = asyncio.ensure_future(workflow.sleep(wakeup - now,
-                                                         summary="next SLA deadline"))
-            armed = wakeup
+            wait = max(wakeup - now, MIN_TIMER) if by_timer else wakeup - now
+            timer = asyncio.ensure_future(workflow.sleep(wait, summary="next SLA deadline"))
+            armed, decide_at = wakeup, max(wakeup, now)
         await workflow.wait_condition(
             lambda planned=wakeup, ticking=timer: (stop() or (ticking is not None and ticking.done())
                                                    or deadlines.wakeup() != planned))
+
+
+MIN_TIMER = timedelta(milliseconds=1)  # the timer of a rung already due when planned
