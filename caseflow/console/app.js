@@ -15,6 +15,7 @@ import * as inbox from "./pages/inbox.js";
 import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
 import * as reliability from "./pages/reliability.js";
+import * as reviews from "./pages/reviews.js";
 import * as migrations from "./pages/migrations.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
@@ -31,6 +32,7 @@ const PAGES = {
   hotline: { page: hotline, nav: "nav.hotline", needs: "open_repair" },
   intake: { page: hotline.intake },
   mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
+  reviews: { page: reviews, nav: "nav.reviews", roles: ["regulatory", "auditor", "manager", "director"] },
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
   sla: { page: sla, nav: "nav.sla", needs: "read_reports" },
   reliability: { page: reliability, nav: "nav.reliability", needs: "read_reports" },
@@ -52,7 +54,7 @@ function shown(entry) {
 
 // Where each role starts.
 const HOME = { hotline: "hotline", engineer: "mine", supervisor: "board", manager: "board",
-  director: "board", auditor: "search", admin: "people" };
+  director: "board", auditor: "search", admin: "people", regulatory: "reviews" };
 
 function home() {
   if (!me) return "sign-in";

@@ -62,6 +62,19 @@ class AdverseEventCreate(Payload):
                                   "it (default: now)")
 
 
+class LinkedAdverseEventRequest(BaseModel):
+    """A reportability review decided its case is possibly reportable: the adverse event on
+    that case's unit, counted from that case's intake."""
+
+    review_id: str
+    origin_case_id: str
+    hospital_id: str
+    equipment_serial: str | None
+    event_type: str
+    description: str
+    opened_by: Actor
+
+
 class UnitRegistration(BaseModel):
     """Where the unit is registered (its jurisdictions) and its UDI, from the register."""
 
@@ -85,6 +98,7 @@ class AdverseEventStart(BaseModel):
     registration: UnitRegistration
     aware_at: datetime
     origin: EventOrigin | None = None
+    review_id: str | None = None  # the reportability review that found it possibly reportable
     policy: CasePolicy
     opened_by: Actor
     carried: AdverseEventCarry | None = None
@@ -194,6 +208,7 @@ class AdverseEventView(CaseView):
     registration: UnitRegistration
     aware_at: datetime
     origin: EventOrigin | None = None
+    review_id: str | None = None
     reports: list[RegulatoryReport]
     investigations: list[Investigate] = []
     evaluation: str | None = None

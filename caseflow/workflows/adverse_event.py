@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import adverse_event as ae
+    from caseflow.domain.cases import LinkedCase
     from caseflow.domain.enums import Role
     from caseflow.domain.errors import InvalidPayload, InvalidTransition
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
@@ -49,7 +50,10 @@ class AdverseEventWorkflow(CaseWorkflow):
         self.investigations: list[ae.Investigate] = []
         self.evaluation: str | None = None
         self.reply: str | None = None
-        self.linked_cases = []
+        # Opened by a reportability review: the review is linked (it links this event back).
+        self.linked_cases = [] if start.review_id is None else [LinkedCase(
+            case_id=start.review_id, kind="review", relation="review", status="decided",
+            opened_at=self.opened_at)]
         if start.opened_by.role == Role.regulatory:
             self.assignee = start.opened_by
         self.reports: list[ae.RegulatoryReport] = []
@@ -88,7 +92,8 @@ class AdverseEventWorkflow(CaseWorkflow):
             **self._case_view(), status=self.status, event_type=self.event_type,
             intake=self.start.intake, hospital_name=self.start.hospital_name,
             equipment=self.start.equipment, registration=self.start.registration,
-            aware_at=self.start.aware_at, origin=self.start.origin, reports=self.reports,
+            aware_at=self.start.aware_at, origin=self.start.origin,
+            review_id=self.start.review_id, reports=self.reports,
             investigations=self.investigations, evaluation=self.evaluation, reply=self.reply,
             linked_cases=self.linked_cases)
 

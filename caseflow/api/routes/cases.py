@@ -41,6 +41,7 @@ from caseflow.domain.cases import (
     PersonField,
     RecordStatus,
     StepResult,
+    redact_event,
     with_earlier_runs,
 )
 from caseflow.domain.cases import CaseView as CaseViewBase
@@ -211,9 +212,27 @@ async def known_case(sessions, case_id: str, principal: Principal | None) -> Cas
 async def get_case(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
-    its page in the Temporal Web UI."""
-    return await case_view(temporal, sessions, settings,
-                           await known_case(sessions, case_id, principal))
+    its page in the Temporal Web UI. A reportability review's deliberations (decision, reason,
+    author) only for the roles that read them."""
+    row = await known_case(sessions, case_id, principal)
+    return for_reader(await case_view(temporal, sessions, settings, row), row, principal)
+
+
+def for_reader(view: BaseModel, row: Case, principal: Principal) -> BaseModel:
+    """The view as `principal` may read it: a confidential kind's without its deliberations
+    for the roles that do not read them (domain/cases.py `Confidential`)."""
+    secret = KINDS[row.kind].confidential
+    return secret.redact(view) if secret and secret.hides_from(principal.role) else view
+
+
+def refuse_deliberations(row: Case, principal: Principal, what: str) -> None:
+    """403 for what holds every payload (history, export) of a confidential kind's case, to a
+    role that does not read its deliberations."""
+    secret = KINDS[row.kind].confidential
+    if secret is not None and secret.hides_from(principal.role):
+        readers = ", ".join(sorted(r.value for r in secret.readers))
+        raise NotPermitted(f"the {what} of {row.case_id} holds its deliberations; readable by: "
+                           f"{readers}")
 
 
 async def case_view(temporal: Client, sessions, settings: Settings, row: Case) -> BaseModel:  # type: ignore[no-untyped-def]
@@ -307,11 +326,12 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
         with sessions.begin() as session:
             add_text(session, case_id, data)
 
-    await run_in_threadpool(findable)
+    if kind.confidential is None:  # a review's reason is not searchable by every reader
+        await run_in_threadpool(findable)
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
-    return await case_view(temporal, sessions, settings,
-                           await known_case(sessions, case_id, principal))
+    row = await known_case(sessions, case_id, principal)
+    return for_reader(await case_view(temporal, sessions, settings, row), row, principal)
 
 
 def digest(text: str) -> str:
@@ -369,9 +389,14 @@ async def timeline(
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the
     workflow recorded, every notification and its delivery, and the history's seal."""
-    await known_case(sessions, case_id, principal)
-    return await run_in_threadpool(timeline_entries, sessions, case_id,
-                                   tuple(sources) if sources else case_timeline.SOURCES)
+    row = await known_case(sessions, case_id, principal)
+    entries = await run_in_threadpool(timeline_entries, sessions, case_id,
+                                      tuple(sources) if sources else case_timeline.SOURCES)
+    kind = KINDS[row.kind]
+    if kind.confidential is None:
+        return entries
+    return [TimelineEntry.model_validate(redact_event(kind, principal.role, e.model_dump()))
+            if e.source == "case" else e for e in entries]
 
 
 def timeline_entries(sessions, case_id: str, wanted: tuple[str, ...]) -> list[TimelineEntry]:  # type: ignore[no-untyped-def]
@@ -405,7 +430,7 @@ async def service_report(
 async def history(case_id: CaseId, principal: Reader, sessions: SessionsDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await known_case(sessions, case_id, principal)
+    refuse_deliberations(await known_case(sessions, case_id, principal), principal, "history")
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
@@ -447,6 +472,7 @@ async def export(case_id: CaseId, principal: Reader, sessions: SessionsDep,
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
     row = await known_case(sessions, case_id, principal)
+    refuse_deliberations(row, principal, "export")
 
     def read_sealed() -> tuple[Seal | None, dict[str, Any] | None, list[TimelineEntry]]:
         with sessions() as session:

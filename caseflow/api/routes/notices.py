@@ -52,7 +52,8 @@ async def live_feed(
 
     viewer = live.Viewer(person_id=principal.id, scope=principal.scope,
                          notified=await run_in_threadpool(notified),
-                         reads_cases=may(principal.role, Capability.read_cases))
+                         reads_cases=may(principal.role, Capability.read_cases),
+                         role=principal.role)
     feed: live.LiveFeed = request.app.state.live
 
     async def events() -> Any:

@@ -7,12 +7,14 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionDep, SessionsDep
 from caseflow.domain.access import Capability
-from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecord
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.subscriptions import (
     DeliveryList,
     DeliveryPublic,
@@ -23,7 +25,7 @@ from caseflow.domain.subscriptions import (
     encode,
 )
 from caseflow.store import subscriptions
-from caseflow.store.models import Subscription, SubscriptionDelivery
+from caseflow.store.models import Case, Subscription, SubscriptionDelivery
 
 router = APIRouter(tags=["subscriptions"])
 Admin = Annotated[Principal, allowed(Capability.manage_subscriptions)]
@@ -129,12 +131,21 @@ async def get_event(event_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: 
                     sessions: SessionsDep) -> Response:
     """One case event by id, byte for byte the body its deliveries carry (for a receiver that
     missed one)."""
-    def read() -> bytes | None:
+    def read() -> tuple[bytes | None, str | None]:
         with sessions() as session:
             row = subscriptions.case_event(session, event_id)
-            return None if row is None else encode(subscriptions.event_message(row))
+            if row is None:
+                return None, None
+            kind = session.scalar(select(Case.kind).where(Case.case_id == row.case_id))
+            secret = KINDS[kind].confidential if kind in KINDS else None
+            if secret is not None and row.event in secret.events \
+                    and secret.hides_from(principal.role):
+                return None, row.case_id
+            return encode(subscriptions.event_message(row)), None
 
-    body = await run_in_threadpool(read)
+    body, hidden_of = await run_in_threadpool(read)
+    if hidden_of is not None:
+        raise NotPermitted(f"case event {event_id} is a deliberation of {hidden_of}")
     if body is None:
         raise UnknownRecord(f"no case event {event_id}")
     return Response(content=body, media_type="application/json")
