@@ -19,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 from caseflow.domain.adverse_event import AdverseEventView
 from caseflow.domain.records import SYSTEM
 from caseflow.domain.review import NO_RULE_MATCHED, ReviewView
-from caseflow.store.models import Case, CaseEventRow
+from caseflow.store.models import Case, CaseEventRow, Notification
 from tests.adverse_event_driver import REGULATORY
 from tests.case_driver import CaseDriver
 from tests.complaint_driver import ComplaintDriver
@@ -100,6 +100,10 @@ async def test_a_late_review_escalates_once_per_level(private_env, sessions, pol
     for level, fraction in LADDER.items():
         assert abs(fired[level] - (view.opened_at + fraction * DAY)) < PROMPT
     assert escalations(sessions, review.case_id) == [("decision", n) for n in (0, 1, 2, 3)]
+    with sessions() as session:  # the warning went to regulatory affairs
+        warned = set(session.scalars(select(Notification.person_id).where(
+            Notification.case_id == review.case_id, Notification.template == "warning")))
+    assert warned == {"RA-01"}
     await review.sleep(days=2)  # nothing fires twice
     assert escalations(sessions, review.case_id) == [("decision", n) for n in (0, 1, 2, 3)]
     decided = await review.act("decide", REGULATORY, decision="not_adverse_event",

@@ -156,6 +156,9 @@ WORDS: dict[str, dict[str, str]] = {
     "hotline": {"zh-CN": "热线", "en": "the hotline"},
     "next_on_call": {"zh-CN": "下一位值班人员", "en": "the next person on call"},
     "owner": {"zh-CN": "负责人", "en": "the owner"},
+    "regulatory": {"zh-CN": "法规事务", "en": "regulatory affairs"},
+    # a reportability review's commitment
+    "decision": {"zh-CN": "可报告性评审结论", "en": "reportability decision"},
     # parties of an acceptance
     "vendor": {"zh-CN": "厂家", "en": "vendor"},
     "hospital": {"zh-CN": "医院", "en": "hospital"},
@@ -164,6 +167,8 @@ WORDS: dict[str, dict[str, str]] = {
     "emergency-not-opened": {"zh-CN": "未能开立关联应急", "en": "The linked emergency could not be opened"},
     "repair-not-opened": {"zh-CN": "未能开立关联维修", "en": "The linked repair could not be opened"},
     "complaint-ended": {"zh-CN": "关联投诉异常结束", "en": "The linked complaint ended abnormally"},
+    "review-not-opened": {"zh-CN": "未能开立可报告性评审", "en": "The reportability review could not be opened"},
+    "adverse_event-not-opened": {"zh-CN": "未能开立不良事件", "en": "The adverse event could not be opened"},
 }
 WORDED = ("action", "status", "severity", "trigger", "commitment", "notify", "party", "event")
 

@@ -163,7 +163,7 @@ def without_deliberations(view: BaseModel) -> BaseModel:
     assert isinstance(view, ReviewView)
     return view.model_copy(update={
         "decision": None, "reason": None, "reason_code": None, "decided_by": None,
-        "event_type": None, "flags": [], "linked_cases": [], "escalations": view.escalations,
+        "event_type": None, "flags": [], "linked_cases": [],
         "steps": [step.model_copy(update={"data": {}, "by": Actor(id="", name="")})
                   for step in view.steps],
         "deliberations_hidden": True})
