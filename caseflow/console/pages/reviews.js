@@ -37,9 +37,12 @@ async function cards(status, again) {
     card(item, await get(`/v1/cases/${encodeURIComponent(item.case_id)}`), await actionButtons(item.case_id, after, { kind: "review" }))));
   return [
     ...(open.length ? open : [el("p", { class: "empty" }, t("reviews.none"))]),
-    decided.items.length ? section(t("reviews.decided"), table(
-      [t("col.case"), t("reviews.of"), t("col.status"), t("col.at")],
-      decided.items.map((item) => [caseLink(item.case_id), el("span", { translate: "no" }, item.title), word(item.status), when(item.updated_at)]))) : null,
+    decided.items.length ? section(t("reviews.decided"), table([
+      { label: t("col.case"), cell: (item) => caseLink(item.case_id) },
+      { label: t("reviews.of"), cell: (item) => el("span", { translate: "no" }, item.title) },
+      { label: t("col.status"), cell: (item) => word(item.status) },
+      { label: t("col.at"), cell: (item) => when(item.updated_at) },
+    ], decided.items)) : null,
   ].filter(Boolean);
 }
 
