@@ -32,6 +32,7 @@ from caseflow.domain.adverse_event import (
     LinkedAdverseEventRequest,
     Placed,
 )
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, LinkedEmergencyRequest
 from caseflow.domain.enums import ComplaintChannel, EmergencyTrigger
@@ -241,7 +242,7 @@ class CaseOpening:
                 screened=(not flagged and origin.kind == "repair"
                           and policy.review.unflagged_repairs == "screen"),
                 event_types=list(regulatory.event_types), policy=policy,
-                opened_by=SYSTEM)
+                opened_by=SYSTEM, version=CODE_VERSION)
 
         review = await asyncio.to_thread(
             self._reserve, "review", "reportability-review", f"case:{origin.case_id}",

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from caseflow.domain.cases import (
     CaseCarry,
     CaseKind,
+    CaseStart,
     CaseView,
     Confidential,
     LinkedCase,
@@ -31,6 +32,7 @@ from caseflow.domain.cases import (
 from caseflow.domain.enums import PatientHarm, Role
 from caseflow.domain.policy import CasePolicy, ReviewRules
 from caseflow.domain.records import Actor
+from caseflow.domain.words import word
 
 NO_RULE_MATCHED = "no_rule_matched"  # the reason code of a repair screened by the rules
 
@@ -84,7 +86,7 @@ class LinkedReviewRequest(BaseModel):
     facts: ReviewFacts
 
 
-class ReviewStart(BaseModel):
+class ReviewStart(CaseStart):
     case_id: str
     origin: ReviewOrigin
     hospital_id: str
@@ -170,7 +172,7 @@ def without_deliberations(view: BaseModel) -> BaseModel:
 
 
 def _summary(start: ReviewStart) -> str:
-    return f"可报告性评审 {start.origin.kind} {start.origin.case_id}"
+    return f"可报告性评审 {word('kind', start.origin.kind)} {start.origin.case_id}"
 
 
 KIND = CaseKind(

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
+    from caseflow.domain.words import word
 
 S = rv.ReviewStatus
 DECISION = "decision"  # the commitment: regulatory affairs decides
@@ -61,17 +62,19 @@ class ReportabilityReviewWorkflow(CaseWorkflow):
                 "policy_version": self.policy.policy_version}
         if start.screened:
             self._intake_events.append(self._event(
-                "opened", start.opened_by, f"可报告性评审:{origin.kind} {origin.case_id}",
-                data))
+                "opened", start.opened_by,
+                f"可报告性评审:{word('kind', origin.kind)} {origin.case_id}", data))
             self._decided(SYSTEM, rv.Decision.not_adverse_event, None)
             self._intake_events.append(self._event(
-                "screened", SYSTEM, f"规则筛查:无规则命中,非不良事件({rv.NO_RULE_MATCHED})",
+                "screened", SYSTEM,
+                f"规则筛查:无规则命中,{word('decision', rv.Decision.not_adverse_event)}",
                 {"decision": self.decision, "reason_code": rv.NO_RULE_MATCHED,
                  "policy_version": self.policy.policy_version}))
             return
         self.deadlines.start(DECISION, self._spec(), at=self.opened_at)
         self._intake_events.append(self._event(
-            "opened", start.opened_by, f"可报告性评审:{origin.kind} {origin.case_id}", data,
+            "opened", start.opened_by,
+            f"可报告性评审:{word('kind', origin.kind)} {origin.case_id}", data,
             [NoticeRequest(to_role=Role.regulatory, urgent=bool(start.flags),
                            template="review-opened",
                            params={"case_id": self.case_id, "origin": origin.case_id,
@@ -142,7 +145,7 @@ class ReportabilityReviewWorkflow(CaseWorkflow):
     def _decide(self, actor: Actor, p: rv.Decide) -> Outcome:
         self._decided(actor, p.decision, p.reason or None)
         self.event_type = p.event_type
-        return (f"评审结论:{p.decision.value}" + (f":{p.reason}" if p.reason else ""),
+        return (f"评审结论:{word('decision', p.decision)}" + (f":{p.reason}" if p.reason else ""),
                 p.model_dump(mode="json", exclude_none=True), [])
 
     def _decided(self, actor: Actor, decision: rv.Decision, reason: str | None) -> None:
@@ -165,8 +168,9 @@ class ReportabilityReviewWorkflow(CaseWorkflow):
                 review_id=self.case_id, origin_case_id=origin.case_id,
                 hospital_id=self.hospital_id, equipment_serial=self.start.equipment_serial,
                 event_type=self.event_type,
-                description=self.reason or f"可报告性评审 {self.case_id}:{origin.kind} "
-                                           f"{origin.case_id} 可能需报告",
+                description=self.reason or f"可报告性评审 {self.case_id}:"
+                                           f"{word('kind', origin.kind)} {origin.case_id} "
+                                           "可能需报告",
                 opened_by=self.decided_by),
             summary="", opened=lambda case_id: f"不良事件 {case_id}:评审认为可能需报告",
             on_its_own=True)
