@@ -373,6 +373,9 @@ class CaseKind:
     desk: bool = False  # opened at the hotline's desk: an intake form of the console's
     # Deliberations only some roles read (None: every reader of the case reads all of it).
     confidential: Confidential | None = None
+    # Its commitments are the contract's (service levels promised to a hospital), counted in the
+    # SLA report; False for internal work a case opens on its own (a reportability review).
+    contract_commitments: bool = True
 
     def status_names(self) -> tuple[str, ...]:
         """Its statuses, and `void`: a number issued whose case never started."""

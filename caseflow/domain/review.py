@@ -179,5 +179,6 @@ KIND = CaseKind(
     name="review", prefix="RV", workflow="ReportabilityReviewWorkflow",
     workflow_module="caseflow.workflows.review", view=ReviewView, rules=REVIEW_ACTIONS,
     statuses=ReviewStatus, collection="reviews", start=ReviewStart, summary=_summary,
+    contract_commitments=False,
     confidential=Confidential(readers=DELIBERATION_READERS, events=frozenset({"decide", "screened"}),
                               redact=without_deliberations))
