@@ -92,6 +92,7 @@ const TEXT = {
   "reviews.unflagged": ["无规则标记", "No rule flagged it"],
   "reviews.of": ["评审对象", "Reviews"],
   "reviews.decided": ["最近的结论", "Recently decided"],
+  "reviews.more": ["其余待决定的评审({n} 项)", "The other reviews to decide ({n})"],
   "reviews.hidden": ["评审结论、理由和决定人仅法规事务、审计和管理层可见。", "The decision, its reason and who made it are shown to regulatory affairs, auditors and managers only."],
   "reviews.decidedBy": ["决定人", "Decided by"],
   "status.remote": ["已远程接入", "connected remotely"],

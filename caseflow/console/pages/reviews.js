@@ -10,6 +10,8 @@ import { t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
 import { countdown, when } from "../time.js";
 
+const CARDS = 10; // reviews shown as cards with their decide button
+
 export async function render(page, args, me) {
   const status = el("div", { "aria-live": "polite" });
   const list = el("div", { class: "my-cases" });
@@ -33,10 +35,23 @@ async function cards(status, again) {
     status.replaceChildren(message("ok", t("case.done", { action: word(action.action) }), " ", caseLink(view.case_id)));
     again();
   };
-  const open = await Promise.all(pending.items.map(async (item) =>
-    card(item, await get(`/v1/cases/${encodeURIComponent(item.case_id)}`), await actionButtons(item.case_id, after, { kind: "review" }))));
+  // The ones due first as cards (each reads its review and its actions); the others, which can
+  // be many, as one table of the list's rows, so the page stays a handful of requests.
+  const first = pending.items.slice(0, CARDS), rest = pending.items.slice(CARDS);
+  const open = await Promise.all(first.map(async (item) => {
+    const [view, buttons] = await Promise.all([
+      get(`/v1/cases/${encodeURIComponent(item.case_id)}`),
+      actionButtons(item.case_id, after, { kind: "review" })]);
+    return card(item, view, buttons);
+  }));
   return [
     ...(open.length ? open : [el("p", { class: "empty" }, t("reviews.none"))]),
+    rest.length ? section(t("reviews.more", { n: rest.length }), table([
+      { label: t("col.case"), cell: (item) => caseLink(item.case_id) },
+      { label: t("reviews.of"), cell: (item) => el("span", { translate: "no" }, item.title) },
+      { label: t("col.status"), cell: (item) => word(item.status) },
+      { label: t("col.due"), cell: (item) => item.next_due_at ? countdown(item.next_due_at) : "" },
+    ], rest)) : null,
     decided.items.length ? section(t("reviews.decided"), table([
       { label: t("col.case"), cell: (item) => caseLink(item.case_id) },
       { label: t("reviews.of"), cell: (item) => el("span", { translate: "no" }, item.title) },
