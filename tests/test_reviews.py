@@ -205,3 +205,24 @@ async def test_a_critical_repair_and_its_emergency_are_each_flagged_for_a_person
     assert second.status == "pending" and not second.screened
     assert next(c for c in second.commitments if c.key == "decision").due_at == \
         second.opened_at + DAY
+
+
+async def test_a_reportable_repair_gives_its_event_the_diagnosed_fault_for_group_detection(
+        private_env, sessions, policy_book):
+    env, queue = private_env
+    repair = await RepairDriver.open(env, queue, sessions, policy_book, severity="critical",
+                                     patient_harmed="yes")
+    closed = await repair.walk_to("closed")
+    review = await linked(repair, "review", ReviewDriver)
+    await review.act("decide", REGULATORY, decision="possibly_reportable",
+                     event_type="malfunction", reason="球管故障可能导致严重伤害")
+    event = await (await linked(review, "adverse_event", EventDriver)).state()
+    assert closed.fault_category == "xray_tube"
+    assert event.fault_category == closed.fault_category
+
+    # it went through the group detection of every adverse event (no other event like it)
+    async def placed() -> str | None:
+        return (await EventDriver(env, env.client.get_workflow_handle(event.case_id))
+                .state()).group_placement
+
+    assert await until(placed, "the event's group placement") == "ungrouped"

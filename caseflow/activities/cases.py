@@ -242,6 +242,7 @@ class CaseOpening:
                 screened=(not flagged and origin.kind == "repair"
                           and policy.review.unflagged_repairs == "screen"),
                 event_types=list(regulatory.event_types), policy=policy,
+                fault_category=request.facts.fault_category,
                 opened_by=SYSTEM, version=CODE_VERSION)
 
         review = await asyncio.to_thread(
@@ -266,7 +267,8 @@ class CaseOpening:
             return AdverseEventCreate(
                 hospital_id=request.hospital_id, equipment_serial=request.equipment_serial,
                 event_type=request.event_type, description=request.description[:4000],
-                related_case_id=request.origin_case_id)
+                related_case_id=request.origin_case_id,
+                fault_category=request.fault_category)
 
         def start(session: Session, case_id: str, now: datetime,
                   today: date) -> AdverseEventStart:

@@ -83,6 +83,8 @@ class LinkedAdverseEventRequest(BaseModel):
     event_type: str
     description: str
     opened_by: Actor
+    # the reviewed repair's diagnosed fault: the event takes part in group detection with it
+    fault_category: str | None = None
 
 
 class UnitRegistration(BaseModel):

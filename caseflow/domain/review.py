@@ -95,6 +95,7 @@ class ReviewStart(CaseStart):
     # No rule flagged this closed repair and the policy records it as screened: decided at once.
     screened: bool = False
     event_types: list[str] = []  # the policy's adverse-event types (a possibly reportable one's)
+    fault_category: str | None = None  # the reviewed repair's, for the event it may open
     policy: CasePolicy
     opened_by: Actor
     carried: ReviewCarry | None = None

@@ -171,7 +171,7 @@ class ReportabilityReviewWorkflow(CaseWorkflow):
                 description=self.reason or f"可报告性评审 {self.case_id}:"
                                            f"{word('kind', origin.kind)} {origin.case_id} "
                                            "可能需报告",
-                opened_by=self.decided_by),
+                opened_by=self.decided_by, fault_category=self.start.fault_category),
             summary="", opened=lambda case_id: f"不良事件 {case_id}:评审认为可能需报告",
             on_its_own=True)
 
