@@ -490,7 +490,7 @@ class _Period:
         try:
             with make_sessions(engine)() as session:
                 found = [c for c in cases_opened(session, *self.bounds, kind=kind,
-                                                 hospital_id=hospital)
+                                                 hospital_id=hospital, contracted=True)
                          if c["closed_at"] or not closed]
                 return found, contracts_of(session, found)
         finally:

@@ -51,6 +51,7 @@ from tests.repair_driver import (
     RepairDriver,
 )
 from tests.test_maintenance import PlanDriver, VisitDriver, change, open_visit, start_plan
+from tests.test_reviews import ReviewDriver, linked
 from tests.waiting import until
 
 OUT = Path(__file__).parent / "histories"
@@ -306,6 +307,14 @@ async def adverse_event_late_then_closed(case: AdverseEventDriver) -> None:
     await case.act("close", REGULATORY, evaluation="液压阀批次缺陷,已召回", reply="已书面答复医院")
 
 
+async def review_late_then_possibly_reportable(case: Any) -> None:
+    """A flagged complaint's review: decided late (warning, levels 1 to 3), possibly
+    reportable: it opens the adverse event, counted from the complaint's intake."""
+    await case.sleep(days=3)
+    await case.act("decide", REGULATORY, decision="possibly_reportable",
+                   event_type="serious_injury", reason="检查床下降夹伤患者,可能与限位开关故障有关")
+
+
 SCENARIOS = {
     "v1_repair_happy_path": (happy_path, {}),
     "lean_repair_happy_path": (happy_path, {}),
@@ -340,6 +349,15 @@ EMERGENCY_SCENARIOS = {
 ADVERSE_EVENT_SCENARIOS = {
     "lean_adverse_event_late_then_closed": (adverse_event_late_then_closed, {}),
 }
+# A review is opened by the case it reviews: the complaint is recorded with `intake`, the
+# scenario runs on its review, whose history is saved.
+REVIEW_SCENARIOS = {
+    "lean_review_late_then_possibly_reportable": (review_late_then_possibly_reportable, {
+        "category": "equipment_failure", "patient_harmed": "yes",
+        "equipment_serial": "CT-DH-0001", "matter": "CT检查床下降时夹伤患者"}),
+}
+# Recorded after the reportability-review patch: a repair that opens its review at its close.
+SCENARIOS["lean_repair_happy_path_screened"] = (happy_path, {})
 OTHER_SCENARIOS = {
     "lean_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
     "v1_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
@@ -445,6 +463,7 @@ async def main() -> None:
                     for name, (scenario, intake) in [
                             *SCENARIOS.items(), *COMPLAINT_SCENARIOS.items(),
                             *EMERGENCY_SCENARIOS.items(), *ADVERSE_EVENT_SCENARIOS.items(),
+                            *REVIEW_SCENARIOS.items(),
                             *((n, (f, {})) for n, f in OTHER_SCENARIOS.items())]:
                         target = OUT / f"{name}.json"
                         if target.exists() or (OUT / f"{name}.run1.json").exists():
@@ -452,6 +471,9 @@ async def main() -> None:
                             continue
                         if name in COMPLAINT_SCENARIOS:
                             case = await ComplaintDriver.open(env, "record", book, **intake)
+                        elif name in REVIEW_SCENARIOS:
+                            complaint = await ComplaintDriver.open(env, "record", book, **intake)
+                            case = await linked(complaint, "review", ReviewDriver)
                         elif name in ADVERSE_EVENT_SCENARIOS:
                             case = await AdverseEventDriver.open(
                                 env, "record", sessions, book, jurisdictions=["CN", "EU"],

@@ -32,6 +32,7 @@ from caseflow.store.people import issue_token
 from tests.postgres import fresh_database
 from tests.test_api import headers, intake_body, new_key, open_case
 from tests.test_complaint_api import complaint_body
+from tests.waiting import until
 
 ROLES = list(Role)
 HOLDER = {Role.hotline: "HL-01", Role.supervisor: "SV-01", Role.engineer: "EN-01",
@@ -340,7 +341,7 @@ async def gate(database_url, dev_env) -> Any:  # type: ignore[no-untyped-def]
         with sessions.begin() as session:
             cases = {}
             for kind in KINDS:
-                case_id = f"GATE-{kind[:2].upper()}-1"
+                case_id = f"GATE-{KINDS[kind].prefix}-1"  # prefixes are unique
                 session.add(Case(case_id=case_id, kind=kind, status="open", hospital_id="H-DH",
                                  opened_at=now, updated_at=now, created_by="test",
                                  commitments=[]))
@@ -386,6 +387,14 @@ async def live_cases(client, tokens) -> dict[str, str]:
         created = await client.post(path, json=body, headers=headers(tokens, role, new_key()))
         assert created.status_code == 201, created.text
         opened[kind] = created.json()["case_id"]
+
+    async def review() -> str | None:  # a complaint opens its reportability review
+        view = (await client.get(f"/v1/cases/{opened['complaint']}",
+                                 headers=headers(tokens, "auditor"))).json()
+        return next((link["case_id"] for link in view["linked_cases"]
+                     if link["kind"] == "review"), None)
+
+    opened["review"] = await until(review, "the complaint opens its review")
     return opened
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus
 
+from caseflow.domain.cases import LinkedCase
 from caseflow.domain.complaint import ComplaintView
 from caseflow.store.models import Case, CaseEventRow
 from tests.complaint_driver import ComplaintDriver
@@ -16,10 +18,21 @@ from tests.repair_driver import ENGINEER, HOTLINE, SUPERVISOR, RepairDriver
 async def linked_complaint(case: RepairDriver) -> str:
     for _ in range(100):
         view = await case.state()
-        if view.linked_cases:
-            return view.linked_cases[0].case_id
+        found = [link.case_id for link in view.linked_cases if link.kind == "complaint"]
+        if found:
+            return found[0]
         await asyncio.sleep(0.05)
     raise AssertionError("no complaint was linked to the repair")
+
+
+def complaint_link(view: Any) -> LinkedCase:
+    return next(link for link in view.linked_cases if link.kind == "complaint")
+
+
+def kinds_linked(view: Any) -> list[str]:
+    """Every closed repair opens its reportability review (docs/regulatory.md): the other
+    links are what a test is about."""
+    return [link.kind for link in view.linked_cases]
 
 
 async def test_a_dissatisfied_callback_opens_one_linked_complaint_even_if_retried(
@@ -52,14 +65,15 @@ async def test_a_dissatisfied_callback_opens_one_linked_complaint_even_if_retrie
     result = await case.result()
     assert result.outcome == "repaired"
     repair = await case.state()
-    assert repair.linked_cases[0].status == "closed"
-    assert repair.linked_cases[0].outcome == "resolved"
+    assert kinds_linked(repair) == ["review", "complaint"]
+    assert complaint_link(repair).status == "closed"
+    assert complaint_link(repair).outcome == "resolved"
     with sessions() as session:
         events = list(session.scalars(select(CaseEventRow.event).where(
             CaseEventRow.case_id == case.case_id).order_by(CaseEventRow.seq)))
         complaints = session.scalar(select(func.count()).select_from(Case).where(
             Case.kind == "complaint", Case.created_by == f"case:{case.case_id}"))
-    assert events[-3:] == ["callback", "complaint-opened", "complaint-closed"]
+    assert events[-4:] == ["callback", "review-opened", "complaint-opened", "complaint-closed"]
     assert complaints == 1
 
 
@@ -67,7 +81,7 @@ async def test_a_satisfied_callback_opens_no_complaint(ts_env, ts_worker, sessio
     case = await RepairDriver.open(ts_env, ts_worker.task_queue, sessions, policy_book)
     await case.walk_to("closed")
     await case.result()
-    assert (await case.state()).linked_cases == []
+    assert kinds_linked(await case.state()) == ["review"]  # its review, no complaint
 
 
 async def test_a_callback_scored_3_closes_the_repair_and_opens_no_complaint(
@@ -93,10 +107,10 @@ async def test_a_callback_scored_3_closes_the_repair_and_opens_no_complaint(
         await asyncio.sleep(0.05)
     assert "complaint-opened" not in recorded(), recorded()
     assert status == WorkflowExecutionStatus.COMPLETED, status
-    assert (await case.state()).linked_cases == []
+    assert kinds_linked(await case.state()) == ["review"]  # its review, no complaint
     with sessions() as session:
-        assert not session.scalar(select(func.count()).select_from(Case).where(
-            Case.created_by == f"case:{case.case_id}"))
+        assert list(session.scalars(select(Case.kind).where(
+            Case.created_by == f"case:{case.case_id}"))) == ["review"]
 
 
 async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_worker,
@@ -108,7 +122,7 @@ async def test_an_explicit_complaint_at_a_good_score_still_opens_one(ts_env, ts_
     complaint = ComplaintDriver(ts_env, ts_env.client.get_workflow_handle(complaint_id))
     await complaint.act("withdraw", HOTLINE, reason="客户表示不再追究")
     await case.result()
-    link = (await case.state()).linked_cases[0]
+    link = complaint_link(await case.state())
     assert link.status == "closed" and link.outcome == "withdrawn"
 
 
@@ -123,7 +137,7 @@ async def test_a_linked_complaint_that_ends_abnormally_is_recorded_not_fatal(
     await dev_env.client.get_workflow_handle(complaint_id).terminate("opened by mistake")
     result = await case.result()  # the repair still completes
     assert result.outcome == "repaired"
-    link = (await case.state()).linked_cases[0]
+    link = complaint_link(await case.state())
     assert link.status == "ended abnormally"
     with sessions() as session:
         last = session.scalars(select(CaseEventRow).where(CaseEventRow.case_id == case.case_id)

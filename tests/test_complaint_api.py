@@ -61,8 +61,9 @@ async def open_complaint(api: httpx.AsyncClient, tokens: dict[str, str], **extra
     created = await record(api, tokens, complaint_body(**extra))
     assert created.status_code == 201, created.text
     case_id = created.json()["case_id"]
-    # "opened" is written by an activity just after the 201; wait so counts compare settled.
-    await timeline_of(api, tokens, case_id, at_least=1)
+    # "opened" is written by an activity just after the 201, then "review-opened" (its
+    # reportability review, docs/regulatory.md); wait so counts compare settled.
+    await timeline_of(api, tokens, case_id, at_least=2)
     return case_id
 
 
@@ -170,8 +171,8 @@ async def test_concurrent_records_with_the_same_key_make_one_case(api, tokens, s
     assert len({r.json()["case_id"] for r in responses}) == 1
     assert [r.json()["created"] for r in responses].count(True) == 1
     assert case_rows(sessions, key) == 1
-    timeline = await timeline_of(api, tokens, responses[0].json()["case_id"], at_least=1)
-    assert [e["event"] for e in timeline] == ["opened"]
+    timeline = await timeline_of(api, tokens, responses[0].json()["case_id"], at_least=2)
+    assert [e["event"] for e in timeline] == ["opened", "review-opened"]
 
 
 async def test_record_with_a_used_key_and_another_body_is_refused_naming_the_header(
@@ -375,11 +376,11 @@ async def test_a_whole_complaint_walks_to_closed_over_http(api, tokens, sessions
     states = {c["key"]: c["state"] for c in view["commitments"]}
     assert states == dict.fromkeys([*FIRST_COMMITMENTS, "action-A1", "callback", "close"], "met")
 
-    timeline = await timeline_of(api, tokens, case_id, at_least=1 + len(WALK_ACTIONS))
-    assert [e["event"] for e in timeline] == ["opened", *WALK_ACTIONS]
-    complete = timeline[WALK_ACTIONS.index("complete-action") + 1]
+    timeline = await timeline_of(api, tokens, case_id, at_least=2 + len(WALK_ACTIONS))
+    assert [e["event"] for e in timeline] == ["opened", "review-opened", *WALK_ACTIONS]
+    complete = timeline[WALK_ACTIONS.index("complete-action") + 2]
     assert complete["actor"] == {"id": "EN-01", "name": "张伟", "role": "engineer"}
-    plan = timeline[WALK_ACTIONS.index("plan") + 1]
+    plan = timeline[WALK_ACTIONS.index("plan") + 2]
     assert plan["data"]["actions"][0]["owner_name"] == "张伟"
 
     closed = await view_of(api, tokens, case_id)  # read after the workflow ended
@@ -399,7 +400,7 @@ async def test_retrying_a_complaint_step_with_its_key_is_one_step(api, tokens):
     assert again.status_code == 200, again.text
     assert [s["action"] for s in again.json()["steps"]] == ["first-feedback"]
     assert [e["event"] for e in await timeline_of(api, tokens, case_id)] == [
-        "opened", "first-feedback"]
+        "opened", "review-opened", "first-feedback"]
     other = await act(api, tokens, case_id, "supervisor", "form-team",
                       {"members": [{"name": "李强", "role": "technician"}]}, key=key)
     assert other.status_code == 200, other.text  # another person's key space: a new step
@@ -630,7 +631,7 @@ async def test_chinese_lessons_learned_appear_verbatim_in_the_timeline(api, toke
     case_id = await open_complaint(api, tokens)
     closed = await walk(api, tokens, case_id, "close", lessons=lessons)
     assert closed["lessons_learned"] == lessons
-    last = (await timeline_of(api, tokens, case_id, at_least=1 + len(WALK_ACTIONS)))[-1]
+    last = (await timeline_of(api, tokens, case_id, at_least=2 + len(WALK_ACTIONS)))[-1]
     assert last["event"] == "close"
     assert lessons in last["summary"]
     assert last["data"] == {"lessons_learned": lessons}

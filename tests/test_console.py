@@ -29,6 +29,7 @@ from tests.test_complaint_api import open_complaint
 from tests.test_emergency_api import body as emergency_body
 from tests.test_emergency_api import new_unit
 from tests.test_reports import new_hospital_unit
+from tests.waiting import until
 
 PASSWORD = "Hotline-2026-console"
 
@@ -449,18 +450,44 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
                                      json=emergency_body(*new_unit(sessions)))
         assert declared.status_code == 201, declared.text
         emergency_id = declared.json()["case_id"]
+        # a complaint flagged for its reportability review, one review decided
+        recorded = await client.post("/v1/complaints", headers=auth("hotline"), json={
+            "complainant_name": "王女士", "complainant_contact": "13812345678",
+            "channel": "front_desk", "hospital_id": people["hospital_id"],
+            "matter": "检查床下降时夹伤患者", "category": "equipment_failure",
+            "patient_harmed": "yes"})
+        assert recorded.status_code == 201, recorded.text
+
+        async def review() -> str | None:
+            view = (await client.get(f"/v1/cases/{recorded.json()['case_id']}",
+                                     headers=auth("auditor"))).json()
+            return next((link["case_id"] for link in view["linked_cases"]
+                         if link["kind"] == "review"), None)
+
+        review_id = await until(review, "the complaint opens its review")
+        decided = await client.post(f"/v1/reviews/{review_id}/actions/decide",
+                                    headers=auth("regulatory"),
+                                    json={"decision": "not_adverse_event",
+                                          "reason": "操作者站位不当,器械无故障"})
+        assert decided.status_code == 200, decided.text
+        await client.post("/v1/complaints", headers=auth("hotline"), json={
+            "complainant_name": "李先生", "complainant_contact": "13912345678",
+            "channel": "hotline", "hospital_id": people["hospital_id"],
+            "matter": "设备故障导致检查推迟", "category": "equipment_failure"})
     unit = f"#/equipment/{people['serial']}"
     pages = {"manager": ["#/board", "#/search", f"#/case/{case_id}", f"#/case/{emergency_id}",
                          "#/rosters", "#/inbox",
                          "#/sla", f"#/sla///{people['hospital_id']}", unit,
                          "#/equipment/CT-DH-0001", "#/migrations", "#/reliability",
                          "#/regulatory"],
-             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency", "#/inbox"],
+             "hotline": ["#/hotline", "#/intake/repair", "#/intake/emergency", "#/inbox",
+                         f"#/case/{review_id}"],
              "engineer": ["#/mine", unit, f"#/case/{case_id}", "#/inbox"],
              "admin": ["#/people", "#/person/EN-01"],
              "auditor": [f"#/case/{case_id}", f"#/case/{emergency_id}", "#/sla", unit,
                          "#/regulatory"],
-             "regulatory": ["#/regulatory", "#/sla////adverse_event", f"#/case/{case_id}"]}
+             "regulatory": ["#/regulatory", "#/reviews", f"#/case/{review_id}",
+                            "#/sla////adverse_event", f"#/case/{case_id}"]}
     found: dict[str, list[str]] = {}
     made = await context(chromium)
     for role, hashes in pages.items():

@@ -329,7 +329,8 @@ async def assert_nothing_lost_or_doubled(stack: Stack, load: Load, name: str) ->
         events = session.execute(select(CaseEventRow.case_id, CaseEventRow.seq, CaseEventRow.event)
                                  .where(CaseEventRow.case_id.in_(load.cases))
                                  .order_by(CaseEventRow.case_id, CaseEventRow.seq)).all()
-    steps = ["opened", "classify", *(action for _, _, action, _ in WALK)]
+    # ... and each closed repair opened its reportability review once (docs/regulatory.md)
+    steps = ["opened", "classify", *(action for _, _, action, _ in WALK), "review-opened"]
     for case_id in load.cases:
         timeline = [(seq, event) for c, seq, event in events if c == case_id]
         assert [seq for seq, _ in timeline] == list(range(1, len(timeline) + 1)), case_id

@@ -27,8 +27,8 @@ TOY = {"hospital_id": "H-DH", "equipment_serial": "CT-DH-0001", "chore": "校准
 def test_the_built_in_kinds_are_declared_once_each():
     """(Before the toy kind is registered by the module's fixture.)"""
     assert list(KINDS) == ["repair", "complaint", "emergency", "installation", "maintenance",
-                           "adverse_event"]
-    assert len({k.prefix for k in KINDS.values()}) == len({k.collection for k in KINDS.values()}) == 6
+                           "adverse_event", "review"]
+    assert len({k.prefix for k in KINDS.values()}) == len({k.collection for k in KINDS.values()}) == 7
     assert {k.workflow for k in KINDS.values()} <= {w.__name__ for w in workflows()}
     with pytest.raises(ValueError, match="prefix"):
         KINDS.register(toy_kind.KIND.__class__(**{**toy_kind.KIND.__dict__, "prefix": "RP"}))

@@ -246,8 +246,10 @@ async def test_a_cleared_alarm_is_recorded_and_the_supervisor_closes_it_self_res
     assert closed.status_code == 200, closed.text
     assert closed.json()["status"] == "closed" and closed.json()["outcome"] == "self_resolved"
     assert all(c["state"] not in ("open", "paused") for c in closed.json()["commitments"])
-    assert (await timeline_of(api, tokens, case_id, at_least=4))[-1]["summary"].endswith(
-        "压缩机重启后自行恢复,远程确认液氦正常")
+    # closed, then its reportability review is opened (docs/regulatory.md)
+    entries = await timeline_of(api, tokens, case_id, at_least=5)
+    assert [e["event"] for e in entries][-2:] == ["close-self-resolved", "review-opened"]
+    assert entries[-2]["summary"].endswith("压缩机重启后自行恢复,远程确认液氦正常")
 
 
 async def test_a_cleared_alarm_after_an_engineer_acted_does_not_offer_self_resolution(

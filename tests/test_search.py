@@ -33,13 +33,15 @@ from tests.test_api import (
     walk_to,
 )
 from tests.test_complaint_api import complaint_body
+from tests.waiting import until
 
 CONTRACT = "HT-SEARCH-001"
 
 
 @dataclass
 class Scene:
-    """Six cases at a hospital of their own; `late` breaches its 2-second arrival."""
+    """Six cases at a hospital of their own, and the three reportability reviews they open;
+    `late` breaches its 2-second arrival."""
 
     hospital_id: str
     units: list[str]
@@ -50,11 +52,16 @@ class Scene:
     complaint: str
     emergency: str
     split: datetime  # between the first three and the last three openings
+    # the reviews of `closed` (screened by the rules: decided at once), `complaint` and
+    # `emergency` (patient safety), each opened before the next case
+    reviews: list[str]
 
     @property
     def all(self) -> list[str]:
-        return [self.late, self.assigned, self.unclassified, self.closed, self.complaint,
-                self.emergency]
+        """In the order they opened."""
+        closed_review, complaint_review, emergency_review = self.reviews
+        return [self.late, self.assigned, self.unclassified, self.closed, closed_review,
+                self.complaint, complaint_review, self.emergency, emergency_review]
 
 
 def fast_policy(tmp_path: Path) -> Path:
@@ -109,6 +116,16 @@ async def repair(api, tokens, hospital_id: str, serial: str, **extra: Any) -> st
     return case_id
 
 
+async def review_of(api, tokens, case_id: str) -> str:  # type: ignore[no-untyped-def]
+    """The reportability review `case_id` opened (it opens it on its own, soon after)."""
+    async def linked() -> str | None:
+        view = (await api.get(f"/v1/cases/{case_id}", headers=headers(tokens, "manager"))).json()
+        return next((link["case_id"] for link in view.get("linked_cases", [])
+                     if link["kind"] == "review"), None)
+
+    return await until(linked, f"{case_id} opens its reportability review")
+
+
 @pytest.fixture(scope="module")
 async def scene(client, tokens, sessions) -> Scene:  # type: ignore[no-untyped-def]
     hospital_id, units = new_site(sessions)
@@ -122,11 +139,13 @@ async def scene(client, tokens, sessions) -> Scene:  # type: ignore[no-untyped-d
     split = datetime.now(timezone.utc)
     closed = await repair(api, tokens, hospital_id, units[2], severity="general")
     await walk_to(api, tokens, closed, "closed")
+    reviews = [await review_of(api, tokens, closed)]
     created = await api.post("/v1/complaints", json=complaint_body(
         hospital_id=hospital_id, equipment_serial=units[0], matter="检索测试:回访不及时"),
         headers=headers(tokens, "hotline", new_key()))
     assert created.status_code == 201, created.text
     complaint = created.json()["case_id"]
+    reviews.append(await review_of(api, tokens, complaint))
     declared = await api.post("/v1/emergencies", json={
         "hospital_id": hospital_id, "equipment_serial": units[1], "trigger": "patient_safety",
         "impact": "检查床无法退出", "department": "放射科", "location": "门诊楼1层",
@@ -134,8 +153,9 @@ async def scene(client, tokens, sessions) -> Scene:  # type: ignore[no-untyped-d
         headers=headers(tokens, "hotline", new_key()))
     assert declared.status_code == 201, declared.text
     emergency = declared.json()["case_id"]
+    reviews.append(await review_of(api, tokens, emergency))
     found = Scene(hospital_id, units, late, assigned, unclassified, closed, complaint, emergency,
-                  split)
+                  split, reviews)
     # Every case recorded, and `late` breached (its 2 s ran out while the others opened).
     for _ in range(200):
         rows = await listed(api, tokens, hospital_id=hospital_id)
@@ -171,18 +191,21 @@ async def test_each_filter_finds_exactly_its_cases(client, tokens, scene: Scene)
         ({"kind": "repair"}, {scene.late, scene.assigned, scene.unclassified, scene.closed}),
         ({"kind": "complaint"}, {scene.complaint}),
         ({"kind": "emergency"}, {scene.emergency}),
+        ({"kind": "review"}, set(scene.reviews)),
+        ({"kind": "review", "status": "decided"}, {scene.reviews[0]}),
         ({"status": "closed"}, {scene.closed}),
         ({"status": "awaiting_classification"}, {scene.unclassified}),
         ({"severity": "severe"}, {scene.late}),
         ({"severity": "critical"}, {scene.emergency}),
-        ({"equipment_serial": scene.units[2]}, {scene.unclassified, scene.closed}),
+        ({"equipment_serial": scene.units[2]}, {scene.unclassified, scene.closed,
+                                                 scene.reviews[0]}),
         ({"assignee_id": "EN-01", "kind": "repair"}, {scene.assigned, scene.closed}),
         ({"breached": True}, {scene.late}),
         ({"breached": False}, set(scene.all) - {scene.late}),
         ({"opened_to": scene.split.isoformat()}, {scene.late, scene.assigned,
                                                    scene.unclassified}),
         ({"opened_from": scene.split.isoformat()}, {scene.closed, scene.complaint,
-                                                     scene.emergency}),
+                                                     scene.emergency, *scene.reviews}),
         ({"kind": "repair", "status": "assigned", "severity": "general"}, {scene.assigned}),
         ({"kind": "complaint", "status": "closed"}, set()),
     ]
@@ -230,8 +253,10 @@ async def test_temporal_visibility_finds_the_same_cases(client, tokens, scene: S
     everything = (await page(api, tokens, **here, source="temporal"))["items"]
     status = {item["case_id"]: item["workflow_status"] for item in everything}
     assert status[scene.closed] == "COMPLETED" and status[scene.late] == "RUNNING"
-    assert [item["case_id"] for item in everything][-1] == scene.closed, \
-        "Temporal's order: running cases first"
+    finished = [item["workflow_status"] == "COMPLETED" for item in everything]
+    assert finished == sorted(finished), "Temporal's order: running cases first"
+    assert {item["case_id"] for item in everything if item["workflow_status"] == "COMPLETED"} \
+        == {scene.closed, scene.reviews[0]}, "the closed repair and its screened review ended"
     late = next(item for item in everything if item["case_id"] == scene.late)
     assert late["breached"] and late["title"], "the search attributes, with the database's fields"
     assert await every_page(api, tokens, **here, source="temporal", limit=4) == \

@@ -25,11 +25,19 @@ from temporalio.common import (
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from caseflow.domain import search_attributes as search
-from caseflow.domain.adverse_event import AdverseEventStart, GroupPlacement, Placed
+from caseflow.domain.adverse_event import (
+    AdverseEventCreate,
+    AdverseEventStart,
+    GroupPlacement,
+    LinkedAdverseEventRequest,
+    Placed,
+)
+from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.complaint import ComplaintCreate, ComplaintStart, LinkedComplaintRequest
 from caseflow.domain.emergency import EmergencyCreate, EmergencyStart, LinkedEmergencyRequest
 from caseflow.domain.enums import ComplaintChannel, EmergencyTrigger
 from caseflow.domain.errors import DomainError, UnknownReference
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.maintenance import (
     LinkedRepairRequest,
     OpenVisit,
@@ -38,18 +46,24 @@ from caseflow.domain.maintenance import (
     plan_id,
 )
 from caseflow.domain.records import (
+    OPEN_LINKED_ADVERSE_EVENT,
     OPEN_LINKED_COMPLAINT,
     OPEN_LINKED_EMERGENCY,
     OPEN_LINKED_REPAIR,
+    OPEN_LINKED_REVIEW,
     OPEN_MAINTENANCE_VISIT,
     PLACE_IN_GROUP,
     START_MAINTENANCE_PLAN,
+    SYSTEM,
+    OpenedCase,
 )
 from caseflow.domain.repair import RepairStart
+from caseflow.domain.review import LinkedReviewRequest, ReviewStart, flags
 from caseflow.store import directory
 from caseflow.store.adverse_groups import group_start, place_event
 from caseflow.store.cases import Draft, reserve_case
 from caseflow.store.intake import (
+    adverse_event_start,
     complaint_start,
     emergency_start,
     linked_repair_start,
@@ -57,7 +71,8 @@ from caseflow.store.intake import (
 )
 from caseflow.store.policies import PolicySource
 
-Started = TypeVar("Started", ComplaintStart, EmergencyStart, VisitStart, RepairStart)
+Started = TypeVar("Started", ComplaintStart, EmergencyStart, VisitStart, RepairStart,
+                  ReviewStart, AdverseEventStart)
 MATTER_ROOM = 3000  # of the 4000 characters of a complaint's matter, for the customer's words
 
 
@@ -204,6 +219,85 @@ class CaseOpening:
                              lambda: Draft(hospital_id=self._hospital(request.serial),
                                            equipment_serial=request.serial,
                                            title=request.symptom), start)
+
+    @activity.defn(name=OPEN_LINKED_REVIEW)
+    async def open_linked_review(self, request: LinkedReviewRequest) -> OpenedCase:
+        """Screen a case by the rules of the policy in force (docs/regulatory.md), reserve its
+        reportability review and start it, once per case. A closed repair no rule flags is
+        recorded as screened by the rules (decided at once, by the system) unless the policy
+        asks a person to review those too."""
+        origin = request.origin
+
+        def start(session: Session, case_id: str, now: datetime, today: date) -> ReviewStart:
+            found = (directory.equipment(session, request.equipment_serial)
+                     if request.equipment_serial else None)
+            contract = found[0].contract_code if found is not None else None
+            policy = self.policies.current().pin(contract, now, "review")
+            assert policy.review is not None
+            flagged = flags(policy.review.rules, request.facts)
+            regulatory = self.policies.current().for_contract(contract).regulatory
+            return ReviewStart(
+                case_id=case_id, origin=origin, hospital_id=request.hospital_id,
+                equipment_serial=request.equipment_serial, flags=flagged,
+                screened=(not flagged and origin.kind == "repair"
+                          and policy.review.unflagged_repairs == "screen"),
+                event_types=list(regulatory.event_types), policy=policy,
+                fault_category=request.facts.fault_category,
+                opened_by=SYSTEM, version=CODE_VERSION)
+
+        review = await asyncio.to_thread(
+            self._reserve, "review", "reportability-review", f"case:{origin.case_id}",
+            lambda: Draft(hospital_id=request.hospital_id,
+                          equipment_serial=request.equipment_serial,
+                          title=f"可报告性评审 {origin.case_id}"), start)
+        return await self._start_kind("review", review, request.hospital_id,
+                                      request.equipment_serial)
+
+    @activity.defn(name=OPEN_LINKED_ADVERSE_EVENT)
+    async def open_linked_adverse_event(self, request: LinkedAdverseEventRequest) -> OpenedCase:
+        """The adverse event a review found possibly reportable, on the reviewed case's unit,
+        its awareness the reviewed case's intake: reserved and started once per review."""
+        if request.equipment_serial is None:
+            raise ApplicationError(
+                f"{request.origin_case_id} names no unit: open the adverse event by hand "
+                "(POST /v1/adverse-events) with the unit", type="InvalidPayload",
+                non_retryable=True)
+
+        def body() -> AdverseEventCreate:
+            return AdverseEventCreate(
+                hospital_id=request.hospital_id, equipment_serial=request.equipment_serial,
+                event_type=request.event_type, description=request.description[:4000],
+                related_case_id=request.origin_case_id,
+                fault_category=request.fault_category)
+
+        def start(session: Session, case_id: str, now: datetime,
+                  today: date) -> AdverseEventStart:
+            built = adverse_event_start(session, case_id=case_id, body=body(),
+                                        book=self.policies.current(), now=now, today=today,
+                                        opened_by=request.opened_by)
+            return built.model_copy(update={"review_id": request.review_id})
+
+        def draft() -> Draft:
+            kind = KINDS["adverse_event"]
+            assert kind.title is not None
+            return Draft(hospital_id=request.hospital_id,
+                         equipment_serial=request.equipment_serial, title=kind.title(body()))
+
+        event = await asyncio.to_thread(self._reserve, "adverse_event", "possibly-reportable",
+                                        f"case:{request.review_id}", draft, start)
+        return await self._start_kind("adverse_event", event, request.hospital_id,
+                                      request.equipment_serial)
+
+    async def _start_kind(self, kind: str, start: BaseModel, hospital_id: str,
+                          serial: str | None) -> OpenedCase:
+        """Start a reserved case of `kind` on its own (not as a child of the case that opened
+        it), with the search attributes of its first state and its kind's summary."""
+        case_id = start.case_id
+        summary = KINDS[kind].summary
+        await self._start_workflow(KINDS[kind].workflow, start, case_id,
+                                   search.at_start(kind, start, hospital_id, serial),
+                                   summary(start) if summary else case_id)
+        return OpenedCase(case_id=case_id)
 
     def _hospital(self, serial: str) -> str:
         with self.sessions() as session:

@@ -30,6 +30,9 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.domain.access import CaseScope
+from caseflow.domain.cases import redact_event
+from caseflow.domain.enums import Role
+from caseflow.domain.kinds import KINDS
 from caseflow.store import live
 
 log = structlog.get_logger(__name__)
@@ -70,6 +73,7 @@ class Viewer:
     scope: CaseScope
     notified: set[str]
     reads_cases: bool = True
+    role: Role | None = None  # what of a confidential kind's events they see (redact_event)
     queue: asyncio.Queue[dict[str, Any] | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
@@ -86,6 +90,12 @@ class Viewer:
         return (message["assignee_id"] == self.person_id
                 or message["hospital_id"] == self.scope.hospital_id
                 or message["case_id"] in self.notified)
+
+    def shown(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A case event as this reader may see it (a review's deliberations hidden)."""
+        if message["type"] != "case" or self.role is None:
+            return message
+        return redact_event(KINDS.get(message["kind"] or ""), self.role, message)
 
     def offer(self, message: dict[str, Any]) -> None:
         if not self.may_see(message):
@@ -208,7 +218,7 @@ async def stream(feed: LiveFeed, viewer: Viewer,
                 else:
                     notices_at = max(notices_at, message["id"])
                 yield {"event": message["type"], "id": f"{cases_at}.{notices_at}",
-                       "data": message}
+                       "data": viewer.shown(message)}
         cases_at, notices_at = max(cases_at, position[0]), max(notices_at, position[1])
         yield {"event": "ready", "id": f"{cases_at}.{notices_at}", "data": {}}
         while True:
@@ -222,6 +232,7 @@ async def stream(feed: LiveFeed, viewer: Viewer,
                 cases_at = max(cases_at, message["id"])
             else:
                 notices_at = max(notices_at, message["id"])
-            yield {"event": message["type"], "id": f"{cases_at}.{notices_at}", "data": message}
+            yield {"event": message["type"], "id": f"{cases_at}.{notices_at}",
+                   "data": viewer.shown(message)}
     finally:
         feed.leave(viewer)

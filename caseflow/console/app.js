@@ -16,6 +16,7 @@ import * as manager from "./pages/manager.js";
 import * as people from "./pages/people.js";
 import * as regulatory from "./pages/regulatory.js";
 import * as reliability from "./pages/reliability.js";
+import * as reviews from "./pages/reviews.js";
 import * as migrations from "./pages/migrations.js";
 import * as rosters from "./pages/rosters.js";
 import * as signin from "./pages/signin.js";
@@ -32,6 +33,7 @@ const PAGES = {
   hotline: { page: hotline, nav: "nav.hotline", needs: "open_repair" },
   intake: { page: hotline.intake },
   mine: { page: engineer, nav: "nav.mine", roles: ["engineer"] },
+  reviews: { page: reviews, nav: "nav.reviews", roles: ["regulatory", "auditor", "manager", "director"] },
   board: { page: manager, nav: "nav.board", needs: "read_reports" },
   regulatory: { page: regulatory, nav: "nav.regulatory", needs: "read_regulatory" },
   sla: { page: sla, nav: "nav.sla", needs: "read_reports" },

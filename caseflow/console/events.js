@@ -21,6 +21,7 @@ const COMMITMENTS = {
   signatures: ["验收签字", "acceptance signatures"], assign: ["派工", "engineer assigned"],
   visit: ["预防性维护", "maintenance visit"], confirmation: ["客户确认", "customer confirmation"],
   evaluation: ["调查评价", "investigation and evaluation"],
+  decision: ["可报告性评审结论", "reportability decision"],
 };
 // The jurisdictions of the default policy's regulatory section, by their codes (another code is
 // shown as it is).
@@ -52,7 +53,7 @@ const NOTIFY = {
   assignee: ["负责人", "the assignee"], supervisor: ["技术主管", "the supervisors"],
   manager: ["服务经理", "the service manager"], director: ["总监", "the director"],
   hotline: ["热线", "the hotline"], next_on_call: ["下一位值班人员", "the next person on call"],
-  owner: ["负责人", "the owner"],
+  owner: ["负责人", "the owner"], regulatory: ["法规事务", "regulatory affairs"],
 };
 
 function notified(value) {
@@ -67,6 +68,12 @@ function rung(data) {
   if (level === 0) return say(`预警:${what} 即将超时`, `warning: ${what} is about to be late`);
   return say(`超时第 ${level} 级:${what},已通知${notified(data.notify)}`,
     `breach, level ${level}: ${what}; ${notified(data.notify)} told`);
+}
+
+// A rule of the reportability review that flagged a case ("patient_harmed:yes"), in words.
+export function flagWords(flag) {
+  const [rule, value] = String(flag).split(":");
+  return `${word(`flag:${rule}`)} ${word(value)}`;
 }
 
 // What people typed or named (a name, a note, a symptom): shown as it is, in whatever
@@ -95,6 +102,11 @@ export function describe(event, data = {}, actor = null) {
   switch (event) {
     case "opened": {
       const intake = d.intake || {};
+      if (d.origin_kind) {  // a reportability review: what it reviews, the rules that flagged it
+        return parts(word(d.origin_kind), v(d.origin), (d.flags || []).length
+          ? [say("规则标记:", "flagged by: "), (d.flags || []).map(flagWords).join(language() === "en" ? ", " : "、")]
+          : say("无规则标记", "no rule flagged it"));
+      }
       return parts(intake.channel === "remote_monitoring" ? say("远程监测告警", "remote monitoring alarm") : null,
         v(intake.symptom || intake.matter || intake.impact), intake.serial ? v(`${intake.modality || ""} ${intake.serial}`) : null,
         intake.trigger ? word(intake.trigger) : null, readings(intake.alarm_values));
@@ -148,6 +160,13 @@ export function describe(event, data = {}, actor = null) {
     case "group-joined": return parts(v(d.group_case_id));
     case "group-member-added": return parts(v(d.member_id));
     case "group-closed": return parts(v(d.group_case_id));
+    case "review-opened": return parts(v(d.review_id));
+    case "adverse_event-opened": return parts(v(d.adverse_event_id));
+    case "decide":
+      return parts(d.decision ? word(d.decision) : null, d.event_type ? word(d.event_type) : null, v(d.reason));
+    case "screened":
+      return parts(word(d.decision), say("无规则命中(规则筛查)", "no rule matched (screened by the rules)"),
+        d.policy_version ? v(d.policy_version) : null);
     case "sign": return parts(word(d.party), v(d.signer_name), v(d.signer_title));
     case "form-team": return parts(people(d.members));
     case "plan": return parts(v(d.summary), say(`${(d.actions || []).length} 项措施`, `${(d.actions || []).length} actions`));

@@ -72,6 +72,21 @@ class AdverseEventCreate(Payload):
                                   "file's event date; a repair's `observed_at` otherwise)")
 
 
+class LinkedAdverseEventRequest(BaseModel):
+    """A reportability review decided its case is possibly reportable: the adverse event on
+    that case's unit, counted from that case's intake."""
+
+    review_id: str
+    origin_case_id: str
+    hospital_id: str
+    equipment_serial: str | None
+    event_type: str
+    description: str
+    opened_by: Actor
+    # the reviewed repair's diagnosed fault: the event takes part in group detection with it
+    fault_category: str | None = None
+
+
 class UnitRegistration(BaseModel):
     """Where the unit is registered (its jurisdictions) and its UDI, from the register."""
 
@@ -141,6 +156,7 @@ class AdverseEventStart(CaseStart):
     registration: UnitRegistration
     aware_at: datetime
     origin: EventOrigin | None = None
+    review_id: str | None = None  # the reportability review that found it possibly reportable
     policy: CasePolicy
     opened_by: Actor
     group: GroupOf | None = None  # a group event (event type `group`): what makes it one
@@ -256,6 +272,7 @@ class AdverseEventView(CaseView):
     registration: UnitRegistration
     aware_at: datetime
     origin: EventOrigin | None = None
+    review_id: str | None = None
     reports: list[RegulatoryReport]
     investigations: list[Investigate] = []
     evaluation: str | None = None

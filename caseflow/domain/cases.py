@@ -304,6 +304,7 @@ class CaseCarry(BaseModel):
     book: DeadlinesCarry
     run_number: int
     migrations: list[str] = []  # the policy migrations that moved it (each moves it once)
+    review_asked: bool = False  # its reportability review was asked for
 
 
 STAFF = frozenset({Role.supervisor, Role.manager, Role.director})
@@ -316,6 +317,34 @@ def with_earlier_runs(view: BaseModel, stored: list[dict[str, Any]] | None) -> B
         view.commitments = merge_rounds(view.commitments, stored or [])
         view.escalations = escalations_of(view.commitments)
     return view
+
+
+@dataclass(frozen=True)
+class Confidential:
+    """A kind whose deliberations only some readers see (a reportability review's decision,
+    reason and author): the others read that the case exists and its status. The API applies
+    it to the view, the timeline, the live feed and the event re-fetch, and refuses them the
+    history and the export (which hold every payload)."""
+
+    readers: frozenset[Role]
+    events: frozenset[str]  # timeline events whose summary, data and actor are deliberations
+    redact: Callable[[BaseModel], BaseModel]  # the view as the other readers see it
+
+    def hides_from(self, role: Role) -> bool:
+        return role not in self.readers
+
+
+HIDDEN_SUMMARY = "(仅法规事务与审计可见)"
+
+
+def redact_event(kind: CaseKind | None, role: Role, entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry (or live message) of a case of `kind` as `role` may see it: an event
+    that is a deliberation keeps its code and time, not its summary, data or author."""
+    secret = kind.confidential if kind is not None else None
+    if secret is None or not secret.hides_from(role) or entry.get("event") not in secret.events:
+        return entry
+    return entry | {"data": {}, "actor": {"id": "", "name": "", "role": None},
+                    **({"summary": HIDDEN_SUMMARY} if "summary" in entry else {})}
 
 
 @dataclass(frozen=True)
@@ -343,6 +372,11 @@ class CaseKind:
     opens_summary: str = ""  # what POST /v1/<collection> does, for its OpenAPI description
     opens_as: str = ""  # its verb in OpenAPI ("record_complaint"; default "open_<name>")
     desk: bool = False  # opened at the hotline's desk: an intake form of the console's
+    # Deliberations only some roles read (None: every reader of the case reads all of it).
+    confidential: Confidential | None = None
+    # Its commitments are the contract's (service levels promised to a hospital), counted in the
+    # SLA report; False for internal work a case opens on its own (a reportability review).
+    contract_commitments: bool = True
 
     def status_names(self) -> tuple[str, ...]:
         """Its statuses, and `void`: a number issued whose case never started."""

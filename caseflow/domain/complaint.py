@@ -18,6 +18,7 @@ from caseflow.domain.cases import (
     CompleteAction,
     CorrectiveAction,
     CorrectiveActionInput,
+    LinkedCase,
     Name,
     Note,
     Payload,
@@ -31,6 +32,7 @@ from caseflow.domain.enums import (
     ComplaintChannel,
     ComplaintOutcome,
     ComplaintStatus,
+    PatientHarm,
     Role,
     TeamRole,
 )
@@ -53,6 +55,9 @@ class ComplaintCreate(Payload):
     related_case_id: Name | None = Field(default=None, description="a case it is about")
     equipment_serial: Name | None = Field(default=None, description="a unit it is about")
     received_at: Zoned | None = Field(default=None, description="if not now (ISO 8601, zone)")
+    patient_harmed: PatientHarm = Field(
+        default=PatientHarm.unknown, description="was a patient or user harmed? (read by the "
+                                                 "reportability review's rules)")
 
 
 class ComplaintOrigin(BaseModel):
@@ -210,6 +215,8 @@ COMPLAINT_ACTIONS = {
 
 class ComplaintView(CaseView):
     kind: Literal["complaint"] = "complaint"
+    linked_cases: list[LinkedCase] = Field(
+        default=[], description="the cases it opened (its reportability review)")
     status: ComplaintStatus
     outcome: ComplaintOutcome | None = None
     level: int
@@ -256,6 +263,7 @@ class ComplaintCarry(CaseCarry):
     lessons_learned: str | None = None
     withdrawn_reason: str | None = None
     outcome: ComplaintOutcome | None = None
+    linked_cases: list[LinkedCase] = []
 
 
 def _complaint_summary(start: ComplaintStart) -> str:

@@ -22,6 +22,7 @@ from caseflow.domain.cases import (
     CompleteAction,
     CorrectiveAction,
     CorrectiveActionInput,
+    LinkedCase,
     Measurement,
     Name,
     Note,
@@ -38,6 +39,7 @@ from caseflow.domain.enums import (
     EmergencyOutcome,
     EmergencyStatus,
     EmergencyTrigger,
+    PatientHarm,
     Role,
 )
 from caseflow.domain.policy import CasePolicy
@@ -58,6 +60,9 @@ class EmergencyCreate(Payload):
     reporter_name: Name
     reporter_phone: Phone
     related_case_id: Name | None = Field(default=None, description="a repair it comes from")
+    patient_harmed: PatientHarm = Field(
+        default=PatientHarm.unknown, description="was a patient or user harmed? (read by the "
+                                                 "reportability review's rules)")
 
 
 class LinkedEmergencyRequest(BaseModel):
@@ -224,6 +229,8 @@ class Page(BaseModel):
 
 class EmergencyView(CaseView):
     kind: Literal["emergency"] = "emergency"
+    linked_cases: list[LinkedCase] = Field(
+        default=[], description="the cases it opened (its reportability review)")
     status: EmergencyStatus
     outcome: EmergencyOutcome | None = None
     trigger: EmergencyTrigger
@@ -286,6 +293,7 @@ class EmergencyCarry(CaseCarry):
     root_cause: str | None = None
     review_summary: str | None = None
     stand_down_reason: str | None = None
+    linked_cases: list[LinkedCase] = []
 
 
 def _emergency_summary(start: EmergencyStart) -> str:

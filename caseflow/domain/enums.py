@@ -128,6 +128,15 @@ class TeamRole(StrEnum):
     other = "other"
 
 
+class PatientHarm(StrEnum):
+    """The intake's answer to "was a patient or user harmed?" (a rule of the reportability
+    review reads it; docs/regulatory.md)."""
+
+    yes = "yes"
+    no = "no"
+    unknown = "unknown"
+
+
 class EmergencyTrigger(StrEnum):
     """Why an emergency is declared (DOMAIN.md section 4), highest first."""
 

@@ -69,9 +69,11 @@ def _register_built_in() -> None:
         installation,
         maintenance,
         repair,
+        review,
     )
 
-    for module in (repair, complaint, emergency, installation, maintenance, adverse_event):
+    for module in (repair, complaint, emergency, installation, maintenance, adverse_event,
+                   review):
         KINDS.register(module.KIND)
 
 

@@ -15,12 +15,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from caseflow.domain.calendar import Duration, WorkingCalendar
-from caseflow.domain.enums import FaultCategory, Role, Severity
+from caseflow.domain.enums import (
+    ComplaintCategory,
+    EmergencyTrigger,
+    FaultCategory,
+    PatientHarm,
+    Role,
+    Severity,
+)
 from caseflow.domain.monitoring import MonitoringPolicy
 from caseflow.domain.regulatory_policy import RegulatoryPolicy
 from caseflow.domain.reliability_policy import ReliabilityPolicy
 
-Owner = Literal["assignee", "hotline", "supervisor", "on_call"]
+Owner = Literal["assignee", "hotline", "supervisor", "on_call", "regulatory"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 QUOTATION_PAUSE = "awaiting_quotation_approval"
 SITE_PAUSE = "site_not_ready"  # an installation waits for the hospital to fix its site
@@ -28,6 +35,7 @@ LOCAL = "local"  # the built-in 7x24 calendar in the policy's time zone (dates p
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The policy section of a kind whose section is not named after it.
 SECTION_OF = {"adverse_event": "regulatory"}
+SECTIONS = ("repair", "complaint", "emergency", "installation", "maintenance", "review")
 
 
 def known_zone(name: str | None) -> str | None:
@@ -232,6 +240,31 @@ class MaintenancePolicy(_Strict):
     confirmation: CommitmentSpec = _spec("3d", "客户确认", "hotline")
 
 
+class ReviewRules(_Strict):
+    """What flags a case for the reportability review: any one of these matching (each a list
+    of codes; an empty list matches nothing)."""
+
+    triggers: tuple[EmergencyTrigger, ...] = (EmergencyTrigger.patient_safety,)
+    patient_harmed: tuple[PatientHarm, ...] = (PatientHarm.yes,)
+    severities: tuple[Severity, ...] = (Severity.critical,)
+    fault_categories: tuple[FaultCategory, ...] = ()
+    complaint_categories: tuple[ComplaintCategory, ...] = (ComplaintCategory.equipment_failure,)
+
+
+class ReviewPolicy(_Strict):
+    """The reportability review (docs/regulatory.md): which cases the rules flag, how soon
+    regulatory affairs decides a flagged and an unflagged one, and whether a closed repair no
+    rule flagged is reviewed by a person or recorded as screened by the rules."""
+
+    flagged: CommitmentSpec = _spec("1d", "可报告性评审(已标记)", "regulatory")
+    unflagged: CommitmentSpec = _spec("5d", "可报告性评审", "regulatory")
+    unflagged_repairs: Literal["screen", "review"] = "screen"
+    rules: ReviewRules = ReviewRules()
+
+    def specs(self) -> list[tuple[str, CommitmentSpec]]:
+        return [("flagged", self.flagged), ("unflagged", self.unflagged)]
+
+
 class SlaPolicy(_Strict):
     """A complete policy: the file's defaults, or the defaults with one contract's overrides."""
 
@@ -256,6 +289,9 @@ class SlaPolicy(_Strict):
     # The regulators' clocks for adverse events (domain/regulatory_policy.py); pinned to an
     # adverse-event case.
     regulatory: RegulatoryPolicy = RegulatoryPolicy()
+    # The reportability review of complaints, patient-safety emergencies and closed repairs;
+    # pinned to a review case.
+    review: ReviewPolicy = ReviewPolicy()
 
     @model_validator(mode="after")
     def _calendars_exist(self) -> SlaPolicy:
@@ -287,6 +323,7 @@ class SlaPolicy(_Strict):
                     found.append((f"{kind}.{name}", value))
                 else:
                     found.extend((f"{kind}.{name}.{key}", spec) for key, spec in value.items())
+        found.extend((f"review.{name}", spec) for name, spec in self.review.specs())
         return found
 
 
@@ -308,15 +345,24 @@ class CasePolicy(BaseModel):
     maintenance: MaintenancePolicy | None = None  # None in cases pinned before maintenance
     # The regulators' clocks: an adverse event's section (None in every other kind's case).
     regulatory: RegulatoryPolicy | None = Field(default=None, exclude_if=lambda v: v is None)
+    # The reportability review's deadlines and rules: a review's section (None elsewhere, and
+    # then left out of the start event).
+    review: ReviewPolicy | None = Field(default=None, exclude_if=lambda v: v is None)
 
     def only(self, kind: str) -> CasePolicy:
         """This policy with only the commitments of `kind` (repair, complaint, emergency,
         installation, maintenance; an adverse event's are `regulatory`); a kind without a
         section of its own gets none of them (its calendars, ladder and pause reasons stay)."""
         own = SECTION_OF.get(kind, kind)
-        sections = ("repair", "complaint", "emergency", "installation", "maintenance",
-                    "regulatory")
+        sections = (*SECTIONS, "regulatory")
         update: dict[str, object] = {name: None for name in sections if name != own}
+        if own == "review" and self.review is not None:
+            # A review's start is also in the history of the case that opens it: only the
+            # calendars its two deadlines run on.
+            named = {spec.calendar for _, spec in self.review.specs()}
+            update["calendars"] = {name: calendar for name, calendar in self.calendars.items()
+                                   if name in named}
+            return self.model_copy(update=update)
         if own != "regulatory" and self.regulatory is not None:
             # A calendar only the regulators' clocks name (FDA work days) is left out of every
             # other kind's pinned policy: it would only make each case's start event longer.
@@ -328,7 +374,7 @@ class CasePolicy(BaseModel):
 
     def _specs(self) -> list[CommitmentSpec]:
         found: list[CommitmentSpec] = []
-        for name in ("repair", "complaint", "emergency", "installation", "maintenance"):
+        for name in SECTIONS:
             for _, value in getattr(self, name) or ():
                 if isinstance(value, CommitmentSpec):
                     found.append(value)

@@ -79,6 +79,7 @@ class PolicyBook(BaseModel):
             installation=policy.installation,
             maintenance=policy.maintenance,
             regulatory=policy.regulatory,
+            review=policy.review,
         )
 
 

@@ -113,12 +113,21 @@ class EscalationRecord(BaseModel):
     projection: CaseProjection
 
 
+class OpenedCase(BaseModel):
+    """What an activity that opened and started a linked case on its own answers: its number
+    (the start input stays out of the opening case's history)."""
+
+    case_id: str
+
+
 # Activity names: workflows call activities by name, never importing their implementations.
 RECORD_CASE_EVENT = "record_case_event"
 RECORD_CASE_EVENTS = "record_case_events"
 RECORD_ESCALATION = "record_escalation"
 OPEN_LINKED_COMPLAINT = "open_linked_complaint"
 OPEN_LINKED_EMERGENCY = "open_linked_emergency"
+OPEN_LINKED_REVIEW = "open_linked_review"
+OPEN_LINKED_ADVERSE_EVENT = "open_linked_adverse_event"
 ON_CALL_CHAIN = "on_call_chain"
 ACCEPT_INSTALLATION = "accept_installation"
 OPEN_MAINTENANCE_VISIT = "open_maintenance_visit"

@@ -36,6 +36,7 @@ from caseflow.domain.enums import (
     Channel,
     FaultCategory,
     Modality,
+    PatientHarm,
     RepairOutcome,
     RepairStatus,
     Role,
@@ -67,6 +68,9 @@ class RepairCreate(Payload):
     attachments: list[AttachmentRef] = Field(default=[], max_length=50)
     severity: Severity | None = Field(
         default=None, description="if the hotline already knows it; else a supervisor classifies")
+    patient_harmed: PatientHarm = Field(
+        default=PatientHarm.unknown, description="was a patient or user harmed? (read by the "
+                                                 "reportability review's rules)")
 
 
 class EquipmentSnapshot(BaseModel):

@@ -25,7 +25,8 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
     "kind": _pairs(repair=("维修", "repair"), complaint=("投诉", "complaint"),
                    emergency=("应急", "emergency"), installation=("安装验收", "installation"),
                    maintenance=("预防性维护", "maintenance visit"),
-                   adverse_event=("不良事件", "adverse event")),
+                   adverse_event=("不良事件", "adverse event"),
+                   review=("可报告性评审", "reportability review")),
     "severity": _pairs(critical=("紧急", "critical"), severe=("严重", "severe"),
                        general=("一般", "general"), minor=("轻微", "minor")),
     "status": _pairs(
@@ -60,7 +61,9 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
         confirmed=("已确认", "confirmed"), reported=("已报告", "reported"),
         active=("执行中", "active"), paused=("已暂停", "paused"), ended=("已结束", "ended"),
         in_service=("在用", "in service"), out_of_service=("停用", "out of service"),
-        decommissioned=("已报废", "decommissioned")),
+        decommissioned=("已报废", "decommissioned"),
+        # reportability reviews
+        pending=("待评审", "pending"), decided=("已评审", "decided")),
     "outcome": _pairs(repaired=("已修复", "repaired"),
                       quotation_declined=("拒绝报价", "quotation declined"),
                       self_resolved=("自行恢复", "self-resolved"), resolved=("已解决", "resolved"),
@@ -94,6 +97,11 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
                                       "malfunction that could cause serious injury or death"),
                          public_health_threat=("严重公共健康威胁", "serious public health threat"),
                          group=("群体不良事件", "group adverse event")),
+    # a reportability review's decision, and the patient harm its rules read
+    "decision": _pairs(not_adverse_event=("非不良事件", "not an adverse event"),
+                       possibly_reportable=("可能需报告的不良事件",
+                                            "possibly a reportable adverse event")),
+    "patient_harmed": _pairs(yes=("是", "yes"), no=("否", "no"), unknown=("不详", "unknown")),
     "report": _pairs(initial=("首次报告", "initial report"), follow_up=("跟踪报告", "follow-up report"),
                      supplemental=("补充报告", "supplemental report"),
                      final=("最终报告", "final report")),
@@ -115,7 +123,8 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
         commissioning=("安装调试", "installation and commissioning"),
         signatures=("验收签字", "acceptance signatures"), assign=("派工", "engineer assigned"),
         visit=("预防性维护", "maintenance visit"), confirmation=("客户确认", "customer confirmation"),
-        evaluation=("调查评价", "investigation and evaluation")),
+        evaluation=("调查评价", "investigation and evaluation"),
+        decision=("可报告性评审结论", "reportability decision")),
     # whom a rung of the ladder told
     "notify": _pairs(assignee=("负责人", "the assignee"), supervisor=("技术主管", "the supervisors"),
                      manager=("服务经理", "the service manager"), director=("总监", "the director"),
@@ -134,7 +143,10 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
         "complaint-ended": ("关联投诉异常结束", "The linked complaint ended abnormally"),
         "group-not-placed": ("未能判定群体不良事件", "The group-event detection failed"),
         "group-member-not-told": ("未能通知群体事件的个例",
-                                  "An event of the group event could not be told")}),
+                                  "An event of the group event could not be told"),
+        "review-not-opened": ("未能开立可报告性评审",
+                              "The reportability review could not be opened"),
+        "adverse_event-not-opened": ("未能开立不良事件", "The adverse event could not be opened")}),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caseflow.domain.kinds import KINDS
 from caseflow.store.cases import contract_of
 from caseflow.store.models import Case
 from caseflow.store.regulatory import KIND as ADVERSE_EVENT
@@ -15,10 +16,16 @@ from caseflow.store.regulatory import event_types
 
 
 def cases_opened(session: Session, start: datetime, end: datetime, *, kind: str | None = None,
-                 hospital_id: str | None = None) -> list[dict[str, Any]]:
+                 hospital_id: str | None = None,
+                 contracted: bool = False) -> list[dict[str, Any]]:
+    """The cases opened in [start, end); `contracted`: only those of kinds whose commitments
+    are the contract's (the SLA report: a reportability review is internal work, not counted)."""
     query = select(Case).where(Case.case_id.is_not(None),
                                Case.status.not_in(("opening", "void")),
                                Case.opened_at >= start, Case.opened_at < end)
+    if contracted:
+        query = query.where(Case.kind.in_([name for name in KINDS
+                                           if KINDS[name].contract_commitments]))
     if kind is not None:
         query = query.where(Case.kind == kind)
     if hospital_id is not None:

@@ -61,7 +61,10 @@ class AdverseEventWorkflow(CaseWorkflow):
         self.investigations: list[ae.Investigate] = []
         self.evaluation: str | None = None
         self.reply: str | None = None
-        self.linked_cases = []
+        # Opened by a reportability review: the review is linked (it links this event back).
+        self.linked_cases = [] if start.review_id is None else [LinkedCase(
+            case_id=start.review_id, kind="review", relation="review", status="decided",
+            opened_at=self.opened_at)]
         self.fault_category = start.intake.fault_category
         self.fault_code = start.intake.fault_code
         self.group = start.group.model_copy(deep=True) if start.group else None
@@ -118,7 +121,8 @@ class AdverseEventWorkflow(CaseWorkflow):
             **self._case_view(), status=self.status, event_type=self.event_type,
             intake=self.start.intake, hospital_name=self.start.hospital_name,
             equipment=self.start.equipment, registration=self.start.registration,
-            aware_at=self.start.aware_at, origin=self.start.origin, reports=self.reports,
+            aware_at=self.start.aware_at, origin=self.start.origin,
+            review_id=self.start.review_id, reports=self.reports,
             investigations=self.investigations, evaluation=self.evaluation, reply=self.reply,
             linked_cases=self.linked_cases, fault_category=self.fault_category,
             fault_code=self.fault_code, group=self.group, group_case_id=self.group_case_id,

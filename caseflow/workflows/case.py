@@ -68,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.migration import PolicyMigration
     from caseflow.domain.policy import SECTION_OF, CasePolicy, CommitmentSpec
     from caseflow.domain.records import (
+        OPEN_LINKED_REVIEW,
         RECORD_CASE_EVENT,
         RECORD_CASE_EVENTS,
         RECORD_ESCALATION,
@@ -78,7 +79,9 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         EscalationRecord,
         NoticeRequest,
+        OpenedCase,
     )
+    from caseflow.domain.review import LinkedReviewRequest, ReviewFacts, ReviewOrigin
     from caseflow.domain.sla import EscalationDue, escalations_of
     from caseflow.domain.words import local_text, word
 
@@ -99,6 +102,9 @@ MAX_EVENTS = 1_000
 MAX_BYTES = 512 * 1024
 KEEP_STEPS = 50  # steps a continued case repeats in its view (all are on the timeline)
 KEEP_KEYS = 200  # request keys it remembers (a client's retry comes within minutes)
+# A complaint (at intake), a patient-safety emergency (at intake) and a repair (at its close)
+# open their reportability review (histories before this patch did not).
+REVIEW_PATCH = "reportability-review"
 
 Outcome = tuple[str, dict[str, Any], list[NoticeRequest]]
 
@@ -130,6 +136,7 @@ class CaseWorkflow:
         self.request_keys: dict[str, RequestKey] = {}
         self.actions: dict[str, CorrectiveAction] = {}  # improvement actions, if the kind has any
         self.migrations: list[str] = []  # the policy migrations that moved it
+        self.review_asked = False  # its reportability review was asked for (REVIEW_PATCH)
 
     def _begin(self, case_id: str, policy: CasePolicy, opened_by: Actor, lean: bool) -> None:
         self.case_id = case_id
@@ -522,8 +529,9 @@ class CaseWorkflow:
 
     async def _open_linked(
         self, kind: str, name_zh: str, reserve: str, request: BaseModel, summary: str,
-        opened: Callable[[str], str], result_type: type | None = None,
-    ) -> tuple[Any, ChildWorkflowHandle[Any, Any], LinkedCase] | None:
+        opened: Callable[[str], str], result_type: type | None = None, *,
+        on_its_own: bool = False,
+    ) -> tuple[Any, ChildWorkflowHandle[Any, Any] | None, LinkedCase] | None:
         """Open a case of `kind` linked to this one, the one way every kind does it.
 
         The activity `reserve` reserves its number, keyed by this case (a retried activity
@@ -534,10 +542,21 @@ class CaseWorkflow:
         (`<kind>-opened`, worded by `opened` from its number). A replayed workflow issues no
         second start. Anything that stops it from opening is recorded (`<kind>-not-opened`)
         and sent to the supervisors, never left to fail this case: then None. A
-        continue-as-new waits until it is opened and recorded."""
+        continue-as-new waits until it is opened and recorded.
+
+        `on_its_own`: the (local) activity also starts the workflow (REJECT_DUPLICATE +
+        USE_EXISTING, as the API does) and answers only its number (`OpenedCase`): no child, so
+        neither case waits for or outlives the other's run (a reportability review,
+        docs/architecture.md), and this history holds a marker with the number, not the start
+        input."""
         self._busy += 1
         try:
             try:
+                if on_its_own:  # a local activity: a marker, not three events and a task
+                    started = await workflow.execute_local_activity(
+                        reserve, request, result_type=OpenedCase,
+                        start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
+                    return started, None, await self._linked(kind, started.case_id, opened)
                 start = await workflow.execute_activity(
                     reserve, request, result_type=KINDS[kind].start,
                     start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY)
@@ -552,14 +571,36 @@ class CaseWorkflow:
             except (ActivityError, WorkflowAlreadyStartedError) as error:
                 await self._link_trouble(f"{kind}-not-opened", f"未能开立关联{name_zh}", error)
                 return None
-            link = LinkedCase(case_id=start.case_id, kind=kind, relation=kind, status="open",
-                              opened_at=workflow.now())
-            self.linked_cases.append(link)
-            await self._record(f"{kind}-opened", SYSTEM, opened(start.case_id),
-                               {f"{kind}_id": start.case_id})
-            return start, child, link
+            return start, child, await self._linked(kind, start.case_id, opened)
         finally:
             self._busy -= 1
+
+    async def _linked(self, kind: str, case_id: str, opened: Callable[[str], str]) -> LinkedCase:
+        """Keep and record the link to a case this one opened."""
+        link = LinkedCase(case_id=case_id, kind=kind, relation=kind, status="open",
+                          opened_at=workflow.now())
+        self.linked_cases.append(link)
+        await self._record(f"{kind}-opened", SYSTEM, opened(case_id), {f"{kind}_id": case_id})
+        return link
+
+    async def _ask_review(self, facts: ReviewFacts) -> None:
+        """Open this case's reportability review (docs/regulatory.md), once: the activity
+        screens the case by the rules of the policy in force, reserves the review and starts
+        it on its own (this case neither waits for it nor ends it)."""
+        self.review_asked = True
+        await self._open_linked(
+            "review", "可报告性评审", OPEN_LINKED_REVIEW,
+            LinkedReviewRequest(
+                origin=ReviewOrigin(case_id=self.case_id, kind=self.kind,
+                                    opened_at=self.opened_at),
+                hospital_id=self.hospital_id,
+                equipment_serial=self._projection().equipment_serial, facts=facts),
+            summary="", opened=lambda case_id: f"可报告性评审 {case_id}", on_its_own=True)
+
+    def _reviewing(self) -> bool:
+        """Whether this run asks for the case's review (not yet asked by an earlier run; a
+        case whose history predates the patch never does)."""
+        return not self.review_asked and workflow.patched(REVIEW_PATCH)
 
     async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
         """Record what went wrong with a linked case, and tell the supervisors at once."""

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain.enums import ComplaintOutcome, ComplaintStatus, Role
     from caseflow.domain.errors import InvalidPayload
     from caseflow.domain.records import Actor, CaseProjection, NoticeRequest
+    from caseflow.domain.review import ReviewFacts
     from caseflow.domain.words import word
 
 from caseflow.workflows.case import CaseWorkflow, Outcome
@@ -56,6 +57,7 @@ class ComplaintWorkflow(CaseWorkflow):
         self.lessons_learned: str | None = None
         self.withdrawn_reason: str | None = None
         self.outcome: ComplaintOutcome | None = None
+        self.linked_cases = []
         intake = start.intake
         # The clock runs from when the complaint was received, if that was earlier.
         received = min(intake.received_at or self.opened_at, self.opened_at)
@@ -76,7 +78,12 @@ class ComplaintWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: c.ComplaintStart) -> c.ComplaintResult:
-        await self._live()
+        if self._reviewing():  # every complaint is evaluated for reportability
+            await self._live(lambda: self._ask_review(ReviewFacts(
+                complaint_category=self.category.value if self.category else None,
+                patient_harmed=start.intake.patient_harmed)))
+        else:
+            await self._live()
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return c.ComplaintResult(case_id=self.case_id, outcome=self.outcome, level=self.level,
@@ -97,7 +104,8 @@ class ComplaintWorkflow(CaseWorkflow):
             root_cause=self.root_cause, plan_summary=self.plan_summary,
             actions=list(self.actions.values()), briefing=self.briefing, answer=self.answer,
             satisfaction=self.satisfaction, satisfied=self.satisfied,
-            lessons_learned=self.lessons_learned, withdrawn_reason=self.withdrawn_reason)
+            lessons_learned=self.lessons_learned, withdrawn_reason=self.withdrawn_reason,
+            linked_cases=self.linked_cases)
 
     # ----- checks beyond the rule table ---------------------------------------------------------
 

@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
 
     from caseflow.domain import emergency as e
     from caseflow.domain.cases import OPENED_LEAN
-    from caseflow.domain.enums import EmergencyOutcome, EmergencyStatus, Role
+    from caseflow.domain.enums import EmergencyOutcome, EmergencyStatus, EmergencyTrigger, Role
     from caseflow.domain.records import (
         ON_CALL_CHAIN,
         SYSTEM,
@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
+    from caseflow.domain.review import ReviewFacts
     from caseflow.domain.rosters import OnCallLevel, OnCallQuery
     from caseflow.domain.sla import EscalationDue
     from caseflow.domain.words import word
@@ -84,6 +85,7 @@ class EmergencyResponseWorkflow(CaseWorkflow):
         self.root_cause: str | None = None
         self.review_summary: str | None = None
         self.stand_down_reason: str | None = None
+        self.linked_cases = []
         self.deadlines.start("notify", self.commitments.notify, at=self.opened_at)
         intake, unit = start.intake, start.equipment
         origin = f"(来自维修 {intake.related_case_id})" if intake.related_case_id else ""
@@ -100,16 +102,27 @@ class EmergencyResponseWorkflow(CaseWorkflow):
 
     @workflow.run
     async def run(self, start: e.EmergencyStart) -> e.EmergencyResult:
+        review = []
+        if start.intake.trigger == EmergencyTrigger.patient_safety and self._reviewing():
+            review.append(self._review_after_first_page)
         if self.pages or self.earlier_pages:  # continued as new: the watcher pages on
-            await self._live()
+            await self._live(*review)
         else:
-            await self._live(self._page)
+            await self._live(self._page, *review)
         await workflow.wait_condition(workflow.all_handlers_finished)
         assert self.outcome is not None and self.closed_at is not None
         return e.EmergencyResult(case_id=self.case_id, outcome=self.outcome,
                                  pages=self.earlier_pages + len(self.pages),
                                  acknowledged_level=self.acknowledged_level,
                                  closed_at=self.closed_at)
+
+    async def _review_after_first_page(self) -> None:
+        """A patient-safety emergency's reportability review, opened once the first page is
+        out (or the paging is over): the page comes first."""
+        await workflow.wait_condition(lambda: bool(self.pages) or self.status != E.paging)
+        intake = self.start.intake
+        await self._ask_review(ReviewFacts(trigger=intake.trigger.value,
+                                           patient_harmed=intake.patient_harmed))
 
     # ----- reads --------------------------------------------------------------------------------
 
@@ -130,7 +143,8 @@ class EmergencyResponseWorkflow(CaseWorkflow):
             restored_summary=self.restored_summary, checks=self.checks,
             satisfaction=self.satisfaction, survey_comment=self.survey_comment,
             root_cause=self.root_cause, review_summary=self.review_summary,
-            actions=list(self.actions.values()), stand_down_reason=self.stand_down_reason)
+            actions=list(self.actions.values()), stand_down_reason=self.stand_down_reason,
+            linked_cases=self.linked_cases)
 
     # ----- checks beyond the rule table ---------------------------------------------------------
 

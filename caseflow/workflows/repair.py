@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         CaseProjection,
         NoticeRequest,
     )
+    from caseflow.domain.review import ReviewFacts
     from caseflow.domain.sla import EscalationDue
     from caseflow.domain.words import local_text, word
 
@@ -116,6 +117,11 @@ class RepairWorkflow(CaseWorkflow):
             await self._live(self._emergency_when_critical)
         else:
             await self._live()
+        if self._reviewing():  # every closed repair is screened for reportability
+            await self._ask_review(ReviewFacts(
+                severity=self.severity.value if self.severity else None,
+                fault_category=self.fault_category.value if self.fault_category else None,
+                patient_harmed=start.intake.patient_harmed))
         if self.complaint_requested and self._patched(COMPLAINT_LOOP_PATCH):
             await self._follow_complaint()
         await workflow.wait_condition(workflow.all_handlers_finished)

@@ -36,7 +36,13 @@ from caseflow.audit import case_histories, record_status
 from caseflow.config import Settings
 from caseflow.domain.access import Capability, CaseScope
 from caseflow.domain.audit import RecordParts, Seal, record_parts
-from caseflow.domain.cases import CaseAction, RecordStatus, StepResult, with_earlier_runs
+from caseflow.domain.cases import (
+    CaseAction,
+    RecordStatus,
+    StepResult,
+    redact_event,
+    with_earlier_runs,
+)
 from caseflow.domain.cases import CaseView as CaseViewBase
 from caseflow.domain.errors import InvalidPayload, InvalidTransition, NotPermitted, UnknownCase
 from caseflow.domain.kinds import KINDS
@@ -169,9 +175,27 @@ async def known_case(db: Db, case_id: str, principal: Principal | None) -> Case:
 async def get_case(case_id: CaseId, principal: Reader, session: SessionDep,
                    temporal: TemporalDep, settings: SettingsDep) -> BaseModel:
     """The case as its workflow sees it now: state, every commitment, escalations, steps, and
-    its page in the Temporal Web UI."""
-    return await case_view(temporal, session, settings,
-                           await known_case(session, case_id, principal))
+    its page in the Temporal Web UI. A reportability review's deliberations (decision, reason,
+    author) only for the roles that read them."""
+    row = await known_case(session, case_id, principal)
+    return for_reader(await case_view(temporal, session, settings, row), row, principal)
+
+
+def for_reader(view: BaseModel, row: Case, principal: Principal) -> BaseModel:
+    """The view as `principal` may read it: a confidential kind's without its deliberations
+    for the roles that do not read them (domain/cases.py `Confidential`)."""
+    secret = KINDS[row.kind].confidential
+    return secret.redact(view) if secret and secret.hides_from(principal.role) else view
+
+
+def refuse_deliberations(row: Case, principal: Principal, what: str) -> None:
+    """403 for what holds every payload (history, export) of a confidential kind's case, to a
+    role that does not read its deliberations."""
+    secret = KINDS[row.kind].confidential
+    if secret is not None and secret.hides_from(principal.role):
+        readers = ", ".join(sorted(r.value for r in secret.readers))
+        raise NotPermitted(f"the {what} of {row.case_id} holds its deliberations; readable by: "
+                           f"{readers}")
 
 
 async def case_view(temporal: Client, db: Db, settings: Settings, row: Case,
@@ -262,18 +286,22 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
-    row, record = await in_thread(db, _after_step, case_id, data, principal.scope,
+    # a review's reason is not searchable by every reader
+    row, record = await in_thread(db, _after_step, case_id,
+                                  data if kind.confidential is None else None, principal.scope,
                                   settings.seal_poll_seconds)
     # The update answers with the step's number only (the history keeps that, not the case);
     # the case as it now stands is read by a query, which adds nothing to the history.
-    return await case_view(temporal, db, settings, row, record)
+    return for_reader(await case_view(temporal, db, settings, row, record), row, principal)
 
 
-def _after_step(session: Session, case_id: str, data: dict[str, Any], scope: CaseScope,
+def _after_step(session: Session, case_id: str, data: dict[str, Any] | None, scope: CaseScope,
                 poll_seconds: float) -> tuple[Case, RecordStatus]:
-    """What a step leaves to the API, in one transaction: what the step says made searchable,
-    the case's row as it now stands (the reader's scope checked), the state of its record."""
-    add_text(session, case_id, data)
+    """What a step leaves to the API, in one transaction: what the step says made searchable
+    (None: nothing), the case's row as it now stands (the reader's scope checked), the state of
+    its record."""
+    if data is not None:
+        add_text(session, case_id, data)
     row = search.known_case(session, case_id, scope)
     return row, record_status(session, row, None, poll_seconds)
 
@@ -315,9 +343,14 @@ def timeline(
 ) -> list[TimelineEntry]:
     """What happened, in time order, who did it, in words: the steps and deadlines the
     workflow recorded, every notification and its delivery, and the history's seal."""
-    search.known_case(session, case_id, principal.scope)
-    return case_timeline.entries(session, case_id,
-                                 tuple(sources) if sources else case_timeline.SOURCES)
+    row = search.known_case(session, case_id, principal.scope)
+    entries = case_timeline.entries(session, case_id,
+                                    tuple(sources) if sources else case_timeline.SOURCES)
+    kind = KINDS[row.kind]
+    if kind.confidential is None:
+        return entries
+    return [TimelineEntry.model_validate(redact_event(kind, principal.role, e.model_dump()))
+            if e.source == "case" else e for e in entries]
 
 
 @router.get("/{case_id}/report.pdf", response_class=Response, responses={
@@ -345,7 +378,7 @@ async def service_report(
 async def history(case_id: CaseId, principal: Reader, session: SessionDep,
                   temporal: TemporalDep) -> dict[str, Any]:
     """The Temporal event history of the case (the audit trail, replayable)."""
-    await known_case(session, case_id, principal)
+    refuse_deliberations(await known_case(session, case_id, principal), principal, "history")
     try:
         found = await temporal.get_workflow_handle(case_id).fetch_history()
     except RPCError as error:
@@ -409,6 +442,7 @@ async def export(case_id: CaseId, principal: Reader, session: SessionDep,
     """The whole case as one JSON document, to keep or hand to an auditor; check it with
     `caseflow audit verify FILE`."""
     row = await known_case(session, case_id, principal)
+    refuse_deliberations(row, principal, "export")
     seal, state, entries, waits_for = await case_record(temporal, session, settings, row)
     try:
         runs = await case_histories(temporal, case_id)

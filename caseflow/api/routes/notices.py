@@ -46,7 +46,8 @@ async def live_feed(
         raise InvalidPayload("not an event id this feed gave", field="header.Last-Event-ID")
     viewer = live.Viewer(person_id=principal.id, scope=principal.scope,
                          notified=await in_thread(session, records.notified_cases, principal.id),
-                         reads_cases=may(principal.role, Capability.read_cases))
+                         reads_cases=may(principal.role, Capability.read_cases),
+                         role=principal.role)
     feed: live.LiveFeed = request.app.state.live
 
     async def events() -> Any:

@@ -42,7 +42,8 @@ def _report(session: Session, policy: PolicyBook, start: date, end: date, kind: 
     lower, upper = period(start, end, policy.defaults.timezone)
     if hospital_id is not None and session.get(Hospital, hospital_id) is None:
         raise UnknownRecord(f"no hospital {hospital_id!r}")
-    return sla_report(cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id),
+    return sla_report(cases_opened(session, lower, upper, kind=kind, hospital_id=hospital_id,
+                                   contracted=True),
                       lower, upper)
 
 

@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
+from sqlalchemy import select
 
 from caseflow.api.auth import Principal, allowed
 from caseflow.api.deps import SessionDep
 from caseflow.domain.access import Capability
-from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.domain.errors import InvalidTransition, NotPermitted, UnknownRecord
+from caseflow.domain.kinds import KINDS
 from caseflow.domain.subscriptions import (
     DeliveryList,
     DeliveryPublic,
@@ -22,7 +24,7 @@ from caseflow.domain.subscriptions import (
     encode,
 )
 from caseflow.store import subscriptions
-from caseflow.store.models import Subscription, SubscriptionDelivery
+from caseflow.store.models import Case, Subscription, SubscriptionDelivery
 
 router = APIRouter(tags=["subscriptions"])
 Admin = Annotated[Principal, allowed(Capability.manage_subscriptions)]
@@ -131,5 +133,9 @@ def get_event(event_id: Annotated[int, Path(ge=1, le=MAX_ID)], principal: EventR
     row = subscriptions.case_event(session, event_id)
     if row is None:
         raise UnknownRecord(f"no case event {event_id}")
+    kind = session.scalar(select(Case.kind).where(Case.case_id == row.case_id))
+    secret = KINDS[kind].confidential if kind in KINDS else None
+    if secret is not None and row.event in secret.events and secret.hides_from(principal.role):
+        raise NotPermitted(f"case event {event_id} is a deliberation of {row.case_id}")
     return Response(content=encode(subscriptions.event_message(row)),
                     media_type="application/json")

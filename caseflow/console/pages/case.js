@@ -4,7 +4,7 @@
 import { call, explain, get, post, send } from "../api.js";
 import { actionButtons, actionName, badge, caseLink, commitmentTable, equipmentLink, statusBadge } from "../cases.js";
 import { append, el, message, section, table } from "../dom.js";
-import { describe, describeRecord } from "../events.js";
+import { describe, describeRecord, flagWords } from "../events.js";
 import { language, t, word } from "../i18n.js";
 import { keepLive } from "../live.js";
 import { when } from "../time.js";
@@ -64,18 +64,33 @@ function summary(view) {
     rows.push([word(name), intakeValue(name, value)]);
   }
   if (view.satisfaction) rows.push([word("satisfaction"), String(view.satisfaction)]);
+  if (view.kind === "review") rows.push(...reviewRows(view));
   const linked = (view.linked_cases || []).concat(view.origin ? [view.origin] : []);
   return el("div", { class: "summary-box" },
     el("dl", { class: "facts" }, rows.map(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
-    linked.length ? el("p", {}, `${t("case.linked")}: `, linked.map((l) => [caseLink(l.case_id), ` (${word(l.kind)}, ${word(l.status)}) `])) : null,
+    linked.length ? el("p", {}, `${t("case.linked")}: `, linked.map((l) => [caseLink(l.case_id), ` (${[word(l.kind), word(l.status)].filter(Boolean).join(", ")}) `])) : null,
     view.web_ui ? el("p", {}, el("a", { href: view.web_ui, target: "_blank", rel: "noopener", class: "temporal" }, t("case.temporal"))) : null);
+}
+
+// A reportability review: the rules that flagged it and, for those who may read them, its
+// deliberations (decision, reason, author); the others are told they are not shown.
+function reviewRows(view) {
+  if (view.deliberations_hidden) return [[word("decision"), el("span", { class: "muted" }, t("reviews.hidden"))]];
+  const rows = [[t("reviews.flagged"), view.flags.length ? view.flags.map(flagWords).join(" · ") : t("reviews.unflagged")]];
+  if (view.decision) {
+    rows.push([word("decision"), [word(view.decision), view.event_type ? ` · ${word(view.event_type)}` : ""]]);
+    if (view.reason) rows.push([word("reason"), el("span", { translate: "no" }, view.reason)]);
+    if (view.reason_code) rows.push([word("reason_code"), [word(view.reason_code), " · ", el("span", { translate: "no" }, view.decided_on_policy || "")]]);
+    rows.push([t("reviews.decidedBy"), [el("span", { translate: "no" }, view.decided_by?.name || ""), ` · ${when(view.decided_at)}`]]);
+  }
+  return rows;
 }
 
 // One intake field as the case page shows it: times in Shanghai, closed vocabularies in words,
 // phone numbers as tel: links, lists (alarm codes, attachments' names) one after another.
 function intakeValue(name, value) {
   if (/_at$/.test(name)) return when(value);
-  if (["channel", "severity", "trigger", "category", "modality", "event_type"].includes(name)) return word(value);
+  if (["channel", "severity", "trigger", "category", "modality", "event_type", "patient_harmed"].includes(name)) return word(value);
   if (/phone|contact/.test(name) && /^[0-9+\-() ]{5,}$/.test(String(value))) {
     return el("a", { href: `tel:${String(value).replace(/[^0-9+]/g, "")}`, class: "tel", translate: "no" }, String(value));
   }
