@@ -499,7 +499,10 @@ async def test_every_page_speaks_one_language_at_a_time(console, chromium, peopl
                 await page.wait_for_function(f"document.documentElement.lang === '{language}'")
             for where in hashes:
                 await page.goto(f"{console}/console/{where}")
-                await page.wait_for_selector("main .page h1")  # drawn with its data
+                try:  # drawn with its data (a busy shared stack may take a while)
+                    await page.wait_for_selector("main .page h1", timeout=45_000)
+                except Exception as error:
+                    raise AssertionError(f"{role} {language} {where}: not drawn") from error
                 words = foreign_words(await page.evaluate(OWN_TEXT), language)
                 if words:
                     found[f"{role} {language} {where}"] = words
