@@ -94,15 +94,6 @@ class WorkerProcess:
     def stop(self) -> None:
         _stop(self.process, signal.SIGINT, 15)
 
-    def stall(self) -> None:
-        """SIGSTOP: the process stands still (as on a machine starved of CPU) until `resume`."""
-        assert self.process is not None
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
-
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None

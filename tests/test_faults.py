@@ -12,7 +12,6 @@ standing in for the people's chat robots. docs/operations.md explains what is as
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 import uuid
 from collections import Counter
@@ -419,25 +418,6 @@ async def stop_the_database(stack: Stack, load: Load) -> None:
         await asyncio.sleep(max(0.0, 3 - (time.monotonic() - down)))
     finally:
         await asyncio.to_thread(stack.database.start)
-
-
-async def stall_the_worker_now_and_then(stack: Stack, stop: asyncio.Event) -> int:
-    """Stop the worker (SIGSTOP) for up to 4 s, let it run for up to 0.6 s, again and again
-    until `stop` (a fixed seed, so each run stalls alike); how many stalls."""
-    rng, stalls = random.Random(4), 0
-    while not stop.is_set():
-        stack.worker.stall()
-        stalls += 1
-        try:
-            await asyncio.sleep(rng.uniform(0.05, 4))
-        finally:
-            stack.worker.resume()
-        await asyncio.sleep(rng.uniform(0.05, 0.6))
-    return stalls
-
-
-async def nothing_more(stack: Stack, load: Load) -> None:
-    """The stalls are the fault (the load runs through them from its first case on)."""
 
 
 # ----- the tests ----------------------------------------------------------------------------------------
