@@ -2,7 +2,7 @@
 // at the top with a live countdown, what each reviews and the rules that flagged it, and the
 // decide button; below, the reviews decided most recently. Follows the live feed.
 
-import { get } from "../api.js";
+import { explain, get } from "../api.js";
 import { actionButtons, caseLink, statusBadge } from "../cases.js";
 import { el, message, section, table } from "../dom.js";
 import { commitmentName, flagWords } from "../events.js";
@@ -35,15 +35,11 @@ async function cards(status, again) {
     status.replaceChildren(message("ok", t("case.done", { action: word(action.action) }), " ", caseLink(view.case_id)));
     again();
   };
-  // The ones due first as cards (each reads its review and its actions); the others, which can
-  // be many, as one table of the list's rows, so the page stays a handful of requests.
+  // The ones due first as cards, drawn at once from the list's rows; each then reads its
+  // review and its actions on its own, so one case slow to answer holds up nothing else. The
+  // others, which can be many, as one table of the list's rows.
   const first = pending.items.slice(0, CARDS), rest = pending.items.slice(CARDS);
-  const open = await Promise.all(first.map(async (item) => {
-    const [view, buttons] = await Promise.all([
-      get(`/v1/cases/${encodeURIComponent(item.case_id)}`),
-      actionButtons(item.case_id, after, { kind: "review" })]);
-    return card(item, view, buttons);
-  }));
+  const open = first.map((item) => card(item, after));
   return [
     ...(open.length ? open : [el("p", { class: "empty" }, t("reviews.none"))]),
     rest.length ? section(t("reviews.more", { n: rest.length }), table([
@@ -61,14 +57,27 @@ async function cards(status, again) {
   ].filter(Boolean);
 }
 
-function card(item, view, buttons) {
-  const due = (view.commitments || []).find((c) => c.key === "decision");
+function card(item, after) {
+  const details = el("div", { class: "details" }, el("p", { class: "muted" }, t("loading")));
+  const badge = el("span", {}, word(item.status));
+  Promise.all([
+    get(`/v1/cases/${encodeURIComponent(item.case_id)}`),
+    actionButtons(item.case_id, after, { kind: "review" }),
+  ]).then(([view, buttons]) => {
+    badge.replaceChildren(statusBadge(view));
+    details.replaceChildren(...reviewed(view), buttons);
+  }, (error) => details.replaceChildren(message("error", explain(error))));
   return el("article", { class: "case-card", "data-case": item.case_id },
-    el("header", {}, el("h2", {}, caseLink(item.case_id)), statusBadge(view)),
+    el("header", {}, el("h2", {}, caseLink(item.case_id)), badge),
+    item.next_due_at ? el("p", { class: "next" }, `${commitmentName("decision")}: `,
+      countdown(item.next_due_at), el("small", {}, when(item.next_due_at))) : null,
+    details);
+}
+
+function reviewed(view) {
+  return [
     el("p", { class: "title" }, `${t("reviews.of")}: `, word(view.origin.kind), " ", caseLink(view.origin.case_id)),
     el("p", { class: "meta" }, `${t("reviews.flagged")}: `,
       view.flags.length ? view.flags.map(flagWords).join(" · ") : t("reviews.unflagged")),
-    due && due.due_at ? el("p", { class: "next" }, `${commitmentName(due.key)}: `, countdown(due.due_at),
-      el("small", {}, when(due.due_at))) : null,
-    buttons);
+  ];
 }
