@@ -458,10 +458,7 @@ async def watch(deadlines: Deadlines, *, closed: Callable[[], bool],
         wakeup = deadlines.next_wakeup()
         now = workflow.now()
         if wakeup is not None and wakeup <= now:
-            if deadlines.resume_due(now):
-                await on_resume()
-            for escalation in deadlines.due(now):
-                await on_escalation(escalation)
+            await _fire(deadlines, now, on_resume, on_escalation)
             continue
         try:
             await workflow.wait_condition(
@@ -471,6 +468,16 @@ async def watch(deadlines: Deadlines, *, closed: Callable[[], bool],
             )
         except TimeoutError:
             pass
+
+
+async def _fire(deadlines: Deadlines, at: datetime, on_resume: Callable[[], Awaitable[None]],
+                on_escalation: Callable[[EscalationDue], Awaitable[None]],
+                fired_at: datetime | None = None) -> None:
+    """Resume a pause that ends by `at`, then escalate every rung due by `at` (each once)."""
+    if deadlines.resume_due(at):
+        await on_resume()
+    for escalation in deadlines.due(at, fired_at=fired_at):
+        await on_escalation(escalation)
 
 
 def view(c: Commitment, now: datetime) -> CommitmentView:
@@ -512,17 +519,11 @@ async def watch_lean(deadlines: Deadlines, *, stop: Callable[[], bool],
             if timer is not None and timer.done():
                 assert decide_at is not None
                 at, timer, armed, decide_at = decide_at, None, None, None
-                if deadlines.resume_due(at):
-                    await on_resume()
-                for escalation in deadlines.due(at, fired_at=max(now, at)):
-                    await on_escalation(escalation)
+                await _fire(deadlines, at, on_resume, on_escalation, fired_at=max(now, at))
                 continue
         else:
             if wakeup is not None and wakeup <= now:
-                if deadlines.resume_due(now):
-                    await on_resume()
-                for escalation in deadlines.due(now):
-                    await on_escalation(escalation)
+                await _fire(deadlines, now, on_resume, on_escalation)
                 continue
             if timer is not None and timer.done():
                 timer, armed = None, None
