@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from caseflow.api.service_report import TEMPLATES
 from caseflow.domain.report_file import ReportFile
-
-ZONE = ZoneInfo("Asia/Shanghai")
+from caseflow.domain.words import WORDS as WORDS_OF
+from caseflow.domain.words import local_text, word
 
 WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
@@ -62,63 +61,32 @@ WORDS: dict[str, dict[str, str]] = {
         "hours": "h",
     },
 }
-TERMS: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "death": "死亡", "serious_injury": "严重伤害",
-        "malfunction": "可能导致严重伤害或死亡的故障", "public_health_threat": "严重公共健康威胁",
-        "initial": "首次报告", "follow_up": "跟踪报告", "supplemental": "补充报告",
-        "final": "最终报告", "on_time": "按时", "late": "逾期提交", "due": "待报告",
-        "overdue": "已逾期未报告", "recorded": "已登记", "investigating": "调查中",
-        "reported": "已报告", "closed": "已结案", "opened": "立案", "assign": "指定法规负责人",
-        "classify": "事件分类", "investigate": "调查评价", "submit": "向监管机构报告",
-        "request-follow-up": "需补充报告", "close": "结案", "CN": "中国", "EU": "欧盟",
-        "US": "美国", "regulatory": "法规事务", "hotline": "热线", "supervisor": "技术主管",
-        "engineer": "工程师", "manager": "服务经理", "director": "总监", "auditor": "审核员",
-        "system": "系统", "complaint": "投诉", "repair": "报修",
-        "emergency": "应急", "hospital": "医院",
-    },
-    "en": {
-        "death": "death", "serious_injury": "serious injury",
-        "malfunction": "malfunction that could cause serious injury or death",
-        "public_health_threat": "serious public health threat", "initial": "initial",
-        "follow_up": "follow-up", "supplemental": "supplemental", "final": "final",
-        "on_time": "on time", "late": "submitted late", "due": "due", "overdue": "overdue",
-        "recorded": "recorded", "investigating": "investigating", "reported": "reported",
-        "closed": "closed", "opened": "opened", "assign": "officer assigned",
-        "classify": "classified", "investigate": "investigation", "submit": "report submitted",
-        "request-follow-up": "follow-up report due", "close": "closed", "CN": "China",
-        "EU": "the EU", "US": "the US", "regulatory": "regulatory affairs",
-        "hotline": "hotline", "supervisor": "supervisor", "engineer": "engineer",
-        "manager": "manager", "director": "director", "auditor": "auditor", "system": "system",
-        "complaint": "complaint", "repair": "repair", "emergency": "emergency",
-        "hospital": "hospital",
-    },
-}
-
 _environment = Environment(loader=FileSystemLoader(TEMPLATES),
                            autoescape=select_autoescape(["html"]))
 
 
 def _local(value: datetime | None) -> str:
-    return value.astimezone(ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
+    return local_text(value) if value else ""
 
 
 def file_html(found: ReportFile, lang: str) -> str:
-    terms = TERMS[lang]
-
-    def term(code: str | None) -> str:
-        return terms.get(code or "", code or "")
+    def term(vocabulary: str | tuple[str, ...], code: str | None) -> str:
+        """`code` in the file's language, from the first of `vocabulary` that knows it."""
+        for name in (vocabulary,) if isinstance(vocabulary, str) else vocabulary:
+            if code in WORDS_OF.get(name, {}):
+                return word(name, code, lang)
+        return code or ""
 
     def detail(step: str, data: dict[str, Any]) -> str:
         """What a step recorded beyond its reason: the type it classified to, the report."""
         if step in ("classify", "opened") and data.get("event_type"):
-            before = f"{term(data['before'])} → " if data.get("before") else ""
-            return f"{before}{term(data['event_type'])}"
+            before = f"{term('event_type', data['before'])} → " if data.get("before") else ""
+            return f"{before}{term('event_type', data['event_type'])}"
         if step == "submit":
-            return f"{term(data.get('jurisdiction'))} {data.get('report', '')} · " \
+            return f"{term('jurisdiction', data.get('jurisdiction'))} {data.get('report', '')} · " \
                    f"{data.get('channel', '')}"
         if step == "request-follow-up":
-            return f"{term(data.get('jurisdiction'))} {term(data.get('kind'))}"
+            return f"{term('jurisdiction', data.get('jurisdiction'))} {term('report', data.get('kind'))}"
         return ""
 
     record = found.record
