@@ -174,3 +174,26 @@ def no_case_without_a_clock() -> Iterator[None]:
     yield
     seen, invariants.SEEN[:] = list(invariants.SEEN), []
     assert not seen, "no case without a clock:\n" + "\n".join(sorted({str(v) for v in seen}))
+
+
+# ----- the console's browser tests: one API serving the console and one Chromium per module -----
+
+@pytest.fixture(scope="module")
+async def console(database_url, dev_env, dev_worker) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
+    """The API and its console on a free port, on the module's database and worker."""
+    from tests.console_driver import served
+    from tests.postgres import free_port
+
+    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
+                        environment="test")
+    async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+async def chromium():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, one per module."""
+    from tests.console_driver import browser
+
+    async with browser() as launched:
+        yield launched

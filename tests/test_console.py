@@ -9,21 +9,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser
 
-from caseflow.api.app import create_app
-from caseflow.config import Settings
 from caseflow.domain.enums import Role
 from caseflow.domain.records import Actor
 from caseflow.store.models import Person
 from caseflow.store.people import issue_token, set_password
-from tests.console_driver import PHONE, browser, context, served, signed_in
+from tests.console_driver import PHONE, context, signed_in
 from tests.emergency_driver import SUPERVISOR
-from tests.postgres import free_port
 from tests.test_api import open_case, walk_to
 from tests.test_complaint_api import open_complaint
 from tests.test_emergency_api import body as emergency_body
@@ -33,19 +28,6 @@ from tests.waiting import until
 
 PASSWORD = "Hotline-2026-console"
 
-
-@pytest.fixture(scope="module")
-async def console(database_url, dev_env, dev_worker) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
-                        environment="test")
-    async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

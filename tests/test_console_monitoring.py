@@ -15,14 +15,9 @@ import httpx
 import pytest
 
 from caseflow.store.models import Equipment, Hospital
-from tests import test_console
 from tests.console_driver import context, signed_in
 from tests.test_api import headers, timeline_of
 from tests.test_console import OWN_TEXT, foreign_words
-
-# The console's app served over HTTP and the browser, as tests/test_console.py has them.
-console = test_console.console
-chromium = test_console.chromium
 
 
 @pytest.fixture(scope="module")

@@ -7,35 +7,16 @@ alone; in zh-CN and in English, one language at a time."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
-import pytest
-from playwright.async_api import Browser
 
-from caseflow.api.app import create_app
-from caseflow.config import Settings
-from tests.console_driver import browser, context, served, signed_in
-from tests.postgres import free_port
+from tests.console_driver import context, signed_in
 from tests.test_console import OWN_TEXT, foreign_words
 
 WAIT_MS = 30_000  # a hang guard for what the live feed brings
 
-
-@pytest.fixture(scope="module")
-async def console(database_url, dev_env, dev_worker) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
-                        environment="test")
-    async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser() as launched:
-        yield launched
 
 
 def auth(tokens: dict[str, str], role: str = "regulatory") -> dict[str, str]:

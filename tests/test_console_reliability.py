@@ -6,38 +6,20 @@ hospital's Chinese name), and reads the page in English, one language at a time.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.async_api import Browser
 from pypdf import PdfReader
 
-from caseflow.api.app import create_app
-from caseflow.config import Settings
 from caseflow.store.models import Equipment
-from tests.console_driver import browser, context, served, signed_in
-from tests.postgres import free_port
+from tests.console_driver import context, signed_in
 from tests.reliability_fixture import ENGINEER, new_site, open_repair, resolve
 
 SH = ZoneInfo("Asia/Shanghai")
 NAME = "江北市第一医院 控制台测试"
 
-
-@pytest.fixture(scope="module")
-async def console(database_url, dev_env, dev_worker) -> AsyncIterator[str]:  # type: ignore[no-untyped-def]
-    settings = Settings(database_url=database_url, task_queue=dev_worker.task_queue,
-                        environment="test")
-    async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.async_api import Browser, Page
+from playwright.async_api import Page
 
 import caseflow
 from caseflow.api.app import create_app
@@ -30,7 +30,7 @@ from caseflow.domain.maintenance import PlanChangeRecord, PlannedVisit, PlanStar
 from caseflow.domain.records import SYSTEM, Actor
 from caseflow.store.models import Contract, Equipment, Hospital
 from caseflow.workflows.maintenance_plan import MaintenancePlanWorkflow
-from tests.console_driver import browser, context, served, signed_in
+from tests.console_driver import context, served, signed_in
 from tests.postgres import free_port
 from tests.test_api import headers, intake_body, new_key, timeline_of, walk_to
 from tests.test_console import OWN_TEXT, foreign_words
@@ -83,11 +83,6 @@ async def console(database_url, dev_env, dev_worker, tmp_path_factory) -> AsyncI
     async with served(create_app(settings, temporal=dev_env.client), free_port()) as base:
         yield base
 
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with browser() as launched:
-        yield launched
 
 
 async def open_repair(base: str, tokens: dict[str, str], hospital_id: str, serial: str,
