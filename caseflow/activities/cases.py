@@ -183,14 +183,24 @@ class CaseOpening:
         return placed
 
     def _place(self, placement: GroupPlacement) -> tuple[Placed, AdverseEventStart | None]:
+        """What cannot succeed on a retry (bad data) is raised as non-retryable, as `_reserve`
+        does, so the event records it at once instead of retrying forever."""
+        try:
+            now, today = self._now_today()
+            with self.sessions.begin() as session:
+                placed, group = place_event(session, placement, now=now, local_day=today)
+                if group is None:
+                    return placed, None
+                return placed, group_start(session, group, placement,
+                                           book=self.policies.current(), now=now)
+        except (DomainError, ValidationError) as error:
+            raise ApplicationError(str(error), type=type(error).__name__,
+                                   non_retryable=True) from None
+
+    def _now_today(self) -> tuple[datetime, date]:
+        """Now, and the policy's local day of it."""
         now = datetime.now(timezone.utc)
-        book = self.policies.current()
-        today = now.astimezone(ZoneInfo(book.defaults.timezone)).date()
-        with self.sessions.begin() as session:
-            placed, group = place_event(session, placement, now=now, local_day=today)
-            if group is None:
-                return placed, None
-            return placed, group_start(session, group, placement, book=book, now=now)
+        return now, now.astimezone(ZoneInfo(self.policies.current().defaults.timezone)).date()
 
     @staticmethod
     async def _start_workflow(name: str, arg: BaseModel, workflow_id: str,
@@ -319,8 +329,7 @@ class CaseOpening:
         records it at once instead of retrying forever.
         """
         try:
-            now = datetime.now(timezone.utc)
-            today = now.astimezone(ZoneInfo(self.policies.current().defaults.timezone)).date()
+            now, today = self._now_today()
             with self.sessions.begin() as session:
                 row, _ = reserve_case(
                     session, kind=kind, created_by=created_by[:64], key=key,

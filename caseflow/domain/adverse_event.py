@@ -316,11 +316,15 @@ def clock_spec(clock: RegulatoryClock, label: str) -> CommitmentSpec:
                           owner="assignee", label=clock.label or label)
 
 
+def group_words(same: dict[str, str]) -> str:
+    """What a group event's cases share, in words (the fault by its zh-CN name)."""
+    return " ".join(word(name, value) if name == "fault_category" else value
+                    for name, value in same.items())
+
+
 def _summary(start: AdverseEventStart) -> str:
     if start.group is not None:
-        same = [word(name, value) if name == "fault_category" else value
-                for name, value in start.group.same.items()]
-        return f"群体不良事件 {' '.join(same)}({len(start.group.members)} 例)"
+        return f"群体不良事件 {group_words(start.group.same)}({len(start.group.members)} 例)"
     return (f"不良事件 {word('event_type', start.intake.event_type)} {start.equipment.serial}"
             f"({'、'.join(start.registration.jurisdictions)})")
 
@@ -344,6 +348,7 @@ def group_key(values: dict[str, str]) -> str:
 
 
 KIND = CaseKind(
+    troubles_to=Role.regulatory,
     name="adverse_event", prefix="AE", workflow="AdverseEventWorkflow",
     workflow_module="caseflow.workflows.adverse_event", view=AdverseEventView,
     rules=ADVERSE_EVENT_ACTIONS, statuses=AdverseEventStatus, collection="adverse-events",

@@ -377,6 +377,8 @@ class CaseKind:
     # Its commitments are the contract's (service levels promised to a hospital), counted in the
     # SLA report; False for internal work a case opens on its own (a reportability review).
     contract_commitments: bool = True
+    # Who is told at once when a case of this kind cannot be opened by another case.
+    troubles_to: Role = Role.supervisor
 
     def status_names(self) -> tuple[str, ...]:
         """Its statuses, and `void`: a number issued whose case never started."""

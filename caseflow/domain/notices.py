@@ -17,7 +17,7 @@ from string import Formatter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from caseflow.domain.words import DEFAULT_ZONE, LANGUAGES, local_text, word
+from caseflow.domain.words import DEFAULT_ZONE, LANGUAGES, commitment_word, local_text, word
 
 # code -> language -> (subject, body); {name} takes a parameter. `case_id` names the case,
 # `unit` the modality and serial, `hospital` the hospital's name, `text` what a person typed.
@@ -135,9 +135,8 @@ def _value(name: str, value: Any, language: str, zone: ZoneInfo) -> str:
             return value
         if when.tzinfo is not None:
             return local_text(when, zone.key)
-    action = name == "commitment" and isinstance(value, str) and value.startswith("action-")
-    if action:
-        return ("整改措施 " if language == "zh-CN" else "corrective action ") + value[7:]
+    if name == "commitment" and isinstance(value, str):
+        return commitment_word(value, language)
     if name in WORDED and isinstance(value, str):
         return word(WORDED[name], value, language)
     return str(value)

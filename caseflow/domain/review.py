@@ -181,5 +181,6 @@ KIND = CaseKind(
     workflow_module="caseflow.workflows.review", view=ReviewView, rules=REVIEW_ACTIONS,
     statuses=ReviewStatus, collection="reviews", start=ReviewStart, summary=_summary,
     contract_commitments=False,
+    troubles_to=Role.regulatory,
     confidential=Confidential(readers=DELIBERATION_READERS, events=frozenset({"decide", "screened"}),
                               redact=without_deliberations))

@@ -177,10 +177,35 @@ def word(vocabulary: str, code: object, language: str = DEFAULT_LANGUAGE, *,
     return worded.format(**params) if params else worded
 
 
+def commitment_word(key: str, language: str = DEFAULT_LANGUAGE, *,
+                    default: str | None = None) -> str:
+    """A commitment by its key, as the console names it (console/events.js): "action-A1" a
+    corrective action, "report:CN" / "follow_up:EU:F1" / "group_case:CN" an adverse event's
+    reports by their jurisdiction, else the `commitment` vocabulary (`default` if unknown)."""
+    zh = language != "en"
+    parts = key.split(":")
+    if key.startswith("action-"):
+        return f"整改措施 {key[7:]}" if zh else f"corrective action {key[7:]}"
+    if len(parts) > 1 and parts[0] in ("report", "follow_up", "group_case"):
+        place = word("jurisdiction", parts[1], language)
+        if parts[0] == "report":
+            return f"向{place}监管机构报告" if zh else f"report to {place}'s regulator"
+        if parts[0] == "group_case":
+            return (f"群体事件个例向{place}监管机构报告" if zh
+                    else f"report of a group event's case to {place}'s regulator")
+        number = parts[2] if len(parts) > 2 else ""
+        return (f"向{place}监管机构补充报告 {number}" if zh
+                else f"follow-up {number} to {place}'s regulator").strip()
+    return word("commitment", key, language, default=default)
+
+
+# Loaded with the module (workflows word their summaries in it: no file read in a workflow task).
+_HOME = ZoneInfo(DEFAULT_ZONE)
+
+
 def local_text(at: datetime, zone: str = DEFAULT_ZONE) -> str:
     """An instant as local date and time to the minute (Asia/Shanghai unless said), as people
     read it; the zone's abbreviation after it outside Asia/Shanghai."""
-    where = ZoneInfo(zone)
-    local = at.astimezone(where)
+    local = at.astimezone(_HOME if zone == DEFAULT_ZONE else ZoneInfo(zone))
     shown = local.strftime("%Y-%m-%d %H:%M")
     return shown if zone == DEFAULT_ZONE else f"{shown} {local.strftime('%Z')}"

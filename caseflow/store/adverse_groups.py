@@ -25,6 +25,7 @@ from caseflow.domain.adverse_event import (
     GroupPlacement,
     Placed,
     UnitRegistration,
+    group_words,
 )
 from caseflow.domain.cases import CODE_VERSION
 from caseflow.domain.policy_loader import PolicyBook
@@ -138,7 +139,7 @@ def _form(session: Session, placement: GroupPlacement, run: list[AdverseEventGro
             known_at = member.aware_at
             break
     first = run[0]
-    title = f"群体不良事件:{' '.join(placement.same.values())}"
+    title = f"群体不良事件:{group_words(placement.same)}"
     key = f"group:{first.case_id}"  # a member is the first of one group at most
     case, _ = reserve_case(session, kind="adverse_event", created_by=DETECTION, key=key,
                            request_hash=hashlib.sha256(key.encode()).hexdigest(),
@@ -174,7 +175,7 @@ def group_start(session: Session, group: AdverseEventGroup, placement: GroupPlac
     hospitals = len({m.hospital_id for m in members})
     body = AdverseEventCreate(
         hospital_id=first.hospital_id, equipment_serial=first.serial, event_type=GROUP,
-        description=f"群体不良事件:{' '.join(values.values())},{len(members)} 例,"
+        description=f"群体不良事件:{group_words(values)},{len(members)} 例,"
                     f"{hospitals} 家医院",
         aware_at=group.aware_at, fault_category=values.get("fault_category"),
         fault_code=values.get("fault_code"))

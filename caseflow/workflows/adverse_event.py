@@ -260,7 +260,8 @@ class AdverseEventWorkflow(CaseWorkflow):
             late = late or (as_member is not None and as_member.breached)
         if all(r.submission for r in self.reports):
             self.status = S.reported
-        return (f"已报告 {report.regulator}({p.jurisdiction} {p.report}),途径 "
+        return (f"已报告 {report.regulator}({word('jurisdiction', p.jurisdiction)} "
+                f"{word('report', p.report, default=p.report)}),途径 "
                 f"{p.channel}:{p.reference}{'(逾期)' if late else ''}",
                 p.model_dump(mode="json") | {"late": late}, [])
 
@@ -369,7 +370,7 @@ class AdverseEventWorkflow(CaseWorkflow):
                 result_type=ae.Placed, start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=ACTIVITY_RETRY)
         except ActivityError as error:
-            await self._link_trouble("group-not-placed", "未能判定群体不良事件", error)
+            await self._link_trouble("group-not-placed", error, to=Role.regulatory)
             return
         finally:
             self._busy -= 1
@@ -397,7 +398,7 @@ class AdverseEventWorkflow(CaseWorkflow):
                                                aware_at=self.start.aware_at,
                                                key=self.group.key if self.group else ""))
         except FailureError as error:
-            await self._link_trouble("group-member-not-told", f"未能通知个例 {case_id}", error)
+            await self._link_trouble("group-member-not-told", error, case_id, to=Role.regulatory)
             return
         finally:
             self._busy -= 1

@@ -83,7 +83,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from caseflow.domain.review import LinkedReviewRequest, ReviewFacts, ReviewOrigin
     from caseflow.domain.sla import EscalationDue, escalations_of
-    from caseflow.domain.words import local_text, word
+    from caseflow.domain.words import commitment_word, local_text, word
 
 ACTIVITY_TIMEOUT = timedelta(seconds=10)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200),
@@ -528,7 +528,7 @@ class CaseWorkflow:
     # ----- cases this one opens -----------------------------------------------------------------
 
     async def _open_linked(
-        self, kind: str, name_zh: str, reserve: str, request: BaseModel, summary: str,
+        self, kind: str, reserve: str, request: BaseModel, summary: str,
         opened: Callable[[str], str], result_type: type | None = None, *,
         on_its_own: bool = False,
     ) -> tuple[Any, ChildWorkflowHandle[Any, Any] | None, LinkedCase] | None:
@@ -569,7 +569,7 @@ class CaseWorkflow:
                                                       here.equipment_serial),
                     static_summary=summary)
             except (ActivityError, WorkflowAlreadyStartedError) as error:
-                await self._link_trouble(f"{kind}-not-opened", f"未能开立关联{name_zh}", error)
+                await self._link_trouble(f"{kind}-not-opened", error, to=KINDS[kind].troubles_to)
                 return None
             return start, child, await self._linked(kind, start.case_id, opened)
         finally:
@@ -589,7 +589,7 @@ class CaseWorkflow:
         it on its own (this case neither waits for it nor ends it)."""
         self.review_asked = True
         await self._open_linked(
-            "review", "可报告性评审", OPEN_LINKED_REVIEW,
+            "review", OPEN_LINKED_REVIEW,
             LinkedReviewRequest(
                 origin=ReviewOrigin(case_id=self.case_id, kind=self.kind,
                                     opened_at=self.opened_at),
@@ -602,11 +602,14 @@ class CaseWorkflow:
         case whose history predates the patch never does)."""
         return not self.review_asked and workflow.patched(REVIEW_PATCH)
 
-    async def _link_trouble(self, event: str, summary: str, error: Exception) -> None:
-        """Record what went wrong with a linked case, and tell the supervisors at once."""
+    async def _link_trouble(self, event: str, error: Exception, detail: str = "",
+                            to: Role = Role.supervisor) -> None:
+        """Record what went wrong with a linked case (the event's words, `detail` after them),
+        and tell `to` at once."""
         cause = error.cause if error.cause is not None else error
-        await self._record(event, SYSTEM, f"{summary}:{cause}", {"error": str(cause)}, [
-            NoticeRequest(to_role=Role.supervisor, urgent=True, template="link-trouble",
+        said = word("event", event) + (f" {detail}" if detail else "")
+        await self._record(event, SYSTEM, f"{said}:{cause}", {"error": str(cause)}, [
+            NoticeRequest(to_role=to, urgent=True, template="link-trouble",
                           params={"case_id": self.case_id, "event": event, "text": str(cause)})])
 
     # ----- recording ----------------------------------------------------------------------------
@@ -621,7 +624,7 @@ class CaseWorkflow:
         lines = [f"**状态** {word('status', p.status)}{severity}",
                  f"**负责人** {self.assignee.name}" if self.assignee else "**负责人** 未指派"]
         if first is not None:
-            lines.append(f"**下一期限** {word('commitment', first.key, default=first.label)} "
+            lines.append(f"**下一期限** {commitment_word(first.key, default=first.label)} "
                          f"{local_text(first.due_at)}")
         if p.breached:
             lines.append(f"**已超时** 升级第 {self.deadlines.escalation_level} 级")
@@ -693,7 +696,7 @@ class CaseWorkflow:
                 hospital_id=self.hospital_id, scheduled_at=due.scheduled_at,
                 fired_at=due.fired_at, due_at=due.due_at,
                 urgent=self._urgent_rung(due),
-                summary=(f"{name}:{word('commitment', due.commitment, default=due.label)},"
+                summary=(f"{name}:{commitment_word(due.commitment, default=due.label)},"
                          f"应于 {due_text} 完成"),
                 projection=self._projected()))
 

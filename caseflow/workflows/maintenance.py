@@ -141,7 +141,7 @@ class MaintenanceVisitWorkflow(CaseWorkflow):
             return
         severities = [f.severity for f in findings if f.severity is not None]
         await self._open_linked(
-            "repair", "维修", OPEN_LINKED_REPAIR,
+            "repair", OPEN_LINKED_REPAIR,
             m.LinkedRepairRequest(
                 visit_case_id=self.case_id, serial=self.start.equipment.serial,
                 symptom="; ".join(f.description for f in findings),

@@ -416,7 +416,7 @@ class RepairWorkflow(CaseWorkflow):
         """
         intake = self.start.intake
         opened = await self._open_linked(
-            "complaint", "投诉", OPEN_LINKED_COMPLAINT,
+            "complaint", OPEN_LINKED_COMPLAINT,
             LinkedComplaintRequest(
                 origin=ComplaintOrigin(case_id=self.case_id, kind="repair",
                                        satisfaction=self.satisfaction,
@@ -434,8 +434,7 @@ class RepairWorkflow(CaseWorkflow):
             result = await complaint
         except ChildWorkflowError as error:
             link.status = "ended abnormally"
-            await self._link_trouble("complaint-ended", f"关联投诉 {start.case_id} 异常结束",
-                                     error)
+            await self._link_trouble("complaint-ended", error, start.case_id)
             return
         link.status, link.closed_at, link.outcome = "closed", result.closed_at, result.outcome
         await self._record("complaint-closed", SYSTEM,
@@ -455,7 +454,7 @@ class RepairWorkflow(CaseWorkflow):
         self.emergency_declared = True
         intake, unit = self.start.intake, self.start.equipment
         await self._open_linked(
-            "emergency", "应急", OPEN_LINKED_EMERGENCY,
+            "emergency", OPEN_LINKED_EMERGENCY,
             LinkedEmergencyRequest(
                 repair_case_id=self.case_id, hospital_id=self.hospital_id,
                 equipment_serial=unit.serial, department=intake.department,

@@ -163,7 +163,7 @@ class ReportabilityReviewWorkflow(CaseWorkflow):
         assert self.event_type is not None and self.decided_by is not None
         origin = self.start.origin
         await self._open_linked(
-            "adverse_event", "不良事件", OPEN_LINKED_ADVERSE_EVENT,
+            "adverse_event", OPEN_LINKED_ADVERSE_EVENT,
             LinkedAdverseEventRequest(
                 review_id=self.case_id, origin_case_id=origin.case_id,
                 hospital_id=self.hospital_id, equipment_serial=self.start.equipment_serial,
