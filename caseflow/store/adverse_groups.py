@@ -33,12 +33,11 @@ from caseflow.domain.records import SYSTEM
 from caseflow.domain.regulatory_policy import GROUP, GroupRule
 from caseflow.domain.reliability_policy import wall_clock
 from caseflow.store import directory
-from caseflow.store.cases import Draft, reserve_case
+from caseflow.store.cases import Draft, case_status, reserve_case
 from caseflow.store.models import (
     AdverseEventGroup,
     AdverseEventGroupHead,
     AdverseEventGroupMember,
-    Case,
 )
 
 DETECTION = "group-detection"  # who reserves a group's case number
@@ -75,7 +74,7 @@ def place_event(session: Session, placement: GroupPlacement, *, now: datetime,
     window = wall_clock(rule.within)
     head = heads[placement.key]
     current = session.get(AdverseEventGroup, head.group_id) if head.group_id else None
-    if current is not None and not _closed(session, current.case_id) and \
+    if current is not None and case_status(session, current.case_id) not in ("closed", "void") and \
             current.first_at - window <= member.aware_at <= current.last_at + window:
         row.group_id = current.id
         current.first_at = min(current.first_at, member.aware_at)
@@ -100,11 +99,6 @@ def _lock_heads(session: Session, keys: list[str]) -> dict[str, AdverseEventGrou
                             .where(AdverseEventGroupHead.key.in_(keys))
                             .order_by(AdverseEventGroupHead.key).with_for_update())
     return {head.key: head for head in heads}
-
-
-def _closed(session: Session, case_id: str) -> bool:
-    status = session.scalar(select(Case.status).where(Case.case_id == case_id))
-    return status in ("closed", "void")
 
 
 def _run(session: Session, key: str, row: AdverseEventGroupMember,

@@ -375,10 +375,6 @@ def open_repair_of(session: Session, serial: str, now: datetime) -> str | None:
         .order_by(Case.opened_at.desc()).limit(1))
 
 
-def case_status(session: Session, case_id: str) -> str | None:
-    return session.scalar(select(Case.status).where(Case.case_id == case_id))
-
-
 def lock_for_clearing(session: Session, episode_id: int) -> AlarmEpisode | None:
     """The episode, under its head's lock, if its clearing is still to be told to its case:
     the caller holds the lock (this transaction open, writing nothing in it) until the case has

@@ -98,3 +98,8 @@ def contract_of(session: Session, hospital_id: str, on: date) -> str | None:
     return session.scalar(select(Contract.code).where(
         Contract.hospital_id == hospital_id, Contract.starts_on <= on, Contract.ends_on >= on)
         .order_by(Contract.starts_on.desc()).limit(1))
+
+
+def case_status(session: Session, case_id: str) -> str | None:
+    """The status the case's row has (None: no such case)."""
+    return session.scalar(select(Case.status).where(Case.case_id == case_id))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from starlette.concurrency import run_in_threadpool
 
 from caseflow.api.auth import Principal, allowed
-from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep
+from caseflow.api.deps import PolicyDep, SessionsDep, SettingsDep, TemporalDep, in_thread
 from caseflow.api.errors import ServiceUnavailable
 from caseflow.api.opening import Context, open_case, opening_of
 from caseflow.api.routes.cases import take_step
@@ -43,6 +43,7 @@ from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.repair import RepairCreate
 from caseflow.store import alarms as store
 from caseflow.store import directory
+from caseflow.store.cases import case_status
 from caseflow.store.models import AlarmEpisode, AlarmRow
 
 log = structlog.get_logger(__name__)
@@ -271,10 +272,7 @@ async def _feed(case_id: str, action: str, payload: dict[str, Any], episode: Ala
         await take_step(case_id, "repair", action, payload, principal, sessions, temporal,
                         settings, key or f"alarm-episode-{episode.id}-{action}")
     except UnknownCase:
-        def status() -> str | None:
-            with sessions() as session:
-                return store.case_status(session, case_id)
-        if await run_in_threadpool(status) == "opening":
+        if await in_thread(sessions, case_status, case_id) == "opening":
             raise _NotReady(case_id) from None
         return None if action == "alarm" else case_id
     except DomainError:
