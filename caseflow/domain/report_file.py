@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from caseflow.domain.adverse_event import AdverseEventView
-from caseflow.domain.audit import Seal, sealed_state, sealed_timeline, sha256
+from caseflow.domain.audit import Seal, record_parts, sealed_state, sealed_timeline
 
 FORMAT = "caseflow.adverse-event-report-file/1"
 # The steps of an adverse event that are deliberations (who decided what, when, why), with the
@@ -216,7 +216,8 @@ def _report(raw: dict[str, Any], commitments: dict[str, dict[str, Any]],
 def record_of(state: dict[str, Any], timeline: list[dict[str, Any]], seal: Seal | None,
               waits_for: str | None) -> FileRecord:
     """The fingerprints of the record as the seal takes them, and whether they are the seal's."""
-    state_sha, timeline_sha = sha256(sealed_state(state)), sha256(sealed_timeline(timeline))
+    parts = record_parts(case_id="", kind="", state=state, timeline=timeline, histories=[])
+    state_sha, timeline_sha = parts.state, parts.timeline
     matches = None
     if seal is not None:
         matches = seal.parts is not None and (seal.parts.state, seal.parts.timeline) == \
