@@ -10,7 +10,8 @@ is saved as one file per run (`NAME.run1.json`, `NAME.run2.json`...), each repla
 The `lean_` histories were recorded after the lean-histories patch (one local activity per
 step, continue-as-new); the others before it, and replay on the older path. The `v1_` ones
 were opened by code version 1 (CaseStart.version): lean, with every patch of that code in force
-and no patch marker in their histories.
+and no patch marker in their histories; the `v3_` ones by version 3 (the deadline watcher
+escalating by its timer, reviews and group events in force, still no patch marker).
 """
 
 from __future__ import annotations
@@ -317,6 +318,7 @@ async def review_late_then_possibly_reportable(case: Any) -> None:
 
 SCENARIOS = {
     "v1_repair_happy_path": (happy_path, {}),
+    "v3_repair_happy_path": (happy_path, {}),
     "lean_repair_happy_path": (happy_path, {}),
     "lean_repair_callback_opens_complaint": (callback_opens_complaint, {}),
     "lean_repair_critical_opens_emergency": (critical_opens_emergency, {"severity": "critical"}),
@@ -344,10 +346,12 @@ EMERGENCY_SCENARIOS = {
     "emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "v1_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
+    "v3_emergency_climbs_then_closed": (emergency_climbs_then_closed, {}),
     "lean_emergency_unanswered_continues_as_new": (emergency_unanswered_continues, {}),
 }
 ADVERSE_EVENT_SCENARIOS = {
     "lean_adverse_event_late_then_closed": (adverse_event_late_then_closed, {}),
+    "v3_adverse_event_late_then_closed": (adverse_event_late_then_closed, {}),
 }
 # A review is opened by the case it reviews: the complaint is recorded with `intake`, the
 # scenario runs on its review, whose history is saved.

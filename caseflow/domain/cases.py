@@ -272,7 +272,8 @@ class CaseView(BaseModel):
 # cases are opened by now.
 OPENED_LEAN = 1  # lean histories; the classification, closing and commissioning clocks
 RUNGS_BY_TIMER = 2  # the deadline watcher escalates when its timer fires, never by the clock
-CODE_VERSION = RUNGS_BY_TIMER
+REVIEWS_AND_GROUPS = 3  # reportability reviews are opened; adverse events form group events
+CODE_VERSION = REVIEWS_AND_GROUPS
 
 
 class CaseStart(BaseModel):

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
     from caseflow.domain import adverse_event as ae
-    from caseflow.domain.cases import LinkedCase
+    from caseflow.domain.cases import REVIEWS_AND_GROUPS, LinkedCase
     from caseflow.domain.enums import Role
     from caseflow.domain.errors import InvalidPayload, InvalidTransition
     from caseflow.domain.policy import CasePolicy, CommitmentSpec
@@ -71,7 +71,7 @@ class AdverseEventWorkflow(CaseWorkflow):
         self.told: list[str] = []
         self.group_case_id: str | None = None
         self.group_placement: str | None = None
-        self.grouping = workflow.patched(GROUPS_PATCH)
+        self.grouping = self._since(REVIEWS_AND_GROUPS, GROUPS_PATCH)
         self.placing = self.grouping and self.group is None  # an event asks at its opening
         if self.group is not None:
             self.linked_cases = [self._member_link(m.case_id) for m in self.group.members]

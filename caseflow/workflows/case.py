@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from caseflow.domain import search_attributes as search
     from caseflow.domain.cases import (
         OPENED_LEAN,
+        REVIEWS_AND_GROUPS,
         RUNGS_BY_TIMER,
         STAFF,
         ActionRule,
@@ -598,9 +599,12 @@ class CaseWorkflow:
             summary="", opened=lambda case_id: f"可报告性评审 {case_id}", on_its_own=True)
 
     def _reviewing(self) -> bool:
-        """Whether this run asks for the case's review (not yet asked by an earlier run; a
-        case whose history predates the patch never does)."""
-        return not self.review_asked and workflow.patched(REVIEW_PATCH)
+        """Whether this run asks for the case's review (not yet asked by an earlier run). A case
+        opened by code of REVIEWS_AND_GROUPS or later asks without a patch marker; an older one
+        asks the patch: a history made before it replays without a review, and a case still
+        running when this code arrives is reviewed at its next point that asks (a complaint's or
+        emergency's next run, a repair's close)."""
+        return not self.review_asked and self._since(REVIEWS_AND_GROUPS, REVIEW_PATCH)
 
     async def _link_trouble(self, event: str, error: Exception, detail: str = "",
                             to: Role = Role.supervisor) -> None:
