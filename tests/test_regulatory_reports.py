@@ -33,6 +33,7 @@ def test_only_report_and_follow_up_commitments_are_reports():
     assert report_of("follow_up:EU:F2") == ("EU", "F2")
     assert report_of("evaluation") is None and report_of("report:cn") is None
     assert report_of("follow_up:EU") is None
+    assert report_of("group_case:CN") == ("CN", "group_case")
 
 
 def test_the_board_puts_overdue_reports_first_then_by_time_left_per_jurisdiction():
@@ -82,3 +83,37 @@ def test_the_regulatory_section_counts_on_time_late_and_open_overdue_by_type():
     assert found[("EU", "death", "initial")].met_percent == 0.0
     follow = found[("CN", "death", "follow_up")]
     assert (follow.open, follow.met_percent) == (1, None)
+
+
+def test_a_case_of_a_group_event_owes_its_24_hour_clock_on_the_board_and_in_the_section():
+    """Its own 24-hour clock (group_case:CN) beside its 20-day report: overdue on the board,
+    and counted under its own report in the regulatory section."""
+    member = event("AE-5", "malfunction", commitment("report:CN", "open", 400),
+                   commitment("group_case:CN", "breached", -3))
+    cn = next(c for c in regulatory_board([member], NOW, {"CN": "NMPA"}).columns
+              if c.jurisdiction == "CN")
+    assert [(i.report, i.overdue) for i in cn.items] == [("group_case", True),
+                                                         ("initial", False)]
+    rows = {(r.jurisdiction, r.report): r for r in regulatory_rows([member])}
+    assert rows[("CN", "group_case")].breached_open == 1 and rows[("CN", "initial")].open == 1
+
+
+def test_a_case_of_a_group_event_is_late_in_its_report_file_when_it_missed_the_24_hours():
+    """Submitted within its 20 days but after the group's 24 hours: the report file says late,
+    as its own submit step recorded, and the report is due at the earlier of its clocks."""
+    from caseflow.domain.report_file import _report
+
+    submitted = NOW - timedelta(hours=1)
+    raw = {"id": "initial", "key": "report:CN", "jurisdiction": "CN", "regulator": "NMPA",
+           "kind": "initial", "within": "20d", "calendar": "7x24", "source": "2018 measures",
+           "due_at": (NOW + timedelta(days=19)).isoformat(),
+           "group_due_at": (NOW - timedelta(hours=5)).isoformat(),
+           "submission": {"submitted_at": submitted.isoformat(), "channel": "NMPA system",
+                          "reference": "R-1", "by": {"id": "RA-01", "name": "RA"},
+                          "recorded_at": submitted.isoformat()}}
+    states = {"report:CN": {"state": "met"}, "group_case:CN": {"state": "met_late"}}
+    found = _report(raw, states, NOW)
+    assert found.state == "late" and found.due_at == NOW - timedelta(hours=5)
+    assert found.late_hours == 4.0
+    on_time = _report(raw, {**states, "group_case:CN": {"state": "met"}}, NOW)
+    assert on_time.state == "on_time"

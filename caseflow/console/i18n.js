@@ -541,7 +541,7 @@ const WORDS = {
   death: ["死亡", "death"], serious_injury: ["严重伤害", "serious injury"],
   malfunction: ["可能导致严重伤害或死亡的故障", "malfunction that could cause serious injury or death"],
   public_health_threat: ["严重公共健康威胁", "serious public health threat"],
-  follow_up: ["跟踪报告", "follow-up"], supplemental: ["补充报告", "supplemental"],
+  follow_up: ["跟踪报告", "follow-up"], group_case: ["群体事件个例报告", "report as a case of a group event"], supplemental: ["补充报告", "supplemental"],
   final: ["最终报告", "final"], regulatory: ["法规事务", "regulatory affairs"],
   group: ["群体不良事件", "group adverse event"],
   fault_code: ["故障代码", "Fault code"], "group-joined": ["属群体不良事件", "in a group event"],

@@ -17,14 +17,18 @@ from caseflow.domain.sla import CommitmentView
 
 _REPORT = re.compile(r"^report:(?P<code>[A-Z][A-Z0-9_]*)$")
 _FOLLOW_UP = re.compile(r"^follow_up:(?P<code>[A-Z][A-Z0-9_]*):(?P<report>F\d+)$")
+_GROUP_CASE = re.compile(r"^group_case:(?P<code>[A-Z][A-Z0-9_]*)$")
 WAITING = ("open", "breached", "paused")  # not met, not waived
 
 
 def report_of(key: str) -> tuple[str, str] | None:
     """(jurisdiction, report) of a report commitment's key: `report:CN` is CN's initial
-    report, `follow_up:EU:F1` EU's follow-up F1; None for any other commitment."""
+    report, `follow_up:EU:F1` EU's follow-up F1, `group_case:CN` the same initial report on the
+    clock of a case of a group event (`group_case`); None for any other commitment."""
     if found := _REPORT.match(key):
         return found["code"], "initial"
+    if found := _GROUP_CASE.match(key):
+        return found["code"], "group_case"
     if found := _FOLLOW_UP.match(key):
         return found["code"], found["report"]
     return None
@@ -130,8 +134,8 @@ def regulatory_rows(cases: Iterable[dict[str, Any]]) -> list[RegulatoryRow]:
             found = report_of(view.key)
             if found is None or view.state == "waived":
                 continue
-            key = (found[0], case.get("event_type") or "", "initial" if found[1] == "initial"
-                   else "follow_up")
+            key = (found[0], case.get("event_type") or "",
+                   found[1] if found[1] in ("initial", "group_case") else "follow_up")
             group = groups.setdefault(key, {"events": set(), "states": defaultdict(int)})
             group["events"].add(case["case_id"])
             group["states"]["breached_open" if view.state == "breached" else

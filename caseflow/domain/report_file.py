@@ -189,15 +189,19 @@ def _why(step: str, data: dict[str, Any]) -> str:
 def _report(raw: dict[str, Any], commitments: dict[str, dict[str, Any]],
             made_at: datetime) -> ReportDue:
     submission = raw.get("submission")
-    due_at = datetime.fromisoformat(raw["due_at"]) if raw.get("due_at") else None
+    # An initial report of a case of a group event runs on two clocks (its own and the group's
+    # per-case one): it is due at the earlier, and late if it missed either.
+    dues = [datetime.fromisoformat(at) for at in (raw.get("due_at"), raw.get("group_due_at"))
+            if at]
+    due_at = min(dues, default=None)
+    keys = [raw["key"]] + ([f"group_case:{raw['jurisdiction']}"] if raw["id"] == "initial"
+                           else [])
+    met = [commitments[key]["state"] for key in keys
+           if commitments.get(key, {}).get("state") in ("met", "met_late")]
     fields: dict[str, Any] = {}
     if submission:
         submitted_at = datetime.fromisoformat(submission["submitted_at"])
-        commitment = commitments.get(raw["key"])
-        if commitment is not None and commitment.get("state") in ("met", "met_late"):
-            late = commitment["state"] == "met_late"
-        else:
-            late = due_at is not None and submitted_at > due_at
+        late = ("met_late" in met) if met else (due_at is not None and submitted_at > due_at)
         fields = {"submitted_at": submitted_at, "channel": submission["channel"],
                   "reference": submission["reference"],
                   "submitted_by": _person(submission["by"]),

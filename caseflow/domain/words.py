@@ -118,7 +118,8 @@ WORDS: dict[str, dict[str, dict[str, str]]] = {
     "patient_harmed": _pairs(yes=("是", "yes"), no=("否", "no"), unknown=("不详", "unknown")),
     "report": _pairs(initial=("首次报告", "initial report"), follow_up=("跟踪报告", "follow-up report"),
                      supplemental=("补充报告", "supplemental report"),
-                     final=("最终报告", "final report")),
+                     final=("最终报告", "final report"),
+                     group_case=("群体事件个例报告", "report as a case of a group event")),
     # commitments, by their key (an improvement action "action-<id>" is worded by its id)
     "commitment": _pairs(
         classification=("分级", "classification"), handover=("交接确认", "hand-over check"),
