@@ -133,19 +133,36 @@ export function debounce(work, ms = 250) {
 }
 
 // Draw `page` with `draw(container)` again whenever a message `wants` arrives (a burst once),
-// swapping the new content in whole, so what is shown is never older than the last event.
+// swapping the new content in whole. One drawing at a time: a message that arrives while one is
+// under way draws once more after it, so a slow drawing started before an event never replaces
+// one started after it, and what is shown is never older than the last event.
 export function keepLive(page, draw, wants = () => true) {
-  const redraw = debounce(async () => {
+  let drawing = false;
+  let again = false;
+  const run = async () => {
     if (!page.isConnected) return;
-    const fresh = document.createElement("div");
-    try {
-      await draw(fresh);
-    } catch (error) {
-      console.error(error);
+    if (drawing) {
+      again = true;
       return;
     }
-    if (page.isConnected) page.replaceChildren(...fresh.childNodes);
-  }, 300);
+    drawing = true;
+    try {
+      do {
+        again = false;
+        const fresh = document.createElement("div");
+        try {
+          await draw(fresh);
+        } catch (error) {
+          console.error(error);
+          continue;
+        }
+        if (page.isConnected) page.replaceChildren(...fresh.childNodes);
+      } while (again && page.isConnected);
+    } finally {
+      drawing = false;
+    }
+  };
+  const redraw = debounce(run, 300);
   listen((message) => {
     if (wants(message)) redraw();
   }, page);

@@ -29,19 +29,24 @@ export async function render(page, args, me) {
 }
 
 async function cards(me, status, again) {
-  const [assigned, paging, hospitals] = await Promise.all([
+  const [assigned, paging, notices, hospitals] = await Promise.all([
     get("/v1/cases", { assignee_id: me.id, sort: "next_due_at", limit: 200 }),
     get("/v1/cases", { kind: "emergency", status: "paging", sort: "-opened_at", limit: 50 }),
+    get("/v1/notices", { limit: 200 }),
     get("/v1/hospitals"),
   ]);
+  // The emergencies that paged this person (their page notices): only those are asked whether
+  // they may acknowledge, not every emergency still paging anyone anywhere.
+  const pagedMe = new Set(notices.items.filter((n) => n.event === "page").map((n) => n.case_id));
   const names = Object.fromEntries(hospitals.map((h) => [h.id, h.name]));
-  const open = assigned.items.filter((c) => !c.closed_at && !paging.items.some((p) => p.case_id === c.case_id));
+  const pagingMe = paging.items.filter((p) => pagedMe.has(p.case_id));
+  const open = assigned.items.filter((c) => !c.closed_at && !pagingMe.some((p) => p.case_id === c.case_id));
   const after = (view, action) => {
     status.replaceChildren(message("ok", t("case.done", { action: word(action.action) }), " ", caseLink(view.case_id)));
     again();
   };
   // A page is theirs when the case would let them acknowledge it.
-  const pages = (await Promise.all(paging.items.map(async (item) => {
+  const pages = (await Promise.all(pagingMe.map(async (item) => {
     const buttons = await actionButtons(item.case_id, after, { kind: item.kind });
     return buttons.querySelector("[data-action=acknowledge]") ? pageCard(item, names, buttons) : null;
   }))).filter(Boolean);
