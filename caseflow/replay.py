@@ -33,10 +33,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Interceptor, Replayer
 
 from caseflow.store.models import Case
+from caseflow.temporal import DATA_CONVERTER
 from caseflow.workflows.catalog import sandbox, workflows
 
 QUOTED = re.compile(r"'([^']+)'")
@@ -45,7 +45,7 @@ CHUNK = 16  # histories a process replays with one replayer before it reports ba
 
 
 def replayer(interceptors: Sequence[Interceptor] = ()) -> Replayer:
-    return Replayer(workflows=workflows(), data_converter=pydantic_data_converter,
+    return Replayer(workflows=workflows(), data_converter=DATA_CONVERTER,
                     workflow_runner=sandbox("full"), interceptors=interceptors)
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter, PydanticPayloadConverter
+from temporalio.converter import DataConverter
 from temporalio.runtime import Runtime
 
 from caseflow.config import Settings
@@ -24,13 +27,35 @@ SEARCH_ATTRIBUTES = {
     name: "Bool" if key.indexed_value_type == IndexedValueType.INDEXED_VALUE_TYPE_BOOL
     else "Keyword" for name, key in search.KEYS.items()}
 
+# Every type a payload of ours is read as (a case's start input, an activity's result...) and
+# its pydantic schema, built once per process.
+_ADAPTERS = functools.lru_cache(maxsize=1024)(TypeAdapter)
+
+
+class PayloadConverter(PydanticPayloadConverter):
+    """The SDK's pydantic converter, with one cache of type adapters for the whole process. The
+    SDK makes a payload converter for every workflow it runs, each with an empty cache of its
+    own, so each case built the pydantic schema of its start input and of every activity result
+    afresh (a sixth of the worker's CPU per intake, docs/performance.md). The types are our
+    domain models, which every sandbox passes through, so one cache serves every case."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for converter in self.converters.values():
+            if isinstance(converter, PydanticJSONPlainPayloadConverter):
+                converter._type_adapter = _ADAPTERS
+
+
+# The data converter of every client, worker and replayer of caseflow.
+DATA_CONVERTER = DataConverter(payload_converter_class=PayloadConverter)
+
 
 async def connect(settings: Settings, *, runtime: Runtime | None = None,
                   tracing: TracerProvider | None = None) -> Client:
     """A client with the pydantic converter; on `runtime` (e.g. one exporting metrics), and
     tracing into `tracing` (workers made from the client trace too)."""
     return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace,
-                                data_converter=pydantic_data_converter, runtime=runtime,
+                                data_converter=DATA_CONVERTER, runtime=runtime,
                                 interceptors=client_interceptors(tracing))
 
 

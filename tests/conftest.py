@@ -12,7 +12,6 @@ import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -23,7 +22,7 @@ from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.people import issue_token
 from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
-from caseflow.temporal import binary, ensure_search_attributes
+from caseflow.temporal import DATA_CONVERTER, binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests import invariants
 from tests.invariants import OpenCommitmentWatch
@@ -55,7 +54,7 @@ def policy_book() -> PolicyBook:
 async def time_skipping() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server (the pip-installed binary), search attributes registered."""
     env = await WorkflowEnvironment.start_time_skipping(
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         test_server_existing_path=binary("temporal-test-server"))
     try:
         await ensure_search_attributes(env.client)
@@ -114,7 +113,7 @@ async def ts_worker(ts_env: WorkflowEnvironment, sessions) -> AsyncIterator[Work
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (for API tests, where time runs normally)."""
     env = await WorkflowEnvironment.start_local(
-        data_converter=pydantic_data_converter, dev_server_existing_path=binary("temporal"),
+        data_converter=DATA_CONVERTER, dev_server_existing_path=binary("temporal"),
         dev_server_log_level="error")
     await ensure_search_attributes(env.client)
     yield env
@@ -129,7 +128,7 @@ async def namespace_of_its_own(env: WorkflowEnvironment, prefix: str) -> Client:
     await env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
         namespace=name, workflow_execution_retention_period=Duration(seconds=86400)))
     client = await Client.connect(env.client.service_client.config.target_host, namespace=name,
-                                  data_converter=pydantic_data_converter)
+                                  data_converter=DATA_CONVERTER)
     await ensure_search_attributes(client)
     return client
 

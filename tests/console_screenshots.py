@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import yaml
 from playwright.async_api import Page
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.api.app import create_app
@@ -24,7 +23,7 @@ from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.demo_history import import_demo_history
 from caseflow.store.people import issue_token
 from caseflow.store.seed import TOKEN_HOLDERS, demo_rosters, load_reference_data
-from caseflow.temporal import binary, ensure_search_attributes
+from caseflow.temporal import DATA_CONVERTER, binary, ensure_search_attributes
 from tests.conftest import running_worker
 from tests.console_driver import PHONE, browser, context, served, signed_in
 from tests.postgres import free_port, postgres_cluster
@@ -233,7 +232,7 @@ async def main(folder: Path) -> None:
             tokens = {role: issue_token(session, person, "screenshots")[0]
                       for role, person in TOKEN_HOLDERS.items()}
         env = await WorkflowEnvironment.start_local(
-            data_converter=pydantic_data_converter, dev_server_existing_path=binary("temporal"),
+            data_converter=DATA_CONVERTER, dev_server_existing_path=binary("temporal"),
             dev_server_log_level="error")
         try:
             await ensure_search_attributes(env.client)

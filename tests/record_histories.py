@@ -23,7 +23,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from caseflow.domain.policy_loader import load_policy
@@ -31,7 +30,7 @@ from caseflow.replay import case_runs
 from caseflow.store.db import make_engine, make_sessions, migrate
 from caseflow.store.policies import PolicySource
 from caseflow.store.seed import load_reference_data
-from caseflow.temporal import binary, ensure_search_attributes
+from caseflow.temporal import DATA_CONVERTER, binary, ensure_search_attributes
 from caseflow.worker import build_worker
 from tests.adverse_event_driver import (
     REGULATORY,
@@ -457,7 +456,7 @@ async def main() -> None:
         sessions = make_sessions(make_engine(url))
         load_reference_data(sessions)
         env = await WorkflowEnvironment.start_time_skipping(
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             test_server_existing_path=binary("temporal-test-server"))
         await ensure_search_attributes(env.client)
         try:

@@ -75,15 +75,15 @@ class ChangedComplaint(ComplaintWorkflow):
 async def test_a_changed_workflow_is_reported_divergent_at_its_event():
     """Replayed against changed code (in the test), a saved complaint history diverges, and
     the report says where and why; against today's code it replays."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
     from caseflow.replay import replay_one
+    from caseflow.temporal import DATA_CONVERTER
     from caseflow.workflows.catalog import sandbox
 
     path = next(p for p in HISTORIES if p.stem.startswith("complaint_"))
     raw = json.loads(path.read_text("utf-8"))
-    changed = Replayer(workflows=[ChangedComplaint], data_converter=pydantic_data_converter,
+    changed = Replayer(workflows=[ChangedComplaint], data_converter=DATA_CONVERTER,
                        workflow_runner=sandbox("full"))
     outcome = await replay_one(changed, path.stem, raw)
     assert not outcome.ok, "the changed code does not produce the recorded trace"
@@ -148,10 +148,10 @@ async def test_the_sandbox_compiles_its_snippets_once_and_still_catches_a_change
     """The replayer's sandbox (the SDK's, compiling its snippets once per process) replays a
     saved history a second time without compiling anything again, and still reports the
     changed workflow of the test as divergent."""
-    from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.worker import Replayer
 
     from caseflow.replay import replay_one
+    from caseflow.temporal import DATA_CONVERTER
     from caseflow.workflows.catalog import _compiled, sandbox
 
     path = next(p for p in HISTORIES if p.stem.startswith("complaint_"))
@@ -162,6 +162,6 @@ async def test_the_sandbox_compiles_its_snippets_once_and_still_catches_a_change
     again = _compiled.cache_info()
     assert again.misses == compiled.misses, "nothing compiled the second time"
     assert again.hits > compiled.hits, "the snippets came from the cache"
-    changed = Replayer(workflows=[ChangedComplaint], data_converter=pydantic_data_converter,
+    changed = Replayer(workflows=[ChangedComplaint], data_converter=DATA_CONVERTER,
                        workflow_runner=sandbox("full"))
     assert not (await replay_one(changed, path.stem, raw)).ok

@@ -60,8 +60,7 @@ class CaseRecords:
                 rows = [self._write_event(session, event, record.projection.hospital_id)
                         for event in record.events]
                 change = self._project(session, record.projection, last.seq)
-                for row in rows:
-                    fan_out(session, row)
+                fan_out(session, *rows)
         except IntegrityError:
             self._raced(first.case_id, first.seq)
             return 0
@@ -220,7 +219,7 @@ class CaseRecords:
         if record.notify == "assignee" and record.assignee_id:
             return [record.assignee_id]
         role = "supervisor" if record.notify == "assignee" else record.notify
-        return [p.id for p in directory.people_with_role(session, role, record.hospital_id)]
+        return directory.ids_with_role(session, role, record.hospital_id)
 
     @staticmethod
     def _enqueue(session: Session, case_id: str, key: str, notice: NoticeRequest,
@@ -228,8 +227,7 @@ class CaseRecords:
         if notice.to_person_id:
             recipients = [notice.to_person_id]
         elif notice.to_role:
-            recipients = [p.id for p in directory.people_with_role(
-                session, notice.to_role.value, hospital_id)]
+            recipients = directory.ids_with_role(session, notice.to_role.value, hospital_id)
         else:
             recipients = []
         now = datetime.now(timezone.utc)

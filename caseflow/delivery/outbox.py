@@ -92,21 +92,24 @@ class Dispatcher:
         for _ in range(limit):
             now = clock()
             with self.sessions.begin() as session:
-                query = (select(Notification)
+                # The message with its recipient, in one query; only the message is locked.
+                query = (select(Notification, Person)
+                         .outerjoin(Person, Person.id == Notification.person_id)
                          .where(Notification.status == "pending",
                                 or_(Notification.not_before.is_(None),
                                     Notification.not_before <= now))
                          .order_by(Notification.urgent.desc(), Notification.id).limit(1))
                 if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                message = session.scalar(query)
-                if message is None:
+                    query = query.with_for_update(skip_locked=True, of=Notification)
+                found = session.execute(query).first()
+                if found is None:
                     break
-                delivered += self._deliver(session, message, now)
+                message, person = found
+                delivered += self._deliver(session, message, person, now)
         return delivered
 
-    def _deliver(self, session: Session, message: Notification, now: datetime) -> int:
-        person = session.get(Person, message.person_id)
+    def _deliver(self, session: Session, message: Notification, person: Person | None,
+                 now: datetime) -> int:
         if person is None or not person.active:
             message.status, message.last_error = "failed", "no active person to deliver to"
             return 0

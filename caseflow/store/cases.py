@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,15 +44,17 @@ def reserve_case(session: Session, *, kind: str, created_by: str, key: str, requ
             existing.status, existing.void_reason, existing.updated_at = "opening", None, now
             return existing, True
         return existing, False
-    row = Case(kind=kind, status="opening", hospital_id=draft.hospital_id,
+    # The number first, so the row is inserted whole (one statement, not an insert and then an
+    # update with its number); a concurrent request with the same key then waits on the
+    # counter, and fails on the key's unique index, giving its number back with its rollback.
+    number = next_number(session, kind, local_day)
+    case_id = f"{KINDS[kind].prefix}-{local_day:%Y%m%d}-{number:06d}"
+    words = searchable([case_id, draft.title, text])
+    row = Case(case_id=case_id, kind=kind, status="opening", hospital_id=draft.hospital_id,
                equipment_serial=draft.equipment_serial, title=draft.title[:200], opened_at=now,
                updated_at=now, created_by=created_by, idempotency_key=key,
-               request_hash=request_hash)
+               request_hash=request_hash, search_text=words, search_grams=grams(words))
     session.add(row)
-    number = next_number(session, kind, local_day)
-    row.case_id = f"{KINDS[kind].prefix}-{local_day:%Y%m%d}-{number:06d}"
-    row.search_text = searchable([row.case_id, draft.title, text])
-    row.search_grams = grams(row.search_text)
     session.flush()
     return row, True
 
@@ -62,11 +64,14 @@ def add_text(session: Session, case_id: str, values: object) -> None:
     more = searchable([values])
     if not more:
         return
-    row = session.scalar(select(Case).where(Case.case_id == case_id).with_for_update())
-    if row is None or more in row.search_text:
+    text = session.scalar(select(Case.search_text).where(Case.case_id == case_id)
+                          .with_for_update())
+    if text is None or more in text:
         return
-    row.search_text = f"{row.search_text} {more}"[:MAX_TEXT]
-    row.search_grams = grams(row.search_text)
+    text = f"{text} {more}"[:MAX_TEXT]
+    session.execute(update(Case).where(Case.case_id == case_id)
+                    .values(search_text=text, search_grams=grams(text))
+                    .execution_options(synchronize_session=False))
 
 
 def next_number(session: Session, kind: str, local_day: date) -> int:

@@ -6,7 +6,7 @@ import hashlib
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from caseflow.domain.cases import PersonField
@@ -70,10 +70,20 @@ def name_people(session: Session, people: tuple[PersonField, ...], data: dict[st
 
 def people_with_role(session: Session, role: str, hospital_id: str | None) -> list[Person]:
     """Active people with a role, for a hospital (people with no hospital serve all of them)."""
-    query = select(Person).where(Person.role == role, Person.active.is_(True))
+    return list(session.scalars(_with_role(select(Person), role, hospital_id)))
+
+
+def ids_with_role(session: Session, role: str, hospital_id: str | None) -> list[str]:
+    """The ids of `people_with_role`, without loading the people (what a notice is addressed
+    to)."""
+    return list(session.scalars(_with_role(select(Person.id), role, hospital_id)))
+
+
+def _with_role(query: Select[Any], role: str, hospital_id: str | None) -> Select[Any]:
+    query = query.where(Person.role == role, Person.active.is_(True))
     if hospital_id is not None:
         query = query.where(or_(Person.hospital_id.is_(None), Person.hospital_id == hospital_id))
-    return list(session.scalars(query.order_by(Person.id)))
+    return query.order_by(Person.id)
 
 
 def principal_for_token(session: Session, token: str,

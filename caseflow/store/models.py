@@ -191,9 +191,10 @@ class Case(Base):
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     # Every text of the case (intake, steps), normalised, and its pieces for the index
-    # (domain/text_search.py): what `GET /v1/cases?q=` finds.
-    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
-    search_grams: Mapped[list[str] | None] = mapped_column(Grams)
+    # (domain/text_search.py): what `GET /v1/cases?q=` finds. Not loaded with the row (they
+    # are its largest columns and only searches and `add_text` use them).
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="", deferred=True)
+    search_grams: Mapped[list[str] | None] = mapped_column(Grams, deferred=True)
 
 
 class CaseNumber(Base):

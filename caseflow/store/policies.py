@@ -30,6 +30,13 @@ class PolicySource:
         self._lock = threading.Lock()
         self._book, self._row_id, self._checked = fallback, 0, float("-inf")
 
+    def fresh(self) -> PolicyBook | None:
+        """The policy in force if it was looked up within `refresh_seconds`, else None (then
+        `current()` looks in the database): what an event loop may ask without blocking."""
+        if time.monotonic() - self._checked < self.refresh_seconds:
+            return self._book
+        return None
+
     def current(self) -> PolicyBook:
         with self._lock:
             if time.monotonic() - self._checked < self.refresh_seconds:

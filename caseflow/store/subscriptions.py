@@ -15,19 +15,22 @@ from caseflow.domain.subscriptions import DeliveryStatus, EventMessage, Subscrip
 from caseflow.store.models import CaseEventRow, Subscription, SubscriptionDelivery
 
 
-def fan_out(session: Session, row: CaseEventRow) -> int:
-    """Owe the just-added case event to every active subscription that wants it; call in the
-    transaction that writes the event, so an event and its deliveries exist together or not
-    at all. Returns how many deliveries were written."""
-    session.flush()  # the row gets its id
+def fan_out(session: Session, *rows: CaseEventRow) -> int:
+    """Owe the just-added case events to every active subscription that wants them; call in
+    the transaction that writes the events, so an event and its deliveries exist together or
+    not at all. Returns how many deliveries were written."""
+    session.flush()  # the rows get their ids
     owed, now = 0, datetime.now(timezone.utc)
-    for subscription in session.scalars(select(Subscription).where(Subscription.active.is_(True))):
-        if wants(subscription.events, row.event):
-            session.add(SubscriptionDelivery(
-                subscription_id=subscription.id, case_event_id=row.id, case_id=row.case_id,
-                event=row.event, status="pending", attempts=0, created_at=now, queued_at=now,
-                next_attempt_at=now, last_error=""))
-            owed += 1
+    subscriptions = list(session.scalars(
+        select(Subscription).where(Subscription.active.is_(True))))
+    for row in rows:
+        for subscription in subscriptions:
+            if wants(subscription.events, row.event):
+                session.add(SubscriptionDelivery(
+                    subscription_id=subscription.id, case_event_id=row.id, case_id=row.case_id,
+                    event=row.event, status="pending", attempts=0, created_at=now,
+                    queued_at=now, next_attempt_at=now, last_error=""))
+                owed += 1
     return owed
 
 
