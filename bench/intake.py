@@ -110,9 +110,17 @@ def _level(system: str, count: int, calls: list[Call], elapsed: float, recorded:
 
 
 async def _history(stack: Stack, workflow_id: str) -> dict[str, int]:
-    """Events and bytes (compact JSON) of a workflow's history as it stands."""
+    """Events and bytes (compact JSON) of a workflow's history once its first workflow task
+    has completed (a case records its intake during that task, so the database can show it
+    recorded a moment before the task's completion is in the history)."""
     client = await connect(Settings(temporal_address=stack.temporal_address))
-    history = (await client.get_workflow_handle(workflow_id).fetch_history()).to_json_dict()
+    handle = client.get_workflow_handle(workflow_id)
+    for _ in range(100):
+        history = (await handle.fetch_history()).to_json_dict()
+        if any(e.get("eventType") == "EVENT_TYPE_WORKFLOW_TASK_COMPLETED"
+               for e in history["events"]):
+            break
+        await asyncio.sleep(0.1)
     return {"events": len(history["events"]),
             "bytes": len(json.dumps(history, separators=(",", ":")))}
 
