@@ -36,7 +36,7 @@ class PayloadConverter(PydanticPayloadConverter):
     """The SDK's pydantic converter, with one cache of type adapters for the whole process. The
     SDK makes a payload converter for every workflow it runs, each with an empty cache of its
     own, so each case built the pydantic schema of its start input and of every activity result
-    afresh (a sixth of the worker's CPU per intake, docs/performance.md). The types are our
+    afresh (a fifth of the worker's Python time per intake, docs/performance.md). The types are our
     domain models, which every sandbox passes through, so one cache serves every case."""
 
     def __init__(self) -> None:
