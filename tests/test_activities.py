@@ -6,6 +6,7 @@ import io
 import json
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -22,6 +23,7 @@ from caseflow.domain.enums import Role
 from caseflow.domain.records import (
     Actor,
     CaseEvent,
+    CaseEvents,
     CaseProjection,
     EscalationRecord,
     NoticeRequest,
@@ -71,6 +73,40 @@ def test_a_retried_case_event_is_written_once_with_its_notices(sessions):
     with sessions() as session:
         row = session.scalar(select(CaseEventRow).where(CaseEventRow.case_id == case_id))
         assert row.summary == "派工 assigned to 刘洋" and row.data == {"note": "尽快到场"}
+
+
+def batch(case_id: str) -> CaseEvents:
+    """A step's two events (seq 1 and 2) with their notices and the projection after them."""
+    first, second = event(case_id, 1), event(case_id, 2, status="acknowledged")
+    return CaseEvents(events=[first.model_copy(update={"projection": None}),
+                              second.model_copy(update={"projection": None, "notices": []})],
+                      projection=projection(case_id, "acknowledged"))
+
+
+def test_a_retried_step_batch_is_written_once_with_its_notices_and_projection(sessions):
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    env = ActivityEnvironment()
+    assert env.run(records.record_case_events, batch(case_id)) == 2
+    assert env.run(records.record_case_events, batch(case_id)) == 0
+    with sessions() as session:
+        seqs = sorted(session.scalars(select(CaseEventRow.seq)
+                                      .where(CaseEventRow.case_id == case_id)))
+        row = session.scalar(select(Case).where(Case.case_id == case_id))
+    assert seqs == [1, 2]
+    assert count(sessions, Notification, case_id=case_id) == 3  # EN-03, SV-01, SV-02 once
+    assert (row.status, row.projection_seq) == ("acknowledged", 2)
+
+
+def test_two_attempts_of_one_step_at_once_write_it_once(sessions):
+    """A local activity retried while its first attempt still runs: the database makes the
+    second wait for the first's (case id, seq) and then write nothing."""
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    with ThreadPoolExecutor(2) as pool:
+        answers = sorted(pool.map(lambda _: ActivityEnvironment().run(
+            records.record_case_events, batch(case_id)), range(2)))
+    assert answers == [0, 2]
+    assert count(sessions, CaseEventRow, case_id=case_id) == 2
+    assert count(sessions, Notification, case_id=case_id) == 3
 
 
 def test_the_projection_never_goes_back_to_an_older_event(sessions):

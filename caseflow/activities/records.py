@@ -9,9 +9,10 @@ projection carries only the commitments that changed; they are merged into the c
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -37,6 +38,16 @@ from caseflow.store.subscriptions import fan_out
 log = structlog.get_logger(__name__)
 
 
+class _Written(Exception):
+    """The batch being recorded is on the timeline already (an earlier attempt wrote it)."""
+
+
+def _insert(session: Session, model: Any) -> Any:
+    """INSERT with the dialect's ON CONFLICT (PostgreSQL, or the embedded SQLite)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+
+
 def rung_event(level: int) -> str:
     """The timeline event of a fired rung: reminders (< 0), the warning (0), escalations."""
     return "reminder" if level < 0 else "warning" if level == 0 else "escalation"
@@ -55,12 +66,11 @@ class CaseRecords:
         first, last = record.events[0], record.events[-1]
         try:
             with self.sessions.begin() as session:
-                if self._seen(session, first.case_id, first.seq):
-                    return 0
-                rows = [self._write_event(session, event, record.projection.hospital_id)
-                        for event in record.events]
+                rows = self._write_events(session, record.events, record.projection.hospital_id)
                 change = self._project(session, record.projection, last.seq)
                 fan_out(session, *rows)
+        except _Written:
+            return 0
         except IntegrityError:
             self._raced(first.case_id, first.seq)
             return 0
@@ -74,22 +84,39 @@ class CaseRecords:
         assert event.projection is not None
         try:
             with self.sessions.begin() as session:
-                if self._seen(session, event.case_id, event.seq):
-                    return False
-                row = self._write_event(session, event, event.projection.hospital_id)
+                rows = self._write_events(session, [event], event.projection.hospital_id)
                 change = self._project(session, event.projection, event.seq)
-                fan_out(session, row)
+                fan_out(session, *rows)
+        except _Written:
+            return False
         except IntegrityError:
             return self._raced(event.case_id, event.seq)
         self._counted([event], event.projection, change)
         return True
 
-    def _write_event(self, session: Session, event: CaseEvent, hospital_id: str) -> CaseEventRow:
-        session.add(row := self._event_row(event))
-        for index, notice in enumerate(event.notices):
-            self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
-                          notice, hospital_id)
-        return row
+    def _write_events(self, session: Session, events: list[CaseEvent],
+                      hospital_id: str) -> list[Row[tuple[int, str, str]]]:
+        """Insert the events' timeline rows in one statement, then their notices; the rows'
+        (id, case_id, event). Raises `_Written` (the caller's transaction then writes nothing)
+        when the first event is on the timeline already: an earlier attempt of the same
+        activity wrote the batch. Keyed on (case id, seq): an attempt still writing it is
+        waited for by the database, not raced."""
+        table = CaseEventRow.__table__
+        statement = _insert(session, table).on_conflict_do_nothing(
+            index_elements=["case_id", "seq"]).returning(
+            table.c.id, table.c.case_id, table.c.event, table.c.seq)
+        rows = session.execute(statement, [self._event_values(e) for e in events]).all()
+        written = {row.seq for row in rows}
+        if events[0].seq not in written:
+            raise _Written
+        if len(written) < len(events):
+            raise RuntimeError(f"events {sorted(e.seq for e in events)} of case "
+                               f"{events[0].case_id} clashed with another write; retrying")
+        for event in events:
+            for index, notice in enumerate(event.notices):
+                self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
+                              notice, hospital_id)
+        return list(rows)
 
     def _counted(self, events: list[CaseEvent], projection: CaseProjection,
                  change: Progress | None) -> None:
@@ -166,8 +193,8 @@ class CaseRecords:
             CaseEventRow.case_id == case_id, CaseEventRow.seq == seq)) is not None
 
     @staticmethod
-    def _event_row(event: CaseEvent) -> CaseEventRow:
-        return CaseEventRow(
+    def _event_values(event: CaseEvent) -> dict[str, Any]:
+        return dict(
             case_id=event.case_id, seq=event.seq, event=event.event, at=event.at,
             actor_id=event.actor.id, actor_name=event.actor.name,
             actor_role=event.actor.role.value if event.actor.role else None,
@@ -182,18 +209,17 @@ class CaseRecords:
         # Normally the API reserved the row (locked at once); a case opened by another case may
         # not have one yet: created if missing without racing a concurrent event, then locked,
         # so a concurrent write of an older event cannot overwrite a newer one.
-        locked = select(Case).where(Case.case_id == projection.case_id).with_for_update()
-        row = session.scalar(locked)
+        locked = select(Case.projection_seq, Case.commitments, Case.closed_at).where(
+            Case.case_id == projection.case_id).with_for_update()
+        row = session.execute(locked).first()
         if row is None:
             now = datetime.now(timezone.utc)
-            insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-                else sqlite_insert
-            session.execute(insert(Case).values(
+            session.execute(_insert(session, Case).values(
                 case_id=projection.case_id, kind=projection.kind, status=projection.status,
                 hospital_id=projection.hospital_id, opened_at=projection.opened_at,
                 updated_at=now, projection_seq=0, breached=False,
             ).on_conflict_do_nothing(index_elements=["case_id"]))
-            row = session.scalar(locked)
+            row = session.execute(locked).first()
         assert row is not None
         newer = row.projection_seq < seq
         stored = {(c["key"], c["round"]): c for c in row.commitments or []}
@@ -201,17 +227,20 @@ class CaseRecords:
                     if stored.get((c.key, c.round), {}).get("seq", 0) < seq]
         change = progress(row.closed_at is not None or not newer, row.commitments,
                           projection.model_copy(update={"commitments": reported}))
+        values: dict[str, Any] = {"updated_at": datetime.now(timezone.utc)}
         for view in reported:
             stored[(view.key, view.round)] = view.model_dump(mode="json") | {"seq": seq}
         if reported:
-            row.commitments = list(stored.values())
+            values["commitments"] = list(stored.values())
         if newer:
             for field in ("kind", "status", "severity", "hospital_id", "equipment_serial",
                           "assignee_id", "breached", "title", "opened_at", "closed_at",
                           "policy_version", "next_due_at", "next_due_key"):
-                setattr(row, field, getattr(projection, field))
-            row.projection_seq = seq
-        row.updated_at = datetime.now(timezone.utc)
+                values[field] = getattr(projection, field)
+            values["projection_seq"] = seq
+        table = Case.__table__
+        session.execute(update(table).where(table.c.case_id == bindparam("case")),
+                        values | {"case": projection.case_id})
         return change if (change.closed or change.met or change.breached) else None
 
     @staticmethod
@@ -233,9 +262,10 @@ class CaseRecords:
         now = datetime.now(timezone.utc)
         subject, body = render(notice.template, notice.params, "zh-CN", None, notice.subject,
                                notice.body)
-        for person_id in recipients:
-            session.add(Notification(
+        if recipients:  # one statement for all of them; the row's defaults given here
+            session.execute(insert(Notification.__table__), [dict(
                 dedupe_key=f"{key}/{person_id}", case_id=case_id, person_id=person_id,
                 subject=subject[:300], body=body, urgent=notice.urgent,
                 template=notice.template, params=notice.params or None,
-                status="pending", created_at=now))
+                status="pending", attempts=0, delivered=[], last_error="", created_at=now)
+                for person_id in recipients])

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from caseflow.domain.enums import Role
@@ -15,23 +16,23 @@ from caseflow.domain.subscriptions import DeliveryStatus, EventMessage, Subscrip
 from caseflow.store.models import CaseEventRow, Subscription, SubscriptionDelivery
 
 
-def fan_out(session: Session, *rows: CaseEventRow) -> int:
-    """Owe the just-added case events to every active subscription that wants them; call in
-    the transaction that writes the events, so an event and its deliveries exist together or
-    not at all. Returns how many deliveries were written."""
-    session.flush()  # the rows get their ids
-    owed, now = 0, datetime.now(timezone.utc)
-    subscriptions = list(session.scalars(
-        select(Subscription).where(Subscription.active.is_(True))))
-    for row in rows:
-        for subscription in subscriptions:
-            if wants(subscription.events, row.event):
-                session.add(SubscriptionDelivery(
-                    subscription_id=subscription.id, case_event_id=row.id, case_id=row.case_id,
-                    event=row.event, status="pending", attempts=0, created_at=now,
-                    queued_at=now, next_attempt_at=now, last_error=""))
-                owed += 1
-    return owed
+def fan_out(session: Session, *rows: Any) -> int:
+    """Owe the just-added case events (rows with `id`, `case_id`, `event`: ORM rows or those
+    an INSERT returned) to every active subscription that wants them; call in the transaction
+    that writes the events, so an event and its deliveries exist together or not at all.
+    Returns how many deliveries were written."""
+    session.flush()  # rows added through the ORM get their ids
+    now = datetime.now(timezone.utc)
+    subscriptions = session.execute(select(Subscription.id, Subscription.events).where(
+        Subscription.active.is_(True))).all()
+    owed = [dict(subscription_id=subscription.id, case_event_id=row.id, case_id=row.case_id,
+                 event=row.event, status="pending", attempts=0, created_at=now, queued_at=now,
+                 next_attempt_at=now, last_error="")
+            for row in rows for subscription in subscriptions
+            if wants(subscription.events, row.event)]
+    if owed:
+        session.execute(insert(SubscriptionDelivery.__table__), owed)
+    return len(owed)
 
 
 def event_message(row: CaseEventRow) -> EventMessage:
