@@ -1,7 +1,7 @@
 """Intake throughput and latency: hotline tools opening repairs through the API, 1, 8 and 32 at
 once, each level for a fixed time; then how long the worker takes to record what was accepted.
-The same levels then drive the bare pipeline (bench/bare.py) on the same dev server and
-PostgreSQL, the floor caseflow's CPU per case is compared with, in the same run."""
+Right after each level, the same level drives the bare pipeline (bench/bare.py) on the same dev
+server and PostgreSQL: the floor caseflow's CPU per case is compared with, measured beside it."""
 
 from __future__ import annotations
 
@@ -57,10 +57,18 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
                   seconds: float = 20.0, bare: bool = True) -> dict[str, Any]:
     result = envelope("intake", {"clients": list(clients), "seconds_per_level": seconds,
                                  "severity": "minor"}, now())
-    levels = []
-    async with Api(stack, connections=max(clients)) as api:
+    levels: list[dict[str, Any]] = []
+    # Each level of caseflow is followed at once by the same level of the bare pipeline: this
+    # machine's speed drifts by a third within minutes, and a ratio of two runs minutes apart
+    # would measure the drift (the whole caseflow series ran first until 2026-12-06).
+    url = await asyncio.to_thread(stack.start_bare) if bare else None
+    async with Api(stack, connections=max(clients)) as api, httpx.AsyncClient(
+            base_url=url or "http://unused", timeout=60, limits=httpx.Limits(
+                max_connections=max(clients), max_keepalive_connections=max(clients))) as client:
         for count in clients:
             await settle(stack)
+            if url:
+                await quiet(stack, "bare_worker")
             cpu_before = await asyncio.to_thread(stack.cpu)
             calls, elapsed = await _open_for(api, count, seconds)
             progress(f"intake: {count} clients answered {len(calls)} calls in {elapsed:.0f} s")
@@ -68,26 +76,29 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
             cpu = await asyncio.to_thread(stack.cpu)
             levels.append(_level("caseflow", count, calls, elapsed, recorded,
                                  cpu_used(cpu_before, cpu), STACK))
-        sample = next(c.body["case_id"] for c in reversed(calls) if c.ok and c.body)
+            sample = next(c.body["case_id"] for c in reversed(calls) if c.ok and c.body)
+            if url:
+                bare_sample = await _bare_level(stack, client, count, seconds, levels)
     result["history_per_case"] = await _history(stack, sample)
-    if bare:
-        url = await asyncio.to_thread(stack.start_bare)
-        async with httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(
-                max_connections=max(clients), max_keepalive_connections=max(clients))) as client:
-            for count in clients:
-                await quiet(stack, "bare_worker")
-                cpu_before = await asyncio.to_thread(stack.cpu)
-                calls, elapsed = await _open_for(_bare(client), count, seconds)
-                progress(f"bare pipeline: {count} clients answered {len(calls)} calls")
-                done = await quiet(stack, "bare_worker")
-                cpu = await asyncio.to_thread(stack.cpu)
-                levels.append(_level("bare", count, calls, elapsed, done,
-                                     cpu_used(cpu_before, cpu), BARE))
-            sample = next(c.body["id"] for c in reversed(calls) if c.ok and c.body)
-        result["bare_history_per_case"] = await _history(stack, f"bare-{sample}")
+    if url:
+        result["bare_history_per_case"] = await _history(stack, f"bare-{bare_sample}")
     result["levels"] = levels
     result["memory_mb"] = await asyncio.to_thread(stack.memory)
     return result
+
+
+async def _bare_level(stack: Stack, client: httpx.AsyncClient, count: int, seconds: float,
+                      levels: list[dict[str, Any]]) -> str:
+    """One level of the bare pipeline, once caseflow's worker has recorded its own level and
+    the bare worker is idle; the id of a case it opened."""
+    await quiet(stack, "bare_worker")
+    cpu_before = await asyncio.to_thread(stack.cpu)
+    calls, elapsed = await _open_for(_bare(client), count, seconds)
+    progress(f"bare pipeline: {count} clients answered {len(calls)} calls")
+    done = await quiet(stack, "bare_worker")
+    cpu = await asyncio.to_thread(stack.cpu)
+    levels.append(_level("bare", count, calls, elapsed, done, cpu_used(cpu_before, cpu), BARE))
+    return str(next(c.body["id"] for c in reversed(calls) if c.ok and c.body))
 
 
 def _level(system: str, count: int, calls: list[Call], elapsed: float, recorded: float,
