@@ -89,8 +89,10 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
 
 async def _bare_level(stack: Stack, client: httpx.AsyncClient, count: int, seconds: float,
                       levels: list[dict[str, Any]]) -> str:
-    """One level of the bare pipeline, once caseflow's worker has recorded its own level and
-    the bare worker is idle; the id of a case it opened."""
+    """One level of the bare pipeline, once caseflow's worker has finished its own level (its
+    last workflow tasks may complete after the intakes are recorded) and the bare worker is
+    idle; the id of a case it opened."""
+    await quiet(stack, "worker")
     await quiet(stack, "bare_worker")
     cpu_before = await asyncio.to_thread(stack.cpu)
     calls, elapsed = await _open_for(_bare(client), count, seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
@@ -98,15 +99,35 @@ def test_a_retried_step_batch_is_written_once_with_its_notices_and_projection(se
 
 
 def test_two_attempts_of_one_step_at_once_write_it_once(sessions):
-    """A local activity retried while its first attempt still runs: the database makes the
-    second wait for the first's (case id, seq) and then write nothing."""
+    """A local activity retried while its first attempt still runs: whichever inserts second
+    waits for the first's (case id, seq) and then writes nothing."""
     records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    together = threading.Barrier(2)
+
+    def attempt(_: int) -> int:
+        together.wait()
+        return ActivityEnvironment().run(records.record_case_events, batch(case_id))
+
     with ThreadPoolExecutor(2) as pool:
-        answers = sorted(pool.map(lambda _: ActivityEnvironment().run(
-            records.record_case_events, batch(case_id)), range(2)))
+        answers = sorted(pool.map(attempt, range(2)))
     assert answers == [0, 2]
     assert count(sessions, CaseEventRow, case_id=case_id) == 2
     assert count(sessions, Notification, case_id=case_id) == 3
+
+
+def test_a_batch_clashing_with_another_write_after_its_first_event_writes_nothing(sessions):
+    """Seq 2 already on the timeline (written by something else) but not seq 1: the batch is
+    refused whole, for Temporal to retry, rather than half written or taken for done."""
+    records, case_id = CaseRecords(sessions), f"A-{uuid.uuid4().hex[:10]}"
+    env = ActivityEnvironment()
+    env.run(records.record_case_event, event(case_id, 2, status="acknowledged"))
+    with pytest.raises(RuntimeError, match="clashed with another write"):
+        env.run(records.record_case_events, batch(case_id))
+    with sessions() as session:
+        seqs = list(session.scalars(select(CaseEventRow.seq)
+                                    .where(CaseEventRow.case_id == case_id)))
+    assert seqs == [2]
+    assert count(sessions, Notification, case_id=case_id) == 3  # seq 2's own, none of seq 1's
 
 
 def test_the_projection_never_goes_back_to_an_older_event(sessions):

@@ -95,12 +95,13 @@ class CaseRecords:
         return True
 
     def _write_events(self, session: Session, events: list[CaseEvent],
-                      hospital_id: str) -> list[Row[tuple[int, str, str]]]:
+                      hospital_id: str) -> list[Row[tuple[int, str, str, int]]]:
         """Insert the events' timeline rows in one statement, then their notices; the rows'
-        (id, case_id, event). Raises `_Written` (the caller's transaction then writes nothing)
-        when the first event is on the timeline already: an earlier attempt of the same
-        activity wrote the batch. Keyed on (case id, seq): an attempt still writing it is
-        waited for by the database, not raced."""
+        (id, case_id, event, seq) in the order of the events (a RETURNING promises no order,
+        and subscription deliveries are sent in the order they are written). Raises `_Written`
+        (the caller's transaction then writes nothing) when the first event is on the timeline
+        already: an earlier attempt of the same activity wrote the batch. Keyed on (case id,
+        seq): an attempt still writing it is waited for by the database, not raced."""
         table = CaseEventRow.__table__
         statement = _insert(session, table).on_conflict_do_nothing(
             index_elements=["case_id", "seq"]).returning(
@@ -116,7 +117,7 @@ class CaseRecords:
             for index, notice in enumerate(event.notices):
                 self._enqueue(session, event.case_id, f"{event.case_id}/{event.seq}/{index}",
                               notice, hospital_id)
-        return list(rows)
+        return sorted(rows, key=lambda row: row.seq)
 
     def _counted(self, events: list[CaseEvent], projection: CaseProjection,
                  change: Progress | None) -> None:
