@@ -13,8 +13,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Row, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from temporalio import activity
@@ -32,6 +30,7 @@ from caseflow.domain.records import (
 )
 from caseflow.metrics import CaseMetrics, Progress, progress
 from caseflow.store import directory
+from caseflow.store.db import insert_of
 from caseflow.store.models import Case, CaseEventRow, Escalation, Notification
 from caseflow.store.subscriptions import fan_out
 
@@ -40,12 +39,6 @@ log = structlog.get_logger(__name__)
 
 class _Written(Exception):
     """The batch being recorded is on the timeline already (an earlier attempt wrote it)."""
-
-
-def _insert(session: Session, model: Any) -> Any:
-    """INSERT with the dialect's ON CONFLICT (PostgreSQL, or the embedded SQLite)."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
 
 
 def rung_event(level: int) -> str:
@@ -103,7 +96,7 @@ class CaseRecords:
         already: an earlier attempt of the same activity wrote the batch. Keyed on (case id,
         seq): an attempt still writing it is waited for by the database, not raced."""
         table = CaseEventRow.__table__
-        statement = _insert(session, table).on_conflict_do_nothing(
+        statement = insert_of(session)(table).on_conflict_do_nothing(
             index_elements=["case_id", "seq"]).returning(
             table.c.id, table.c.case_id, table.c.event, table.c.seq)
         rows = session.execute(statement, [self._event_values(e) for e in events]).all()
@@ -215,7 +208,7 @@ class CaseRecords:
         row = session.execute(locked).first()
         if row is None:
             now = datetime.now(timezone.utc)
-            session.execute(_insert(session, Case).values(
+            session.execute(insert_of(session)(Case).values(
                 case_id=projection.case_id, kind=projection.kind, status=projection.status,
                 hospital_id=projection.hospital_id, opened_at=projection.opened_at,
                 updated_at=now, projection_seq=0, breached=False,

@@ -13,8 +13,6 @@ import hashlib
 from datetime import date, datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.adverse_event import (
@@ -34,6 +32,7 @@ from caseflow.domain.regulatory_policy import GROUP, GroupRule
 from caseflow.domain.reliability_policy import wall_clock
 from caseflow.store import directory
 from caseflow.store.cases import Draft, case_status, reserve_case
+from caseflow.store.db import insert_of
 from caseflow.store.models import (
     AdverseEventGroup,
     AdverseEventGroupHead,
@@ -91,8 +90,7 @@ def place_event(session: Session, placement: GroupPlacement, *, now: datetime,
 def _lock_heads(session: Session, keys: list[str]) -> dict[str, AdverseEventGroupHead]:
     """The head rows of `keys`, created if new and locked in one order (two events moving
     between keys never wait on each other in a circle)."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite_insert
+    insert = insert_of(session)
     session.execute(insert(AdverseEventGroupHead).values(
         [{"key": key, "group_id": None} for key in keys]).on_conflict_do_nothing())
     heads = session.scalars(select(AdverseEventGroupHead)

@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.monitoring import (
@@ -29,6 +27,7 @@ from caseflow.domain.monitoring import (
 )
 from caseflow.domain.reliability_policy import wall_clock
 from caseflow.domain.repair import TAKES_ALARMS
+from caseflow.store.db import insert_of
 from caseflow.store.models import (
     AlarmEpisode,
     AlarmEpisodeHead,
@@ -66,10 +65,6 @@ class _New:
     action: AlarmAction
     row: AlarmRow | None = None
     trend: list[tuple[str, str]] = field(default_factory=list)  # (value name, reason)
-
-
-def _upsert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def take_alarms(session: Session, *, source: str, items: list[tuple[int, AlarmIn]],
@@ -197,7 +192,7 @@ def _trends(session: Session, fresh: list[_New], now: datetime) -> None:
                      if n.policy.trend(n.unit.modality, v.name) is not None})
     if not wanted:
         return
-    insert = _upsert(session)
+    insert = insert_of(session)
     session.execute(insert(UnitReading).values([
         {"serial": s, "name": name, "value": 0.0, "at": NEVER}
         for s, name in wanted]).on_conflict_do_nothing())
@@ -231,7 +226,7 @@ def _lock_heads(session: Session, fresh: list[_New],
     if not keys:
         return {}
     ordered = sorted(keys)
-    session.execute(_upsert(session)(AlarmEpisodeHead).values(
+    session.execute(insert_of(session)(AlarmEpisodeHead).values(
         [{"serial": s, "key": k, "episode_id": None} for s, k in ordered]).on_conflict_do_nothing())
     heads = session.scalars(
         select(AlarmEpisodeHead).where(tuple_(AlarmEpisodeHead.serial, AlarmEpisodeHead.key)

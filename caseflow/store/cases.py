@@ -8,13 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.errors import InvalidPayload
 from caseflow.domain.kinds import KINDS
 from caseflow.domain.text_search import MAX_TEXT, grams, searchable
+from caseflow.store.db import insert_of
 from caseflow.store.models import Case, CaseNumber, Contract
 
 
@@ -78,8 +77,7 @@ def next_number(session: Session, kind: str, local_day: date) -> int:
     """The kind's next number of the day: its counter row is created or incremented and locked
     until the transaction ends, so concurrent reservations are numbered one after the other,
     and a reservation rolled back gives its number back."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite_insert
+    insert = insert_of(session)
     statement = insert(CaseNumber).values(kind=kind, day=f"{local_day:%Y%m%d}", last=1)
     return session.execute(statement.on_conflict_do_update(
         index_elements=["kind", "day"], set_={"last": CaseNumber.last + 1})

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from caseflow.config import normalise_url
@@ -66,6 +68,12 @@ def unit(db: Db, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         return result
     finally:
         session.close()
+
+
+def insert_of(session: Session) -> Any:
+    """The INSERT of the session's database that can say ON CONFLICT (DO NOTHING / DO UPDATE):
+    PostgreSQL's, or the embedded SQLite's, which take the same arguments."""
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def ping(session: Session) -> None:

@@ -6,14 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.guarantee import ContractStanding, UptimeRung, unit_standing
 from caseflow.domain.policy_loader import PolicyBook
 from caseflow.domain.reliability import period_of
 from caseflow.store import directory
+from caseflow.store.db import insert_of
 from caseflow.store.models import Contract, Equipment, Notification, UptimeAlert
 from caseflow.store.reliability import facts, rules_for, units
 
@@ -59,8 +58,7 @@ def contract_standing(session: Session, book: PolicyBook, contract_code: str,
 def record_rung(session: Session, rung: UptimeRung, now: datetime) -> bool:
     """Record a fired rung and queue its notices, once per unit, period and level: False if it
     was recorded already (a retried activity)."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite_insert
+    insert = insert_of(session)
     written = session.execute(insert(UptimeAlert).values(
         guard_id=rung.guard_id, contract_code=rung.contract_code, hospital_id=rung.hospital_id,
         serial=rung.serial, period=rung.period, level=rung.level, notify=rung.notify,

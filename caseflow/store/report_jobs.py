@@ -9,12 +9,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from caseflow.domain.annual import JobProgress, ReportJobView
 from caseflow.domain.errors import InvalidTransition, UnknownRecord
+from caseflow.store.db import insert_of
 from caseflow.store.models import Case, Equipment, Hospital, ReportJob, ReportJobPart
 
 
@@ -115,8 +114,7 @@ def start(session: Session, job_id: str, total: int, as_of: datetime, now: datet
 
 def write_part(session: Session, job_id: str, key: str, data: dict[str, Any]) -> None:
     """The part once (a retried activity writes nothing twice), and the progress after it."""
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" \
-        else sqlite_insert
+    insert = insert_of(session)
     session.execute(insert(ReportJobPart).values(job_id=job_id, key=key, data=data)
                     .on_conflict_do_nothing(index_elements=["job_id", "key"]))
     row = session.get(ReportJob, job_id, with_for_update=True)
