@@ -56,35 +56,30 @@ class CaseRecords:
         """Write the events of one step (or of an intake), their notices and the projection
         after them in one transaction; returns the number of the last event (0 if the batch
         was written already). Cases run it as a local activity."""
-        first, last = record.events[0], record.events[-1]
-        try:
-            with self.sessions.begin() as session:
-                rows = self._write_events(session, record.events, record.projection.hospital_id)
-                change = self._project(session, record.projection, last.seq)
-                fan_out(session, *rows)
-        except _Written:
-            return 0
-        except IntegrityError:
-            self._raced(first.case_id, first.seq)
-            return 0
-        self._counted(record.events, record.projection, change)
-        return last.seq
+        written = self._record(record.events, record.projection)
+        return record.events[-1].seq if written else 0
 
     @activity.defn(name=RECORD_CASE_EVENT)
     def record_case_event(self, event: CaseEvent) -> bool:
         """Write one timeline event, the projection and its notices; False if already written
         (cases opened before the lean-histories patch record each event this way)."""
         assert event.projection is not None
+        return self._record([event], event.projection)
+
+    def _record(self, events: list[CaseEvent], projection: CaseProjection) -> bool:
+        """The events, their notices, the projection after the last and the subscriptions'
+        deliveries, in one transaction; False if an earlier attempt wrote them."""
+        first = events[0]
         try:
             with self.sessions.begin() as session:
-                rows = self._write_events(session, [event], event.projection.hospital_id)
-                change = self._project(session, event.projection, event.seq)
+                rows = self._write_events(session, events, projection.hospital_id)
+                change = self._project(session, projection, events[-1].seq)
                 fan_out(session, *rows)
         except _Written:
             return False
         except IntegrityError:
-            return self._raced(event.case_id, event.seq)
-        self._counted([event], event.projection, change)
+            return self._raced(first.case_id, first.seq)
+        self._counted(events, projection, change)
         return True
 
     def _write_events(self, session: Session, events: list[CaseEvent],
