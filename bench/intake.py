@@ -54,21 +54,20 @@ async def quiet(stack: Stack, process: str, timeout: float = 600.0) -> float:
 
 
 async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
-                  seconds: float = 20.0, bare: bool = True) -> dict[str, Any]:
+                  seconds: float = 20.0) -> dict[str, Any]:
     result = envelope("intake", {"clients": list(clients), "seconds_per_level": seconds,
                                  "severity": "minor"}, now())
     levels: list[dict[str, Any]] = []
     # Each level of caseflow is followed at once by the same level of the bare pipeline: this
     # machine's speed drifts by a third within minutes, and a ratio of two runs minutes apart
     # would measure the drift (the whole caseflow series ran first until 2026-12-06).
-    url = await asyncio.to_thread(stack.start_bare) if bare else None
+    url = await asyncio.to_thread(stack.start_bare)
     async with Api(stack, connections=max(clients)) as api, httpx.AsyncClient(
-            base_url=url or "http://unused", timeout=60, limits=httpx.Limits(
+            base_url=url, timeout=60, limits=httpx.Limits(
                 max_connections=max(clients), max_keepalive_connections=max(clients))) as client:
         for count in clients:
             await settle(stack)
-            if url:
-                await quiet(stack, "bare_worker")
+            await quiet(stack, "bare_worker")
             cpu_before = await asyncio.to_thread(stack.cpu)
             calls, elapsed = await _open_for(api, count, seconds)
             progress(f"intake: {count} clients answered {len(calls)} calls in {elapsed:.0f} s")
@@ -77,11 +76,9 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
             levels.append(_level("caseflow", count, calls, elapsed, recorded,
                                  cpu_used(cpu_before, cpu), STACK))
             sample = next(c.body["case_id"] for c in reversed(calls) if c.ok and c.body)
-            if url:
-                bare_sample = await _bare_level(stack, client, count, seconds, levels)
+            bare_sample = await _bare_level(stack, client, count, seconds, levels)
     result["history_per_case"] = await _history(stack, sample)
-    if url:
-        result["bare_history_per_case"] = await _history(stack, f"bare-{bare_sample}")
+    result["bare_history_per_case"] = await _history(stack, f"bare-{bare_sample}")
     result["levels"] = levels
     result["memory_mb"] = await asyncio.to_thread(stack.memory)
     return result
