@@ -10,12 +10,45 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 _MAX_DAYS_SCANNED = 3 * 366
+# The serialization context of every Temporal payload of caseflow (caseflow/temporal.py).
+IN_HISTORY = {"in_history": True}
+
+
+class LeanInHistory(BaseModel):
+    """A model that a workflow's history holds many of (the commitments and calendars of a
+    pinned policy, in every case's start event): in a Temporal payload it leaves out the fields
+    at their defaults, which reading it back fills in again. Anywhere else (the API, the
+    database) it is whole.
+
+    So the defaults of these models are part of every history written since: never change one
+    (a new meaning is a new field). tests/test_lean_payloads.py holds them."""
+
+    @model_serializer(mode="wrap")
+    def _lean_in_history(self, handler: SerializerFunctionWrapHandler,
+                         info: SerializationInfo) -> Any:
+        data = handler(self)
+        if not (info.context and info.context.get("in_history")) or not isinstance(data, dict):
+            return data
+        for name, field in type(self).model_fields.items():
+            if (name in data and not field.is_required() and field.default_factory is None
+                    and getattr(self, name) == field.default):
+                del data[name]
+        return data
 
 
 class Duration(BaseModel):
@@ -60,7 +93,7 @@ class Duration(BaseModel):
         return "".join(f"{n}{unit}" for n, unit in parts if n) or "0s"
 
 
-class WorkingCalendar(BaseModel):
+class WorkingCalendar(LeanInHistory):
     """A calendar pinned to a case: opening hours, time zone and explicit days off / on."""
 
     model_config = ConfigDict(frozen=True)

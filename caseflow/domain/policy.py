@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from caseflow.domain.calendar import Duration, WorkingCalendar
+from caseflow.domain.calendar import Duration, LeanInHistory, WorkingCalendar
 from caseflow.domain.enums import (
     ComplaintCategory,
     EmergencyTrigger,
@@ -51,7 +51,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CommitmentSpec(_Strict):
+class CommitmentSpec(_Strict, LeanInHistory):
     """One promise: done `within` a duration of its calendar, or `by` the end of the local day."""
 
     within: Duration | None = None
