@@ -11,7 +11,9 @@ The `lean_` histories were recorded after the lean-histories patch (one local ac
 step, continue-as-new); the others before it, and replay on the older path. The `v1_` ones
 were opened by code version 1 (CaseStart.version): lean, with every patch of that code in force
 and no patch marker in their histories; the `v3_` ones by version 3 (the deadline watcher
-escalating by its timer, reviews and group events in force, still no patch marker).
+escalating by its timer, reviews and group events in force, still no patch marker). The
+`compact_` ones were written with the pinned policy leaving out its defaults (`LeanInHistory`,
+docs/architecture.md "Lean case histories").
 """
 
 from __future__ import annotations
@@ -361,6 +363,9 @@ REVIEW_SCENARIOS = {
 }
 # Recorded after the reportability-review patch: a repair that opens its review at its close.
 SCENARIOS["lean_repair_happy_path_screened"] = (happy_path, {})
+# Recorded with the pinned policy leaving out its defaults in the start event.
+SCENARIOS["compact_repair_happy_path"] = (happy_path, {})
+EMERGENCY_SCENARIOS["compact_emergency_climbs_then_closed"] = (emergency_climbs_then_closed, {})
 OTHER_SCENARIOS = {
     "lean_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
     "v1_installation_site_fix_to_acceptance": installation_site_fix_to_acceptance,
