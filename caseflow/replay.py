@@ -46,7 +46,8 @@ CHUNK = 16  # histories a process replays with one replayer before it reports ba
 
 def replayer(interceptors: Sequence[Interceptor] = ()) -> Replayer:
     return Replayer(workflows=workflows(), data_converter=DATA_CONVERTER,
-                    workflow_runner=sandbox("full"), interceptors=interceptors)
+                    workflow_runner=sandbox("full", DATA_CONVERTER),
+                    interceptors=interceptors)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def build_worker(client: Client, sessions: sessionmaker[Session], task_queue: st
         activity_executor=executor,
         max_concurrent_activities=32,
         max_cached_workflows=max_cached_workflows,
-        workflow_runner=catalog.sandbox(sandbox),
+        workflow_runner=catalog.sandbox(sandbox, client.data_converter),
         interceptors=interceptors,
         # A workflow's next task goes first to the worker that has it cached; if that worker
         # died, Temporal hands the task to any worker after this long (default 10 s: a rung

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.client import WorkflowHistory
+from temporalio.converter import (
+    ActivitySerializationContext,
+    PayloadCodec,
+    SerializationContext,
+    WithSerializationContext,
+    WorkflowSerializationContext,
+)
 
 from caseflow.domain import complaint as c
 from caseflow.replay import replayer
@@ -168,3 +177,63 @@ async def test_the_sandbox_compiles_its_snippets_once_and_still_catches_a_change
     changed = Replayer(workflows=[ChangedComplaint], data_converter=DATA_CONVERTER,
                        workflow_runner=sandbox("full"))
     assert not (await replay_one(changed, path.stem, raw)).ok
+
+
+class _ContextCodec(PayloadCodec, WithSerializationContext):
+    """A codec that changes nothing but notes each serialization context it is given."""
+
+    def __init__(self, seen: list[SerializationContext], context: SerializationContext | None
+                 = None) -> None:
+        self.seen, self.context = seen, context
+
+    def with_context(self, context: SerializationContext) -> _ContextCodec:
+        return _ContextCodec(self.seen, context)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        if self.context is not None:
+            self.seen.append(self.context)
+        return list(payloads)
+
+
+async def test_a_case_is_asked_for_payload_contexts_only_by_a_converter_that_uses_them(
+        monkeypatch: pytest.MonkeyPatch):
+    """caseflow's converter ignores serialization contexts, so its sandbox does not enter a
+    case to ask for them; a converter with a part that takes contexts still gets them, per
+    payload, from inside the case (the SDK's way)."""
+    import dataclasses
+
+    from temporalio.worker import Replayer
+    from temporalio.worker.workflow_sandbox._runner import _Instance
+
+    from caseflow.replay import replay_one
+    from caseflow.temporal import DATA_CONVERTER
+    from caseflow.workflows.catalog import context_free, sandbox, workflows
+
+    asked: list[object] = []
+    sdk_asks = _Instance.get_serialization_context
+
+    def counted(self: _Instance, command_info: object) -> object:  # the SDK's, counted
+        asked.append(command_info)
+        return sdk_asks(self, command_info)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Instance, "get_serialization_context", counted)
+    path = HISTORIES[0].parent / "lean_repair_happy_path.json"
+    raw = json.loads(path.read_text("utf-8"))
+    assert context_free(DATA_CONVERTER)
+    assert (await replay_one(replayer(), path.stem, raw)).ok
+    assert asked == [], "a case was entered to ask for a context nothing uses"
+
+    seen: list[SerializationContext] = []
+    aware = dataclasses.replace(DATA_CONVERTER, payload_codec=_ContextCodec(seen))
+    assert not context_free(aware)
+    replaying = Replayer(workflows=workflows(), data_converter=aware,
+                         workflow_runner=sandbox("full", aware))
+    assert (await replay_one(replaying, path.stem, raw)).ok
+    assert asked, "the case was asked for each payload's context"
+    # The first activation is decoded in the workflow's context without asking the case; the
+    # results of its (local) activities only in theirs, which the case gives when asked.
+    assert any(isinstance(c, WorkflowSerializationContext) for c in seen)
+    assert any(isinstance(c, ActivitySerializationContext) and c.activity_type for c in seen)

@@ -8,9 +8,10 @@ holidays and the adjusted weekend working days are resolved when the policy is p
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
-from typing import Any
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -26,7 +27,7 @@ from pydantic import (
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 _MAX_DAYS_SCANNED = 3 * 366
 # The serialization context of every Temporal payload of caseflow (caseflow/temporal.py).
-IN_HISTORY = {"in_history": True}
+IN_HISTORY: Mapping[str, bool] = MappingProxyType({"in_history": True})
 
 
 class LeanInHistory(BaseModel):
@@ -38,9 +39,10 @@ class LeanInHistory(BaseModel):
     So the defaults of these models are part of every history written since: never change one
     (a new meaning is a new field). tests/test_lean_payloads.py holds them."""
 
+    # No return annotation: pydantic would take it for the model's serialization schema.
     @model_serializer(mode="wrap")
     def _lean_in_history(self, handler: SerializerFunctionWrapHandler,
-                         info: SerializationInfo) -> Any:
+                         info: SerializationInfo):
         data = handler(self)
         if not (info.context and info.context.get("in_history")) or not isinstance(data, dict):
             return data
