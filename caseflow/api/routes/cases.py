@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -203,16 +204,27 @@ async def case_view(temporal: Client, db: Db, settings: Settings, row: Case,
     """The view of a case the reader may read (`known_case`), as its workflow answers it now,
     with the commitments of its earlier runs and the state of its record (`record`, if the
     caller has read it with the row)."""
-    case_id = row.case_id or ""
+    view = await _state(temporal, settings, row.case_id or "", row.kind)
+    return await _completed(temporal, db, settings, view, row, record)
+
+
+async def _state(temporal: Client, settings: Settings, case_id: str, kind: str) -> Any:
+    """The case as its workflow answers the `state` query now."""
     try:
-        view = await temporal.get_workflow_handle(case_id).query(
-            "state", result_type=KINDS[row.kind].view,
+        return await temporal.get_workflow_handle(case_id).query(
+            "state", result_type=KINDS[kind].view,
             rpc_timeout=timedelta(seconds=settings.query_timeout_seconds))
     except WorkflowQueryFailedError as error:
         raise ServiceUnavailable(f"case {case_id} could not answer: {error.message}") from None
     except RPCError as error:
         raise await domain_error_from_rpc(temporal, error, case_id) from None
-    view.web_ui = settings.workflow_link(case_id)
+
+
+async def _completed(temporal: Client, db: Db, settings: Settings, view: Any, row: Case,
+                     record: RecordStatus | None) -> BaseModel:
+    """The workflow's view with its Temporal UI link, the commitments of the case's earlier
+    runs (from its row) and the state of its record."""
+    view.web_ui = settings.workflow_link(row.case_id or "")
     with_earlier_runs(view, row.commitments)
     view.record = await _record(temporal, db, settings, row, record)
     return view
@@ -286,13 +298,22 @@ async def take_step(case_id: str, kind_name: str | None, action: str, payload: d
     await _send(temporal, case_id, CaseAction(
         action=action, actor=principal.actor, payload=data, idempotency_key=key,
         request_hash=request_hash), update_id, timedelta(seconds=settings.update_timeout_seconds))
-    # a review's reason is not searchable by every reader
-    row, record = await in_thread(db, _after_step, case_id,
-                                  data if kind.confidential is None else None, principal.scope,
-                                  settings.seal_poll_seconds)
     # The update answers with the step's number only (the history keeps that, not the case);
-    # the case as it now stands is read by a query, which adds nothing to the history.
-    return for_reader(await case_view(temporal, db, settings, row, record), row, principal)
+    # the case as it now stands is read by a query, which adds nothing to the history. The
+    # query goes while the database takes what the step leaves to the API (neither needs the
+    # other), so a step waits for the longer of the two, not for both.
+    state = asyncio.ensure_future(_state(temporal, settings, case_id, kind.name))
+    try:
+        # a review's reason is not searchable by every reader
+        row, record = await in_thread(db, _after_step, case_id,
+                                      data if kind.confidential is None else None,
+                                      principal.scope, settings.seal_poll_seconds)
+    except BaseException:
+        state.cancel()
+        await asyncio.gather(state, return_exceptions=True)
+        raise
+    view = await _completed(temporal, db, settings, await state, row, record)
+    return for_reader(view, row, principal)
 
 
 def _after_step(session: Session, case_id: str, data: dict[str, Any] | None, scope: CaseScope,
