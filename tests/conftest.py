@@ -6,12 +6,14 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import pytest
 from google.protobuf.duration_pb2 import Duration
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -27,6 +29,7 @@ from caseflow.worker import build_worker
 from tests import invariants
 from tests.invariants import OpenCommitmentWatch
 from tests.postgres import postgres_cluster
+from tests.waiting import until
 
 
 @pytest.fixture(scope="session")
@@ -125,8 +128,25 @@ async def namespace_of_its_own(env: WorkflowEnvironment, prefix: str) -> Client:
     stack with a database of its own, whose case numbers would otherwise name workflows of the
     session's database (the workflow id is the case number)."""
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    await env.client.workflow_service.register_namespace(RegisterNamespaceRequest(
-        namespace=name, workflow_execution_retention_period=Duration(seconds=86400)))
+    request = RegisterNamespaceRequest(
+        namespace=name, workflow_execution_retention_period=Duration(seconds=86400))
+
+    async def registered() -> bool:
+        # Under the full suite's load the dev server may drop the call ("operation was
+        # canceled"); asked again, a namespace the dropped call did register already exists.
+        try:
+            await env.client.workflow_service.register_namespace(
+                request, timeout=timedelta(seconds=20))
+        except RPCError as error:
+            if error.status == RPCStatusCode.ALREADY_EXISTS:
+                return True
+            if error.status not in (RPCStatusCode.CANCELLED, RPCStatusCode.DEADLINE_EXCEEDED,
+                                    RPCStatusCode.UNAVAILABLE):
+                raise
+            return False
+        return True
+
+    await until(registered, f"namespace {name} registered", seconds=60)
     client = await Client.connect(env.client.service_client.config.target_host, namespace=name,
                                   data_converter=DATA_CONVERTER)
     await ensure_search_attributes(client)
