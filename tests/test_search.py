@@ -36,6 +36,7 @@ from tests.test_complaint_api import complaint_body
 from tests.waiting import until
 
 CONTRACT = "HT-SEARCH-001"
+LAST_RUNG = 3  # the default policy's ladder: the director, at 2.5 times the duration
 
 
 @dataclass
@@ -159,11 +160,19 @@ async def scene(client, tokens, sessions) -> Scene:  # type: ignore[no-untyped-d
     found = Scene(hospital_id, units, late, assigned, unclassified, closed, complaint, emergency,
                   split, reviews)
     # Every case recorded, and `late` and `unclassified` breached (their 2 s ran out while the
-    # others opened): the filters below then find what is settled, not a clock still running.
-    for _ in range(200):
+    # others opened) up to the ladder's last rung (level 3, 2.5 times the 2 s): the filters and
+    # the sorts below then find what is settled, not a clock still running (a later rung
+    # recorded between two listings moved `updated_at` and failed a fresh clone's run).
+    async def top_rung(case_id: str) -> bool:
+        view = (await api.get(f"/v1/cases/{case_id}", headers=headers(tokens, "manager"))).json()
+        return any(e["commitment"] == "arrival" and e["level"] == LAST_RUNG
+                   for e in view.get("escalations", []))
+
+    for _ in range(300):
         rows = await listed(api, tokens, hospital_id=hospital_id)
         breached = await listed(api, tokens, hospital_id=hospital_id, breached=True)
-        if sorted(rows) == sorted(found.all) and set(breached) == {late, unclassified}:
+        if sorted(rows) == sorted(found.all) and set(breached) == {late, unclassified} and \
+                await top_rung(late) and await top_rung(unclassified):
             return found
         await asyncio.sleep(0.05)
     raise AssertionError(f"the scene did not settle: {rows}, breached {breached}")
