@@ -1,5 +1,6 @@
-"""The JSON columns (store/db.py, by orjson) keep what json.dumps kept: Chinese as it is,
-non-string keys as strings, nested lists and nulls; on PostgreSQL (JSONB) and on SQLite."""
+"""The JSON columns (store/db.py, written by orjson) keep what json.dumps kept: Chinese as it
+is, non-string keys as strings, nested lists and nulls, and an integer beyond 64 bits exactly
+(which orjson refuses to write, and would read as a float); on PostgreSQL (JSONB) and SQLite."""
 
 from __future__ import annotations
 
@@ -14,10 +15,10 @@ from caseflow.store.models import Json
 
 VALUE = {"症状": "扫描时球管报警,无法出图", 3: "第三级", "rounds": [{"round": 1, "met_at": None,
                                                               "fired": [1, 2]}],
-         "ok": True, "ratio": 0.75}
+         "ok": True, "ratio": 0.75, "big": 2 ** 70}
 READ = {"症状": "扫描时球管报警,无法出图", "3": "第三级", "rounds": [{"round": 1, "met_at": None,
                                                                "fired": [1, 2]}],
-        "ok": True, "ratio": 0.75}
+        "ok": True, "ratio": 0.75, "big": 2 ** 70}
 
 
 @pytest.mark.parametrize("dialect", ["postgresql", "sqlite"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,10 +26,15 @@ Db = Session | sessionmaker[Session]
 
 def _dumps(value: object) -> str:
     """A JSON column's text (Chinese as UTF-8, not escaped), by orjson: a case row's list of
-    commitment rounds is read and written whole at every record, which the standard library's
-    json made a third of a long case's recording (docs/performance.md). Non-string keys are
-    written as strings, as json.dumps writes them."""
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    commitment rounds is written whole at every record, and the standard library's json made
+    that a large part of a long case's recording (docs/performance.md). Non-string keys are
+    written as strings, as json.dumps writes them; what orjson refuses (an integer beyond 64
+    bits) is written by json.dumps, as before. Columns are read by json.loads, which reads all
+    of it exactly (orjson would read an integer beyond 64 bits as a float)."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return json.dumps(value, ensure_ascii=False)
 
 
 def make_engine(url: str) -> Engine:
@@ -37,7 +43,7 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads,
+        engine = create_engine(url, json_serializer=_dumps,
                                connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
@@ -50,7 +56,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, json_serializer=_dumps, json_deserializer=orjson.loads,
+    return create_engine(url, json_serializer=_dumps,
                          pool_pre_ping=True, pool_size=10,
                          max_overflow=20)
 
