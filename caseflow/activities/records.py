@@ -251,10 +251,9 @@ class CaseRecords:
         now = datetime.now(timezone.utc)
         subject, body = render(notice.template, notice.params, "zh-CN", None, notice.subject,
                                notice.body)
-        if recipients:  # one statement for all of them; the row's defaults given here
+        if recipients:  # one statement for all of them (the table's defaults: pending...)
             session.execute(insert(Notification.__table__), [dict(
                 dedupe_key=f"{key}/{person_id}", case_id=case_id, person_id=person_id,
                 subject=subject[:300], body=body, urgent=notice.urgent,
-                template=notice.template, params=notice.params or None,
-                status="pending", attempts=0, delivered=[], last_error="", created_at=now)
+                template=notice.template, params=notice.params or None, created_at=now)
                 for person_id in recipients])
