@@ -1,8 +1,11 @@
 """Action round trip: people report the steps of repairs through the API (each step a Temporal
 update, answered once it is in the history and the database), one person at a time and several
 at once; every case is walked from intake to closed, so the closed cases feed the replay
-benchmark. Then the histories the walks left (events and bytes per case), and one repair that
-waits for parts with 100 progress reports: the bytes the 1st and the 100th add to its history."""
+benchmark. Right after each level, as many people walk as many bare cases through the same
+steps (bench/bare.py: a row, an update and a query a step) on the same dev server and
+PostgreSQL: the floor a step's CPU is compared with, measured beside it. Then the histories the
+walks left (events and bytes per case), and one repair that waits for parts with 100 progress
+reports: the bytes the 1st and the 100th add to its history."""
 
 from __future__ import annotations
 
@@ -10,9 +13,9 @@ import asyncio
 import json
 from typing import Any
 
-from bench.intake import settle
-from bench.load import WALK, Api, Call, open_cases, spread, walk_cases
-from bench.report import Grid, cpu_per, cpu_total, envelope, now, number, progress
+from bench.intake import quiet, settle
+from bench.load import WALK, Api, BareApi, Call, open_cases, spread, walk_cases
+from bench.report import BARE, STACK, Grid, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 from caseflow.config import Settings
 from caseflow.temporal import connect
@@ -25,36 +28,59 @@ async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
     result = envelope("actions", {"people": list(people), "cases_per_level": cases,
                                   "steps_per_case": len(WALK),
                                   "engineer_actions": ENGINEER_ACTIONS}, now())
-    levels = []
+    levels: list[dict[str, Any]] = []
     closed: list[str] = []
-    async with Api(stack) as api:
+    url = await asyncio.to_thread(stack.start_bare)
+    async with Api(stack) as api, BareApi(url) as bare:
         for count in people:
             opened, _ = await open_cases(api, cases, "minor", 8)
             case_ids = [c.body["case_id"] for c in opened if c.ok and c.body]
             await settle(stack)
+            await quiet(stack, "bare_worker")
             cpu_before = await asyncio.to_thread(stack.cpu)
             calls, seconds = await walk_cases(api, case_ids, count)
             cpu = await asyncio.to_thread(stack.cpu)
-            ok = [c for c in calls if c.ok]
-            levels.append({
-                "people": count, "cases": len(case_ids), "actions": len(ok),
-                "errors": len(calls) - len(ok),
-                "error_statuses": sorted({c.status for c in calls if not c.ok}),
-                "seconds": round(seconds, 1), "actions_per_second": round(len(ok) / seconds, 1),
-                "engineer_latency_ms": spread((c.seconds for c in ok
-                                               if c.what in ENGINEER_ACTIONS), 1000, 1),
-                "all_latency_ms": spread((c.seconds for c in ok), 1000, 1),
-                "by_action_ms": by_action(ok),
-                "cpu_seconds": (used := cpu_used(cpu_before, cpu)),
-                "cpu_ms_per_step": cpu_total(used, len(ok)),
-            })
+            levels.append(_level("caseflow", count, len(case_ids), calls, seconds,
+                                 cpu_used(cpu_before, cpu), STACK))
             closed += [c for c, walked in _walked(calls, case_ids).items() if walked]
+            levels.append(await _bare_level(stack, bare, count, cases))
         result["long_repair"] = await long_repair(stack, api, reports)
     result["levels"] = levels
     result["closed_cases"] = len(closed)
     result["closed_case_ids"] = closed
     result["history_per_case"] = await histories(stack, closed[:20])
     return result
+
+
+async def _bare_level(stack: Stack, bare: BareApi, people: int, cases: int) -> dict[str, Any]:
+    """`cases` bare cases walked by `people`, once caseflow's worker has done its level's work
+    (its last tasks, the reviews and seals of the closed cases) and the bare worker is idle."""
+    opened, _ = await open_cases(bare, cases, "minor", 8)
+    names = [c.body["id"] for c in opened if c.ok and c.body]
+    await quiet(stack, "worker")
+    await quiet(stack, "bare_worker")
+    cpu_before = await asyncio.to_thread(stack.cpu)
+    calls, seconds = await walk_cases(bare, names, people)
+    cpu = await asyncio.to_thread(stack.cpu)
+    progress(f"actions: bare pipeline, {people} people answered {len(calls)} steps")
+    return _level("bare", people, len(names), calls, seconds, cpu_used(cpu_before, cpu), BARE)
+
+
+def _level(system: str, people: int, cases: int, calls: list[Call], seconds: float,
+           cpu: dict[str, float], names: tuple[str, ...]) -> dict[str, Any]:
+    ok = [c for c in calls if c.ok]
+    return {
+        "system": system, "people": people, "cases": cases, "actions": len(ok),
+        "errors": len(calls) - len(ok),
+        "error_statuses": sorted({c.status for c in calls if not c.ok}),
+        "seconds": round(seconds, 1), "actions_per_second": round(len(ok) / seconds, 1),
+        "engineer_latency_ms": spread((c.seconds for c in ok
+                                       if c.what in ENGINEER_ACTIONS), 1000, 1),
+        "all_latency_ms": spread((c.seconds for c in ok), 1000, 1),
+        "by_action_ms": by_action(ok),
+        "cpu_seconds": cpu,
+        "cpu_ms_per_step": cpu_total(cpu, len(ok), names),
+    }
 
 
 async def _size(client: Any, case_id: str) -> tuple[int, int]:
@@ -117,14 +143,27 @@ def _walked(calls: list[Call], case_ids: list[str]) -> dict[str, bool]:
 
 
 def grids(result: dict[str, Any]) -> list[Grid]:
-    rows = [[str(level["people"]), str(level["actions"]), number(level["actions_per_second"]),
-             number(level["engineer_latency_ms"]["p50"], 0),
-             number(level["engineer_latency_ms"]["p99"], 0),
-             number(level["all_latency_ms"]["p50"], 0), number(level["all_latency_ms"]["p99"], 0),
-             str(level["errors"]), cpu_per(level.get("cpu_seconds"), level["actions"]),
-             number(level.get("cpu_ms_per_step"), 0),
-             number(cpu_total(level.get("cpu_seconds"), level["actions"], ("machine",)), 0)]
-            for level in result["levels"]]
+    levels = result["levels"]
+    floor = {level["people"]: level for level in levels if level.get("system") == "bare"}
+    rows = []
+    for level in levels:
+        system = level.get("system", "caseflow")  # runs before 2026-12-07 had no bare rows
+        names = BARE if system == "bare" else STACK
+        per_step = level.get("cpu_ms_per_step")
+        bare = floor.get(level["people"])
+        ratio = (per_step / bare["cpu_ms_per_step"] if system != "bare" and bare and per_step
+                 and bare.get("cpu_ms_per_step") else None)
+        rows.append([system, str(level["people"]), str(level["actions"]),
+                     number(level["actions_per_second"]),
+                     number(level["engineer_latency_ms"]["p50"], 0),
+                     number(level["engineer_latency_ms"]["p99"], 0),
+                     number(level["all_latency_ms"]["p50"], 0),
+                     number(level["all_latency_ms"]["p99"], 0), str(level["errors"]),
+                     cpu_per(level.get("cpu_seconds"), level["actions"], names),
+                     number(per_step, 0),
+                     number(cpu_total(level.get("cpu_seconds"), level["actions"], ("machine",)),
+                            0),
+                     f"{ratio:.2f}x" if ratio else "-"])
     p = result["parameters"]
     shape = ""
     walked = result.get("history_per_case")
@@ -141,10 +180,14 @@ def grids(result: dict[str, Any]) -> list[Grid]:
                   f"{long['last']['bytes']:,} bytes (run {long['run']}, "
                   f"{long['events_now']} events now).")
     note = (f"{p['cases_per_level']} repairs per level walked from intake to closed "
-            f"({p['steps_per_case']} steps each) by that many people at once; engineer actions: "
-            f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker, "
-            f"the API and PostgreSQL, their sum, and the whole machine's.{shape}")
-    return [Grid("Action round trip through the API (ms)",
-                 ["people at once", "actions", "actions/s", "engineer p50", "engineer p99",
-                  "all p50", "all p99", "errors", "CPU ms/step T / W / A / PG", "CPU ms/step",
-                  "machine ms/step"], rows, note)]
+            f"({p['steps_per_case']} steps each) by that many people at once, then as many bare "
+            "cases walked through the same steps (bench/bare.py: a row, an update and a query "
+            "a step) on the same dev server and PostgreSQL; engineer actions: "
+            f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker "
+            "(bare: its worker), the API (bare: its API) and PostgreSQL, their sum, and the "
+            "whole machine's; 'x bare': the sum over the bare pipeline's at the same level."
+            f"{shape}")
+    return [Grid("Action round trip through the API, beside the bare pipeline (ms)",
+                 ["system", "people at once", "actions", "actions/s", "engineer p50",
+                  "engineer p99", "all p50", "all p99", "errors", "CPU ms/step T / W / A / PG",
+                  "CPU ms/step", "machine ms/step", "x bare"], rows, note)]

@@ -10,9 +10,7 @@ import json
 import time
 from typing import Any
 
-import httpx
-
-from bench.load import Api, Call, spread
+from bench.load import Api, BareApi, Call, spread
 from bench.report import BARE, STACK, Grid, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 from caseflow.config import Settings
@@ -62,9 +60,8 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
     # machine's speed drifts by a third within minutes, and a ratio of two runs minutes apart
     # would measure the drift (the whole caseflow series ran first until 2026-12-06).
     url = await asyncio.to_thread(stack.start_bare)
-    async with Api(stack, connections=max(clients)) as api, httpx.AsyncClient(
-            base_url=url, timeout=60, limits=httpx.Limits(
-                max_connections=max(clients), max_keepalive_connections=max(clients))) as client:
+    async with Api(stack, connections=max(clients)) as api, BareApi(
+            url, connections=max(clients)) as bare:
         for count in clients:
             await settle(stack)
             await quiet(stack, "bare_worker")
@@ -76,7 +73,7 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
             levels.append(_level("caseflow", count, calls, elapsed, recorded,
                                  cpu_used(cpu_before, cpu), STACK))
             sample = next(c.body["case_id"] for c in reversed(calls) if c.ok and c.body)
-            bare_sample = await _bare_level(stack, client, count, seconds, levels)
+            bare_sample = await _bare_level(stack, bare, count, seconds, levels)
     result["history_per_case"] = await _history(stack, sample)
     result["bare_history_per_case"] = await _history(stack, f"bare-{bare_sample}")
     result["levels"] = levels
@@ -84,7 +81,7 @@ async def measure(stack: Stack, *, clients: tuple[int, ...] = (1, 8, 32),
     return result
 
 
-async def _bare_level(stack: Stack, client: httpx.AsyncClient, count: int, seconds: float,
+async def _bare_level(stack: Stack, bare: BareApi, count: int, seconds: float,
                       levels: list[dict[str, Any]]) -> str:
     """One level of the bare pipeline, once caseflow's worker has finished its own level (its
     last workflow tasks may complete after the intakes are recorded) and the bare worker is
@@ -92,7 +89,7 @@ async def _bare_level(stack: Stack, client: httpx.AsyncClient, count: int, secon
     await quiet(stack, "worker")
     await quiet(stack, "bare_worker")
     cpu_before = await asyncio.to_thread(stack.cpu)
-    calls, elapsed = await _open_for(_bare(client), count, seconds)
+    calls, elapsed = await _open_for(bare, count, seconds)
     progress(f"bare pipeline: {count} clients answered {len(calls)} calls")
     done = await quiet(stack, "bare_worker")
     cpu = await asyncio.to_thread(stack.cpu)
@@ -135,23 +132,7 @@ async def _history(stack: Stack, workflow_id: str) -> dict[str, int]:
             "bytes": len(json.dumps(history, separators=(",", ":")))}
 
 
-class _bare:
-    """The bare pipeline's client, shaped like `Api` for `_open_for`."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def open_repair(self, severity: str, number: int = 0) -> Call:
-        started = time.perf_counter()
-        try:
-            response = await self.client.post("/bare")
-        except httpx.HTTPError:
-            return Call("open", "bare", time.perf_counter() - started, 0)
-        return Call("open", "bare", time.perf_counter() - started, response.status_code,
-                    response.json() if response.status_code == 201 else None)
-
-
-async def _open_for(api: Api | _bare, clients: int,
+async def _open_for(api: Api | BareApi, clients: int,
                     seconds: float) -> tuple[list[Call], float]:
     """`clients` hotline tools open repairs one after another for `seconds`."""
     calls: list[Call] = []

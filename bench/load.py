@@ -113,7 +113,47 @@ class Api:
         return calls
 
 
-async def walk_cases(api: Api, case_ids: list[str], people: int) -> tuple[list[Call], float]:
+class BareApi:
+    """A client of the bare pipeline (bench/bare.py), shaped like `Api` for the load functions:
+    it opens bare cases and walks them through the steps of WALK (one update and one query
+    each). `features`: of bench.bare.FEATURES, for the cases it opens."""
+
+    def __init__(self, url: str, connections: int = 64, features: tuple[str, ...] = ()) -> None:
+        self.opening = f"/bare?features={','.join(features)}" if features else "/bare"
+        self.client = httpx.AsyncClient(
+            base_url=url, timeout=60,
+            limits=httpx.Limits(max_connections=connections,
+                                max_keepalive_connections=connections))
+
+    async def __aenter__(self) -> BareApi:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.aclose()
+
+    async def _post(self, what: str, role: str, path: str, expected: int) -> Call:
+        started = time.perf_counter()
+        try:
+            response = await self.client.post(path)
+        except httpx.HTTPError:
+            return Call(what, role, time.perf_counter() - started, 0)
+        return Call(what, role, time.perf_counter() - started, response.status_code,
+                    response.json() if response.status_code == expected else None)
+
+    async def open_repair(self, severity: str, number: int = 0) -> Call:
+        return await self._post("open", "bare", self.opening, 201)
+
+    async def walk(self, name: str) -> list[Call]:
+        calls = []
+        for role, action, _ in WALK:
+            done = await self._post(action, role, f"/bare/{name}/steps/{action}", 200)
+            calls.append(done)
+            if not done.ok:
+                break
+        return calls
+
+
+async def walk_cases(api: Api | BareApi, case_ids: list[str], people: int) -> tuple[list[Call], float]:
     """`people` walk the cases through to closed at the same time, each one case after another;
     returns every call and the wall time taken."""
     queue: asyncio.Queue[str] = asyncio.Queue()
@@ -130,7 +170,7 @@ async def walk_cases(api: Api, case_ids: list[str], people: int) -> tuple[list[C
     return calls, time.perf_counter() - started
 
 
-async def open_cases(api: Api, count: int, severity: str, clients: int) -> tuple[list[Call], float]:
+async def open_cases(api: Api | BareApi, count: int, severity: str, clients: int) -> tuple[list[Call], float]:
     """`clients` hotline tools open `count` repairs between them as fast as they are answered."""
     numbers = iter(range(count))
     calls: list[Call] = []

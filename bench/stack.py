@@ -68,6 +68,7 @@ class Stack:
     workdir: Path
     processes: dict[str, subprocess.Popen[bytes]]
     engine: Engine = field(repr=False)
+    bare: str | None = None  # the bare pipeline's base URL, once started
 
     def memory(self) -> dict[str, dict[str, float]]:
         """Resident memory (MB) of each process with its children, now and at its peak."""
@@ -85,7 +86,9 @@ class Stack:
 
     def start_bare(self) -> str:
         """Start the bare pipeline (bench/bare.py: its API and its worker) on this stack's dev
-        server and PostgreSQL; its base URL once it answers."""
+        server and PostgreSQL; its base URL once it answers (started once per stack)."""
+        if self.bare is not None:
+            return self.bare
         port = free_port()
         env = {**os.environ, "CASEFLOW_DATABASE_URL": self.database_url,
                "CASEFLOW_TEMPORAL_ADDRESS": self.temporal_address, "BARE_PORT": str(port)}
@@ -100,6 +103,7 @@ class Stack:
             self.check()
             try:
                 if httpx.post(f"{url}/bare", timeout=5).status_code == 201:
+                    self.bare = url
                     return url
             except httpx.HTTPError:
                 pass

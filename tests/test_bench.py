@@ -4,6 +4,7 @@ docs/performance.md expect and sane values. Speed is measured by `make bench`, n
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,8 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from bench import actions, alarms, capacity, intake, lateness, replay
+from bench import actions, alarms, bare, capacity, floor, intake, lateness, replay
+from bench.load import WALK, BareApi
 from bench.report import write
 from bench.stack import Stack, running_stack
 from caseflow.cli import app
@@ -92,16 +94,63 @@ async def test_intake_counts_cases_latency_errors_and_the_workers_catch_up(stack
 async def test_actions_walk_every_case_to_closed_and_time_each_step(stack, tmp_path):
     result = round_trip(await actions.measure(stack, people=(1, 2), cases=2, reports=3),
                         tmp_path)
+    # Each level of caseflow, then the same level of the bare pipeline right after it.
+    assert [(level["system"], level["people"]) for level in result["levels"]] == [
+        ("caseflow", 1), ("bare", 1), ("caseflow", 2), ("bare", 2)]
+    assert {"worker", "api"} <= set(result["levels"][0]["cpu_seconds"])
+    assert {"bare_worker", "bare_api"} <= set(result["levels"][1]["cpu_seconds"])
     for level in result["levels"]:
+        assert level["cpu_ms_per_step"] > 0, level
         assert (level["actions"], level["errors"]) == (2 * 11, 0), level
         assert level["engineer_latency_ms"]["n"] == 2 * len(actions.ENGINEER_ACTIONS)
         assert ordered(level["all_latency_ms"])
         assert set(level["by_action_ms"]) >= {"assign", "resolve", "callback"}
     assert result["closed_cases"] == 4 == len(set(result["closed_case_ids"]))
     assert result["history_per_case"]["cases"] == 4
-    assert "events" in actions.grids(result)[0].note
+    table = actions.grids(result)[0]
+    assert "events" in table.note and "x bare" in table.markdown()
+    assert "| bare | 2 | 22 |" in table.markdown()
     long = result["long_repair"]
     assert long["reports"] == 3 and long["first"]["events"] > 0 and long["last"]["bytes"] > 0
+
+
+async def test_a_bare_step_answers_the_state_its_update_changed(stack):
+    async with BareApi(await asyncio.to_thread(stack.start_bare)) as bare:
+        opened = await bare.open_repair("minor")
+        calls = await bare.walk(opened.body["id"])
+    assert [call.status for call in calls] == [200] * len(WALK)
+    # The query after each update reads the state that update left.
+    assert [call.body for call in calls] == [{"steps": n, "last": action}
+                                             for n, (_, action, _) in enumerate(WALK, 1)]
+
+
+async def test_the_floor_walks_each_variant_with_the_parts_it_names(stack, tmp_path):
+    result = round_trip(await floor.measure(stack, rounds=1, cases=1), tmp_path)
+    assert [level["variant"] for level in result["levels"]] == list(floor.VARIANTS)
+    for level in result["levels"]:
+        assert (level["actions"], level["errors"]) == (11, 0), level
+        assert level["cpu_ms_per_step"] > 0 and {"bare_worker", "bare_api"} <= set(
+            level["cpu_seconds"])
+    types = {variant: shape["types"] for variant, shape in result["history_per_case"].items()}
+    # Each part is in the history of the variants that have it, and only there: an upsert per
+    # step, a local activity's marker per step; the view is in the query's answer only.
+    for variant, features in floor.VARIANTS.items():
+        assert types[variant].get("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", 0) == (
+            11 if "upsert" in features else 0), variant
+        assert types[variant].get("MARKER_RECORDED", 0) == (
+            11 if "record" in features else 0), variant
+        assert types[variant]["WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == 11
+    answers = {level["variant"]: level["answer_bytes"] for level in result["levels"]}
+    assert answers["+ 6 KB view by query"] > bare.VIEW_BYTES > answers["bare step"]
+    rows = {}  # a row a step from the API, and one more from the local activity
+    with stack.engine.connect() as connection:
+        for variant, shape in result["history_per_case"].items():
+            rows[variant] = connection.scalar(text(
+                "SELECT count(*) FROM bare_steps WHERE name = :name"), {"name": shape["case"]})
+    assert rows == {variant: 22 if "record" in features else 11
+                    for variant, features in floor.VARIANTS.items()}
+    table = floor.grids(result)[0].markdown()
+    assert "| all three | 11 | 0 |" in table and "x bare step" in table
 
 
 async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):

@@ -1,0 +1,117 @@
+"""The floor of a step: what a step costs a workflow that does nothing but the Temporal parts of
+caseflow's step. The bare step (bench/bare.py: a row written by the API, an update whose handler
+counts the step, a query of the state) is walked through the 11 steps of a repair by one person,
+then again with each part caseflow's step has on top: a status search-attribute upsert (caseflow
+upserts `CaseStatus` on 9 of the 11), a local activity that writes one row (caseflow records
+every step in one), a query answered with 6 KB of state (about a repair's case view), and all
+three. The variants alternate, round after round, on the same dev server and PostgreSQL, so
+their differences are the parts' own costs and the last is the least a step shaped as
+caseflow's can cost on this machine, before any of caseflow's own work."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from statistics import mean
+from typing import Any
+
+from bench.intake import quiet
+from bench.load import WALK, BareApi, open_cases, spread, walk_cases
+from bench.report import BARE, Grid, cpu_per, cpu_total, envelope, now, number, progress
+from bench.stack import Stack, cpu_used
+from caseflow.config import Settings
+from caseflow.temporal import connect
+
+# name -> the features of bench.bare its cases are opened with
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "bare step": (),
+    "+ status upsert": ("upsert",),
+    "+ recording local activity": ("record",),
+    "+ 6 KB view by query": ("view",),
+    "all three": ("upsert", "record", "view"),
+}
+
+
+async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str, Any]:
+    result = envelope("floor", {"rounds": rounds, "cases_per_variant": cases,
+                                "steps_per_case": len(WALK), "people": 1}, now())
+    url = await asyncio.to_thread(stack.start_bare)
+    levels: list[dict[str, Any]] = []
+    shapes: dict[str, dict[str, Any]] = {}
+    for turn in range(1, rounds + 1):
+        for variant, features in VARIANTS.items():
+            async with BareApi(url, features=features) as bare:
+                opened, _ = await open_cases(bare, cases, "minor", 8)
+                names = [c.body["id"] for c in opened if c.ok and c.body]
+                await quiet(stack, "worker")
+                await quiet(stack, "bare_worker")
+                cpu_before = await asyncio.to_thread(stack.cpu)
+                calls, seconds = await walk_cases(bare, names, 1)
+                cpu = await asyncio.to_thread(stack.cpu)
+            ok = [c for c in calls if c.ok]
+            used = cpu_used(cpu_before, cpu)
+            levels.append({"variant": variant, "features": list(features), "round": turn,
+                           "cases": len(names), "actions": len(ok),
+                           "errors": len(calls) - len(ok),
+                           "latency_ms": spread((c.seconds for c in ok), 1000, 1),
+                           "answer_bytes": max((len(json.dumps(c.body)) for c in ok if c.body),
+                                               default=0),
+                           "cpu_seconds": used, "cpu_ms_per_step": cpu_total(used, len(ok), BARE)})
+            if variant not in shapes and names:
+                shapes[variant] = {"case": names[0], **await _history(stack, names[0])}
+            progress(f"floor: round {turn}, {variant}: "
+                     f"{levels[-1]['cpu_ms_per_step']} ms of CPU a step")
+    result["levels"] = levels
+    result["history_per_case"] = shapes
+    return result
+
+
+async def _history(stack: Stack, name: str) -> dict[str, Any]:
+    """Events, bytes (compact JSON) and event types of a walked bare case's history."""
+    client = await connect(Settings(temporal_address=stack.temporal_address))
+    history = (await client.get_workflow_handle(f"bare-{name}").fetch_history()).to_json_dict()
+    types: dict[str, int] = {}
+    for event in history["events"]:
+        kind = event["eventType"].removeprefix("EVENT_TYPE_")
+        types[kind] = types.get(kind, 0) + 1
+    return {"events": len(history["events"]),
+            "bytes": len(json.dumps(history, separators=(",", ":"))), "types": types}
+
+
+def grids(result: dict[str, Any]) -> list[Grid]:
+    levels = result["levels"]
+    per_step = {v: [lv["cpu_ms_per_step"] for lv in levels
+                    if lv["variant"] == v and lv["cpu_ms_per_step"]] for v in VARIANTS}
+    floor = mean(per_step["bare step"]) if per_step.get("bare step") else None
+    shapes = result.get("history_per_case", {})
+    rows = []
+    for variant in VARIANTS:
+        mine = [lv for lv in levels if lv["variant"] == variant]
+        if not mine:
+            continue
+        steps = sum(lv["actions"] for lv in mine)
+        cpu: dict[str, float] = {}
+        for lv in mine:
+            for name, seconds in lv["cpu_seconds"].items():
+                cpu[name] = cpu.get(name, 0.0) + seconds
+        costs = per_step[variant]
+        shape = shapes.get(variant)
+        rows.append([variant, str(steps), str(sum(lv["errors"] for lv in mine)),
+                     number(mean(lv["latency_ms"]["p50"] or 0 for lv in mine), 0),
+                     cpu_per(cpu, steps, BARE), number(cpu_total(cpu, steps, BARE), 1),
+                     f"{number(min(costs), 1)}-{number(max(costs), 1)}" if costs else "-",
+                     f"{cpu_total(cpu, steps, BARE) / floor:.2f}x"
+                     if floor and cpu_total(cpu, steps, BARE) else "-",
+                     f"{shape['events']} / {shape['bytes'] / 1024:.1f} KB" if shape else "-"])
+    p = result["parameters"]
+    note = (f"{p['cases_per_variant']} bare cases a variant walked through the {p['steps_per_case']} "
+            f"steps of a repair by one person, the variants alternating for {p['rounds']} "
+            "rounds on the same dev server and PostgreSQL (bench/floor.py). A bare step: the "
+            "API writes a row, sends an update (its handler counts the step) and queries the "
+            "state. CPU ms per step of the dev server / bare worker / bare API / PostgreSQL "
+            "over all rounds, their sum, the least and most of the rounds, the sum over the "
+            "bare step's; the history of one walked case (intake and 11 steps).")
+    return [Grid("The floor of a step: the Temporal parts of caseflow's step alone",
+                 ["variant", "steps", "errors", "p50 ms", "CPU ms/step T / W / A / PG",
+                  "CPU ms/step", "rounds", "x bare step", "history events / bytes"],
+                 rows, note)]
