@@ -29,10 +29,10 @@ from temporalio import activity, workflow
 from temporalio.common import SearchAttributeKey
 
 TASK_QUEUE = "bare"
-# What a bare case's steps may do besides counting (bench/floor.py), as caseflow's step does:
-# "upsert" sets a keyword search attribute (caseflow's CaseStatus), "record" writes one row in
-# a local activity (caseflow's recording), "view" answers the query with VIEW_BYTES of state
-# (about a repair's case view).
+# What a bare case may do besides counting its steps (bench/floor.py), as caseflow's does:
+# "upsert" sets a keyword search attribute at each step (caseflow's CaseStatus), "record" writes
+# one row in a local activity at the intake and at each step (caseflow's recording), "view"
+# answers the query with VIEW_BYTES of state (about a repair's case view).
 FEATURES = ("upsert", "record", "view")
 VIEW_BYTES = 6000
 STATUS = SearchAttributeKey.for_keyword("CaseStatus")
@@ -57,6 +57,8 @@ class BareWorkflow:
 
     @workflow.run
     async def run(self, name: str, features: list[str] | None = None) -> str:
+        if "record" in self.features:  # the intake too, as caseflow records it
+            await self._record("intake")
         await workflow.sleep(timedelta(hours=1))
         return name
 
@@ -67,9 +69,12 @@ class BareWorkflow:
         if "upsert" in self.features:
             workflow.upsert_search_attributes([STATUS.value_set(action)])
         if "record" in self.features:
-            await workflow.execute_local_activity(record_step, args=[self.name, action],
-                                                  start_to_close_timeout=timedelta(seconds=30))
+            await self._record(action)
         return self.steps
+
+    async def _record(self, action: str) -> None:
+        await workflow.execute_local_activity(record_step, args=[self.name, action],
+                                              start_to_close_timeout=timedelta(seconds=30))
 
     @workflow.query
     def state(self) -> dict[str, Any]:

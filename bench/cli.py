@@ -36,7 +36,7 @@ MAKE_BENCH: dict[str, dict[str, Any]] = {
     "lateness": {"cases": 250, "spread_seconds": 150.0, "intervals": (60.0, 300.0)},
     "intake": {"clients": (1, 8, 32), "seconds": 10.0},
     "actions": {"people": (1, 8), "cases": 50},
-    "floor": {"rounds": 2, "cases": 30},
+    "floor": {"rounds": 2, "cases": 50},
     "replay": {"sizes": (100, 1000)},
     "capacity": {"cases": 1500, "sample": 50, "sample_seconds": 30.0, "clients": 32},
     "alarms": {"rate": 500, "seconds": 10.0, "units": 200, "faults": 40},

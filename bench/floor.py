@@ -1,12 +1,14 @@
-"""The floor of a step: what a step costs a workflow that does nothing but the Temporal parts of
-caseflow's step. The bare step (bench/bare.py: a row written by the API, an update whose handler
-counts the step, a query of the state) is walked through the 11 steps of a repair by one person,
-then again with each part caseflow's step has on top: a status search-attribute upsert (caseflow
-upserts `CaseStatus` on 9 of the 11), a local activity that writes one row (caseflow records
-every step in one), a query answered with 6 KB of state (about a repair's case view), and all
-three. The variants alternate, round after round, on the same dev server and PostgreSQL, so
-their differences are the parts' own costs and the last is the least a step shaped as
-caseflow's can cost on this machine, before any of caseflow's own work."""
+"""The floor of a step: what a step (and an intake) costs a workflow that does nothing but the
+Temporal parts of caseflow's. The bare step (bench/bare.py: a row written by the API, an update
+whose handler counts the step, a query of the state) is walked through the 11 steps of a repair
+by one person, then again with each part caseflow's step has on top: a status search-attribute
+upsert (caseflow upserts `CaseStatus` on 9 of the 11), a local activity that writes one row
+(caseflow records the intake and every step in one), a query answered with 6 KB of state (about
+a repair's case view), and all three. The variants alternate, round after round, on the same dev
+server and PostgreSQL, so their differences are the parts' own costs and the last is the least a
+step shaped as caseflow's can cost on this machine, before any of caseflow's own work. The CPU
+of opening each variant's cases is measured too: with the local activity, the intake is
+recorded as caseflow's is."""
 
 from __future__ import annotations
 
@@ -41,10 +43,13 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str
     for turn in range(1, rounds + 1):
         for variant, features in VARIANTS.items():
             async with BareApi(url, features=features) as bare:
-                opened, _ = await open_cases(bare, cases, "minor", 8)
-                names = [c.body["id"] for c in opened if c.ok and c.body]
                 await quiet(stack, "worker")
                 await quiet(stack, "bare_worker")
+                cpu_before = await asyncio.to_thread(stack.cpu)
+                opened, _ = await open_cases(bare, cases, "minor", 8)
+                names = [c.body["id"] for c in opened if c.ok and c.body]
+                await quiet(stack, "bare_worker")
+                opening = cpu_used(cpu_before, await asyncio.to_thread(stack.cpu))
                 cpu_before = await asyncio.to_thread(stack.cpu)
                 calls, seconds = await walk_cases(bare, names, 1)
                 cpu = await asyncio.to_thread(stack.cpu)
@@ -56,7 +61,9 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str
                            "latency_ms": spread((c.seconds for c in ok), 1000, 1),
                            "answer_bytes": max((len(json.dumps(c.body)) for c in ok if c.body),
                                                default=0),
-                           "cpu_seconds": used, "cpu_ms_per_step": cpu_total(used, len(ok), BARE)})
+                           "cpu_seconds": used, "cpu_ms_per_step": cpu_total(used, len(ok), BARE),
+                           "intake_cpu_seconds": opening,
+                           "cpu_ms_per_intake": cpu_total(opening, len(names), BARE)})
             if variant not in shapes and names:
                 shapes[variant] = {"case": names[0], **await _history(stack, names[0])}
             progress(f"floor: round {turn}, {variant}: "
@@ -80,38 +87,59 @@ async def _history(stack: Stack, name: str) -> dict[str, Any]:
 
 def grids(result: dict[str, Any]) -> list[Grid]:
     levels = result["levels"]
-    per_step = {v: [lv["cpu_ms_per_step"] for lv in levels
-                    if lv["variant"] == v and lv["cpu_ms_per_step"]] for v in VARIANTS}
-    floor = mean(per_step["bare step"]) if per_step.get("bare step") else None
     shapes = result.get("history_per_case", {})
+    totals = {variant: _totals([lv for lv in levels if lv["variant"] == variant])
+              for variant in VARIANTS}
+    floor = totals.get("bare step") or {}
     rows = []
     for variant in VARIANTS:
-        mine = [lv for lv in levels if lv["variant"] == variant]
+        mine = totals[variant]
         if not mine:
             continue
-        steps = sum(lv["actions"] for lv in mine)
-        cpu: dict[str, float] = {}
-        for lv in mine:
-            for name, seconds in lv["cpu_seconds"].items():
-                cpu[name] = cpu.get(name, 0.0) + seconds
-        costs = per_step[variant]
         shape = shapes.get(variant)
-        rows.append([variant, str(steps), str(sum(lv["errors"] for lv in mine)),
-                     number(mean(lv["latency_ms"]["p50"] or 0 for lv in mine), 0),
-                     cpu_per(cpu, steps, BARE), number(cpu_total(cpu, steps, BARE), 1),
-                     f"{number(min(costs), 1)}-{number(max(costs), 1)}" if costs else "-",
-                     f"{cpu_total(cpu, steps, BARE) / floor:.2f}x"
-                     if floor and cpu_total(cpu, steps, BARE) else "-",
+        rows.append([variant, str(mine["steps"]), str(mine["errors"]), number(mine["p50"], 0),
+                     cpu_per(mine["cpu"], mine["steps"], BARE), number(mine["step"], 1),
+                     f"{number(min(mine['rounds']), 1)}-{number(max(mine['rounds']), 1)}"
+                     if mine["rounds"] else "-",
+                     _times(mine["step"], floor.get("step")), number(mine["intake"], 1),
+                     _times(mine["intake"], floor.get("intake")),
                      f"{shape['events']} / {shape['bytes'] / 1024:.1f} KB" if shape else "-"])
     p = result["parameters"]
-    note = (f"{p['cases_per_variant']} bare cases a variant walked through the {p['steps_per_case']} "
-            f"steps of a repair by one person, the variants alternating for {p['rounds']} "
-            "rounds on the same dev server and PostgreSQL (bench/floor.py). A bare step: the "
-            "API writes a row, sends an update (its handler counts the step) and queries the "
-            "state. CPU ms per step of the dev server / bare worker / bare API / PostgreSQL "
-            "over all rounds, their sum, the least and most of the rounds, the sum over the "
-            "bare step's; the history of one walked case (intake and 11 steps).")
+    note = (f"{p['cases_per_variant']} bare cases a variant opened by 8 clients, then walked "
+            f"through the {p['steps_per_case']} steps of a repair by one person, the variants "
+            f"alternating for {p['rounds']} rounds on the same dev server and PostgreSQL "
+            "(bench/floor.py). A bare step: the API writes a row, sends an update (its handler "
+            "counts the step) and queries the state; a bare intake: the API writes a row and "
+            "starts the workflow, which sets a timer. CPU ms per step of the dev server / bare "
+            "worker / bare API / PostgreSQL over all rounds, their sum, the least and most of "
+            "the rounds, the sum over the bare step's; CPU ms per intake (from the first "
+            "opening until the bare worker was idle for a second) and over the bare intake's; "
+            "the history of one walked case (intake and 11 steps).")
     return [Grid("The floor of a step: the Temporal parts of caseflow's step alone",
                  ["variant", "steps", "errors", "p50 ms", "CPU ms/step T / W / A / PG",
-                  "CPU ms/step", "rounds", "x bare step", "history events / bytes"],
-                 rows, note)]
+                  "CPU ms/step", "rounds", "x bare step", "CPU ms/intake", "x bare intake",
+                  "history events / bytes"], rows, note)]
+
+
+def _totals(levels: list[dict[str, Any]]) -> dict[str, Any]:
+    """A variant's rounds together: steps, errors, mean p50, CPU seconds by process, CPU ms
+    per step and per intake over all rounds, and each round's CPU ms per step."""
+    if not levels:
+        return {}
+    cpu: dict[str, float] = {}
+    opening: dict[str, float] = {}
+    for level in levels:
+        for name, seconds in level["cpu_seconds"].items():
+            cpu[name] = cpu.get(name, 0.0) + seconds
+        for name, seconds in level.get("intake_cpu_seconds", {}).items():
+            opening[name] = opening.get(name, 0.0) + seconds
+    steps = sum(level["actions"] for level in levels)
+    return {"steps": steps, "errors": sum(level["errors"] for level in levels),
+            "p50": mean(level["latency_ms"]["p50"] or 0 for level in levels),
+            "cpu": cpu, "step": cpu_total(cpu, steps, BARE),
+            "intake": cpu_total(opening, sum(level["cases"] for level in levels), BARE),
+            "rounds": [level["cpu_ms_per_step"] for level in levels if level["cpu_ms_per_step"]]}
+
+
+def _times(value: float | None, floor: float | None) -> str:
+    return f"{value / floor:.2f}x" if value and floor else "-"

@@ -300,4 +300,4 @@ def machine_busy_seconds() -> float:
 
 
 def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {name: round(after[name] - before[name], 1) for name in after}
+    return {name: round(after[name] - before[name], 3) for name in after}

@@ -125,32 +125,33 @@ async def test_a_bare_step_answers_the_state_its_update_changed(stack):
 
 
 async def test_the_floor_walks_each_variant_with_the_parts_it_names(stack, tmp_path):
-    result = round_trip(await floor.measure(stack, rounds=1, cases=1), tmp_path)
+    result = round_trip(await floor.measure(stack, rounds=1, cases=2), tmp_path)
     assert [level["variant"] for level in result["levels"]] == list(floor.VARIANTS)
     for level in result["levels"]:
-        assert (level["actions"], level["errors"]) == (11, 0), level
+        assert (level["actions"], level["errors"]) == (22, 0), level
         assert level["cpu_ms_per_step"] > 0 and {"bare_worker", "bare_api"} <= set(
             level["cpu_seconds"])
+        assert level["cpu_ms_per_intake"] > 0
     types = {variant: shape["types"] for variant, shape in result["history_per_case"].items()}
     # Each part is in the history of the variants that have it, and only there: an upsert per
     # step, a local activity's marker per step; the view is in the query's answer only.
     for variant, features in floor.VARIANTS.items():
         assert types[variant].get("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", 0) == (
             11 if "upsert" in features else 0), variant
-        assert types[variant].get("MARKER_RECORDED", 0) == (
-            11 if "record" in features else 0), variant
+        assert types[variant].get("MARKER_RECORDED", 0) == (  # the intake's and the steps'
+            12 if "record" in features else 0), variant
         assert types[variant]["WORKFLOW_EXECUTION_UPDATE_COMPLETED"] == 11
     answers = {level["variant"]: level["answer_bytes"] for level in result["levels"]}
     assert answers["+ 6 KB view by query"] > bare.VIEW_BYTES > answers["bare step"]
-    rows = {}  # a row a step from the API, and one more from the local activity
+    rows = {}  # a row a step from the API, one more a step and the intake's from the activity
     with stack.engine.connect() as connection:
         for variant, shape in result["history_per_case"].items():
             rows[variant] = connection.scalar(text(
                 "SELECT count(*) FROM bare_steps WHERE name = :name"), {"name": shape["case"]})
-    assert rows == {variant: 22 if "record" in features else 11
+    assert rows == {variant: 23 if "record" in features else 11
                     for variant, features in floor.VARIANTS.items()}
     table = floor.grids(result)[0].markdown()
-    assert "| all three | 11 | 0 |" in table and "x bare step" in table
+    assert "| all three | 22 | 0 |" in table and "x bare intake" in table
 
 
 async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):
