@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
+
+from sqlalchemy import text
 
 from bench.intake import quiet, settle
 from bench.load import WALK, Api, BareApi, Call, open_cases, spread, walk_cases
@@ -39,10 +42,15 @@ async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
             await quiet(stack, "bare_worker")
             cpu_before = await asyncio.to_thread(stack.cpu)
             calls, seconds = await walk_cases(api, case_ids, count)
+            walked = [c for c, done in _walked(calls, case_ids).items() if done]
+            # What the level leaves to the worker counts as its own: the closed cases' seals
+            # (the sealer looks every few seconds) and the last tasks.
+            unsealed = await sealed(stack, walked)
+            await quiet(stack, "worker")
             cpu = await asyncio.to_thread(stack.cpu)
-            levels.append(_level("caseflow", count, len(case_ids), calls, seconds,
-                                 cpu_used(cpu_before, cpu), STACK))
-            closed += [c for c, walked in _walked(calls, case_ids).items() if walked]
+            levels.append({**_level("caseflow", count, len(case_ids), calls, seconds,
+                                    cpu_used(cpu_before, cpu), STACK), "unsealed": unsealed})
+            closed += walked
             levels.append(await _bare_level(stack, bare, count, cases))
         result["long_repair"] = await long_repair(stack, api, reports)
     result["levels"] = levels
@@ -50,6 +58,27 @@ async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
     result["closed_case_ids"] = closed
     result["history_per_case"] = await histories(stack, closed[:20])
     return result
+
+
+async def sealed(stack: Stack, case_ids: list[str], patience: float = 60.0) -> int:
+    """Wait until the worker has sealed the closed cases `case_ids`, or has sealed none more for
+    `patience` seconds; how many are left unsealed."""
+    if not case_ids:
+        return 0
+    query = text("SELECT count(DISTINCT case_id) FROM case_seals WHERE case_id = ANY(:ids)")
+
+    def count() -> int:
+        with stack.engine.connect() as connection:
+            return int(connection.scalar(query, {"ids": case_ids}) or 0)
+
+    done, since = await asyncio.to_thread(count), time.monotonic()
+    while done < len(case_ids) and time.monotonic() - since < patience:
+        stack.check()
+        await asyncio.sleep(0.5)
+        now_done = await asyncio.to_thread(count)
+        if now_done != done:
+            done, since = now_done, time.monotonic()
+    return len(case_ids) - done
 
 
 async def _bare_level(stack: Stack, bare: BareApi, people: int, cases: int) -> dict[str, Any]:
@@ -179,14 +208,16 @@ def grids(result: dict[str, Any]) -> list[Grid]:
                   f"{long['reports']}th {long['last']['events']} events, "
                   f"{long['last']['bytes']:,} bytes (run {long['run']}, "
                   f"{long['events_now']} events now).")
+    left = sum(level.get("unsealed", 0) for level in result["levels"])
+    unsealed = f" {left} closed cases were still unsealed when the CPU was read." if left else ""
     note = (f"{p['cases_per_level']} repairs per level walked from intake to closed "
             f"({p['steps_per_case']} steps each) by that many people at once, then as many bare "
             "cases walked through the same steps (bench/bare.py: a row, an update and a query "
             "a step) on the same dev server and PostgreSQL; engineer actions: "
             f"{', '.join(p['engineer_actions'])}. CPU ms per step: of the dev server, the worker "
             "(bare: its worker), the API (bare: its API) and PostgreSQL, their sum, and the "
-            "whole machine's; 'x bare': the sum over the bare pipeline's at the same level."
-            f"{shape}")
+            "whole machine's, caseflow's until its closed cases were sealed; 'x bare': the sum "
+            f"over the bare pipeline's at the same level.{unsealed}{shape}")
     return [Grid("Action round trip through the API, beside the bare pipeline (ms)",
                  ["system", "people at once", "actions", "actions/s", "engineer p50",
                   "engineer p99", "all p50", "all p99", "errors", "CPU ms/step T / W / A / PG",

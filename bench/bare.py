@@ -23,6 +23,7 @@ import os
 import sys
 import uuid
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
 from temporalio import activity, workflow
@@ -32,16 +33,21 @@ TASK_QUEUE = "bare"
 # What a bare case may do besides counting its steps (bench/floor.py), as caseflow's does:
 # "upsert" sets a keyword search attribute at each step (caseflow's CaseStatus), "record" writes
 # one row in a local activity at the intake and at each step (caseflow's recording), "view"
-# answers the query with VIEW_BYTES of state (about a repair's case view).
+# answers the query with VIEW_BYTES of state (about a repair's case view). A bare case's update
+# carries the action's name only, not a step's payload, so its history is lighter than the same
+# shape with caseflow's payloads.
 FEATURES = ("upsert", "record", "view")
 VIEW_BYTES = 6000
+# caseflow's own attribute, registered on the stack's dev server: the bare cases of a bench
+# stack share it with the cases there, harmlessly (the stack is thrown away).
 STATUS = SearchAttributeKey.for_keyword("CaseStatus")
 
 
 @activity.defn
 def record_step(name: str, action: str) -> None:
+    """A bare case's recording: one row a step (and one for the intake), in a transaction."""
     with _engine().begin() as connection:
-        connection.execute(_steps().insert().values(name=name, action=action))
+        connection.execute(_tables()[1].insert().values(name=name, action=action))
 
 
 @workflow.defn
@@ -84,18 +90,18 @@ class BareWorkflow:
         return state
 
 
-_ENGINE: list[Any] = []
-
-
+@cache
 def _engine() -> Any:
-    if not _ENGINE:
-        from sqlalchemy import create_engine
+    """The process's engine (the API's and the worker's activities'), made once."""
+    from sqlalchemy import create_engine
 
-        _ENGINE.append(create_engine(os.environ["CASEFLOW_DATABASE_URL"], pool_size=20))
-    return _ENGINE[0]
+    return create_engine(os.environ["CASEFLOW_DATABASE_URL"], pool_size=20)
 
 
+@cache
 def _tables() -> tuple[Any, Any]:
+    """The bare cases and their steps, made once: a table made again for each statement would
+    compile its insert again, which is not what a service does."""
     from sqlalchemy import Column, Integer, MetaData, String, Table
 
     metadata = MetaData()
@@ -105,10 +111,6 @@ def _tables() -> tuple[Any, Any]:
                   Column("name", String(64), nullable=False),
                   Column("action", String(64), nullable=False))
     return rows, steps
-
-
-def _steps() -> Any:
-    return _tables()[1]
 
 
 def app():  # type: ignore[no-untyped-def]

@@ -17,6 +17,8 @@ import json
 from statistics import mean
 from typing import Any
 
+from temporalio.client import Client
+
 from bench.intake import quiet
 from bench.load import WALK, BareApi, open_cases, spread, walk_cases
 from bench.report import BARE, Grid, cpu_per, cpu_total, envelope, now, number, progress
@@ -38,6 +40,7 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str
     result = envelope("floor", {"rounds": rounds, "cases_per_variant": cases,
                                 "steps_per_case": len(WALK), "people": 1}, now())
     url = await asyncio.to_thread(stack.start_bare)
+    client = await connect(Settings(temporal_address=stack.temporal_address))
     levels: list[dict[str, Any]] = []
     shapes: dict[str, dict[str, Any]] = {}
     for turn in range(1, rounds + 1):
@@ -65,7 +68,7 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str
                            "intake_cpu_seconds": opening,
                            "cpu_ms_per_intake": cpu_total(opening, len(names), BARE)})
             if variant not in shapes and names:
-                shapes[variant] = {"case": names[0], **await _history(stack, names[0])}
+                shapes[variant] = {"case": names[0], **await _history(client, names[0])}
             progress(f"floor: round {turn}, {variant}: "
                      f"{levels[-1]['cpu_ms_per_step']} ms of CPU a step")
     result["levels"] = levels
@@ -73,9 +76,8 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 30) -> dict[str
     return result
 
 
-async def _history(stack: Stack, name: str) -> dict[str, Any]:
+async def _history(client: Client, name: str) -> dict[str, Any]:
     """Events, bytes (compact JSON) and event types of a walked bare case's history."""
-    client = await connect(Settings(temporal_address=stack.temporal_address))
     history = (await client.get_workflow_handle(f"bare-{name}").fetch_history()).to_json_dict()
     types: dict[str, int] = {}
     for event in history["events"]:
@@ -135,7 +137,8 @@ def _totals(levels: list[dict[str, Any]]) -> dict[str, Any]:
             opening[name] = opening.get(name, 0.0) + seconds
     steps = sum(level["actions"] for level in levels)
     return {"steps": steps, "errors": sum(level["errors"] for level in levels),
-            "p50": mean(level["latency_ms"]["p50"] or 0 for level in levels),
+            "p50": mean(p50s) if (p50s := [level["latency_ms"]["p50"] for level in levels
+                                            if level["latency_ms"]["p50"] is not None]) else None,
             "cpu": cpu, "step": cpu_total(cpu, steps, BARE),
             "intake": cpu_total(opening, sum(level["cases"] for level in levels), BARE),
             "rounds": [level["cpu_ms_per_step"] for level in levels if level["cpu_ms_per_step"]]}

@@ -38,7 +38,8 @@ async def settle(stack: Stack, timeout: float = 600.0) -> float:
 
 async def quiet(stack: Stack, process: str, timeout: float = 600.0) -> float:
     """Seconds until `process` has done its work: it used under 10 ms of CPU in each of two
-    half-seconds in a row (the bare pipeline records nothing to wait for)."""
+    half-seconds in a row (the bare pipeline leaves no row to wait for, as caseflow's intakes
+    leave their `opening` rows)."""
     started = time.monotonic()
     calm, last = 0, (await asyncio.to_thread(stack.cpu))[process]
     while calm < 2:

@@ -99,16 +99,20 @@ class Stack:
                 stdout=log, stderr=subprocess.STDOUT, cwd=Path(__file__).resolve().parent.parent)
         url = f"http://127.0.0.1:{port}"
         until = time.monotonic() + 60
-        while time.monotonic() < until:
-            self.check()
-            try:
-                if httpx.post(f"{url}/bare", timeout=5).status_code == 201:
-                    self.bare = url
-                    return url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
-        raise RuntimeError(f"the bare pipeline did not come up; see {self.workdir}")
+        try:
+            while time.monotonic() < until:
+                self.check()
+                try:
+                    if httpx.post(f"{url}/bare", timeout=5).status_code == 201:
+                        self.bare = url
+                        return url
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.3)
+            raise RuntimeError(f"the bare pipeline did not come up; see {self.workdir}")
+        except BaseException:  # stopped, so that asking again starts a pair afresh
+            stop({name: self.processes.pop(name) for name in ("bare_worker", "bare_api")})
+            raise
 
     def opening(self) -> int:
         """Cases whose intake the worker has not recorded yet."""
