@@ -72,7 +72,7 @@ lint: $(VENV)/.installed-test
 replay: $(VENV)/.installed-run
 	$(BIN)/caseflow replay tests/histories
 
-## bench: every benchmark (about 17 minutes on 2 cores); tables to bench/results/ and
+## bench: every benchmark (about 15 minutes on 2 cores); tables to bench/results/ and
 ## docs/performance.md. One at a time, any size: caseflow bench --help
 bench: $(VENV)/.installed-run postgres bytecode
 	$(BIN)/caseflow bench all

@@ -138,7 +138,6 @@ async def test_the_floor_walks_each_variant_with_the_parts_it_names(stack, tmp_p
     for level in result["levels"]:
         assert (level["actions"], level["errors"]) == (22, 0), level
         assert level["cpu_ms_per_step"] == cpu_total(level["cpu_seconds"], 22, BARE) > 0
-        assert level["cpu_ms_per_intake"] == cpu_total(level["intake_cpu_seconds"], 2, BARE) > 0
     types = {variant: shape["types"] for variant, shape in result["history_per_case"].items()}
     # Each part is in the history of the variants that have it, and only there: an upsert per
     # step, a local activity's marker per step; the view is in the query's answer only.
@@ -160,7 +159,7 @@ async def test_the_floor_walks_each_variant_with_the_parts_it_names(stack, tmp_p
     table = floor.grids(result)[0].markdown().splitlines()
     assert any(row.startswith("| all three | 22 | 0 |") for row in table)
     # The bare step is the measure of the others: its own ratios are 1.
-    assert any(row.startswith("| bare step |") and row.count("| 1.00x |") == 2 for row in table)
+    assert any(row.startswith("| bare step |") and "| 1.00x |" in row for row in table)
 
 
 async def test_replay_replays_closed_cases_without_divergence(stack, tmp_path):
