@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from bench.intake import quiet, settle
 from bench.load import WALK, Api, BareApi, Call, open_cases, spread, walk_cases
-from bench.report import BARE, STACK, Grid, cpu_per, cpu_total, envelope, now, number, progress
+from bench.report import BARE, STACK, Grid, beside_bare, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 from caseflow.config import Settings
 from caseflow.temporal import connect
@@ -173,15 +173,11 @@ def _walked(calls: list[Call], case_ids: list[str]) -> dict[str, bool]:
 
 def grids(result: dict[str, Any]) -> list[Grid]:
     levels = result["levels"]
-    floor = {level["people"]: level for level in levels if level.get("system") == "bare"}
     rows = []
-    for level in levels:
+    for level, ratio in zip(levels, beside_bare(levels, "people", "cpu_ms_per_step"),
+                            strict=True):
         system = level.get("system", "caseflow")  # runs before 2026-12-07 had no bare rows
         names = BARE if system == "bare" else STACK
-        per_step = level.get("cpu_ms_per_step")
-        bare = floor.get(level["people"])
-        ratio = (per_step / bare["cpu_ms_per_step"] if system != "bare" and bare and per_step
-                 and bare.get("cpu_ms_per_step") else None)
         rows.append([system, str(level["people"]), str(level["actions"]),
                      number(level["actions_per_second"]),
                      number(level["engineer_latency_ms"]["p50"], 0),
@@ -189,10 +185,9 @@ def grids(result: dict[str, Any]) -> list[Grid]:
                      number(level["all_latency_ms"]["p50"], 0),
                      number(level["all_latency_ms"]["p99"], 0), str(level["errors"]),
                      cpu_per(level.get("cpu_seconds"), level["actions"], names),
-                     number(per_step, 0),
+                     number(level.get("cpu_ms_per_step"), 0),
                      number(cpu_total(level.get("cpu_seconds"), level["actions"], ("machine",)),
-                            0),
-                     f"{ratio:.2f}x" if ratio else "-"])
+                            0), ratio])
     p = result["parameters"]
     shape = ""
     walked = result.get("history_per_case")

@@ -21,7 +21,7 @@ from temporalio.client import Client
 
 from bench.intake import quiet
 from bench.load import WALK, BareApi, open_cases, spread, walk_cases
-from bench.report import BARE, Grid, cpu_per, cpu_total, envelope, now, number, progress
+from bench.report import BARE, Grid, cpu_per, cpu_total, envelope, now, number, progress, times
 from bench.stack import Stack, cpu_used
 from caseflow.config import Settings
 from caseflow.temporal import connect
@@ -98,7 +98,7 @@ def grids(result: dict[str, Any]) -> list[Grid]:
                      cpu_per(mine["cpu"], mine["steps"], BARE), number(mine["step"], 1),
                      f"{number(min(mine['rounds']), 1)}-{number(max(mine['rounds']), 1)}"
                      if mine["rounds"] else "-",
-                     _times(mine["step"], floor.get("step")),
+                     times(mine["step"], floor.get("step")),
                      f"{shape['events']} / {shape['bytes'] / 1024:.1f} KB" if shape else "-"])
     p = result["parameters"]
     note = (f"{p['cases_per_variant']} bare cases a variant opened by 8 clients, then walked "
@@ -129,7 +129,3 @@ def _totals(levels: list[dict[str, Any]]) -> dict[str, Any]:
                                             if level["latency_ms"]["p50"] is not None]) else None,
             "cpu": cpu, "step": cpu_total(cpu, steps, BARE),
             "rounds": [level["cpu_ms_per_step"] for level in levels if level["cpu_ms_per_step"]]}
-
-
-def _times(value: float | None, floor: float | None) -> str:
-    return f"{value / floor:.2f}x" if value and floor else "-"

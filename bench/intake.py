@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from bench.load import Api, BareApi, Call, spread
-from bench.report import BARE, STACK, Grid, cpu_per, cpu_total, envelope, now, number, progress
+from bench.report import BARE, STACK, Grid, beside_bare, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
 from caseflow.config import Settings
 from caseflow.temporal import connect
@@ -150,22 +150,18 @@ async def _open_for(api: Api | BareApi, clients: int,
 
 def grids(result: dict[str, Any]) -> list[Grid]:
     levels = result["levels"]
-    floor = {level["clients"]: level for level in levels if level.get("system") == "bare"}
     rows = []
-    for level in levels:
+    for level, ratio in zip(levels, beside_bare(levels, "clients", "cpu_ms_per_case"),
+                            strict=True):
         system = level.get("system", "caseflow")
         names = BARE if system == "bare" else STACK
-        per_case = level.get("cpu_ms_per_case")
-        bare = floor.get(level["clients"])
-        ratio = (per_case / bare["cpu_ms_per_case"] if system != "bare" and bare and per_case
-                 and bare.get("cpu_ms_per_case") else None)
         rows.append([system, str(level["clients"]), str(level["created"]),
                      number(level["cases_per_second"]), number(level["latency_ms"]["p50"], 0),
                      number(level["latency_ms"]["p99"], 0), str(level["errors"]),
                      number(level["recorded_per_second"]),
                      cpu_per(level.get("cpu_seconds"), level["created"], names),
-                     number(per_case, 0), number(level.get("machine_cpu_ms_per_case"), 0),
-                     f"{ratio:.2f}x" if ratio else "-"])
+                     number(level.get("cpu_ms_per_case"), 0),
+                     number(level.get("machine_cpu_ms_per_case"), 0), ratio])
     seconds = result["parameters"]["seconds_per_level"]
     case, bare_case = result.get("history_per_case"), result.get("bare_history_per_case")
     shape = ""

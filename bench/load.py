@@ -38,6 +38,12 @@ WALK: list[tuple[str, str, dict[str, Any]]] = [
 ]
 
 
+def http_client(url: str, connections: int) -> httpx.AsyncClient:
+    """A client of `url` keeping up to `connections` connections open."""
+    return httpx.AsyncClient(base_url=url, timeout=60, limits=httpx.Limits(
+        max_connections=connections, max_keepalive_connections=connections))
+
+
 @dataclass(frozen=True)
 class Call:
     """One request: what it was, how long it took, and its answer."""
@@ -58,10 +64,7 @@ class Api:
 
     def __init__(self, stack: Stack, connections: int = 64) -> None:
         self.tokens = stack.tokens
-        self.client = httpx.AsyncClient(
-            base_url=stack.api, timeout=60,
-            limits=httpx.Limits(max_connections=connections,
-                                max_keepalive_connections=connections))
+        self.client = http_client(stack.api, connections)
 
     async def __aenter__(self) -> Api:
         return self
@@ -120,10 +123,7 @@ class BareApi:
 
     def __init__(self, url: str, connections: int = 64, features: tuple[str, ...] = ()) -> None:
         self.opening = f"/bare?features={','.join(features)}" if features else "/bare"
-        self.client = httpx.AsyncClient(
-            base_url=url, timeout=60,
-            limits=httpx.Limits(max_connections=connections,
-                                max_keepalive_connections=connections))
+        self.client = http_client(url, connections)
 
     async def __aenter__(self) -> BareApi:
         return self

@@ -123,6 +123,19 @@ def cpu_per(cpu: dict[str, float] | None, count: int,
     return " / ".join(f"{1000 * cpu.get(name, 0) / count:.0f}" for name in names)
 
 
+def times(value: float | None, floor: float | None) -> str:
+    """`value` as a multiple of `floor` ('1.73x'), or '-' without both."""
+    return f"{value / floor:.2f}x" if value and floor else "-"
+
+
+def beside_bare(levels: list[dict[str, Any]], by: str, field: str) -> list[str]:
+    """Each level's `field` as a multiple of the bare pipeline's level with the same `by` (the
+    clients, the people); '-' for the bare levels themselves."""
+    bare = {level[by]: level.get(field) for level in levels if level.get("system") == "bare"}
+    return ["-" if level.get("system") == "bare" else times(level.get(field), bare.get(level[by]))
+            for level in levels]
+
+
 def cpu_total(cpu: dict[str, float] | None, count: int,
               names: tuple[str, ...] = STACK) -> float | None:
     """CPU milliseconds per item of the named processes together."""
