@@ -56,8 +56,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, json_serializer=_dumps,
-                         pool_pre_ping=True, pool_size=10,
+    return create_engine(url, json_serializer=_dumps, pool_pre_ping=True, pool_size=10,
                          max_overflow=20)
 
 
