@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import Any
 
 from sqlalchemy import text
 
-from bench.intake import quiet, settle
+from bench.intake import drain, quiet, settle
 from bench.load import WALK, Api, BareApi, Call, open_cases, spread, walk_cases
 from bench.report import BARE, STACK, Grid, beside_bare, cpu_per, cpu_total, envelope, now, number, progress
 from bench.stack import Stack, cpu_used
@@ -63,36 +62,35 @@ async def measure(stack: Stack, *, people: tuple[int, ...] = (1, 8),
 async def sealed(stack: Stack, case_ids: list[str], patience: float = 60.0) -> int:
     """Wait until the worker has sealed the closed cases `case_ids`, or has sealed none more for
     `patience` seconds; how many are left unsealed."""
-    if not case_ids:
-        return 0
     query = text("SELECT count(DISTINCT case_id) FROM case_seals WHERE case_id = ANY(:ids)")
 
-    def count() -> int:
+    def unsealed() -> int:
+        if not case_ids:
+            return 0
         with stack.engine.connect() as connection:
-            return int(connection.scalar(query, {"ids": case_ids}) or 0)
+            return len(case_ids) - int(connection.scalar(query, {"ids": case_ids}) or 0)
 
-    done, since = await asyncio.to_thread(count), time.monotonic()
-    while done < len(case_ids) and time.monotonic() - since < patience:
-        stack.check()
-        await asyncio.sleep(0.5)
-        now_done = await asyncio.to_thread(count)
-        if now_done != done:
-            done, since = now_done, time.monotonic()
-    return len(case_ids) - done
+    return await drain(stack, unsealed, patience, "closed cases still to be sealed")
 
 
-async def _bare_level(stack: Stack, bare: BareApi, people: int, cases: int) -> dict[str, Any]:
-    """`cases` bare cases walked by `people`, once caseflow's worker has done its level's work
-    (its last tasks, the reviews and seals of the closed cases) and the bare worker is idle."""
+async def walk_bare(stack: Stack, bare: BareApi, people: int,
+                    cases: int) -> tuple[list[str], list[Call], float, dict[str, float]]:
+    """`cases` bare cases opened, then walked by `people` once caseflow's worker has done its
+    work (its last tasks, the reviews and seals of closed cases) and the bare worker is idle:
+    their names, the calls, the seconds the walk took and the CPU it used."""
     opened, _ = await open_cases(bare, cases, "minor", 8)
     names = [c.body["id"] for c in opened if c.ok and c.body]
     await quiet(stack, "worker")
     await quiet(stack, "bare_worker")
     cpu_before = await asyncio.to_thread(stack.cpu)
     calls, seconds = await walk_cases(bare, names, people)
-    cpu = await asyncio.to_thread(stack.cpu)
+    return names, calls, seconds, cpu_used(cpu_before, await asyncio.to_thread(stack.cpu))
+
+
+async def _bare_level(stack: Stack, bare: BareApi, people: int, cases: int) -> dict[str, Any]:
+    names, calls, seconds, cpu = await walk_bare(stack, bare, people, cases)
     progress(f"actions: bare pipeline, {people} people answered {len(calls)} steps")
-    return _level("bare", people, len(names), calls, seconds, cpu_used(cpu_before, cpu), BARE)
+    return _level("bare", people, len(names), calls, seconds, cpu, BARE)
 
 
 def _level(system: str, people: int, cases: int, calls: list[Call], seconds: float,

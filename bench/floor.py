@@ -19,10 +19,10 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench.intake import quiet
-from bench.load import WALK, BareApi, open_cases, spread, walk_cases
+from bench.actions import walk_bare
+from bench.load import WALK, BareApi, spread
 from bench.report import BARE, Grid, cpu_per, cpu_total, envelope, now, number, progress, times
-from bench.stack import Stack, cpu_used
+from bench.stack import Stack
 from caseflow.config import Settings
 from caseflow.temporal import connect
 
@@ -46,15 +46,8 @@ async def measure(stack: Stack, *, rounds: int = 2, cases: int = 50) -> dict[str
     for turn in range(1, rounds + 1):
         for variant, features in VARIANTS.items():
             async with BareApi(url, features=features) as bare:
-                opened, _ = await open_cases(bare, cases, "minor", 8)
-                names = [c.body["id"] for c in opened if c.ok and c.body]
-                await quiet(stack, "worker")
-                await quiet(stack, "bare_worker")
-                cpu_before = await asyncio.to_thread(stack.cpu)
-                calls, seconds = await walk_cases(bare, names, 1)
-                cpu = await asyncio.to_thread(stack.cpu)
+                names, calls, _, used = await walk_bare(stack, bare, 1, cases)
             ok = [c for c in calls if c.ok]
-            used = cpu_used(cpu_before, cpu)
             levels.append({"variant": variant, "features": list(features), "round": turn,
                            "cases": len(names), "actions": len(ok),
                            "errors": len(calls) - len(ok),

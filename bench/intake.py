@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.load import Api, BareApi, Call, spread
@@ -20,20 +21,31 @@ from caseflow.temporal import connect
 async def settle(stack: Stack, timeout: float = 600.0) -> float:
     """Seconds until the worker has recorded the intake of every case opened so far; gives up
     once `timeout` seconds pass without any progress."""
-    started = last_change = told = time.monotonic()
-    left = await asyncio.to_thread(stack.opening)
-    while left:
+    started = time.monotonic()
+    left = await drain(stack, stack.opening, timeout, "intakes still to be recorded by the worker")
+    if left:
+        raise RuntimeError(f"{left} intakes unrecorded, none for {timeout:g} s")
+    return time.monotonic() - started
+
+
+async def drain(stack: Stack, left: Callable[[], int], patience: float, what: str) -> int:
+    """Ask `left` (a blocking count of what the stack still has to do) until it is 0, or until
+    it has not changed for `patience` seconds; what is left then. Says how many `what` every
+    30 s."""
+    last_change = told = time.monotonic()
+    now_left = await asyncio.to_thread(left)
+    while now_left:
         stack.check()
         await asyncio.sleep(0.2)
-        now_left = await asyncio.to_thread(stack.opening)
-        if now_left != left:
-            left, last_change = now_left, time.monotonic()
-        if time.monotonic() - last_change > timeout:
-            raise RuntimeError(f"{left} intakes unrecorded, none for {timeout:g} s")
+        before, now_left = now_left, await asyncio.to_thread(left)
+        if now_left != before:
+            last_change = time.monotonic()
+        if time.monotonic() - last_change > patience:
+            break
         if time.monotonic() - told > 30:
-            progress(f"{left:,} intakes still to be recorded by the worker")
+            progress(f"{now_left:,} {what}")
             told = time.monotonic()
-    return time.monotonic() - started
+    return now_left
 
 
 async def quiet(stack: Stack, process: str, timeout: float = 600.0) -> float:
